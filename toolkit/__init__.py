@@ -1,0 +1,1 @@
+"""Stuck-parcel investigation toolkit."""

@@ -1,0 +1,260 @@
+"""The data contract: events and parcels tables, milestones, categories, carriers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+import pandas as pd
+
+from toolkit.errors import InputError, MissingColumnsError, SchemaError, ValueNotAllowedError
+
+
+class Milestone(StrEnum):
+    """Normalised milestone of one scan."""
+
+    INFO_RECEIVED = "info_received"
+    ACCEPTED = "accepted"
+    IN_TRANSIT = "in_transit"
+    DEPARTED_ORIGIN = "departed_origin"
+    ARRIVED_DESTINATION = "arrived_destination"
+    CUSTOMS_CLEARANCE = "customs_clearance"
+    CUSTOMS_HOLD = "customs_hold"
+    CUSTOMS_CLEARED = "customs_cleared"
+    HANDED_OVER = "handed_over"
+    DOMESTIC_IN_TRANSIT = "domestic_in_transit"
+    OUT_FOR_DELIVERY = "out_for_delivery"
+    AVAILABLE_FOR_PICKUP = "available_for_pickup"
+    DELIVERY_FAILED = "delivery_failed"
+    DELIVERED = "delivered"
+    RETURNING = "returning"
+    RETURNED = "returned"
+    EXCEPTION = "exception"
+    UNKNOWN = "unknown"
+
+
+class Category(StrEnum):
+    """Diagnosis category of a parcel."""
+
+    DELIVERED = "delivered"
+    MOVING = "moving"
+    AWAITING_CLEARANCE = "awaiting_clearance"
+    CUSTOMS_HOLD = "customs_hold"
+    HANDOVER_NOT_SYNCED = "handover_not_synced"
+    NUMBER_INVALID = "number_invalid"
+    NUMBER_NOT_FOUND = "number_not_found"
+    SILENT_TOO_LONG = "silent_too_long"
+    RETURNED_OR_EXCEPTION = "returned_or_exception"
+
+
+class Leg(StrEnum):
+    INTERNATIONAL = "international"
+    DOMESTIC = "domestic"
+
+
+MILESTONES: tuple[str, ...] = tuple(m.value for m in Milestone)
+CATEGORIES: tuple[str, ...] = tuple(c.value for c in Category)
+LEGS: tuple[str, ...] = tuple(leg.value for leg in Leg)
+
+
+@dataclass(frozen=True)
+class Carrier:
+    code: str
+    name: str
+    name_zh: str
+    country: str  # ISO 3166 alpha-2 of the carrier's home
+    tz: str  # IANA zone its local times are given in when no offset is shown
+    leg: str  # the leg it usually serves: international or domestic
+    kuaidi100: str | None = None  # Kuaidi100 company code, for China domestic carriers
+    needs_phone: bool = False  # domestic query requires the recipient phone's last 4 digits
+
+
+_C = Carrier
+CARRIERS: dict[str, Carrier] = {
+    c.code: c
+    for c in [
+        _C("usps", "USPS", "美国邮政", "US", "America/New_York", "international"),
+        _C("royalmail", "Royal Mail", "英国皇家邮政", "GB", "Europe/London", "international"),
+        _C("deutschepost", "Deutsche Post", "德国邮政", "DE", "Europe/Berlin", "international"),
+        _C("japanpost", "Japan Post", "日本邮政", "JP", "Asia/Tokyo", "international"),
+        _C("koreapost", "Korea Post", "韩国邮政", "KR", "Asia/Seoul", "international"),
+        _C("auspost", "Australia Post", "澳大利亚邮政", "AU", "Australia/Sydney", "international"),
+        _C("canadapost", "Canada Post", "加拿大邮政", "CA", "America/Toronto", "international"),
+        _C("laposte", "La Poste", "法国邮政", "FR", "Europe/Paris", "international"),
+        _C("chinapost", "China Post", "中国邮政", "CN", "Asia/Shanghai", "domestic", "youzhengguonei"),
+        _C("ems", "EMS", "中国邮政EMS", "CN", "Asia/Shanghai", "domestic", "ems"),
+        _C("ups", "UPS", "UPS", "US", "America/New_York", "international", "ups"),
+        _C("fedex", "FedEx", "联邦快递", "US", "America/Chicago", "international", "fedex"),
+        _C("dhl", "DHL Express", "DHL", "DE", "Europe/Berlin", "international", "dhl"),
+        _C("yunexpress", "YunExpress", "云途物流", "CN", "Asia/Shanghai", "international"),
+        _C("sf", "SF Express", "顺丰速运", "CN", "Asia/Shanghai", "domestic", "shunfeng", True),
+        _C("yto", "YTO Express", "圆通速递", "CN", "Asia/Shanghai", "domestic", "yuantong"),
+        _C("zto", "ZTO Express", "中通快递", "CN", "Asia/Shanghai", "domestic", "zhongtong"),
+        _C("sto", "STO Express", "申通快递", "CN", "Asia/Shanghai", "domestic", "shentong"),
+        _C("yunda", "Yunda Express", "韵达快递", "CN", "Asia/Shanghai", "domestic", "yunda"),
+        _C("jd", "JD Logistics", "京东物流", "CN", "Asia/Shanghai", "domestic", "jd"),
+    ]
+}
+DOMESTIC_CARRIERS: frozenset[str] = frozenset(
+    code for code, c in CARRIERS.items() if c.leg == "domestic"
+)
+DEFAULT_TZ = "UTC"
+
+
+def carrier_tz(code: object) -> str:
+    """Time zone a carrier's local times are in when it gives no offset (UTC if unknown)."""
+    c = CARRIERS.get(str(code).lower()) if isinstance(code, str) else None
+    return c.tz if c else DEFAULT_TZ
+
+
+# Columns of the events table, in order, with their pandas dtypes.
+EVENT_DTYPES: dict[str, str] = {
+    "parcel_id": "string",
+    "tracking_number": "string",
+    "carrier": "string",
+    "leg": "string",
+    "time_utc": "datetime64[ns, UTC]",
+    "time_local": "string",
+    "tz_assumed": "bool",
+    "location": "string",
+    "description": "string",
+    "raw_status": "string",
+    "milestone": "string",
+    "source": "string",
+}
+EVENT_COLUMNS: tuple[str, ...] = tuple(EVENT_DTYPES)
+
+# Columns of the parcels table. Personal fields are masked in anything for partners.
+PARCEL_DTYPES: dict[str, str] = {
+    "parcel_id": "string",
+    "order_id": "string",
+    "international_number": "string",
+    "international_carrier": "string",
+    "domestic_number": "string",
+    "domestic_carrier": "string",
+    "origin_country": "string",
+    "destination_province": "string",
+    "destination_city": "string",
+    "shipped_at": "datetime64[ns, UTC]",
+    "recipient_name": "string",
+    "recipient_phone": "string",
+    "recipient_address": "string",
+}
+PARCEL_COLUMNS: tuple[str, ...] = tuple(PARCEL_DTYPES)
+PERSONAL_COLUMNS: tuple[str, ...] = ("recipient_name", "recipient_phone", "recipient_address")
+# Parcel columns that may be blank; the rest must be filled.
+PARCEL_REQUIRED_VALUES: tuple[str, ...] = ("parcel_id", "international_number")
+
+
+def empty_events() -> pd.DataFrame:
+    """An events table with no rows and the contract's columns and dtypes."""
+    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in EVENT_DTYPES.items()})
+
+
+def empty_parcels() -> pd.DataFrame:
+    """A parcels table with no rows and the contract's columns and dtypes."""
+    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in PARCEL_DTYPES.items()})
+
+
+def _row_numbers(mask: pd.Series) -> list[int]:
+    """1-based positions of the True entries (what a person calls row 1, 2...)."""
+    import numpy as np
+
+    return [int(i) + 1 for i in np.flatnonzero(mask.to_numpy())]
+
+
+def _check_columns(df: pd.DataFrame, required: tuple[str, ...], table: str, where) -> None:
+    if not isinstance(df, pd.DataFrame):
+        raise InputError(f"expected a pandas DataFrame of {table}, got {type(df).__name__}", where)
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        raise MissingColumnsError(missing, table, where)
+
+
+def _check_allowed(df: pd.DataFrame, column: str, allowed, where, allow_na=False) -> None:
+    values = df[column]
+    bad = ~values.isin(list(allowed))
+    if allow_na:
+        bad &= values.notna()
+    if bad.any():
+        raise ValueNotAllowedError(
+            column, _row_numbers(bad), values[bad].astype(str).tolist(), allowed, where
+        )
+
+
+def _check_utc(df: pd.DataFrame, column: str, where, allow_na=False) -> None:
+    s = df[column]
+    if not isinstance(s.dtype, pd.DatetimeTZDtype) or str(s.dtype.tz) != "UTC":
+        raise SchemaError(
+            f"column {column!r} must hold tz-aware UTC timestamps, found dtype {s.dtype}",
+            where,
+            "Load the table with toolkit.io, or convert with pd.to_datetime(..., utc=True)",
+            columns=[column],
+        )
+    if not allow_na and s.isna().any():
+        raise SchemaError(
+            f"column {column!r} is empty in row(s) "
+            + ", ".join(map(str, _row_numbers(s.isna())[:10])),
+            where,
+            "Every event needs a time; fix or remove these rows",
+            columns=[column],
+            rows=_row_numbers(s.isna()),
+        )
+
+
+def validate_events(df: pd.DataFrame, where: str | None = None) -> pd.DataFrame:
+    """Check an events table against the contract; return it unchanged or raise SchemaError.
+
+    Extra columns are allowed. Row numbers in errors are 1-based positions.
+    """
+    _check_columns(df, EVENT_COLUMNS, "events", where)
+    _check_utc(df, "time_utc", where)
+    _check_allowed(df, "milestone", MILESTONES, where)
+    _check_allowed(df, "leg", LEGS, where)
+    for col in ("parcel_id", "tracking_number", "carrier"):
+        blank = df[col].isna() | (df[col].astype("string").str.strip() == "")
+        if blank.any():
+            rows = _row_numbers(blank.fillna(True))
+            raise SchemaError(
+                f"column {col!r} is blank in row(s) {', '.join(map(str, rows[:10]))}",
+                where,
+                "Fill it in or remove these rows",
+                columns=[col],
+                rows=rows,
+            )
+    if df["tz_assumed"].dtype != bool:
+        raise SchemaError(
+            f"column 'tz_assumed' must be boolean, found dtype {df['tz_assumed'].dtype}",
+            where,
+            columns=["tz_assumed"],
+        )
+    return df
+
+
+def validate_parcels(df: pd.DataFrame, where: str | None = None) -> pd.DataFrame:
+    """Check a parcels table against the contract; return it unchanged or raise SchemaError."""
+    _check_columns(df, PARCEL_COLUMNS, "parcels", where)
+    _check_utc(df, "shipped_at", where, allow_na=True)
+    for col in PARCEL_REQUIRED_VALUES:
+        blank = df[col].isna() | (df[col].astype("string").str.strip() == "")
+        if blank.any():
+            rows = _row_numbers(blank.fillna(True))
+            raise SchemaError(
+                f"column {col!r} is blank in row(s) {', '.join(map(str, rows[:10]))}",
+                where,
+                "Every parcel needs an id and its international tracking number",
+                columns=[col],
+                rows=rows,
+            )
+    dup = df["parcel_id"].duplicated(keep=False)
+    if dup.any():
+        rows = _row_numbers(dup)
+        raise SchemaError(
+            f"parcel_id repeats in row(s) {', '.join(map(str, rows[:10]))} "
+            f"(e.g. {df.loc[dup, 'parcel_id'].iloc[0]!r})",
+            where,
+            "Each parcel needs its own parcel_id; merge or rename the duplicates",
+            columns=["parcel_id"],
+            rows=rows,
+        )
+    return df
