@@ -1,0 +1,389 @@
+"""Tracking-number parsing: formats, check digits, suggestions, carriers, clean-up."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from toolkit.model import CARRIERS
+from toolkit.numbers import (
+    S10_OPERATORS,
+    TrackingNumber,
+    parse,
+    parse_many,
+    s10_check_digit,
+)
+
+# Sample numbers published with their check-digit schemes (jkeen/tracking_number_data test
+# numbers, the UPU S10 example RB123456785GB, the widely cited UPS test number) and Chinese
+# domestic examples from courier detection tables.
+KNOWN_VALID = [
+    ("RB123456785GB", "s10", "royalmail"),
+    ("1Z999AA10123456784", "ups_1z", "ups"),
+    ("1Z5R89390357567127", "ups_1z", "ups"),
+    ("1Z410E7W0392751591", "ups_1z", "ups"),
+    ("986578788855", "fedex_12", "fedex"),
+    ("477179081230", "fedex_12", "fedex"),
+    ("041441760228964", "fedex_15", "fedex"),
+    ("568283610012734", "fedex_15", "fedex"),
+    ("61299998820821171811", "fedex_20", "fedex"),
+    ("9611020987654312345672", "fedex_22", "fedex"),
+    ("1001921334250001000300779017972697", "fedex_34", "fedex"),
+    ("9622001900000000000000776632517510", "fedex_34", "fedex"),
+    ("9400111201080805483016", "usps_impb", "usps"),
+    ("9361289878700317633795", "usps_impb", "usps"),
+    ("92748931507708513018050063", "usps_impb", "usps"),
+    ("420221539101026837331000039521", "usps_420", "usps"),
+    ("4201002334249200190132607600833457", "usps_420", "usps"),
+    ("71123456789123456787", "usps_20", "usps"),
+    ("71969010756003077385", "usps_20", "usps"),  # checks with the implied 91 prefix
+    ("3318810025", "dhl_10", "dhl"),
+    ("8487135506", "dhl_10", "dhl"),
+]
+FORMAT_ONLY = [
+    ("JJD0099999999", "dhl_piece", "dhl"),
+    ("JVGL0999999990", "dhl_piece", "dhl"),
+    ("YT2229521272164446", "yunexpress", "yunexpress"),
+    ("YT1234567890123", "yto", "yto"),
+    ("SF1234567890123", "sf", "sf"),
+    ("SF123456789012", "sf", "sf"),
+    ("JDVA11408814483", "jd", "jd"),
+    ("JDX123456789012", "jd", "jd"),
+    ("JD0012345678901", "jd", "jd"),
+    ("75123456789012", "zto_14", "zto"),
+    ("77316523125896", "sto_14", "sto"),
+    ("773165231258962", "sto_15", "sto"),
+    ("462598779470531", "yunda_15", "yunda"),
+]
+
+
+def s10(service: str, serial: str, country: str) -> str:
+    return f"{service}{serial}{s10_check_digit(serial)}{country}"
+
+
+@pytest.mark.parametrize(("number", "fmt", "carrier"), KNOWN_VALID)
+def test_known_valid_numbers_pass_their_check_digit(number, fmt, carrier):
+    r = parse(number)
+    assert r.valid is True, r.problems
+    assert r.format == fmt
+    assert r.candidates[0] == carrier
+    assert r.suggestions == ()
+    assert r.normalized == number
+
+
+@pytest.mark.parametrize(("number", "fmt", "carrier"), FORMAT_ONLY)
+def test_format_only_numbers_have_no_verdict(number, fmt, carrier):
+    r = parse(number)
+    assert r.valid is None
+    assert r.format == fmt
+    assert r.candidates[0] == carrier
+    assert all(c in CARRIERS for c in r.candidates)
+
+
+def test_s10_check_digit_matches_upu_example_and_special_remainders():
+    assert s10_check_digit("12345678") == 5  # RB123456785GB
+    # weighted sum 0 (mod 11) gives 5, remainder 1 gives 0
+    assert s10_check_digit("00000000") == 5
+    assert s10_check_digit("70000000") == 0  # 7 * 8 = 56 = 1 (mod 11)
+
+
+@pytest.mark.parametrize(
+    ("number", "wrong", "right", "fixed"),
+    [
+        ("RB123456786US", "6", "5", "RB123456785US"),
+        ("1Z999AA10123456783", "3", "4", "1Z999AA10123456784"),
+        ("3318810010", "0", "4", "3318810014"),
+        ("9400111201080805483017", "7", "6", "9400111201080805483016"),
+        ("9611020987654312345679", "9", "2", "9611020987654312345672"),
+        ("9622001560001234567100794808390595", "5", "4", "9622001560001234567100794808390594"),
+    ],
+)
+def test_failed_check_digit_names_both_digits_and_suggests_the_fix_first(
+    number, wrong, right, fixed
+):
+    r = parse(number)
+    assert r.valid is False
+    assert r.suggestions[0] == fixed
+    assert any(f"check digit is {wrong}" in p and f"call for {right}" in p for p in r.problems)
+    assert number not in r.suggestions
+    assert all(parse(s).valid is True for s in r.suggestions)
+
+
+def test_transposed_digits_are_suggested_before_substitutions():
+    r = parse("RB213456785GB")  # 1 and 2 swapped in RB123456785GB
+    assert r.valid is False
+    assert r.suggestions[:2] == ("RB213456783GB", "RB123456785GB")
+
+
+def test_ups_transposition_is_found():
+    r = parse("1Z999AA01123456784")  # "10" of 1Z999AA10123456784 typed as "01"
+    assert r.valid is False
+    assert r.suggestions[:2] == ("1Z999AA01123456785", "1Z999AA10123456784")
+
+
+def test_fedex_12_failure_is_not_final_when_other_carriers_fit():
+    # 996578788855 fails the FedEx Express check, yet 12 digits also fit SF's older labels
+    r = parse("996578788855")
+    assert r.valid is None
+    assert r.candidates == ("sf", "fedex")
+    assert r.suggestions[0] == "996578788856"
+    assert "986578788855" in r.suggestions
+    assert any("not a valid FedEx Express" in p for p in r.problems)
+
+
+@pytest.mark.parametrize(
+    ("country", "carrier"),
+    sorted((c, op) for c, op in S10_OPERATORS.items() if c != "CN"),
+)
+def test_s10_country_maps_to_postal_operator(country, carrier):
+    r = parse(s10("RR", "87654321", country))
+    assert r.valid is True
+    assert r.candidates == (carrier,)
+    assert r.country == country
+
+
+@pytest.mark.parametrize(
+    ("service", "first"),
+    [("EA", "ems"), ("EE", "ems"), ("LX", "chinapost"), ("RR", "chinapost"), ("CP", "chinapost")],
+)
+def test_s10_from_china_ranks_ems_for_e_items_and_china_post_otherwise(service, first):
+    r = parse(s10(service, "12345678", "CN"))
+    assert r.valid is True
+    assert r.candidates[0] == first
+    assert set(r.candidates) == {"ems", "chinapost"}
+
+
+def test_s10_unknown_country_code_is_invalid():
+    r = parse("RB123456785XX")
+    assert r.valid is False
+    assert r.candidates == ()
+    assert any("'XX'" in p and "not a country code" in p for p in r.problems)
+
+
+def test_s10_country_without_a_toolkit_carrier_is_valid_but_says_so():
+    r = parse("RB123456785BR")
+    assert r.valid is True
+    assert r.country == "BR"
+    assert r.candidates == ()
+    assert any("BR" in p and "not a carrier the toolkit knows" in p for p in r.problems)
+
+
+def test_pure_digits_matching_several_carriers_are_ranked_and_flagged():
+    r = parse("1012345678901")
+    assert r.valid is None
+    assert r.candidates == ("ems", "yunda")
+    assert any(
+        "13 digits matches EMS, Yunda Express" in p and "cannot be told" in p for p in r.problems
+    )
+
+
+def test_22_digit_numbers_starting_92_list_usps_before_fedex():
+    r = parse("9261292700768711948021")
+    assert r.valid is True
+    assert r.candidates == ("usps", "fedex")
+
+
+def test_passing_fedex_check_ranks_fedex_before_format_only_carriers():
+    r = parse("986578788855")
+    assert r.candidates == ("fedex", "sf")
+
+
+def test_12_digit_zto_number_lists_domestic_carriers_first():
+    r = parse("773165231258")
+    assert r.candidates[:3] == ("sto", "zto", "sf")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        " rb 123 456 785 gb ",
+        "RB-1234-5678-5-GB",
+        "rb.123.456.785.gb",
+        "RB_123456785_GB",
+        "ＲＢ１２３４５６７８５ＧＢ",
+        "RB\u3000123456785\u3000GB",
+        "RB\t123456785\nGB",
+        "RB１２３４５６７８５－GB",
+    ],
+)
+def test_clean_up_removes_separators_and_full_width_forms(text):
+    r = parse(text)
+    assert r.normalized == "RB123456785GB"
+    assert r.valid is True
+    assert r.raw == text
+
+
+def test_yt_plus_13_is_yto_and_yt_plus_16_is_yunexpress():
+    assert parse("YT1234567890123").candidates == ("yto",)
+    assert parse("YT1234567890123456").candidates == ("yunexpress",)
+    r = parse("YT12345678901234")
+    assert r.valid is False
+    assert any("YT + 14" in p for p in r.problems)
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("LX12345678US", "has 8 digits"),
+        ("1Z999AA1012345678", "has 17"),
+        ("1234567890123456", "16 digits matches no known format"),
+        ("ABC", "only 3 characters"),
+        ("9" * 40, "40 characters"),
+        ("LX123456785US#", "'#'"),
+        ("📦", "not letters or digits"),
+        ("", "No tracking number"),
+        ("  - ", "no letters or digits"),
+    ],
+)
+def test_unrecognised_input_says_what_is_wrong(text, fragment):
+    r = parse(text)
+    assert r.valid is False
+    assert r.candidates == ()
+    assert any(fragment in p for p in r.problems), r.problems
+
+
+def test_no_match_lists_expected_shapes():
+    r = parse("ABCDEFGHIJKL")
+    assert any("Not a known tracking-number format" in p and "UPU S10" in p for p in r.problems)
+
+
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [
+        (None, "No tracking number"),
+        (float("nan"), "No tracking number"),
+        (pd.NA, "No tracking number"),
+        (True, "True or False"),
+        (3.5, "fractional"),
+        (-3318810025, "negative"),
+        pytest.param(10**5000, "over-long", id="huge-int"),
+        (float("inf"), "fractional"),
+        ([1, 2], "got 'list'"),
+        (b"\xff\xfe", "binary"),
+    ],
+)
+def test_non_text_input_is_reported_not_raised(value, fragment):
+    r = parse(value)
+    assert r.valid is False
+    assert r.raw is value
+    assert any(fragment in p for p in r.problems)
+
+
+def test_number_given_as_int_is_read_and_leading_zero_loss_is_explained():
+    assert parse(3318810025).valid is True
+    r = parse(41441760228964)  # 041441760228964 read from a CSV as a number
+    assert r.valid is not True
+    assert any("leading zeros" in p for p in r.problems)
+    assert r.raw == 41441760228964
+
+
+def test_bytes_are_decoded():
+    assert parse(b"RB123456785GB").valid is True
+
+
+def test_huge_input_returns_quickly_with_a_length_problem():
+    r = parse("1" * 1_000_000)
+    assert r.valid is False
+    assert any("1000000 characters" in p for p in r.problems)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.one_of(
+        st.text(),
+        st.text(alphabet="0123456789 -ABCDEFGHIJKLMNOPQRSTUVWXYZ", max_size=40),
+        st.binary(),
+        st.integers(),
+        st.floats(),
+        st.decimals(),
+        st.fractions(),
+        st.complex_numbers(),
+        st.none(),
+    )
+)
+def test_parse_never_raises(value):
+    r = parse(value)
+    assert isinstance(r, TrackingNumber)
+    assert r.valid in (True, False, None)
+    if r.valid is False:
+        assert r.problems
+    assert all(c in CARRIERS for c in r.candidates)
+    assert r.normalized not in r.suggestions or not r.normalized
+
+
+serials = st.text(alphabet="0123456789", min_size=8, max_size=8)
+services = st.sampled_from(["RB", "LX", "EA", "CP", "RR", "UV"])
+countries = st.sampled_from([*sorted(S10_OPERATORS), "BR", "NZ"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(serials, services, countries, st.integers(0, 7), st.sampled_from("0123456789"))
+def test_s10_single_substitution_fails_and_original_is_suggested(
+    serial, service, country, pos, digit
+):
+    original = s10(service, serial, country)
+    assert parse(original).valid is True
+    assume(digit != serial[pos])
+    changed = serial[:pos] + digit + serial[pos + 1 :]
+    # S10 maps weighted-sum remainders 0 and 6 both to check digit 5: such a change goes unseen
+    assume(s10_check_digit(changed) != s10_check_digit(serial))
+    typo = f"{service}{changed}{s10_check_digit(serial)}{country}"
+    r = parse(typo)
+    assert r.valid is False
+    assert original in r.suggestions
+
+
+@settings(max_examples=300, deadline=None)
+@given(serials, services, countries, st.integers(0, 7))
+def test_s10_adjacent_transposition_that_fails_suggests_the_original(serial, service, country, pos):
+    original = s10(service, serial, country)
+    digits = original[2:11]  # serial and check digit
+    assume(digits[pos] != digits[pos + 1])
+    swapped = digits[:pos] + digits[pos + 1] + digits[pos] + digits[pos + 2 :]
+    typo = f"{service}{swapped}{country}"
+    r = parse(typo)
+    if r.valid is False:
+        assert original in r.suggestions
+    else:  # the swap happens to keep the check digit right
+        assert s10_check_digit(swapped[:8]) == int(swapped[8])
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(alphabet="0123456789ABCDEFGHJKLMNPRSTUVWXYZ", min_size=16, max_size=16))
+def test_ups_suggestions_all_pass_and_exclude_the_input(body):
+    r = parse("1Z" + body)
+    assert r.format == "ups_1z"
+    if r.valid is False:
+        assert r.suggestions
+        assert "1Z" + body not in r.suggestions
+        assert all(parse(s).valid is True for s in r.suggestions)
+
+
+def test_parse_many_returns_one_row_per_value_with_contract_columns():
+    values = pd.Series(
+        ["RB123456785GB", "rb123456785gb", None, "RB123456786US", "1012345678901", math.nan],
+        index=[10, 11, 12, 13, 14, 15],
+    )
+    df = parse_many(values)
+    assert list(df.columns) == ["normalized", "valid", "carrier", "format", "problems"]
+    assert list(df.index) == [10, 11, 12, 13, 14, 15]
+    assert df["valid"].tolist() == [True, True, False, False, pd.NA, False]
+    assert df.loc[11, "normalized"] == "RB123456785GB"
+    assert df.loc[13, "carrier"] == "usps"
+    assert pd.isna(df.loc[12, "carrier"])
+    assert pd.isna(df.loc[12, "format"])
+    assert df.loc[14, "format"] == "ems_13"
+    assert "check digit is 6" in df.loc[13, "problems"]
+    assert df.loc[10, "problems"] == ""
+    assert "; " in parse_many(["LX12345678US"])["problems"].iloc[0]
+    assert str(df["valid"].dtype) == "boolean"
+
+
+def test_parse_many_handles_unhashable_values_and_plain_lists():
+    df = parse_many([["RB123456785GB"], "RB123456785GB", 3318810025])
+    assert df["valid"].tolist() == [False, True, True]
+    assert df["carrier"].tolist()[1:] == ["royalmail", "dhl"]
