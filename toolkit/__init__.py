@@ -1,1 +1,5 @@
 """Stuck-parcel investigation toolkit."""
+
+from toolkit.track import track
+
+__all__ = ["track"]

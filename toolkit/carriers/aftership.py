@@ -1,0 +1,284 @@
+"""AfterShip Tracking API (dated version 2025-01): trackings, checkpoints, last mile."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar
+
+import pandas as pd
+
+from toolkit.carriers.base import (
+    AUTH,
+    CARRIER_UNKNOWN,
+    INVALID_NUMBER,
+    MALFORMED,
+    NOT_FOUND,
+    RATE_LIMITED,
+    SANDBOX_KEY,
+    SERVER_ERROR,
+    Link,
+    Parsed,
+    Query,
+    RequestFailed,
+    Retryable,
+    ServiceClient,
+    carrier_from_name,
+    guess_carrier,
+    text,
+)
+from toolkit.errors import InputError
+from toolkit.keys import Secret
+from toolkit.model import Milestone
+
+VERSION = "2025-01"
+HOST = "https://api.aftership.com"
+PATH = f"/tracking/{VERSION}"
+RATE = 6.0  # GET /trackings allows 6 requests a second (POST /trackings 20, detect 3)
+BATCH = 25  # numbers per GET /trackings?tracking_numbers=... request
+
+# AfterShip courier slug -> toolkit carrier code.
+SLUGS: dict[str, str] = {
+    "usps": "usps",
+    "royal-mail": "royalmail",
+    "deutsch-post": "deutschepost",
+    "dhl-germany": "deutschepost",
+    "japan-post": "japanpost",
+    "kpost": "koreapost",
+    "korea-post": "koreapost",
+    "australia-post": "auspost",
+    "canada-post": "canadapost",
+    "laposte": "laposte",
+    "la-poste-colissimo": "laposte",
+    "china-post": "chinapost",
+    "china-ems": "ems",
+    "ups": "ups",
+    "fedex": "fedex",
+    "dhl": "dhl",
+    "yunexpress": "yunexpress",
+    "sf-express": "sf",
+    "yto": "yto",
+    "zto-express": "zto",
+    "sto": "sto",
+    "yunda": "yunda",
+    "jd": "jd",
+    "jd-logistics": "jd",
+}
+CODES = {code: slug for slug, code in reversed(list(SLUGS.items()))}
+
+# AfterShip subtag -> milestone. Generic ones (InTransit_001 "on the way") are left to the text.
+SUBTAGS: dict[str, str] = {
+    "InfoReceived_001": Milestone.INFO_RECEIVED,
+    "InTransit_002": Milestone.ACCEPTED,
+    "InTransit_004": Milestone.ARRIVED_DESTINATION,
+    "InTransit_005": Milestone.CUSTOMS_CLEARED,
+    "InTransit_006": Milestone.CUSTOMS_CLEARANCE,
+    "OutForDelivery_001": Milestone.OUT_FOR_DELIVERY,
+    "OutForDelivery_003": Milestone.OUT_FOR_DELIVERY,
+    "OutForDelivery_004": Milestone.OUT_FOR_DELIVERY,
+    "AvailableForPickup_001": Milestone.AVAILABLE_FOR_PICKUP,
+    "AttemptFail_001": Milestone.DELIVERY_FAILED,
+    "AttemptFail_002": Milestone.DELIVERY_FAILED,
+    "AttemptFail_003": Milestone.DELIVERY_FAILED,
+    "Delivered_001": Milestone.DELIVERED,
+    "Delivered_002": Milestone.DELIVERED,
+    "Delivered_003": Milestone.DELIVERED,
+    "Delivered_004": Milestone.DELIVERED,
+    "Exception_004": Milestone.CUSTOMS_HOLD,  # delayed in customs clearance
+    "Exception_006": Milestone.CUSTOMS_HOLD,  # held for payment of duties
+    "Exception_010": Milestone.RETURNING,
+    "Exception_011": Milestone.RETURNED,
+}
+TAGS: dict[str, str] = {
+    "InfoReceived": Milestone.INFO_RECEIVED,
+    "OutForDelivery": Milestone.OUT_FOR_DELIVERY,
+    "AvailableForPickup": Milestone.AVAILABLE_FOR_PICKUP,
+    "AttemptFail": Milestone.DELIVERY_FAILED,
+    "Delivered": Milestone.DELIVERED,
+}
+
+ERRORS: dict[int, tuple[str, str]] = {
+    4005: (INVALID_NUMBER, "AfterShip says the number is not valid: check it for typos"),
+    4017: (INVALID_NUMBER, "AfterShip says the number's format is invalid: check it for typos"),
+    4010: (CARRIER_UNKNOWN, "AfterShip does not know the carrier given: check the carrier"),
+    4011: (INVALID_NUMBER, "this carrier needs more than the number (see AfterShip's message)"),
+    4012: (
+        CARRIER_UNKNOWN,
+        "AfterShip cannot tell which carrier the number belongs to: check "
+        "the number, or give the carrier (international_carrier column)",
+    ),
+}
+
+
+# Zone of a checkpoint's country when its time comes without an offset (one-zone countries).
+COUNTRY_ZONES: dict[str, str] = {
+    "CHN": "Asia/Shanghai",
+    "HKG": "Asia/Hong_Kong",
+    "JPN": "Asia/Tokyo",
+    "KOR": "Asia/Seoul",
+    "GBR": "Europe/London",
+    "DEU": "Europe/Berlin",
+    "FRA": "Europe/Paris",
+}
+_OFFSET = re.compile(r"(Z|[+-]\d{2}:?\d{2})$")
+
+
+def local_to_utc(value: str, country: Any) -> str | None:
+    """UTC ISO time of an offset-less checkpoint time in its country's zone (None if unsure)."""
+    zone = COUNTRY_ZONES.get(text(country).upper())
+    if not zone or not value or _OFFSET.search(value):
+        return None
+    try:
+        stamp = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        return None
+    if stamp is pd.NaT or stamp.tzinfo is not None:
+        return None
+    local = stamp.tz_localize(zone, ambiguous=True, nonexistent="shift_forward")
+    return local.tz_convert("UTC").isoformat()
+
+
+def milestone_for(subtag: Any, tag: Any) -> str:
+    """Milestone an AfterShip checkpoint's codes imply, or '' when they are too generic."""
+    return str(SUBTAGS.get(text(subtag)) or TAGS.get(text(tag)) or "")
+
+
+class AfterShipClient(ServiceClient):
+    """AfterShip: reads existing trackings in batches, creates the missing ones."""
+
+    name: ClassVar[str] = "aftership"
+    title: ClassVar[str] = "AfterShip"
+    default_host: ClassVar[str] = HOST
+    default_rate: ClassVar[float] = RATE
+    batch_size: ClassVar[int] = BATCH
+    key_hint: ClassVar[str] = "Check AFTERSHIP_API_KEY"
+
+    def __init__(self, key: Secret | None = None, **options: Any):
+        if key is None and not options.get("sandbox"):
+            raise InputError(
+                "an AfterShip key is needed unless sandbox=True",
+                "key",
+                "Set AFTERSHIP_API_KEY, or use sandbox=True",
+            )
+        super().__init__(**options)
+        self._key = key if key is not None else Secret(SANDBOX_KEY)
+
+    def secrets(self) -> list[Secret]:
+        return [] if self.sandbox else [self._key]
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> tuple[int, dict]:
+        return self.request(
+            method,
+            f"{PATH}{path}",
+            headers={"as-api-key": self._key.reveal()},
+            check=self._check,
+            **kwargs,
+        )
+
+    def _check(self, status: int, body: Any) -> None:
+        if not isinstance(body, dict) or not isinstance(body.get("meta"), dict):
+            raise Retryable(MALFORMED, "AfterShip sent an answer without its 'meta' field")
+        code = body["meta"].get("code")
+        if code in (401, 403):
+            raise RequestFailed(AUTH, "AfterShip refused the API key: check AFTERSHIP_API_KEY")
+        if code == 429:
+            raise Retryable(RATE_LIMITED, "AfterShip said too many requests")
+        if isinstance(code, int) and 500 <= code < 600:
+            raise Retryable(SERVER_ERROR, f"AfterShip reported an error (meta code {code})")
+
+    def detect_couriers(self, number: str) -> list[str]:
+        """Toolkit carrier codes (or AfterShip slugs when unknown) that may carry this number."""
+        _status, body = self._call("POST", "/couriers/detect", json={"tracking_number": number})
+        couriers = (body.get("data") or {}).get("couriers") or []
+        return [SLUGS.get(text(c.get("slug")), text(c.get("slug"))) for c in couriers]
+
+    def _get(self, numbers: list[str]) -> dict[str, dict]:
+        _status, body = self._call(
+            "GET", "/trackings", params={"tracking_numbers": ",".join(numbers), "limit": 200}
+        )
+        if body["meta"].get("code") != 200:
+            raise RequestFailed(SERVER_ERROR, self._meta_text(body))
+        found: dict[str, dict] = {}
+        for t in (body.get("data") or {}).get("trackings") or []:
+            number = text(t.get("tracking_number")).upper()
+            best = found.get(number)
+            if best is None or len(t.get("checkpoints") or []) > len(best.get("checkpoints") or []):
+                found[number] = t
+        return found
+
+    @staticmethod
+    def _meta_text(body: dict) -> str:
+        meta = body.get("meta") or {}
+        return f"AfterShip: {text(meta.get('message'))} (meta code {meta.get('code')})"
+
+    def fetch(self, batch: list[Query]) -> dict[str, Any]:
+        found = self._get([q.number for q in batch])
+        answers: dict[str, Any] = {}
+        for q in batch:
+            if q.number.upper() in found:
+                answers[q.number] = found[q.number.upper()]
+                continue
+            answers[q.number] = self._create(q)
+        return answers
+
+    def _create(self, q: Query):
+        body: dict[str, Any] = {"tracking_number": q.number}
+        if q.carrier in CODES:
+            body["slug"] = CODES[q.carrier]
+        try:
+            _status, answer = self._call("POST", "/trackings", json=body)
+        except RequestFailed as exc:
+            return self.error(q, exc.kind, exc.message)
+        code = answer["meta"].get("code")
+        if code in (200, 201) and isinstance(answer.get("data"), dict):
+            data = answer["data"]
+            return data.get("tracking") if isinstance(data.get("tracking"), dict) else data
+        if code == 4003:  # already on the account but not returned by the filter: ask once more
+            try:
+                again = self._get([q.number])
+            except RequestFailed as exc:
+                return self.error(q, exc.kind, exc.message)
+            if q.number.upper() in again:
+                return again[q.number.upper()]
+            return self.error(q, NOT_FOUND, "AfterShip holds this number but did not return it")
+        kind, hint = ERRORS.get(code, (SERVER_ERROR, "AfterShip did not accept the number"))
+        return self.error(q, kind, f"{hint}. {self._meta_text(answer)}")
+
+    def parse(self, query: Query, payload: Any) -> Parsed:
+        slug_carrier = SLUGS.get(text(payload.get("slug")))
+        fallback = slug_carrier or query.carrier or guess_carrier(query.number) or "unknown"
+        rows = []
+        for cp in payload.get("checkpoints") or []:
+            location = text(cp.get("location")) or ", ".join(
+                text(cp.get(k)) for k in ("city", "state", "country_region") if cp.get(k)
+            )
+            local = text(cp.get("checkpoint_time"))
+            utc = local_to_utc(local, cp.get("country_region"))
+            rows.append(
+                self.row(
+                    query,
+                    carrier=SLUGS.get(text(cp.get("slug"))) or fallback,
+                    time_utc=utc,
+                    tz_assumed=utc is not None,
+                    time_local=local or None,
+                    location=location,
+                    description=text(cp.get("message")),
+                    raw_status=text(cp.get("subtag") or cp.get("tag")),
+                    milestone=milestone_for(cp.get("subtag"), cp.get("tag")),
+                )
+            )
+        parsed = Parsed(events=rows)
+        last = payload.get("last_mile") or {}
+        number = text(last.get("tracking_number")).replace(" ", "")
+        if number and number.upper() != query.number.upper():
+            carrier = SLUGS.get(text(last.get("slug"))) or carrier_from_name(last.get("slug"))
+            parsed.links.append(Link(query.parcel, query.number, number, carrier))
+        if not rows:
+            tag = text(payload.get("tag")) or "Pending"
+            parsed.error = self.error(
+                query,
+                NOT_FOUND,
+                f"AfterShip has no checkpoints for this number yet (tag {tag}). A tracking "
+                "created just now needs a few minutes; otherwise the carrier does not know it: "
+                "check the number with the sender",
+            )
+        return parsed

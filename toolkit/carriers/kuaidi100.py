@@ -1,0 +1,256 @@
+"""Kuaidi100 real-time query (poll/query.do): events of China domestic carriers."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Any, ClassVar
+
+from toolkit.carriers.base import (
+    AUTH,
+    CARRIER_UNKNOWN,
+    MALFORMED,
+    NEEDS_PHONE,
+    NOT_FOUND,
+    QUOTA,
+    SANDBOX_KEY,
+    SERVER_ERROR,
+    Parsed,
+    Query,
+    RequestFailed,
+    Retryable,
+    ServiceClient,
+    text,
+)
+from toolkit.errors import InputError
+from toolkit.keys import Secret
+from toolkit.model import CARRIERS, Milestone
+
+HOST = "https://poll.kuaidi100.com"
+PATH = "/poll/query.do"
+# Kuaidi100 publishes no per-second limit for this endpoint; a cautious default.
+RATE = 5.0
+
+# State of a waybill (the `state` field) and per-event status names -> milestone.
+STATE: dict[str, str] = {
+    "0": "",  # 在途: in transit, the text says more
+    "1": Milestone.ACCEPTED,  # 揽收
+    "2": Milestone.EXCEPTION,  # 疑难
+    "3": Milestone.DELIVERED,  # 签收
+    "4": Milestone.RETURNED,  # 退签
+    "5": Milestone.OUT_FOR_DELIVERY,  # 派件
+    "6": Milestone.RETURNING,  # 退回
+    "7": "",  # 转投: redirected, the text says more
+    "8": Milestone.CUSTOMS_CLEARANCE,  # 清关
+    "10": Milestone.CUSTOMS_CLEARANCE,  # 待清关
+    "11": Milestone.CUSTOMS_CLEARANCE,  # 清关中
+    "12": Milestone.CUSTOMS_CLEARED,  # 已清关
+    "13": Milestone.CUSTOMS_HOLD,  # 清关异常
+    "14": Milestone.DELIVERY_FAILED,  # 拒签
+}
+STATUS_NAMES: dict[str, str] = {
+    "在途": "",
+    "揽收": Milestone.ACCEPTED,
+    "疑难": Milestone.EXCEPTION,
+    "签收": Milestone.DELIVERED,
+    "退签": Milestone.RETURNED,
+    "派件": Milestone.OUT_FOR_DELIVERY,
+    "退回": Milestone.RETURNING,
+    "转投": "",
+    "转单": "",
+    "清关": Milestone.CUSTOMS_CLEARANCE,
+    "待清关": Milestone.CUSTOMS_CLEARANCE,
+    "清关中": Milestone.CUSTOMS_CLEARANCE,
+    "已清关": Milestone.CUSTOMS_CLEARED,
+    "清关异常": Milestone.CUSTOMS_HOLD,
+    "拒签": Milestone.DELIVERY_FAILED,
+}
+
+
+def sign(param: str, key: str, customer: str) -> str:
+    """Kuaidi100 request signature: upper-case hex MD5 of param + key + customer."""
+    return hashlib.md5((param + key + customer).encode("utf-8")).hexdigest().upper()
+
+
+def phone_tail(phone: Any) -> str:
+    """The last four digits of a phone number ('' if it has fewer)."""
+    digits = re.sub(r"\D", "", text(phone))
+    return digits[-4:] if len(digits) >= 4 else ""
+
+
+class Kuaidi100Client(ServiceClient):
+    """Kuaidi100: one number a request, signed with the key and customer id."""
+
+    name: ClassVar[str] = "kuaidi100"
+    title: ClassVar[str] = "Kuaidi100"
+    default_host: ClassVar[str] = HOST
+    default_rate: ClassVar[float] = RATE
+    batch_size: ClassVar[int] = 1
+    key_hint: ClassVar[str] = "Check KUAIDI100_KEY and KUAIDI100_CUSTOMER"
+
+    def __init__(self, key: Secret | None = None, customer: Secret | None = None, **options: Any):
+        if (key is None or customer is None) and not options.get("sandbox"):
+            raise InputError(
+                "a Kuaidi100 key and customer id are needed unless sandbox=True",
+                "key",
+                "Set KUAIDI100_KEY and KUAIDI100_CUSTOMER, or use sandbox=True",
+            )
+        super().__init__(**options)
+        self._key = key if key is not None else Secret(SANDBOX_KEY)
+        self._customer = customer if customer is not None else Secret(SANDBOX_KEY)
+
+    def secrets(self) -> list[Secret]:
+        return [] if self.sandbox else [self._key, self._customer]
+
+    def cache_key(self, query: Query) -> str:
+        return f"{self._com(query) or '?'}:{query.number}"
+
+    @staticmethod
+    def _com(query: Query) -> str | None:
+        carrier = CARRIERS.get(query.carrier or "")
+        return carrier.kuaidi100 if carrier else None
+
+    def form(self, query: Query) -> dict[str, str]:
+        """The signed form fields for one query."""
+        param = json.dumps(
+            {
+                "com": self._com(query),
+                "num": query.number,
+                "phone": phone_tail(query.phone),
+                "resultv2": "1",
+                "show": "0",
+                "order": "desc",
+            },
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+        customer = self._customer.reveal()
+        return {
+            "customer": customer,
+            "sign": sign(param, self._key.reveal(), customer),
+            "param": param,
+        }
+
+    def fetch(self, batch: list[Query]) -> dict[str, Any]:
+        (q,) = batch
+        carrier = CARRIERS.get(q.carrier or "")
+        if carrier is None or not carrier.kuaidi100:
+            known = ", ".join(c for c, v in CARRIERS.items() if v.kuaidi100 and v.leg == "domestic")
+            return {
+                q.number: self.error(
+                    q,
+                    CARRIER_UNKNOWN,
+                    f"no China domestic carrier is known for this number (carrier "
+                    f"{q.carrier or 'unknown'!s}); give domestic_carrier as one of {known}",
+                )
+            }
+        if carrier.needs_phone and not phone_tail(q.phone):
+            return {
+                q.number: self.error(
+                    q,
+                    NEEDS_PHONE,
+                    f"{carrier.name} ({carrier.name_zh}) only shows its scans with the last four "
+                    "digits of the recipient's phone: fill recipient_phone in the parcels table "
+                    "or pass phones={number: phone}",
+                )
+            }
+        _status, body = self.request("POST", PATH, data=self.form(q), check=self._check)
+        code = text(body.get("returnCode"))
+        if code == "408":
+            if phone_tail(q.phone):
+                msg = (
+                    f"{carrier.name} did not accept the phone digits given for this parcel: "
+                    "check the recipient's phone number (the last four digits are sent)"
+                )
+            else:
+                msg = (
+                    f"{carrier.name} asks for the last four digits of the recipient's phone: "
+                    "fill recipient_phone in the parcels table or pass phones={number: phone}"
+                )
+            return {q.number: self.error(q, NEEDS_PHONE, msg)}
+        return {q.number: body}
+
+    def _check(self, status: int, body: Any) -> None:
+        if not isinstance(body, dict):
+            raise Retryable(MALFORMED, "Kuaidi100 sent an answer that is not a JSON object")
+        code = text(body.get("returnCode"))
+        if not code:
+            if not isinstance(body.get("data", []), list):
+                raise Retryable(MALFORMED, "Kuaidi100 sent an answer without its data list")
+            return
+        message = text(body.get("message"))
+        if code in ("501", "502"):
+            raise Retryable(SERVER_ERROR, f"Kuaidi100 is busy (returnCode {code}: {message})")
+        if code == "503":
+            raise RequestFailed(
+                AUTH,
+                "Kuaidi100 rejected the request signature (returnCode 503): "
+                "check KUAIDI100_KEY and KUAIDI100_CUSTOMER",
+            )
+        if code == "601":
+            raise RequestFailed(
+                QUOTA,
+                "the Kuaidi100 key has expired or has no queries left (returnCode 601): "
+                "top up the account",
+            )
+
+    def parse(self, query: Query, payload: Any) -> Parsed:
+        code = text(payload.get("returnCode"))
+        carrier = CARRIERS.get(query.carrier or "")
+        who = f"{carrier.name} ({carrier.name_zh})" if carrier else "the carrier"
+        if code == "500":
+            return Parsed(
+                error=self.error(
+                    query,
+                    NOT_FOUND,
+                    f"{who} has no record of this number yet (Kuaidi100 returnCode 500). "
+                    "Domestic carriers publish scans hours after a handover: try again later, "
+                    "and check that the number and carrier are right",
+                )
+            )
+        if code == "400":
+            return Parsed(
+                error=self.error(
+                    query,
+                    CARRIER_UNKNOWN,
+                    f"Kuaidi100 did not accept the query for {who} (returnCode 400: "
+                    f"{text(payload.get('message'))}): check the carrier of this number",
+                )
+            )
+        if code:
+            return Parsed(
+                error=self.error(
+                    query,
+                    SERVER_ERROR,
+                    f"Kuaidi100 answered returnCode {code} ({text(payload.get('message'))})",
+                )
+            )
+        state = text(payload.get("state"))
+        rows = []
+        for i, ev in enumerate(payload.get("data") or []):
+            status = text(ev.get("status"))
+            raw = status or (f"state {state}" if i == 0 and state else "")
+            milestone = STATUS_NAMES.get(status, "") if status else ""
+            if not status and i == 0:
+                milestone = STATE.get(state, "")
+            rows.append(
+                self.row(
+                    query,
+                    carrier=query.carrier,
+                    time_local=text(ev.get("time") or ev.get("ftime")) or None,
+                    location=text(ev.get("location") or ev.get("areaName")),
+                    description=text(ev.get("context")),
+                    raw_status=raw,
+                    milestone=str(milestone),
+                )
+            )
+        if not rows:
+            return Parsed(
+                error=self.error(
+                    query,
+                    NOT_FOUND,
+                    f"{who} shows no scans for this number yet: try again later",
+                )
+            )
+        return Parsed(events=rows)
