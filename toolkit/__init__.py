@@ -1,5 +1,6 @@
 """Stuck-parcel investigation toolkit."""
 
+from toolkit.notebook import setup_notebook
 from toolkit.track import track
 
-__all__ = ["track"]
+__all__ = ["setup_notebook", "track"]

@@ -1,0 +1,462 @@
+"""toolkit.track: fetch every carrier's events for tracking numbers, as one events table."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pandas as pd
+
+from toolkit.carriers.aftership import AfterShipClient
+from toolkit.carriers.base import (
+    CARRIER_UNKNOWN,
+    DEFAULT_TTL,
+    INVALID_NUMBER,
+    MALFORMED,
+    NOT_FOUND,
+    Link,
+    NumberError,
+    Query,
+    Result,
+    ServiceClient,
+    carrier_from_name,
+)
+from toolkit.carriers.kuaidi100 import Kuaidi100Client
+from toolkit.carriers.seventeentrack import SeventeenTrackClient
+from toolkit.errors import InputError, MissingColumnsError, SchemaError
+from toolkit.keys import Keys, load_keys
+from toolkit.model import CARRIERS, DOMESTIC_CARRIERS, EVENT_COLUMNS, empty_events
+from toolkit.numbers import parse
+
+log = logging.getLogger(__name__)
+
+INTERNATIONAL_SERVICES = ("17track", "aftership")
+ERROR_COLUMNS = ("tracking_number", "parcel_id", "service", "error", "message")
+MAX_HOPS = 2  # last-mile links followed from a followed number, at most
+PROGRESS_FROM = 10  # numbers from which a progress bar is shown by default
+SANDBOX_RATE = 200.0  # requests a second to the sandbox, which spends no quota
+
+
+class _SharedTransport(httpx.BaseTransport):
+    """Hands requests to a transport that several clients share; closing it is a no-op."""
+
+    def __init__(self, inner: httpx.BaseTransport):
+        self._inner = inner
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self._inner.handle_request(request)
+
+
+@functools.lru_cache(maxsize=1)
+def _sandbox_transport() -> httpx.BaseTransport:
+    from toolkit.sandbox import SandboxTransport
+
+    return SandboxTransport()
+
+
+def track(
+    numbers: str | Iterable[str] | pd.DataFrame,
+    *,
+    services: str = "17track",
+    refresh: bool = False,
+    cache_dir: str | Path | bool | None = None,
+    cache_ttl: float = DEFAULT_TTL,
+    base_url: str | Mapping[str, str] | None = None,
+    transport: httpx.BaseTransport | None = None,
+    progress: bool | None = None,
+    phones: Mapping[str, str] | None = None,
+    timeout: float = 20.0,
+    concurrency: int = 4,
+    rate_limit: float | Mapping[str, float] | None = None,
+    max_attempts: int = 4,
+    follow: bool = True,
+    sandbox: bool | None = None,
+    keys: Keys | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Events of these numbers from the carrier services (or the sandbox), and the failures.
+
+    `numbers` is one number, several, or a parcels table (parcel_id, international_number,
+    domestic_number, domestic_carrier, recipient_phone are used). International numbers go
+    to `services` ("17track" or "aftership"), China domestic ones to Kuaidi100, and any
+    last-mile number the services report is followed to Kuaidi100 under the same parcel.
+    A service without a key is answered by the sandbox (not cached unless `cache_dir` is
+    given) and `events.attrs["sandbox"]` is then True. Keys come from the environment or
+    .env unless `keys` is given.
+    Returns (events in the contract, errors with one row per number that failed).
+    """
+    if services not in INTERNATIONAL_SERVICES:
+        raise InputError(
+            f"unknown service {services!r}",
+            "services",
+            f"Use one of {', '.join(INTERNATIONAL_SERVICES)}",
+        )
+    run = _Run(
+        services=services,
+        keys=keys if keys is not None else load_keys(),
+        sandbox=sandbox,
+        options=dict(
+            refresh=refresh,
+            cache_dir=cache_dir,
+            cache_ttl=cache_ttl,
+            timeout=timeout,
+            concurrency=concurrency,
+            max_attempts=max_attempts,
+        ),
+        base_url=base_url,
+        rate_limit=rate_limit,
+        transport=transport,
+    )
+    try:
+        return run.go(numbers, phones or {}, progress, follow)
+    finally:
+        run.close()
+
+
+class _Run:
+    """One call of track(): the clients it made and what it has gathered."""
+
+    def __init__(self, services, keys, sandbox, options, base_url, rate_limit, transport):
+        self.services = services
+        self.keys = keys
+        self.force_sandbox = sandbox
+        self.options = options
+        self.base_url = base_url
+        self.rate_limit = rate_limit
+        self.transport = _SharedTransport(transport) if transport is not None else None
+        self.clients: dict[str, ServiceClient] = {}
+        self.result = Result()
+        self.errors: list[NumberError] = []
+        self.hints: dict[str, str] = {}
+        self.frames: list[pd.DataFrame] = []
+        self.parcel_phone: dict[str, str] = {}
+
+    # ------------------------------------------------------------ clients
+    def _per_service(self, value, name):
+        if isinstance(value, Mapping):
+            return value.get(name)
+        return value
+
+    def client(self, name: str) -> ServiceClient:
+        if name in self.clients:
+            return self.clients[name]
+        k = self.keys
+        secret = {
+            "17track": (k.seventeentrack,),
+            "aftership": (k.aftership,),
+            "kuaidi100": (k.kuaidi100_key, k.kuaidi100_customer),
+        }[name]
+        has_key = all(s is not None for s in secret)
+        sandbox = (not has_key) if self.force_sandbox is None else bool(self.force_sandbox)
+        base_url = self._per_service(self.base_url, name)
+        transport = self.transport
+        if sandbox and transport is None and base_url is None:
+            transport = _SharedTransport(_sandbox_transport())
+        options = dict(
+            self.options,
+            base_url=base_url,
+            transport=transport,
+            sandbox=sandbox,
+            rate_limit=self._per_service(self.rate_limit, name)
+            or (SANDBOX_RATE if sandbox else None),
+        )
+        if sandbox and options["cache_dir"] is None:
+            options["cache_dir"] = False  # sandbox answers change with its data: no default cache
+        creds = (None,) * len(secret) if sandbox else secret
+        cls = {
+            "17track": SeventeenTrackClient,
+            "aftership": AfterShipClient,
+            "kuaidi100": Kuaidi100Client,
+        }[name]
+        self.clients[name] = cls(*creds, **options)
+        return self.clients[name]
+
+    def close(self) -> None:
+        for c in self.clients.values():
+            c.close()
+
+    # -------------------------------------------------------------- input
+    def queries(self, numbers, phones) -> tuple[list[Query], list[Query]]:
+        """Split the input into international and domestic queries."""
+        phone_of = {_norm(k): v for k, v in phones.items()}
+        items = list(_items(numbers))
+        intl: list[Query] = []
+        dom: list[Query] = []
+        seen: set[tuple[str, str]] = set()
+        for item in items:
+            raw = item["number"]
+            tn = parse(raw)
+            number = tn.normalized
+            parcel_id = item.get("parcel_id") or number or str(raw)
+            if not number:
+                self.errors.append(
+                    NumberError(
+                        str(raw),
+                        parcel_id,
+                        "toolkit",
+                        INVALID_NUMBER,
+                        " ".join(tn.problems) or "The tracking number is empty: fill it in",
+                    )
+                )
+                continue
+            if (parcel_id, number) in seen:
+                continue
+            seen.add((parcel_id, number))
+            if tn.valid is False:
+                hint = " ".join(tn.problems)
+                if tn.suggestions:
+                    hint += f" Did you mean {', '.join(tn.suggestions[:3])}?"
+                self.hints[number] = hint
+            phone = phone_of.get(number) or item.get("phone")
+            if phone:
+                self.parcel_phone.setdefault(parcel_id, phone)
+            carrier = _carrier_code(item.get("carrier"))
+            first = tn.candidates[0] if tn.candidates else None
+            is_domestic = item.get("leg") == "domestic" or (
+                tn.format != "s10" and first in DOMESTIC_CARRIERS
+            )
+            if is_domestic:
+                carrier = carrier or _domestic_guess(tn.candidates)
+                dom.append(Query(number, parcel_id, carrier, phone, "domestic"))
+            else:
+                intl.append(Query(number, parcel_id, carrier, None, "international"))
+        return intl, dom
+
+    # ---------------------------------------------------------------- run
+    def go(self, numbers, phones, progress, follow) -> tuple[pd.DataFrame, pd.DataFrame]:
+        intl, dom = self.queries(numbers, phones)
+        total = len(intl) + len(dom)
+        show = total > PROGRESS_FROM if progress is None else bool(progress)
+        tracked = {(q.parcel, q.number) for q in (*intl, *dom)}
+        rounds = []
+        if intl:
+            rounds.append(self.client(self.services).track(intl, progress=show))
+        if dom:
+            rounds.append(self.client("kuaidi100").track(dom, progress=show))
+        links: list[Link] = []
+        for res in rounds:
+            links.extend(self._absorb(res))
+        for _ in range(MAX_HOPS if follow else 0):
+            todo = self._follow(links, tracked)
+            if not todo:
+                break
+            res = self.client("kuaidi100").track(todo, progress=show and len(todo) > PROGRESS_FROM)
+            links = self._absorb(res)
+        return self._events(), self._errors()
+
+    def _absorb(self, res: Result) -> list[Link]:
+        """Keep a round's errors, normalise its events; return the links it revealed."""
+        self.result.requests += res.requests
+        self.result.from_cache += res.from_cache
+        self.errors.extend(res.errors)
+        links = list(res.links)
+        frame = self._normalize(res.events)
+        if frame is not None and len(frame):
+            self.frames.append(frame)
+            if "linked_number" in frame.columns:
+                handover = (frame["milestone"] == "handed_over").fillna(False).astype(bool)
+                found = frame.loc[frame["linked_number"].notna() & handover]
+                for row in found.itertuples(index=False):
+                    carrier = getattr(row, "linked_carrier", None)
+                    links.append(
+                        Link(
+                            str(row.parcel_id),
+                            str(row.tracking_number),
+                            str(row.linked_number),
+                            None if pd.isna(carrier) else str(carrier),
+                        )
+                    )
+        return links
+
+    def _normalize(self, rows: list[dict]) -> pd.DataFrame | None:
+        """normalize() the rows; rows it cannot read become errors for their numbers."""
+        from toolkit.normalize import normalize
+
+        if not rows:
+            return None
+        frame = pd.DataFrame(rows)
+        for _ in range(3):
+            try:
+                return normalize(frame, where="carrier answer")
+            except SchemaError as exc:
+                bad = [r - 1 for r in exc.rows if 0 < r <= len(frame)]
+                if not bad:
+                    raise
+                for r in bad:
+                    row = frame.iloc[r]
+                    self.errors.append(
+                        NumberError(
+                            str(row["tracking_number"]),
+                            str(row["parcel_id"]),
+                            str(row["source"]),
+                            MALFORMED,
+                            f"the service sent an event the toolkit cannot read ({exc.what}); "
+                            "the other events of this number are kept",
+                        )
+                    )
+                frame = frame.drop(frame.index[bad]).reset_index(drop=True)
+                if frame.empty:
+                    return None
+        return normalize(frame, where="carrier answer")
+
+    def _follow(self, links: list[Link], tracked: set) -> list[Query]:
+        """Domestic queries for last-mile numbers not tracked yet."""
+        todo = []
+        for link in links:
+            number = parse(link.number).normalized or link.number
+            key = (link.parcel_id, number)
+            if key in tracked:
+                continue
+            tracked.add(key)
+            tn = parse(number)
+            carrier = link.carrier or _domestic_guess(tn.candidates)
+            phone = self.parcel_phone.get(link.parcel_id)
+            q = Query(number, link.parcel_id, carrier, phone, "domestic")
+            if carrier is None:
+                self.errors.append(
+                    NumberError(
+                        number,
+                        link.parcel_id,
+                        "toolkit",
+                        CARRIER_UNKNOWN,
+                        f"{link.from_number} was handed over under last-mile number {number}, "
+                        "but its carrier is not named and cannot be told from the number: "
+                        "ask the international carrier which domestic carrier took it",
+                    )
+                )
+                continue
+            todo.append(q)
+        return todo
+
+    # ------------------------------------------------------------- output
+    def _sandboxed(self) -> bool:
+        return any(c.sandbox for c in self.clients.values())
+
+    def _events(self) -> pd.DataFrame:
+        if self.frames:
+            events = pd.concat(self.frames, ignore_index=True, sort=False)
+            events = events.sort_values(["parcel_id", "time_utc"], kind="stable")
+            events = events.reset_index(drop=True)
+        else:
+            events = empty_events()
+            for col in ("linked_number", "linked_carrier"):
+                events[col] = pd.Series(dtype="string")
+        extra = [c for c in events.columns if c not in EVENT_COLUMNS]
+        events = events[[*EVENT_COLUMNS, *extra]]
+        events.attrs.update(self._attrs())
+        return events
+
+    def _errors(self) -> pd.DataFrame:
+        rows = []
+        for e in self.errors:
+            message = e.message
+            hint = self.hints.get(e.tracking_number)
+            if hint and e.error in (NOT_FOUND, INVALID_NUMBER, CARRIER_UNKNOWN):
+                message = f"{message.rstrip('.')}. {hint}"
+            rows.append(
+                {
+                    "tracking_number": e.tracking_number,
+                    "parcel_id": e.parcel_id,
+                    "service": e.service,
+                    "error": e.error,
+                    "message": message,
+                }
+            )
+        errors = pd.DataFrame(rows, columns=list(ERROR_COLUMNS)).astype("string")
+        errors.attrs.update(self._attrs())
+        return errors
+
+    def _attrs(self) -> dict[str, Any]:
+        return {
+            "sandbox": self._sandboxed(),
+            "sources": sorted(c.source for c in self.clients.values()),
+            "requests": self.result.requests,
+            "from_cache": self.result.from_cache,
+        }
+
+
+def _norm(number: Any) -> str:
+    return parse(number).normalized or str(number)
+
+
+def _carrier_code(value: Any) -> str | None:
+    """A toolkit carrier code from a code or a carrier name ('SF Express', '顺丰速运')."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    text = str(value).strip()
+    if not text:
+        return None
+    if text.lower() in CARRIERS:
+        return text.lower()
+    return carrier_from_name(text)
+
+
+def _domestic_guess(candidates: Iterable[str]) -> str | None:
+    for c in candidates:
+        if c in DOMESTIC_CARRIERS or (CARRIERS.get(c) and CARRIERS[c].kuaidi100):
+            return c
+    return None
+
+
+def _items(numbers: Any) -> Iterable[dict]:
+    """Input rows as dicts with number, parcel_id, carrier, phone, leg."""
+    if isinstance(numbers, str):
+        yield {"number": numbers}
+        return
+    if isinstance(numbers, pd.DataFrame):
+        yield from _parcel_items(numbers)
+        return
+    if numbers is None or not isinstance(numbers, Iterable):
+        raise InputError(
+            f"expected a tracking number, a list of them or a parcels table, "
+            f"got {type(numbers).__name__}",
+            "numbers",
+        )
+    for i, n in enumerate(numbers, start=1):
+        if not isinstance(n, str):
+            raise InputError(
+                f"item {i} is {type(n).__name__} {n!r}, not a tracking number",
+                "numbers",
+                "Give tracking numbers as text",
+            )
+        yield {"number": n}
+
+
+def _parcel_items(df: pd.DataFrame) -> Iterable[dict]:
+    number_cols = [c for c in ("international_number", "domestic_number") if c in df.columns]
+    if not number_cols and "tracking_number" not in df.columns:
+        raise MissingColumnsError(["international_number"], "parcels", "track")
+
+    def cell(row, col):
+        value = row.get(col)
+        if value is None or (not isinstance(value, str) and pd.isna(value)):
+            return None
+        value = str(value).strip()
+        return value or None
+
+    for pos, row in enumerate(df.to_dict("records"), start=1):
+        parcel_id = cell(row, "parcel_id")
+        phone = cell(row, "recipient_phone")
+        intl = cell(row, "international_number") or cell(row, "tracking_number")
+        dom = cell(row, "domestic_number")
+        if intl is None and dom is None:
+            yield {"number": "", "parcel_id": parcel_id or f"row {pos}"}
+            continue
+        if intl is not None:
+            yield {
+                "number": intl,
+                "parcel_id": parcel_id,
+                "carrier": cell(row, "international_carrier"),
+                "phone": phone,
+            }
+        if dom is not None:
+            yield {
+                "number": dom,
+                "parcel_id": parcel_id,
+                "carrier": cell(row, "domestic_carrier"),
+                "phone": phone,
+                "leg": "domestic",
+            }
