@@ -1,0 +1,101 @@
+"""Command line: ``python -m toolkit <command> ...``."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+
+from toolkit.errors import ToolkitError
+
+
+def _sandbox(args: argparse.Namespace) -> int:
+    from toolkit.sandbox import Faults, World, serve
+
+    faults = Faults(
+        latency=args.latency,
+        rate_429=args.rate_429,
+        retry_after=args.retry_after,
+        rate_5xx=args.rate_5xx,
+        rate_timeout=args.rate_timeout,
+        timeout_seconds=args.timeout_seconds,
+        rate_malformed=args.rate_malformed,
+        seed=args.seed,
+    )
+    world = World.from_directory(args.data) if args.data else World.demo()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with serve(
+        port=args.port, host=args.host, faults=faults, world=world, verbose=not args.quiet
+    ) as server:
+        print(
+            f"Sandbox listening on {server.url} ({world!r})\n"
+            f"  17TRACK   {server.url}/track/v2.2/register, /track/v2.2/gettrackinfo\n"
+            f"  Kuaidi100 {server.url}/poll/query.do\n"
+            f"  AfterShip {server.url}/tracking/2025-01/trackings, /tracking/2025-01/couriers/detect\n"
+            f"  faults: {faults}\n"
+            "Press Ctrl+C to stop.",
+            flush=True,
+        )
+        try:
+            while not stop.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
+    print("Sandbox stopped.", flush=True)
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m toolkit", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="command")
+
+    sandbox = commands.add_parser(
+        "sandbox",
+        help="serve the carrier sandbox (17TRACK, Kuaidi100, AfterShip) on localhost",
+        description="Serve 17TRACK, Kuaidi100 and AfterShip look-alikes from the demo data set. "
+        "Point the clients at the printed URL as their base URL.",
+    )
+    sandbox.add_argument(
+        "--port", type=int, default=8765, help="port to listen on (0: any free port)"
+    )
+    sandbox.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    sandbox.add_argument(
+        "--latency", type=float, default=0.0, help="seconds added to every request"
+    )
+    sandbox.add_argument(
+        "--rate-429", type=float, default=0.0, help="share of requests answered 429"
+    )
+    sandbox.add_argument(
+        "--retry-after", type=float, default=1.0, help="seconds announced with 429"
+    )
+    sandbox.add_argument("--rate-5xx", type=float, default=0.0, help="share answered 500/502/503")
+    sandbox.add_argument("--rate-timeout", type=float, default=0.0, help="share left unanswered")
+    sandbox.add_argument(
+        "--timeout-seconds", type=float, default=30.0, help="how long an unanswered request hangs"
+    )
+    sandbox.add_argument(
+        "--rate-malformed", type=float, default=0.0, help="share answered with truncated JSON"
+    )
+    sandbox.add_argument("--seed", type=int, default=None, help="seed for the fault draws")
+    sandbox.add_argument("--data", default=None, help="directory with parcels.csv and events.csv")
+    sandbox.add_argument("--quiet", action="store_true", help="do not print one line per request")
+    sandbox.set_defaults(run=_sandbox)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except ToolkitError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
