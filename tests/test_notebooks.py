@@ -48,3 +48,26 @@ def test_notebook_runs_top_to_bottom(path):
     ]
     assert charts, "no plotly chart in the outputs"
     assert all("text/html" in data for data in charts), "a chart would be blank in HTML export"
+
+
+@pytest.mark.slow
+def test_api_keys_never_reach_notebook_output(monkeypatch):
+    """With recognisable keys set (clients pointed at a localhost sandbox), no output shows them."""
+    from toolkit.sandbox import serve
+
+    fake = {
+        "SEVENTEENTRACK_API_KEY": "FAKE17KEY-5c2e9a0b7d",
+        "KUAIDI100_KEY": "FAKEK100KEY-81f3aa42",
+        "KUAIDI100_CUSTOMER": "FAKECUSTOMER-0d9b2e",
+        "AFTERSHIP_API_KEY": "FAKEASKEY-77e1c3f0",
+    }
+    with serve(port=0) as server:
+        for name, value in fake.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("TOOLKIT_CARRIER_BASE_URL", server.url)
+        monkeypatch.setenv("TOOLKIT_CACHE_DIR", str(ROOT / ".pytest_cache" / "carrier-cache"))
+        nb = execute(ROOT / "notebooks" / "01_investigate_parcel.ipynb")
+        assert server.app.log, "the notebook sent no request to the carrier services"
+    text = outputs_text(nb)
+    for value in fake.values():
+        assert value not in text

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import os
-
 import pandas as pd
 
-KEY_VARIABLES = ("SEVENTEENTRACK_API_KEY", "KUAIDI100_KEY", "AFTERSHIP_API_KEY")
+from toolkit.keys import load_keys
 
 SANDBOX_BANNER = (
     '<div style="padding:6px 10px;border-left:4px solid #b5651d;background:#fff4e5;'
@@ -19,7 +17,7 @@ SANDBOX_BANNER = (
 
 def using_sandbox() -> bool:
     """True when no carrier API key is set, so clients talk to the built-in sandbox."""
-    return not any(os.environ.get(name) for name in KEY_VARIABLES)
+    return not load_keys().secrets()
 
 
 def setup_notebook(sandbox: bool | None = None) -> None:

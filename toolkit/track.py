@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,8 @@ INTERNATIONAL_SERVICES = ("17track", "aftership")
 ERROR_COLUMNS = ("tracking_number", "parcel_id", "service", "error", "message")
 MAX_HOPS = 2  # last-mile links followed from a followed number, at most
 PROGRESS_FROM = 10  # numbers from which a progress bar is shown by default
+# Points every service at one host, e.g. a localhost sandbox: http://127.0.0.1:8765
+BASE_URL_VARIABLE = "TOOLKIT_CARRIER_BASE_URL"
 SANDBOX_RATE = 200.0  # requests a second to the sandbox, which spends no quota
 
 
@@ -85,9 +88,11 @@ def track(
     last-mile number the services report is followed to Kuaidi100 under the same parcel.
     A service without a key is answered by the sandbox (not cached unless `cache_dir` is
     given) and `events.attrs["sandbox"]` is then True. Keys come from the environment or
-    .env unless `keys` is given.
+    .env unless `keys` is given; `base_url` defaults to $TOOLKIT_CARRIER_BASE_URL.
     Returns (events in the contract, errors with one row per number that failed).
     """
+    if base_url is None:
+        base_url = os.environ.get(BASE_URL_VARIABLE, "").strip() or None
     if services not in INTERNATIONAL_SERVICES:
         raise InputError(
             f"unknown service {services!r}",

@@ -36,7 +36,7 @@ RATE = 5.0
 STATE: dict[str, str] = {
     "0": "",  # 在途: in transit, the text says more
     "1": Milestone.ACCEPTED,  # 揽收
-    "2": Milestone.EXCEPTION,  # 疑难
+    "2": "",  # 疑难: a problem of some kind (failed attempt, damage...), the text says which
     "3": Milestone.DELIVERED,  # 签收
     "4": Milestone.RETURNED,  # 退签
     "5": Milestone.OUT_FOR_DELIVERY,  # 派件
@@ -52,7 +52,7 @@ STATE: dict[str, str] = {
 STATUS_NAMES: dict[str, str] = {
     "在途": "",
     "揽收": Milestone.ACCEPTED,
-    "疑难": Milestone.EXCEPTION,
+    "疑难": "",
     "签收": Milestone.DELIVERED,
     "退签": Milestone.RETURNED,
     "派件": Milestone.OUT_FOR_DELIVERY,
