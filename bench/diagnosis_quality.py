@@ -1,0 +1,73 @@
+"""Diagnosis quality on the demo set: accuracy and confusion matrix against true_category.
+
+    python bench/diagnosis_quality.py
+
+Uses the committed demo set (data/demo, the scans an analyst can see). When it has not
+been generated yet, the same set is made in memory (2,000 parcels, seed 7) and normalised.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from toolkit import demo  # noqa: E402
+from toolkit.diagnose import diagnose_all  # noqa: E402
+from toolkit.model import CATEGORIES  # noqa: E402
+
+TARGET_OVERALL, TARGET_EACH = 0.90, 0.80
+
+
+def demo_set() -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """(parcels, visible events, where they came from)."""
+    try:
+        parcels, events = demo.load_demo()
+        return parcels, events, "data/demo (committed set)"
+    except (ImportError, OSError, demo.ToolkitError):
+        from toolkit.normalize import normalize
+
+        parcels, raw = demo.generate(2000, 7)
+        parcels = parcels.replace("", None)
+        parcels["shipped_at"] = pd.to_datetime(parcels["shipped_at"], utc=True, format="ISO8601")
+        events = normalize(demo.observable_events(parcels, raw))
+        return parcels, events, "generated in memory (2,000 parcels, seed 7)"
+
+
+def main() -> int:
+    parcels, events, where = demo_set()
+    now = pd.Timestamp(parcels["as_of"].iloc[0])
+    now = now.tz_localize("UTC") if now.tzinfo is None else now.tz_convert("UTC")
+    got = diagnose_all(events, parcels, now).set_index("parcel_id")["category"].astype(str)
+    truth = parcels.set_index("parcel_id")["true_category"].astype(str)
+    got = got.reindex(truth.index)
+    cats = list(CATEGORIES)
+    matrix = pd.crosstab(
+        pd.Categorical(truth, cats, ordered=True),
+        pd.Categorical(got, cats, ordered=True),
+        rownames=["true"],
+        colnames=["diagnosed"],
+        dropna=False,
+    )
+    ok = got == truth
+    per = ok.groupby(truth).agg(["mean", "size"]).reindex(cats)
+    print(f"demo set: {where}; {len(truth):,} parcels, {len(events):,} visible events, now={now}")
+    print(f"overall accuracy: {ok.mean():.1%} (target {TARGET_OVERALL:.0%})\n")
+    print("per category (recall):")
+    for cat, row in per.iterrows():
+        flag = "" if row["mean"] >= TARGET_EACH else "  below target"
+        print(f"  {cat:<24} {row['mean']:6.1%}  of {int(row['size']):>4}{flag}")
+    short = {c: "".join(w[0] for w in c.split("_")) for c in cats}
+    print("\nconfusion matrix (rows: true, columns: diagnosed):")
+    print("  " + ", ".join(f"{v} = {k}" for k, v in short.items()))
+    print(matrix.rename(index=short, columns=short).to_string())
+    good = ok.mean() >= TARGET_OVERALL and (per["mean"] >= TARGET_EACH).all()
+    return 0 if good else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,233 @@
+"""Arrival estimates: Kaplan-Meier, censoring, conditioning on waited time, lane fallback."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from toolkit.diagnose import diagnose, diagnose_all, fit_eta
+from toolkit.errors import InputError
+from toolkit.eta import NO_TIME, NS_PER_DAY, STAGES, EtaModel, GroupedKM, kaplan_meier
+from toolkit.model import EVENT_DTYPES
+from toolkit.policy import DEFAULT_CONFIG
+
+NOW = pd.Timestamp("2026-11-20 12:00", tz="UTC")
+
+
+def test_kaplan_meier_matches_a_hand_computed_table():
+    # times 1,2,2+,3,4+,5 (+ = still in transit): S = 5/6, 4/6, 4/6*2/3, same, 0
+    km = kaplan_meier([1, 2, 2, 3, 4, 5], [1, 1, 0, 1, 0, 1])
+    assert km["time"].tolist() == [1, 2, 3, 4, 5]
+    assert km["at_risk"].tolist() == [6, 5, 3, 2, 1]
+    assert km["events"].tolist() == [1, 1, 1, 0, 1]
+    np.testing.assert_allclose(km["survival"], [5 / 6, 4 / 6, 4 / 9, 4 / 9, 0.0])
+
+
+def test_censored_parcels_keep_the_curve_up():
+    # ignoring censoring would put the median at 2; with it, fewer than half are known delivered
+    km = GroupedKM(np.zeros(4, int), np.array([2.0, 9, 9, 9]), np.array([1, 0, 0, 0], bool), 1)
+    assert km.survival(np.array([0]), np.array([20.0]))[0] == pytest.approx(0.75)
+    assert np.isnan(km.time_to_reach(np.array([0]), np.array([0.5]))[0])
+
+
+def test_conditioning_on_the_time_already_waited():
+    km = GroupedKM(np.zeros(6, int), np.arange(1.0, 7), np.ones(6, bool), 1)
+    # unconditional median: S(3) = 0.5
+    assert km.conditional_quantile(np.array([0]), np.array([0.0]), 0.5)[0] == 3
+    # having waited 4 days, 2 of 6 remain: half of them arrive by day 5
+    assert km.conditional_quantile(np.array([0]), np.array([4.0]), 0.5)[0] == 5
+    assert km.conditional_quantile(np.array([0]), np.array([4.0]), 0.9)[0] == 6
+    # waited longer than any delivered parcel: no estimate
+    assert np.isnan(km.conditional_quantile(np.array([0]), np.array([7.0]), 0.5)[0])
+
+
+def test_groups_are_independent():
+    km = GroupedKM(np.array([0, 0, 1, 1, 1]), np.array([1.0, 2, 10, 20, 30]), np.ones(5, bool), 2)
+    got = km.conditional_quantile(np.array([0, 1, 1]), np.array([0.0, 0.0, 15.0]), 0.5)
+    assert got.tolist() == [1, 20, 20]
+
+
+def _naive_km(durations, observed, t):
+    s = 1.0
+    for u in sorted(set(durations)):
+        if u > t:
+            break
+        at_risk = sum(d >= u for d in durations)
+        events = sum(d == u and o for d, o in zip(durations, observed, strict=True))
+        s *= 1 - events / at_risk
+    return s
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 30), st.booleans(), st.integers(0, 2)), min_size=1, max_size=40
+    ),
+    st.lists(st.integers(0, 70).map(lambda x: x / 2), min_size=1, max_size=5),
+)
+def test_grouped_km_agrees_with_a_plain_loop(rows, queries):
+    group = np.array([r[2] for r in rows])
+    dur = np.array([float(r[0]) for r in rows])
+    obs = np.array([r[1] for r in rows])
+    km = GroupedKM(group, dur, obs, 3)
+    for g in range(3):
+        sel = group == g
+        for t in queries:
+            want = _naive_km(dur[sel].tolist(), obs[sel].tolist(), t) if sel.any() else 1.0
+            got = km.survival(np.array([g]), np.array([t]))[0]
+            assert got == pytest.approx(want, abs=1e-12)
+    assert np.all(np.diff(km.s)[np.diff(km.g) == 0] <= 1e-15)
+    assert ((km.s >= 0) & (km.s <= 1)).all()
+
+
+def test_bad_durations_are_refused():
+    with pytest.raises(InputError, match="durations"):
+        GroupedKM(np.zeros(2, int), np.array([1.0, -1.0]), np.ones(2, bool), 1)
+
+
+# ---------------------------------------------------------------- lane fallback
+
+
+def _history(lanes: list[tuple[str, str, str, int, float]]) -> tuple[np.ndarray, ...]:
+    """Stage times for parcels that entered 'origin' 30 days ago: (lane, count, days to deliver)."""
+    start = NOW.value - 30 * NS_PER_DAY
+    rows = []
+    for origin, carrier, province, count, days in lanes:
+        rows += [(origin, carrier, province, days)] * count
+    n = len(rows)
+    sf = np.full((n, len(STAGES)), NO_TIME, np.int64)
+    sf[:, STAGES.index("origin")] = start
+    delivered = np.array([start + int(r[3] * NS_PER_DAY) for r in rows], np.int64)
+    lanes_df = pd.DataFrame(
+        [r[:3] for r in rows],
+        columns=["origin_country", "international_carrier", "destination_province"],
+    )
+    return sf, delivered, np.full(n, NOW.value), lanes_df
+
+
+def _predict(model: EtaModel, origin: str, carrier: str, province: str) -> pd.Series:
+    lanes = pd.DataFrame(
+        [[origin, carrier, province]],
+        columns=["origin_country", "international_carrier", "destination_province"],
+    )
+    out = model.predict(np.array([STAGES.index("origin")]), np.array([NOW.value]), lanes, NOW)
+    return out.iloc[0]
+
+
+def test_thin_lanes_fall_back_to_coarser_groups():
+    sf, deliv, end, lanes = _history(
+        [
+            ("US", "usps", "Guangdong", 40, 5.0),  # enough on its own
+            ("US", "usps", "Tibet", 5, 20.0),  # thin: falls back to US x usps
+            ("US", "ups", "Tibet", 35, 2.0),  # US x ups thin? no: 35 parcels
+            ("JP", "japanpost", "Beijing", 10, 7.0),
+            ("JP", "ems", "Beijing", 25, 3.0),  # JP lanes only enough together
+        ]
+    )
+    model = EtaModel.from_stage_times(sf, deliv, end, lanes)
+    own = _predict(model, "US", "usps", "Guangdong")
+    assert own["eta_level"] == 0 and own["eta_n"] == 40
+    assert own["eta_low"] == pd.Timestamp("2026-11-25")
+    thin = _predict(model, "US", "usps", "Tibet")
+    assert thin["eta_level"] == 1 and thin["eta_n"] == 45
+    jp = _predict(model, "JP", "japanpost", "Beijing")
+    assert jp["eta_level"] == 2 and jp["eta_n"] == 35
+    nowhere = _predict(model, "FR", "laposte", "Hunan")
+    assert nowhere["eta_level"] == 3 and nowhere["eta_n"] == 115
+
+
+def test_no_estimate_with_a_reason_when_history_is_thin():
+    sf, deliv, end, lanes = _history([("US", "usps", "Guangdong", 12, 5.0)])
+    got = _predict(EtaModel.from_stage_times(sf, deliv, end, lanes), "US", "usps", "Guangdong")
+    assert got["eta_level"] == -1 and pd.isna(got["eta_low"])
+    assert "too little history" in got["eta_reason"] and "30" in got["eta_reason"]
+
+
+def test_config_sets_how_much_history_is_enough():
+    sf, deliv, end, lanes = _history([("US", "usps", "Guangdong", 12, 5.0)])
+    cfg = DEFAULT_CONFIG.__class__(eta_min_parcels=10, eta_min_delivered=5)
+    got = _predict(EtaModel.from_stage_times(sf, deliv, end, lanes, cfg), "US", "usps", "Guangdong")
+    assert got["eta_level"] == 0 and got["eta_n"] == 12
+
+
+# ---------------------------------------------------------------- through diagnose
+
+
+def _events(pid: str, rows) -> list[dict]:
+    out = []
+    for days, milestone, leg in rows:
+        t = NOW - pd.Timedelta(days=days)
+        out.append(
+            {
+                "parcel_id": pid,
+                "tracking_number": pid,
+                "carrier": "usps" if leg == "international" else "yto",
+                "leg": leg,
+                "time_utc": t,
+                "time_local": str(t),
+                "tz_assumed": False,
+                "location": None,
+                "description": "scan",
+                "raw_status": None,
+                "milestone": milestone,
+                "source": "test",
+            }
+        )
+    return out
+
+
+def test_estimate_counts_from_the_current_stage_and_censors_parcels_in_transit():
+    rows = []
+    # 30 delivered: arrived 40 days ago, released after 2 days, delivered 4 days after release;
+    # 30 still waiting 20 days after release (censored): the estimate ignores nothing
+    for i in range(30):
+        rows += _events(
+            f"D{i}",
+            [
+                (40, "arrived_destination", "international"),
+                (38, "customs_cleared", "international"),
+                (34, "delivered", "domestic"),
+            ],
+        )
+    for i in range(30):
+        rows += _events(
+            f"W{i}",
+            [
+                (22, "arrived_destination", "international"),
+                (20, "customs_cleared", "international"),
+            ],
+        )
+    rows += _events(
+        "Q", [(3, "arrived_destination", "international"), (1, "customs_cleared", "international")]
+    )
+    ev = pd.DataFrame(rows).astype(EVENT_DTYPES)
+    parcels = pd.DataFrame({"parcel_id": ["Q"], "international_number": ["Q"]})
+    out = diagnose_all(ev, parcels, NOW).iloc[0]
+    # stage 'released' entered 1 day ago; half of released parcels deliver 4 days after release
+    assert out["stage"] == "released"
+    assert out["eta_low"] == pd.Timestamp("2026-11-23")
+    # only half of all released parcels are delivered so far: no 90% date
+    assert pd.isna(out["eta_high"])
+    d = diagnose(ev, NOW, parcels.iloc[0])
+    assert d.eta.low.isoformat() == "2026-11-23" and d.eta.high is None
+    assert d.eta.text() == "2026-11-23 or later"
+    assert "or later" in d.buyer_message("en") and "或之后" in d.buyer_message("zh")
+    # a parcel that waited beyond every delivered one gets no estimate, with the reason
+    late = pd.DataFrame(_events("L", [(12, "customs_cleared", "international")])).astype(
+        EVENT_DTYPES
+    )
+    model = fit_eta(ev, None, NOW)
+    d = diagnose(late, NOW, {"parcel_id": "L", "international_number": "L"}, eta_model=model)
+    assert d.eta is None and "waited" in d.eta_reason
+
+
+def test_no_estimate_for_returned_or_unknown_numbers():
+    ev = pd.DataFrame(
+        _events("R", [(5, "accepted", "international"), (2, "returning", "international")])
+    ).astype(EVENT_DTYPES)
+    d = diagnose(ev, NOW)
+    assert d.category == "returned_or_exception" and d.eta is None
+    assert "returned" in d.eta_reason

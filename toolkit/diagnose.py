@@ -1,0 +1,1001 @@
+"""Diagnosis: which situation a parcel is in, the evidence, next actions, ETA, buyer message.
+
+All parcels are diagnosed by one vectorised core (``_core``): per-parcel first/last
+times of every milestone are aggregated with a single group-by, and the category is
+chosen with ``np.select`` over boolean columns. ``diagnose`` runs the same core on one
+parcel and adds the evidence rows, actions and messages.
+
+Rules, first match wins (thresholds from DiagnosisConfig, per lane):
+
+1. number_invalid: no scans and the international number fails its check.
+2. number_not_found: no scans under a number that passes (or has no) check.
+3. delivered: a delivery scan not followed by a return.
+4. returned_or_exception: a return scan, or an exception no later normal scan cleared.
+5. customs_hold: a hold no later release, handover or domestic scan cleared.
+6. awaiting_clearance: arrived (or released) with no domestic scan yet, within the
+   clearance + handover window from arrival (handover window from the last release scan).
+7. handover_not_synced: the same, past that window.
+8. silent_too_long: last scan older than the leg's silence limit.
+9. moving: anything else.
+
+Dates in texts are calendar dates in China (Asia/Shanghai).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from toolkit import numbers
+from toolkit.errors import InputError, MissingColumnsError, SchemaError, ValueNotAllowedError
+from toolkit.eta import (
+    DESTINATION_TZ,
+    DOMESTIC_STAGE,
+    ETA,
+    MILESTONE_STAGE,
+    NO_TIME,
+    NS_PER_DAY,
+    STAGES,
+    EtaModel,
+    basis_text,
+)
+from toolkit.messages import (
+    MILESTONE_PHRASE,
+    Action,
+    build_actions,
+    buyer_message,
+    explanation,
+    phone_last4,
+)
+from toolkit.model import CATEGORIES, EVENT_COLUMNS, LEGS, MILESTONES, Category, Milestone
+from toolkit.policy import (
+    DEFAULT_CONFIG,
+    DEFAULT_POLICY,
+    LANE_FIELDS,
+    CompensationPolicy,
+    DiagnosisConfig,
+)
+
+__all__ = [
+    "DEFAULT_CONFIG",
+    "DEFAULT_POLICY",
+    "Action",
+    "CompensationPolicy",
+    "Diagnosis",
+    "DiagnosisConfig",
+    "diagnose",
+    "diagnose_all",
+    "fit_eta",
+]
+
+M = Milestone
+C = Category
+NM = len(MILESTONES)
+_IX = {m: i for i, m in enumerate(MILESTONES)}
+NEVER = np.iinfo(np.int64).max  # "never" for first-time arrays (min-friendly)
+
+_SIGNIFICANT = np.array([_IX[m] for m in MILESTONES if m != M.UNKNOWN])
+_NORMAL = np.array(
+    [_IX[m] for m in MILESTONES if m not in (M.EXCEPTION, M.UNKNOWN, M.RETURNING, M.RETURNED)]
+)
+_POST_CUSTOMS = np.array(
+    [
+        _IX[m]
+        for m in (
+            M.CUSTOMS_CLEARED,
+            M.HANDED_OVER,
+            M.DOMESTIC_IN_TRANSIT,
+            M.OUT_FOR_DELIVERY,
+            M.AVAILABLE_FOR_PICKUP,
+            M.DELIVERY_FAILED,
+            M.DELIVERED,
+        )
+    ]
+)
+_ARRIVAL = np.array([_IX[m] for m in (M.ARRIVED_DESTINATION, M.CUSTOMS_CLEARANCE, M.CUSTOMS_HOLD)])
+_RELEASE = np.array([_IX[m] for m in (M.CUSTOMS_CLEARED, M.HANDED_OVER)])
+_STAGE_COLS = [
+    np.array([_IX[m] for m, s in MILESTONE_STAGE.items() if s == k]) for k in range(len(STAGES))
+]
+_CAT_IX = {c: i for i, c in enumerate(CATEGORIES)}
+_NEEDED_EVENT_COLUMNS = ("parcel_id", "time_utc", "milestone", "leg")
+_OPTIONAL_PARCEL_COLUMNS = (
+    "international_carrier",
+    "domestic_number",
+    "domestic_carrier",
+    "origin_country",
+    "destination_province",
+    "shipped_at",
+    "recipient_phone",
+)
+
+# ---------------------------------------------------------------- input checks
+
+
+def _as_now(now: object) -> pd.Timestamp:
+    if now is None:
+        return pd.Timestamp.now(tz="UTC")
+    try:
+        ts = pd.Timestamp(now)
+    except (TypeError, ValueError):
+        raise InputError(
+            f"cannot read {now!r} as a time", "now", "Pass a tz-aware pandas Timestamp"
+        ) from None
+    if ts is pd.NaT:
+        raise InputError("now is empty (NaT)", "now", "Pass a tz-aware pandas Timestamp")
+    if ts.tzinfo is None:
+        raise InputError(
+            f"now={ts} has no time zone",
+            "now",
+            'Pass a tz-aware time, e.g. pd.Timestamp("2026-11-20 12:00", tz="UTC")',
+        )
+    return ts.tz_convert("UTC")
+
+
+def _rows(mask: np.ndarray) -> list[int]:
+    return [int(i) + 1 for i in np.flatnonzero(mask)]
+
+
+def _check_events(events: pd.DataFrame) -> pd.DataFrame:
+    """Light contract check of the columns the diagnosis reads; returns time_utc in ns."""
+    if not isinstance(events, pd.DataFrame):
+        raise InputError(
+            f"expected a pandas DataFrame of events, got {type(events).__name__}", "events"
+        )
+    missing = [c for c in _NEEDED_EVENT_COLUMNS if c not in events.columns]
+    if missing:
+        raise MissingColumnsError(missing, "events", "events")
+    t = events["time_utc"]
+    if not isinstance(t.dtype, pd.DatetimeTZDtype) or str(t.dtype.tz) != "UTC":
+        raise SchemaError(
+            f"column 'time_utc' must hold tz-aware UTC timestamps, found dtype {t.dtype}",
+            "events",
+            "Load events with toolkit.io, or convert with pd.to_datetime(..., utc=True)",
+            columns=["time_utc"],
+        )
+    if t.isna().any():
+        rows = _rows(t.isna().to_numpy())
+        raise SchemaError(
+            f"column 'time_utc' is empty in row(s) {', '.join(map(str, rows[:10]))}",
+            "events",
+            "Every event needs a time; fix or remove these rows",
+            columns=["time_utc"],
+            rows=rows,
+        )
+    if events["parcel_id"].isna().any():
+        rows = _rows(events["parcel_id"].isna().to_numpy())
+        raise SchemaError(
+            f"column 'parcel_id' is empty in row(s) {', '.join(map(str, rows[:10]))}",
+            "events",
+            "Every event needs the parcel it belongs to",
+            columns=["parcel_id"],
+            rows=rows,
+        )
+    for col, allowed in (("milestone", MILESTONES), ("leg", LEGS)):
+        codes, uniques = pd.factorize(events[col], use_na_sentinel=True)
+        bad_u = [i for i, u in enumerate(uniques) if u not in allowed]
+        bad = np.isin(codes, bad_u) | (codes < 0)
+        if bad.any():
+            raise ValueNotAllowedError(
+                col, _rows(bad), events[col][bad].astype(str).tolist(), allowed, "events"
+            )
+    return events
+
+
+def _as_parcels(parcels: pd.DataFrame) -> pd.DataFrame:
+    if not isinstance(parcels, pd.DataFrame):
+        raise InputError(
+            f"expected a pandas DataFrame of parcels, got {type(parcels).__name__}", "parcels"
+        )
+    missing = [c for c in ("parcel_id", "international_number") if c not in parcels.columns]
+    if missing:
+        raise MissingColumnsError(missing, "parcels", "parcels")
+    ids = parcels["parcel_id"]
+    if ids.isna().any():
+        rows = _rows(ids.isna().to_numpy())
+        raise SchemaError(
+            f"column 'parcel_id' is empty in row(s) {', '.join(map(str, rows[:10]))}",
+            "parcels",
+            "Every parcel needs an id",
+            columns=["parcel_id"],
+            rows=rows,
+        )
+    dup = ids.duplicated(keep=False).to_numpy()
+    if dup.any():
+        rows = _rows(dup)
+        raise SchemaError(
+            f"parcel_id repeats in row(s) {', '.join(map(str, rows[:10]))} "
+            f"(e.g. {ids[dup].iloc[0]!r})",
+            "parcels",
+            "Each parcel needs its own parcel_id; merge or rename the duplicates",
+            columns=["parcel_id"],
+            rows=rows,
+        )
+    out = parcels.reset_index(drop=True)
+    for col in _OPTIONAL_PARCEL_COLUMNS:
+        if col not in out.columns:
+            out[col] = pd.Series(pd.NaT if col == "shipped_at" else pd.NA, index=out.index)
+    if not isinstance(out["shipped_at"].dtype, pd.DatetimeTZDtype):
+        if out["shipped_at"].notna().any():
+            raise SchemaError(
+                f"column 'shipped_at' must hold tz-aware UTC timestamps, found dtype "
+                f"{out['shipped_at'].dtype}",
+                "parcels",
+                "Load parcels with toolkit.io, or convert with pd.to_datetime(..., utc=True)",
+                columns=["shipped_at"],
+            )
+        out["shipped_at"] = pd.Series(pd.NaT, index=out.index, dtype="datetime64[ns, UTC]")
+    return out
+
+
+# ---------------------------------------------------------------- the vectorised core
+
+
+def _ns(series: pd.Series) -> np.ndarray:
+    """int64 nanoseconds of a tz-aware time column (NaT -> NO_TIME)."""
+    return series.dt.tz_convert("UTC").dt.as_unit("ns").array.asi8.astype(np.int64, copy=False)
+
+
+def _features(events: pd.DataFrame, ids: pd.Index) -> dict[str, np.ndarray | pd.Index]:
+    """Per-parcel first/last time of every milestone and of domestic-leg scans.
+
+    Parcels are ``ids`` followed by any other parcel ids found in ``events``.
+    """
+    codes, uniques = pd.factorize(events["parcel_id"], use_na_sentinel=True)
+    pos = ids.get_indexer(uniques)
+    extra = pos < 0
+    all_ids = ids.append(pd.Index(uniques[extra]))
+    pos[extra] = len(ids) + np.arange(int(extra.sum()))
+    pidx = pos[codes].astype(np.int64)
+    n = len(all_ids)
+    mcodes, muniq = pd.factorize(events["milestone"], use_na_sentinel=True)
+    ms = np.array([_IX[u] for u in muniq], dtype=np.int64)[mcodes]
+    lcodes, luniq = pd.factorize(events["leg"], use_na_sentinel=True)
+    dom_code = [i for i, u in enumerate(luniq) if u == "domestic"]
+    dom = lcodes == dom_code[0] if dom_code else np.zeros(len(lcodes), bool)
+    t = _ns(events["time_utc"])
+    first = np.full((n, NM), NEVER, np.int64)
+    last = np.full((n, NM), NO_TIME, np.int64)
+    if len(t):
+        key = pidx * NM + ms
+        agg = pd.Series(t).groupby(key, sort=False).agg(["min", "max"])
+        k = agg.index.to_numpy()
+        first[k // NM, k % NM] = agg["min"].to_numpy()
+        last[k // NM, k % NM] = agg["max"].to_numpy()
+    count = np.bincount(pidx, minlength=n)
+    dom_first = np.full(n, NEVER, np.int64)
+    dom_last = np.full(n, NO_TIME, np.int64)
+    if dom.any():
+        agg = pd.Series(t[dom]).groupby(pidx[dom], sort=False).agg(["min", "max"])
+        k = agg.index.to_numpy()
+        dom_first[k] = agg["min"].to_numpy()
+        dom_last[k] = agg["max"].to_numpy()
+    return {
+        "ids": all_ids,
+        "first": first,
+        "last": last,
+        "dom_first": dom_first,
+        "dom_last": dom_last,
+        "count": count.astype(np.int64),
+    }
+
+
+def _stage_times(f: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(first time in each stage [NO_TIME if never], current stage [-1], its entry time)."""
+    first = f["first"]
+    n = first.shape[0]
+    sf = np.empty((n, len(STAGES)), np.int64)
+    for k, cols in enumerate(_STAGE_COLS):
+        sf[:, k] = first[:, cols].min(axis=1)
+    sf[:, DOMESTIC_STAGE] = np.minimum(sf[:, DOMESTIC_STAGE], f["dom_first"])
+    seen = sf != NEVER
+    stage = np.where(seen.any(axis=1), len(STAGES) - 1 - np.argmax(seen[:, ::-1], axis=1), -1)
+    entry = np.where(stage >= 0, sf[np.arange(n), np.maximum(stage, 0)], NO_TIME)
+    sf[~seen] = NO_TIME
+    return sf, stage, entry
+
+
+def _maxcols(a: np.ndarray, cols) -> np.ndarray:
+    return a[:, cols].max(axis=1)
+
+
+def _mincols(a: np.ndarray, cols) -> np.ndarray:
+    return a[:, cols].min(axis=1)
+
+
+def _china_dates(ns: np.ndarray) -> np.ndarray:
+    """ISO date strings (China calendar) of int64 ns times; '' for NO_TIME."""
+    out = np.full(len(ns), "", dtype=object)
+    ok = ns != NO_TIME
+    if ok.any():
+        day = (ns[ok] + 8 * 3600 * 10**9) // NS_PER_DAY
+        uniq, inv = np.unique(day, return_inverse=True)
+        text = pd.to_datetime(uniq * NS_PER_DAY).strftime("%Y-%m-%d").to_numpy(dtype=object)
+        out[ok] = text[inv]
+    return out
+
+
+def _int_text(values: np.ndarray) -> np.ndarray:
+    uniq, inv = np.unique(values, return_inverse=True)
+    return np.array([str(int(u)) for u in uniq], dtype=object)[inv]
+
+
+def _days_text(values: np.ndarray) -> np.ndarray:
+    text = _int_text(values)
+    return np.where(values == 1, text + " day", text + " days")
+
+
+def _number_checks(values: pd.Series, mask: np.ndarray) -> pd.DataFrame:
+    """toolkit.numbers checks of the numbers on the rows of mask (NA elsewhere and for blanks)."""
+    values = values.reset_index(drop=True)
+    mask = mask & values.notna().to_numpy(bool)
+    out = pd.DataFrame(
+        {
+            "normalized": pd.Series(pd.NA, index=values.index, dtype="string"),
+            "valid": pd.Series(pd.NA, index=values.index, dtype="boolean"),
+            "carrier": pd.Series(pd.NA, index=values.index, dtype="string"),
+            "problems": pd.Series(pd.NA, index=values.index, dtype="string"),
+        }
+    )
+    if mask.any():
+        parsed = numbers.parse_many(values[mask])
+        for col in out.columns:
+            out.loc[mask, col] = parsed[col].to_numpy()
+    return out
+
+
+def _core(
+    events: pd.DataFrame,
+    parcels: pd.DataFrame,
+    now: pd.Timestamp,
+    config: DiagnosisConfig,
+    eta_model: EtaModel | None,
+    check_numbers: str = "unscanned",
+) -> pd.DataFrame:
+    """Diagnose every parcel of ``parcels`` from ``events``: one row per parcel."""
+    now_ns = now.value
+    ids = pd.Index(parcels["parcel_id"])
+    f = _features(events, ids)
+    n = len(ids)
+    sf, stage_all, entry_all = _stage_times(f)
+    first, last = f["first"], f["last"]
+    if eta_model is None:
+        eta_model = _fit_from_features(f, sf, parcels, now_ns, config)
+    # restrict to the parcels asked about
+    first, last = first[:n], last[:n]
+    dom_last, count = f["dom_last"][:n], f["count"][:n]
+    stage, entry = stage_all[:n], entry_all[:n]
+    th = config.lane_arrays(parcels)
+    day = NS_PER_DAY
+
+    has_events = count > 0
+    check_all = check_numbers == "all"
+    intl = _number_checks(parcels["international_number"], check_all | ~has_events)
+    domn = _number_checks(parcels["domestic_number"], check_all | (dom_last == NO_TIME))
+    valid = intl["valid"]
+
+    last_any = last.max(axis=1)
+    sig = last[:, _SIGNIFICANT]
+    has_sig = sig.max(axis=1) != NO_TIME
+    last_ms = np.where(
+        has_sig,
+        _SIGNIFICANT[len(_SIGNIFICANT) - 1 - np.argmax(sig[:, ::-1], axis=1)],
+        np.where(has_events, _IX[M.UNKNOWN], -1),
+    )
+    deliv_last = last[:, _IX[M.DELIVERED]]
+    ret_last = np.maximum(last[:, _IX[M.RETURNING]], last[:, _IX[M.RETURNED]])
+    exc_last = last[:, _IX[M.EXCEPTION]]
+    hold_last = last[:, _IX[M.CUSTOMS_HOLD]]
+    returned = (ret_last != NO_TIME) & (ret_last >= deliv_last)
+    delivered = (deliv_last != NO_TIME) & ~returned
+    exc_active = (exc_last != NO_TIME) & (exc_last > _maxcols(last, _NORMAL))
+    post_last = np.maximum(_maxcols(last, _POST_CUSTOMS), dom_last)
+    hold_active = (hold_last != NO_TIME) & (hold_last > post_last)
+    dom_seen = (dom_last != NO_TIME) | (stage >= DOMESTIC_STAGE)
+    arrival_first = _mincols(first, _ARRIVAL)
+    release_last = _maxcols(last, _RELEASE)
+    released = release_last != NO_TIME
+    waiting_stage = ~dom_seen & np.isin(stage, [STAGES.index("arrived"), STAGES.index("released")])
+    ref_wait = np.where(released, release_last, arrival_first)
+    window = np.where(released, th["handover_days"], th["clearance_days"] + th["handover_days"])
+    deadline = np.where(waiting_stage, ref_wait + (window * day).astype(np.int64), NO_TIME)
+    silence_ns = np.where(has_events, np.maximum(now_ns - last_any, 0), 0)
+    silence_days = silence_ns / day
+    limit = np.where(dom_seen, th["domestic_silence_days"], th["international_silence_days"])
+    invalid_number = ~has_events & valid.eq(False).fillna(False).to_numpy(bool)
+
+    conditions = [
+        invalid_number,
+        ~has_events,
+        delivered,
+        returned | exc_active,
+        hold_active,
+        waiting_stage & (now_ns <= deadline),
+        waiting_stage,
+        silence_days > limit,
+    ]
+    choices = [
+        _CAT_IX[C.NUMBER_INVALID],
+        _CAT_IX[C.NUMBER_NOT_FOUND],
+        _CAT_IX[C.DELIVERED],
+        _CAT_IX[C.RETURNED_OR_EXCEPTION],
+        _CAT_IX[C.CUSTOMS_HOLD],
+        _CAT_IX[C.AWAITING_CLEARANCE],
+        _CAT_IX[C.HANDOVER_NOT_SYNCED],
+        _CAT_IX[C.SILENT_TOO_LONG],
+    ]
+    cat = np.select(conditions, choices, default=_CAT_IX[C.MOVING])
+    is_cat = {c: cat == _CAT_IX[c] for c in C}
+
+    # the deciding event's time and milestone, per category
+    ret_ms = np.where(
+        last[:, _IX[M.RETURNED]] >= last[:, _IX[M.RETURNING]], _IX[M.RETURNED], _IX[M.RETURNING]
+    )
+    wait_ms = np.where(
+        released,
+        _RELEASE[np.argmax(last[:, _RELEASE], axis=1)],
+        _ARRIVAL[np.argmin(first[:, _ARRIVAL], axis=1)],
+    )
+    ref_time = np.select(
+        [
+            is_cat[C.DELIVERED],
+            is_cat[C.RETURNED_OR_EXCEPTION] & returned,
+            is_cat[C.RETURNED_OR_EXCEPTION],
+            is_cat[C.CUSTOMS_HOLD],
+            is_cat[C.AWAITING_CLEARANCE] | is_cat[C.HANDOVER_NOT_SYNCED],
+            has_events,
+        ],
+        [deliv_last, ret_last, exc_last, hold_last, ref_wait, last_any],
+        default=NO_TIME,
+    )
+    ref_ms = np.select(
+        [
+            is_cat[C.DELIVERED],
+            is_cat[C.RETURNED_OR_EXCEPTION] & returned,
+            is_cat[C.RETURNED_OR_EXCEPTION],
+            is_cat[C.CUSTOMS_HOLD],
+            is_cat[C.AWAITING_CLEARANCE] | is_cat[C.HANDOVER_NOT_SYNCED],
+        ],
+        [_IX[M.DELIVERED], ret_ms, _IX[M.EXCEPTION], _IX[M.CUSTOMS_HOLD], wait_ms],
+        default=last_ms,
+    )
+    since_ref = np.where(ref_time != NO_TIME, np.maximum(now_ns - ref_time, 0) // day, 0)
+
+    # ETA for the categories where one makes sense
+    eta = eta_model.predict(stage, entry, parcels[list(LANE_FIELDS)], now)
+    no_eta = {
+        C.DELIVERED: "the parcel has been delivered",
+        C.NUMBER_INVALID: "no scans yet to count from: the number needs checking first",
+        C.NUMBER_NOT_FOUND: "no scans yet to count from",
+        C.RETURNED_OR_EXCEPTION: "the parcel is being returned or held up by a problem, "
+        "so no delivery date can be promised",
+    }
+    reason = eta["eta_reason"].astype(object).to_numpy().copy()
+    has_eta = eta["eta_level"].to_numpy() >= 0
+    for c, why in no_eta.items():
+        reason[is_cat[c]] = why
+        has_eta &= ~is_cat[c]
+    low = eta["eta_low"].where(has_eta)
+    high = eta["eta_high"].where(has_eta)
+    level = np.where(has_eta, eta["eta_level"].to_numpy(), -1)
+
+    phrase = np.array([MILESTONE_PHRASE[m] for m in MILESTONES] + [""], dtype=object)
+    ms_names = np.array([*MILESTONES, None], dtype=object)
+    ref_date = _china_dates(ref_time)
+    last_date = _china_dates(np.where(has_events, last_any, NO_TIME))
+    evidence = _evidence_text(
+        is_cat,
+        returned,
+        ref_phrase=phrase[ref_ms],
+        ref_date=ref_date,
+        last_phrase=phrase[last_ms],
+        last_date=last_date,
+        since=_days_text(since_ref),
+        silence=_days_text((silence_ns // day).astype(np.int64)),
+        window=_days_text(np.ceil(window).astype(np.int64)),
+        number=intl["normalized"].fillna("").to_numpy(dtype=object),
+    )
+    basis = _basis_column(level, parcels, stage, eta)
+    return pd.DataFrame(
+        {
+            "parcel_id": parcels["parcel_id"].to_numpy(),
+            "category": pd.Categorical.from_codes(cat, categories=list(CATEGORIES)),
+            "last_milestone": pd.Series(ms_names[last_ms], dtype="string"),
+            "last_scan_utc": pd.to_datetime(
+                np.where(has_events, last_any, NO_TIME).view("M8[ns]")
+            ).tz_localize("UTC"),
+            "days_since_last_scan": np.where(has_events, np.round(silence_days, 2), np.nan),
+            "evidence": pd.Series(evidence, dtype="string"),
+            "eta_low": low.to_numpy(),
+            "eta_high": high.to_numpy(),
+            "eta_basis": pd.Series(basis, dtype="string"),
+            "eta_reason": pd.Series(np.where(has_eta, None, reason), dtype="string"),
+            "number_valid": intl["valid"].to_numpy(),
+            "number_carrier": intl["carrier"].to_numpy(),
+            "number_problems": intl["problems"].to_numpy(),
+            "domestic_number_valid": domn["valid"].to_numpy(),
+            "stage": pd.Series(np.array([*STAGES, None], dtype=object)[stage], dtype="string"),
+            # internal columns used by diagnose(); dropped by diagnose_all
+            "_ref_time": ref_time,
+            "_ref_ms": ref_ms,
+            "_since_ref": since_ref,
+            "_deadline": deadline,
+            "_limit": limit,
+            "_dom_seen": dom_seen,
+            "_stage": stage,
+            "_eta_level": level,
+            "_eta_n": eta["eta_n"].to_numpy(),
+            "_eta_delivered": eta["eta_delivered"].to_numpy(),
+        }
+    )
+
+
+def _evidence_text(is_cat, returned, **cols) -> np.ndarray:
+    """Short evidence sentence per parcel, each template filled only on its own rows."""
+    out = np.full(len(returned), "", dtype=object)
+
+    def put(mask: np.ndarray, *parts: str) -> None:
+        """Join literal text and {column} parts on the rows of mask."""
+        if not mask.any():
+            return
+        text = np.full(int(mask.sum()), "", dtype=object)
+        for part in parts:
+            text = text + (cols[part[1:-1]][mask] if part.startswith("{") else part)
+        out[mask] = text
+
+    exc = is_cat[C.RETURNED_OR_EXCEPTION]
+    put(is_cat[C.DELIVERED], "delivered on ", "{ref_date}")
+    put(
+        is_cat[C.MOVING],
+        "last scan ",
+        "{silence}",
+        " ago: ",
+        "{last_phrase}",
+        " on ",
+        "{last_date}",
+    )
+    put(
+        is_cat[C.AWAITING_CLEARANCE],
+        "{ref_phrase}", " on ", "{ref_date}", ", ", "{since}", " ago; no domestic scan yet, ",
+        "which is normal for up to ", "{window}",
+    )  # fmt: skip
+    put(
+        is_cat[C.CUSTOMS_HOLD],
+        "held by customs since ", "{ref_date}", " (", "{since}", "); no release or domestic scan since",
+    )  # fmt: skip
+    put(
+        is_cat[C.HANDOVER_NOT_SYNCED],
+        "no domestic scan for ", "{since}", " since ", "{ref_phrase}", " on ", "{ref_date}",
+        " (normally within ", "{window}", ")",
+    )  # fmt: skip
+    put(is_cat[C.SILENT_TOO_LONG], "no scan for ", "{silence}", " since ", "{last_phrase}", " on ", "{last_date}")  # fmt: skip
+    put(exc & returned, "{ref_phrase}", " on ", "{ref_date}")
+    put(exc & ~returned, "exception reported on ", "{ref_date}", "; no normal scan since")
+    put(is_cat[C.NUMBER_INVALID], "number ", "{number}", " fails its check; no scans under it")
+    put(is_cat[C.NUMBER_NOT_FOUND], "no scans under number ", "{number}")
+    return out
+
+
+def _basis_column(level: np.ndarray, parcels: pd.DataFrame, stage: np.ndarray, eta) -> np.ndarray:
+    out = np.full(len(level), None, dtype=object)
+    has = level >= 0
+    if not has.any():
+        return out
+    lanes = parcels.loc[has, list(LANE_FIELDS)].astype("string").fillna("?")
+    parts = [lanes[c].to_numpy(dtype=object) for c in LANE_FIELDS]
+    lv = level[has]
+    group = np.where(
+        lv == 0,
+        parts[0] + "/" + parts[1] + "/" + parts[2],
+        np.where(lv == 1, parts[0] + "/" + parts[1], np.where(lv == 2, parts[0], "all lanes")),
+    )
+    stage_names = np.array(STAGES, dtype=object)[stage[has]]
+    out[has] = group + " from " + stage_names + ", n=" + _int_text(eta["eta_n"].to_numpy()[has])
+    return out
+
+
+def _fit_from_features(
+    f: dict, sf: np.ndarray, parcels: pd.DataFrame, now_ns: int, config: DiagnosisConfig
+) -> EtaModel:
+    """ETA model from per-parcel stage times; returned or excepted parcels leave at their last scan."""
+    last = f["last"]
+    deliv_first = f["first"][:, _IX[M.DELIVERED]]
+    ret_last = np.maximum(last[:, _IX[M.RETURNING]], last[:, _IX[M.RETURNED]])
+    returned = (ret_last != NO_TIME) & (ret_last >= last[:, _IX[M.DELIVERED]])
+    delivered = np.where((deliv_first != NEVER) & ~returned, deliv_first, NO_TIME)
+    end = np.where(returned, last.max(axis=1), now_ns)
+    n_all = len(f["ids"])
+    lanes = parcels[list(LANE_FIELDS)].reindex(range(n_all))
+    has = f["count"] > 0
+    return EtaModel.from_stage_times(sf[has], delivered[has], end[has], lanes[has], config)
+
+
+# ---------------------------------------------------------------- public API
+
+
+def fit_eta(
+    events: pd.DataFrame,
+    parcels: pd.DataFrame | None = None,
+    now: pd.Timestamp | None = None,
+    config: DiagnosisConfig = DEFAULT_CONFIG,
+) -> EtaModel:
+    """Fit the arrival-time model on a history of events (lanes from ``parcels`` when given)."""
+    now = _as_now(now)
+    _check_events(events)
+    if parcels is None:
+        parcels = pd.DataFrame(
+            {"parcel_id": pd.unique(events["parcel_id"]), "international_number": pd.NA}
+        )
+    parcels = _as_parcels(parcels)
+    f = _features(events, pd.Index(parcels["parcel_id"]))
+    sf, _, _ = _stage_times(f)
+    return _fit_from_features(f, sf, parcels, now.value, config)
+
+
+def diagnose_all(
+    events: pd.DataFrame,
+    parcels: pd.DataFrame,
+    now: pd.Timestamp | None = None,
+    config: DiagnosisConfig = DEFAULT_CONFIG,
+    eta_model: EtaModel | None = None,
+    check_numbers: str = "unscanned",
+) -> pd.DataFrame:
+    """Diagnose every parcel in ``parcels`` (with or without events): one row per parcel.
+
+    Events of parcels not in ``parcels`` serve only as history for the arrival estimates.
+    ``check_numbers="unscanned"`` checks (toolkit.numbers) the numbers that show no scans,
+    where a typo would explain the silence; numbers with scans are proven by them and
+    left unchecked (NA) unless ``check_numbers="all"``.
+    """
+    if check_numbers not in ("unscanned", "all"):
+        raise InputError(
+            f"check_numbers must be 'unscanned' or 'all', got {check_numbers!r}", "diagnose_all"
+        )
+    now = _as_now(now)
+    _check_events(events)
+    parcels = _as_parcels(parcels)
+    table = _core(events, parcels, now, config, eta_model, check_numbers)
+    return table[[c for c in table.columns if not c.startswith("_")]]
+
+
+@dataclass
+class Diagnosis:
+    """The diagnosis of one parcel: category, evidence, actions, ETA and explanation."""
+
+    parcel_id: str
+    category: Category
+    evidence: pd.DataFrame
+    evidence_text: list[str]
+    actions: list[Action]
+    eta: ETA | None
+    eta_reason: str | None
+    explanation: str
+    now: pd.Timestamp
+    last_milestone: str | None = None
+    last_scan_utc: pd.Timestamp | None = None
+    days_since_last_scan: float | None = None
+    _ref_date: dt.date | None = field(default=None, repr=False)
+
+    def buyer_message(self, lang: str = "zh") -> str:
+        """A short, polite message for the buyer in Chinese ("zh") or English ("en"); plain text."""
+        low = self.eta.low if self.eta else None
+        high = self.eta.high if self.eta else None
+        return buyer_message(self.category, lang, self._ref_date, low, high)
+
+    def to_dict(self) -> dict:
+        """The diagnosis as plain values (evidence rows as records, times as ISO text)."""
+        ev = self.evidence.copy()
+        for col in ev.columns:
+            if isinstance(ev[col].dtype, pd.DatetimeTZDtype):
+                ev[col] = ev[col].map(lambda t: None if pd.isna(t) else t.isoformat())
+        ev = ev.astype(object).where(ev.notna(), None)
+        return {
+            "parcel_id": self.parcel_id,
+            "category": str(self.category),
+            "evidence": ev.to_dict(orient="records"),
+            "evidence_text": list(self.evidence_text),
+            "actions": [a.to_dict() for a in self.actions],
+            "eta": self.eta.to_dict() if self.eta else None,
+            "eta_reason": self.eta_reason,
+            "explanation": self.explanation,
+            "buyer_message": {"zh": self.buyer_message("zh"), "en": self.buyer_message("en")},
+            "now": self.now.isoformat(),
+            "last_milestone": self.last_milestone,
+            "last_scan_utc": None if self.last_scan_utc is None else self.last_scan_utc.isoformat(),
+            "days_since_last_scan": self.days_since_last_scan,
+        }
+
+    def _repr_html_(self) -> str:
+        e = html.escape
+        eta = (
+            f"{e(self.eta.text())} <small>({e(self.eta.basis)})</small>"
+            if self.eta
+            else f"none: {e(self.eta_reason or '')}"
+        )
+        cols = [
+            c
+            for c in (
+                "time_utc",
+                "carrier",
+                "tracking_number",
+                "milestone",
+                "location",
+                "description",
+            )
+            if c in self.evidence
+        ]
+        table = (
+            self.evidence[cols].to_html(index=False, escape=True, na_rep="")
+            if len(self.evidence)
+            else ""
+        )
+        actions = "".join(
+            f"<li><b>{e(a.who)}</b>: {e(a.what)}"
+            + (
+                "<ul>"
+                + "".join(f"<li>{e(k)}: {e(str(v))}</li>" for k, v in a.facts.items())
+                + "</ul>"
+                if a.facts
+                else ""
+            )
+            + "</li>"
+            for a in self.actions
+        )
+        evidence = "".join(f"<li>{e(t)}</li>" for t in self.evidence_text)
+        return (
+            f"<div><h4>Parcel {e(self.parcel_id)}: {e(self.category.replace('_', ' '))}</h4>"
+            f"<p><b>Evidence</b></p><ul>{evidence}</ul>{table}"
+            f"<p><b>Next actions</b></p><ol>{actions}</ol>"
+            f"<p><b>Estimated delivery</b>: {eta}</p>"
+            f"<p><b>Explanation</b>: {e(self.explanation)}</p>"
+            f"<p><b>Buyer message (中文)</b>: {e(self.buyer_message('zh'))}</p>"
+            f"<p><b>Buyer message (English)</b>: {e(self.buyer_message('en'))}</p></div>"
+        )
+
+
+def _parcel_from_events(events: pd.DataFrame) -> dict:
+    """A parcels-table record inferred from one parcel's events."""
+    ids = pd.unique(events["parcel_id"])
+    if len(ids) != 1:
+        raise InputError(
+            f"the events hold {len(ids)} parcels ({', '.join(map(str, ids[:5]))}) and no parcel "
+            "was given",
+            "diagnose",
+            "Pass parcel=<row of the parcels table>, or only one parcel's events",
+        )
+    rec: dict = {"parcel_id": ids[0]}
+    ev = events.sort_values("time_utc", kind="stable")
+    for leg in ("international", "domestic"):
+        part = ev[ev["leg"] == leg]
+        if "tracking_number" in ev and len(part):
+            rec[f"{leg}_number"] = part["tracking_number"].iloc[0]
+        if "carrier" in ev and len(part):
+            rec[f"{leg}_carrier"] = part["carrier"].iloc[0]
+    rec.setdefault(
+        "international_number", ev["tracking_number"].iloc[0] if "tracking_number" in ev else pd.NA
+    )
+    return rec
+
+
+def _linked(events: pd.DataFrame) -> tuple[str | None, str | None]:
+    """Domestic number and carrier named by a handover scan, if the events carry one."""
+    if "linked_number" not in events.columns:
+        return None, None
+    rows = events[events["linked_number"].notna()]
+    if not len(rows):
+        return None, None
+    row = rows.sort_values("time_utc").iloc[-1]
+    carrier = row["linked_carrier"] if "linked_carrier" in rows.columns else None
+    return str(row["linked_number"]), (None if pd.isna(carrier) else str(carrier))
+
+
+def _text(value: object) -> str | None:
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return None
+    s = str(value).strip()
+    return s or None
+
+
+def _date_of(ns: int) -> dt.date | None:
+    if ns in (NO_TIME, NEVER):
+        return None
+    return pd.Timestamp(ns, tz="UTC").tz_convert(DESTINATION_TZ).date()
+
+
+def diagnose(
+    events: pd.DataFrame,
+    now: pd.Timestamp | None = None,
+    parcel: Mapping | pd.Series | None = None,
+    *,
+    parcels: pd.DataFrame | None = None,
+    config: DiagnosisConfig = DEFAULT_CONFIG,
+    policy: CompensationPolicy = DEFAULT_POLICY,
+    eta_model: EtaModel | None = None,
+) -> Diagnosis:
+    """Diagnose one parcel: category, evidence, next actions, ETA, explanation, buyer message.
+
+    ``events`` may hold other parcels too: they are the history for the arrival estimate
+    (their lanes come from ``parcels`` when given). Pass ``eta_model=fit_eta(...)`` to reuse
+    one fitted history across many calls.
+    """
+    now = _as_now(now)
+    _check_events(events)
+    if parcel is None:
+        rec = _parcel_from_events(events)
+    else:
+        rec = dict(parcel.items()) if isinstance(parcel, Mapping | pd.Series) else None
+        if rec is None:
+            raise InputError(
+                f"parcel must be a dict or pandas Series, got {type(parcel).__name__}", "diagnose"
+            )
+        if _text(rec.get("parcel_id")) is None:
+            rec["parcel_id"] = rec.get("international_number")
+        if _text(rec.get("parcel_id")) is None:
+            raise InputError(
+                "the parcel has neither parcel_id nor international_number",
+                "diagnose",
+                "Give at least one of them",
+            )
+        rec.setdefault("international_number", pd.NA)
+    pid = rec["parcel_id"]
+    own = events[(events["parcel_id"] == pid).to_numpy(bool)]
+    link_no, link_carrier = _linked(own)
+    if _text(rec.get("domestic_number")) is None and link_no:
+        rec["domestic_number"] = link_no
+    if _text(rec.get("domestic_carrier")) is None:
+        dom = own[own["leg"] == "domestic"]
+        if link_carrier:
+            rec["domestic_carrier"] = link_carrier
+        elif "carrier" in own and len(dom):
+            rec["domestic_carrier"] = dom.sort_values("time_utc")["carrier"].iloc[-1]
+    one = _as_parcels(
+        pd.DataFrame(
+            [
+                {
+                    k: rec.get(k)
+                    for k in ("parcel_id", "international_number", *_OPTIONAL_PARCEL_COLUMNS)
+                }
+            ]
+        ).assign(shipped_at=lambda d: pd.to_datetime(d["shipped_at"], utc=True))
+    )
+    if eta_model is None:
+        history_parcels = parcels if parcels is not None else one
+        eta_model = fit_eta(events, history_parcels, now, config)
+    row = _core(own, one, now, config, eta_model).iloc[0]
+    return _build(row, own, rec, now, config, policy)
+
+
+def _build(row, own, rec, now, config, policy) -> Diagnosis:
+    """The rich Diagnosis of one parcel from its core row."""
+    category = str(row["category"])
+    ref_time = int(row["_ref_time"])
+    ev = own
+    if len(ev):
+        key = [
+            c
+            for c in (*EVENT_COLUMNS, "linked_number", "linked_carrier")
+            if c in ev and c != "source"
+        ]
+        ev = ev.drop_duplicates(subset=key).sort_values(["time_utc"], kind="stable")
+    t = _ns(ev["time_utc"]) if len(ev) else np.zeros(0, np.int64)
+    ms = ev["milestone"].to_numpy(dtype=object) if len(ev) else np.zeros(0, object)
+    if category in (C.AWAITING_CLEARANCE, C.HANDOVER_NOT_SYNCED):
+        pick = np.isin(
+            ms,
+            [
+                m.value
+                for m in (
+                    M.ARRIVED_DESTINATION,
+                    M.CUSTOMS_CLEARANCE,
+                    M.CUSTOMS_CLEARED,
+                    M.HANDED_OVER,
+                )
+            ],
+        )
+    elif category == C.MOVING:
+        pick = t >= (t.max() if len(t) else 0)
+    elif category in (C.NUMBER_INVALID, C.NUMBER_NOT_FOUND):
+        pick = np.zeros(len(ev), bool)
+    else:
+        pick = t == ref_time
+    evidence = ev[pick].reset_index(drop=True)
+
+    intl = numbers.parse(rec.get("international_number"))
+    ref_date = _date_of(ref_time)
+    deadline = _date_of(int(row["_deadline"]))
+    last_scan = row["last_scan_utc"]
+    silent_from = None
+    if not pd.isna(last_scan):
+        silent_from = (
+            (last_scan + pd.Timedelta(days=float(row["_limit"]))).tz_convert(DESTINATION_TZ).date()
+        )
+    shipped = rec.get("shipped_at")
+    shipped = None if shipped is None or pd.isna(shipped) else pd.Timestamp(shipped)
+    start = (
+        shipped if shipped is not None else (None if pd.isna(last_scan) else own["time_utc"].min())
+    )
+    days_late = None
+    if start is not None:
+        days_late = (now - start) / pd.Timedelta(days=1) - policy.promised_days
+    eta = None
+    if int(row["_eta_level"]) >= 0:
+        stage = int(row["_stage"])
+        eta = ETA(
+            low=row["eta_low"].date(),
+            high=None if pd.isna(row["eta_high"]) else row["eta_high"].date(),
+            low_chance=config.eta_low_quantile,
+            high_chance=config.eta_high_quantile,
+            basis=basis_text(
+                int(row["_eta_level"]), rec, stage, int(row["_eta_n"]), int(row["_eta_delivered"])
+            ),
+            n=int(row["_eta_n"]),
+            delivered=int(row["_eta_delivered"]),
+            stage=STAGES[stage],
+        )
+    facts = {
+        "international_number": intl.normalized or _text(rec.get("international_number")),
+        "international_carrier": _text(rec.get("international_carrier")) or intl.carrier,
+        "domestic_number": _text(rec.get("domestic_number")),
+        "domestic_carrier": _text(rec.get("domestic_carrier")),
+        "phone_last4": phone_last4(rec.get("recipient_phone")),
+        "suggestions": list(intl.suggestions),
+        "problems": list(intl.problems),
+        "candidates": list(intl.candidates),
+        "ref_date": ref_date,
+        "deadline_date": deadline,
+        "silent_from": silent_from,
+        "days_since_ref": int(row["_since_ref"]),
+        "last_date": None if pd.isna(last_scan) else last_scan.tz_convert(DESTINATION_TZ).date(),
+        "domestic_seen": bool(row["_dom_seen"]),
+        "days_late": days_late,
+        "eta_text": None
+        if eta is None
+        else ("on " if eta.high == eta.low else "between ") + eta.text().replace(" to ", " and "),
+        "shipped_date": None
+        if shipped is None
+        else shipped.tz_convert(DESTINATION_TZ).date().isoformat(),
+    }
+    if shipped is not None and category == C.NUMBER_NOT_FOUND:
+        grace_until = shipped + pd.Timedelta(days=config.for_lane(rec).first_scan_grace_days)
+        facts["in_grace"] = now < grace_until
+        facts["grace_until"] = grace_until.tz_convert(DESTINATION_TZ).date()
+    evidence_text = [str(row["evidence"])]
+    if category == C.NUMBER_INVALID:
+        evidence_text += list(intl.problems)
+        if intl.suggestions:
+            evidence_text.append("corrections that pass the check: " + ", ".join(intl.suggestions))
+    elif category == C.NUMBER_NOT_FOUND:
+        if shipped is not None:
+            evidence_text.append(f"shipped {int((now - shipped) / pd.Timedelta(days=1))} days ago")
+        evidence_text += list(intl.problems)
+    elif category == C.HANDOVER_NOT_SYNCED:
+        if facts["domestic_number"]:
+            evidence_text.append(
+                f"domestic number {facts['domestic_number']} is known but shows no scans"
+            )
+        else:
+            evidence_text.append("no domestic number is linked to the international one")
+    if eta is None and row["eta_reason"] is not pd.NA:
+        evidence_text.append(f"no delivery estimate: {row['eta_reason']}")
+    return Diagnosis(
+        parcel_id=str(rec["parcel_id"]),
+        category=Category(category),
+        evidence=evidence,
+        evidence_text=evidence_text,
+        actions=build_actions(category, facts, policy),
+        eta=eta,
+        eta_reason=None if eta is not None else _text(row["eta_reason"]),
+        explanation=explanation(category, facts),
+        now=now,
+        last_milestone=_text(row["last_milestone"]),
+        last_scan_utc=None if pd.isna(last_scan) else last_scan,
+        days_since_last_scan=None
+        if pd.isna(row["days_since_last_scan"])
+        else float(row["days_since_last_scan"]),
+        _ref_date=ref_date,
+    )

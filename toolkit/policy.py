@@ -1,0 +1,227 @@
+"""Diagnosis thresholds (with per-lane overrides) and the compensation policy table."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+
+from toolkit.errors import InputError
+
+LANE_FIELDS: tuple[str, ...] = ("origin_country", "international_carrier", "destination_province")
+
+# Thresholds a lane override may change (all in days).
+LANE_SETTINGS: tuple[str, ...] = (
+    "clearance_days",
+    "handover_days",
+    "domestic_silence_days",
+    "international_silence_days",
+    "first_scan_grace_days",
+)
+
+
+@dataclass(frozen=True)
+class LaneOverride:
+    """Thresholds that apply to one lane; a field left as None matches any value."""
+
+    origin_country: str | None = None
+    international_carrier: str | None = None
+    destination_province: str | None = None
+    settings: Mapping[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.settings) - set(LANE_SETTINGS))
+        if unknown:
+            raise InputError(
+                f"lane override has unknown setting(s) {', '.join(map(repr, unknown))}",
+                "LaneOverride",
+                f"Use any of: {', '.join(LANE_SETTINGS)}",
+            )
+        for name, value in self.settings.items():
+            if not isinstance(value, int | float) or value < 0:
+                raise InputError(
+                    f"lane override setting {name!r} must be a number of days >= 0, got {value!r}",
+                    "LaneOverride",
+                )
+        object.__setattr__(self, "settings", dict(self.settings))
+
+    def matches(self, lane: Mapping[str, object]) -> bool:
+        """True if this override applies to a lane given as a mapping of the lane fields."""
+        for name in LANE_FIELDS:
+            want = getattr(self, name)
+            if want is not None and _norm(lane.get(name)) != _norm(want):
+                return False
+        return True
+
+
+def _norm(value: object) -> str | None:
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return None
+    return str(value).strip().lower()
+
+
+@dataclass(frozen=True)
+class DiagnosisConfig:
+    """Every threshold the diagnosis uses, in days unless said otherwise.
+
+    Defaults are typical values for parcels entering China:
+
+    - ``clearance_days``: customs clearance normally finishes within this many days
+      after the parcel arrives in the destination country (usually 1-5).
+    - ``handover_days``: after the last customs-release or handover scan the domestic
+      carrier's first scan normally shows within this many days (usually 2-3).
+    - ``domestic_silence_days``: a parcel with the domestic carrier that has not been
+      scanned for longer than this is suspected lost (domestic parcels are scanned at
+      least daily, and marketplaces flag stalled domestic tracking after 2-3 days).
+    - ``international_silence_days``: the same for the international leg, where
+      flights and sea legs leave longer gaps between scans.
+    - ``first_scan_grace_days``: a new number may show nothing for this long after
+      shipping before "not found" becomes worrying.
+    - ``eta_min_parcels`` / ``eta_min_delivered``: a lane's history is used for an
+      arrival estimate only with at least this many parcels / deliveries; otherwise
+      the estimate falls back to a coarser group.
+    - ``eta_low_quantile`` / ``eta_high_quantile``: the estimate's range (chance of
+      delivery by the first date / by the second date).
+    - ``overrides``: per-lane thresholds (origin country, international carrier,
+      destination province); later overrides win over earlier ones.
+    """
+
+    clearance_days: float = 5.0
+    handover_days: float = 3.0
+    domestic_silence_days: float = 5.0
+    international_silence_days: float = 14.0
+    first_scan_grace_days: float = 3.0
+    eta_min_parcels: int = 30
+    eta_min_delivered: int = 10
+    eta_low_quantile: float = 0.5
+    eta_high_quantile: float = 0.9
+    overrides: tuple[LaneOverride, ...] = ()
+
+    def __post_init__(self) -> None:
+        for name in LANE_SETTINGS:
+            value = getattr(self, name)
+            if not isinstance(value, int | float) or value < 0:
+                raise InputError(
+                    f"{name} must be a number of days >= 0, got {value!r}", "DiagnosisConfig"
+                )
+        if not 0 < self.eta_low_quantile < self.eta_high_quantile < 1:
+            raise InputError(
+                "ETA quantiles must satisfy 0 < eta_low_quantile < eta_high_quantile < 1, got "
+                f"{self.eta_low_quantile} and {self.eta_high_quantile}",
+                "DiagnosisConfig",
+            )
+        if self.eta_min_parcels < 1 or self.eta_min_delivered < 1:
+            raise InputError(
+                "eta_min_parcels and eta_min_delivered must be at least 1", "DiagnosisConfig"
+            )
+        object.__setattr__(self, "overrides", tuple(self.overrides))
+
+    def with_override(
+        self,
+        *,
+        origin_country: str | None = None,
+        international_carrier: str | None = None,
+        destination_province: str | None = None,
+        **settings: float,
+    ) -> DiagnosisConfig:
+        """A copy with one more lane override, e.g. ``with_override(origin_country="AU", clearance_days=8)``."""
+        override = LaneOverride(
+            origin_country, international_carrier, destination_province, settings
+        )
+        return replace(self, overrides=(*self.overrides, override))
+
+    def for_lane(self, lane: Mapping[str, object] | None) -> DiagnosisConfig:
+        """The thresholds that apply to one lane (overrides resolved, none left)."""
+        changes: dict[str, float] = {}
+        for override in self.overrides:
+            if lane is not None and override.matches(lane):
+                changes.update(override.settings)
+        return replace(self, overrides=(), **changes)
+
+    def lane_arrays(self, lanes: pd.DataFrame) -> dict[str, np.ndarray]:
+        """Per-row threshold arrays (days) for a table with the lane columns."""
+        n = len(lanes)
+        out = {name: np.full(n, float(getattr(self, name))) for name in LANE_SETTINGS}
+        if not self.overrides:
+            return out
+        normed = {
+            name: lanes[name].astype("string").str.strip().str.lower()
+            if name in lanes
+            else pd.Series(pd.NA, index=lanes.index, dtype="string")
+            for name in LANE_FIELDS
+        }
+        for override in self.overrides:
+            mask = np.ones(n, dtype=bool)
+            for name in LANE_FIELDS:
+                want = getattr(override, name)
+                if want is not None:
+                    mask &= (normed[name] == _norm(want)).fillna(False).to_numpy(bool)
+            for name, value in override.settings.items():
+                out[name][mask] = float(value)
+        return out
+
+
+DEFAULT_CONFIG = DiagnosisConfig()
+
+
+@dataclass(frozen=True)
+class CompensationTier:
+    """From ``days_late`` days past the promised delivery time on, offer ``gesture``."""
+
+    days_late: float
+    gesture: str
+
+
+@dataclass(frozen=True)
+class CompensationPolicy:
+    """When compensation is due: days past the promised delivery time -> suggested gesture.
+
+    ``promised_days`` is the delivery time promised to buyers, counted from shipping.
+    Replace the table with your own, e.g. ``CompensationPolicy(20, [(5, "..."), ...])``.
+    """
+
+    promised_days: float = 20.0
+    tiers: tuple[CompensationTier, ...] = (
+        CompensationTier(1, "apologise and offer a small coupon for the next order"),
+        CompensationTier(7, "refund the shipping cost"),
+        CompensationTier(15, "offer a partial refund (20%) or a free replacement"),
+        CompensationTier(30, "offer a full refund or a free replacement"),
+    )
+
+    def __post_init__(self) -> None:
+        tiers = []
+        for tier in self.tiers:
+            if not isinstance(tier, CompensationTier):
+                try:
+                    days, gesture = tier
+                except (TypeError, ValueError):
+                    raise InputError(
+                        f"compensation tier {tier!r} is not a (days_late, gesture) pair",
+                        "CompensationPolicy",
+                    ) from None
+                tier = CompensationTier(float(days), str(gesture))
+            tiers.append(tier)
+        object.__setattr__(self, "tiers", tuple(sorted(tiers, key=lambda t: t.days_late)))
+        if self.promised_days < 0:
+            raise InputError(
+                f"promised_days must be >= 0, got {self.promised_days!r}", "CompensationPolicy"
+            )
+
+    def gesture(self, days_late: float) -> str | None:
+        """The suggested gesture for a parcel this many days late (None when none is due)."""
+        due = [t for t in self.tiers if days_late >= t.days_late]
+        return due[-1].gesture if due else None
+
+    def table(self) -> pd.DataFrame:
+        """The policy as a table: days_late, gesture."""
+        return pd.DataFrame(
+            {
+                "days_late": [t.days_late for t in self.tiers],
+                "gesture": [t.gesture for t in self.tiers],
+            }
+        )
+
+
+DEFAULT_POLICY = CompensationPolicy()
