@@ -62,3 +62,20 @@ def test_any_text_is_shown_without_error_and_escaped(demo_set, text):
     assert "<script>" not in picker._w_parse.value
     assert picker._w_message.value == ""
     assert parse(text).valid is not True
+
+
+def test_picker_shows_diagnosis_actions_eta_and_buyer_message(demo_set):
+    parcels, events, now = demo_set
+    row = parcels[parcels["true_category"] == "handover_not_synced"].iloc[0]
+    picker = ParcelPicker(parcels, events, now=now)
+    picker._w_demo.value = row["international_number"]
+    assert picker.diagnosis.category == "handover_not_synced"
+    html = picker._w_diagnosis.value
+    assert "Evidence" in html and "Next actions" in html and row["international_number"] in html
+    zh = picker._w_buyer.value
+    assert "您好" in zh
+    picker._w_lang.value = "en"
+    assert picker._w_buyer.value != zh and "parcel" in picker._w_buyer.value.lower()
+    # Clearing the box clears the diagnosis instead of showing the last one.
+    picker._w_number.value = ""
+    assert picker.diagnosis is None and picker._w_diagnosis.value == ""

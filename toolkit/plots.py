@@ -51,7 +51,7 @@ def timeline_figure(
     now: pd.Timestamp | None = None,
     title: str | None = None,
     gap_hours: float = GAP_HOURS,
-    eta: tuple[pd.Timestamp, pd.Timestamp] | None = None,
+    eta: object | None = None,
 ) -> go.Figure:
     """Timeline of one parcel's scans: a lane per leg and carrier, silent gaps shaded."""
     validate_events(events)
@@ -100,15 +100,21 @@ def timeline_figure(
         now = pd.Timestamp(now).tz_convert("UTC")
         fig.add_vline(x=now, line_dash="dash", line_color="#333")
         fig.add_annotation(x=now, y=1, yref="paper", text="now", showarrow=False, yanchor="bottom")
-    if eta is not None:
+    low, high = _eta_window(eta)
+    if low is not None and high is not None:
         fig.add_vrect(
-            x0=eta[0],
-            x1=eta[1],
+            x0=low,
+            x1=high,
             fillcolor="#2a9d8f",
-            opacity=0.12,
+            opacity=0.15,
             line_width=0,
             annotation_text="expected delivery",
             annotation_position="bottom left",
+        )
+    elif low is not None:
+        fig.add_vline(x=low, line_dash="dot", line_color="#2a9d8f")
+        fig.add_annotation(
+            x=low, y=0, yref="paper", text="delivery expected from", showarrow=False, yanchor="top"
         )
     number = str(ev["tracking_number"].iloc[0]) if len(ev) else ""
     fig.update_layout(
@@ -134,6 +140,23 @@ def timeline_figure(
             font={"size": 11, "color": "#b5651d"},
         )
     return fig
+
+
+def _eta_window(eta: object | None) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    """(start, end) in UTC of an ETA object (.low/.high dates in China) or a pair of times."""
+    if eta is None:
+        return None, None
+    low, high = (eta.low, eta.high) if hasattr(eta, "low") else eta
+
+    def as_utc(value, end_of_day: bool) -> pd.Timestamp | None:
+        if value is None:
+            return None
+        t = pd.Timestamp(value)
+        if t.tzinfo is None:  # a calendar date in China: the whole day counts
+            t = t.tz_localize("Asia/Shanghai") + pd.Timedelta(days=1 if end_of_day else 0)
+        return t.tz_convert("UTC")
+
+    return as_utc(low, False), as_utc(high, True)
 
 
 def silent_gaps(
