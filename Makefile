@@ -22,8 +22,11 @@ $(DEMO): | $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python -m toolkit.demo --parcels 2000 --seed 7 --out data/demo
 
+# JupyterLab refuses to run as root unless told; containers and CI machines often are root.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
 lab: $(STAMP) $(DEMO)
-	$(BIN)/jupyter lab --notebook-dir=notebooks $(LAB_ARGS)
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
 
 test: $(STAMP) $(DEMO)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -574,3 +574,21 @@ def test_empty_input_gives_an_empty_events_table():
     assert len(ev) == 0 and tuple(ev.columns[: len(EVENT_COLUMNS)]) == EVENT_COLUMNS
     ev = normalize(pd.DataFrame(columns=["tracking_number", "description", "time_local"]))
     assert len(ev) == 0
+
+
+def test_a_couriers_phone_in_a_delivery_scan_is_not_a_linked_number():
+    from toolkit.normalize import extract_handover, normalize
+
+    text = "快件交给张三，正在派送途中（联系电话：13800001234）"
+    assert extract_handover(text) is None
+    ev = normalize(
+        [
+            {
+                "tracking_number": "SF1402233445566",
+                "carrier": "sf",
+                "time_local": "2026-11-10 10:00:00",
+                "description": text,
+            }
+        ]
+    )
+    assert ev["linked_number"].isna().all()

@@ -118,6 +118,9 @@ _LINKED_NUMBER = (
 )
 
 
+_MOBILE = r"1[3-9]\d{9}"
+
+
 def _clean_number(values: pd.Series) -> pd.Series:
     """Tracking numbers compared the way carriers do: no spaces, upper case."""
     return values.astype("str").str.replace(_SPACE, "", regex=True).str.upper().astype("string")
@@ -160,6 +163,8 @@ def _links(
     )
     own_of_token = own_clean.reindex(row).fillna("").to_numpy(dtype=object)
     tokens = tokens[tokens["number"].to_numpy(dtype=object) != own_of_token]
+    # A courier's mobile number (11 digits, 1[3-9]...) in a delivery scan is not a waybill.
+    tokens = tokens[~tokens["number"].str.fullmatch(_MOBILE).fillna(False).astype(bool)]
     best = tokens.sort_values(["row", "unlabelled", "order"], kind="stable")
     best = best.drop_duplicates("row").set_index("row")["number"].astype("string")
     if best.empty:
