@@ -50,7 +50,6 @@ from toolkit.messages import (
     build_actions,
     buyer_message,
     explanation,
-    phone_last4,
 )
 from toolkit.model import CATEGORIES, EVENT_COLUMNS, LEGS, MILESTONES, Category, Milestone
 from toolkit.policy import (
@@ -60,6 +59,7 @@ from toolkit.policy import (
     CompensationPolicy,
     DiagnosisConfig,
 )
+from toolkit.privacy import phone_last4
 
 __all__ = [
     "DEFAULT_CONFIG",

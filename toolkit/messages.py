@@ -68,14 +68,6 @@ def needs_phone(code: object) -> bool:
     return bool(c and c.needs_phone)
 
 
-def phone_last4(phone: object) -> str | None:
-    """Last four digits of a phone number, or None when it has fewer than four digits."""
-    if not isinstance(phone, str):
-        return None
-    digits = "".join(ch for ch in phone if ch.isdigit())
-    return digits[-4:] if len(digits) >= 4 else None
-
-
 def _date(d: dt.date | None) -> str:
     return d.isoformat() if d else "unknown date"
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from typing import Any, ClassVar
 
 from toolkit.carriers.base import (
@@ -26,6 +25,7 @@ from toolkit.carriers.base import (
 from toolkit.errors import InputError
 from toolkit.keys import Secret
 from toolkit.model import CARRIERS, Milestone
+from toolkit.privacy import phone_last4
 
 HOST = "https://poll.kuaidi100.com"
 PATH = "/poll/query.do"
@@ -75,8 +75,7 @@ def sign(param: str, key: str, customer: str) -> str:
 
 def phone_tail(phone: Any) -> str:
     """The last four digits of a phone number ('' if it has fewer)."""
-    digits = re.sub(r"\D", "", text(phone))
-    return digits[-4:] if len(digits) >= 4 else ""
+    return phone_last4(text(phone)) or ""
 
 
 class Kuaidi100Client(ServiceClient):
