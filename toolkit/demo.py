@@ -66,7 +66,7 @@ from toolkit.demo_text import (
 )
 from toolkit.errors import InputError, ToolkitError
 from toolkit.model import CARRIERS, PARCEL_COLUMNS
-from toolkit.numbers import s10_check_digit
+from toolkit.numbers import S10_OPERATORS, s10_check_digit
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "data" / "demo"
 DEFAULT_AS_OF = "2026-11-20T04:00:00Z"
@@ -209,16 +209,7 @@ _WINDOW = np.array(
 )
 
 _COUNTRY_W = np.array([0.28, 0.12, 0.12, 0.14, 0.12, 0.10, 0.06, 0.06])
-_POST_OF = {
-    "US": "usps",
-    "GB": "royalmail",
-    "DE": "deutschepost",
-    "JP": "japanpost",
-    "KR": "koreapost",
-    "AU": "auspost",
-    "CA": "canadapost",
-    "FR": "laposte",
-}
+_POST_OF = S10_OPERATORS  # the postal operator of each origin country
 _POSTAL_SHARE = np.array([0.5, 0.6, 0.55, 0.6, 0.6, 0.6, 0.6, 0.55])
 # Median days from leaving the origin country to arrival in China, by route.
 _TRANSIT_DAYS_POSTAL = np.array([7.0, 6.0, 6.0, 3.0, 2.5, 6.5, 8.0, 6.5])

@@ -14,7 +14,6 @@ from toolkit.carriers.base import (
     MALFORMED,
     NOT_FOUND,
     RATE_LIMITED,
-    SANDBOX_KEY,
     SERVER_ERROR,
     Link,
     Parsed,
@@ -23,10 +22,10 @@ from toolkit.carriers.base import (
     Retryable,
     ServiceClient,
     carrier_from_name,
+    credentials,
     guess_carrier,
     text,
 )
-from toolkit.errors import InputError
 from toolkit.keys import Secret
 from toolkit.model import Milestone
 
@@ -153,17 +152,11 @@ class AfterShipClient(ServiceClient):
     key_hint: ClassVar[str] = "Check AFTERSHIP_API_KEY"
 
     def __init__(self, key: Secret | None = None, **options: Any):
-        if key is None and not options.get("sandbox"):
-            raise InputError(
-                "an AfterShip key is needed unless sandbox=True",
-                "key",
-                "Set AFTERSHIP_API_KEY, or use sandbox=True",
-            )
+        self._credentials = credentials(
+            (key,), bool(options.get("sandbox")), "AfterShip", "AFTERSHIP_API_KEY"
+        )
+        (self._key,) = self._credentials
         super().__init__(**options)
-        self._key = key if key is not None else Secret(SANDBOX_KEY)
-
-    def secrets(self) -> list[Secret]:
-        return [] if self.sandbox else [self._key]
 
     def _call(self, method: str, path: str, **kwargs: Any) -> tuple[int, dict]:
         return self.request(

@@ -281,6 +281,19 @@ class ResponseCache:
                 self._conn = None
 
 
+def credentials(
+    given: tuple[Secret | None, ...], sandbox: bool, service: str, variables: str
+) -> tuple[Secret, ...]:
+    """The keys a client sends: the given ones, or placeholders for the sandbox."""
+    if any(k is None for k in given) and not sandbox:
+        raise InputError(
+            f"{service} needs {variables} unless sandbox=True",
+            "key",
+            f"Set {variables}, or use sandbox=True",
+        )
+    return tuple(k if k is not None else Secret(SANDBOX_KEY) for k in given)
+
+
 class ServiceClient:
     """Base of the carrier clients: one httpx.Client, retries, rate limit, batching, cache.
 
@@ -360,9 +373,11 @@ class ServiceClient:
         """Cache namespace: service plus where it was asked, so sandbox and real never mix."""
         return f"{self.name}|{'sandbox' if self.sandbox else 'live'}|{self.base_url}"
 
+    _credentials: tuple[Secret, ...] = ()
+
     def secrets(self) -> list[Secret]:
         """The keys this client holds (to scrub them from any text it produces)."""
-        return []
+        return [] if self.sandbox else list(self._credentials)
 
     def __repr__(self) -> str:
         mode = "sandbox" if self.sandbox else "live"

@@ -13,16 +13,15 @@ from toolkit.carriers.base import (
     NEEDS_PHONE,
     NOT_FOUND,
     QUOTA,
-    SANDBOX_KEY,
     SERVER_ERROR,
     Parsed,
     Query,
     RequestFailed,
     Retryable,
     ServiceClient,
+    credentials,
     text,
 )
-from toolkit.errors import InputError
 from toolkit.keys import Secret
 from toolkit.model import CARRIERS, Milestone
 from toolkit.privacy import phone_last4
@@ -89,18 +88,14 @@ class Kuaidi100Client(ServiceClient):
     key_hint: ClassVar[str] = "Check KUAIDI100_KEY and KUAIDI100_CUSTOMER"
 
     def __init__(self, key: Secret | None = None, customer: Secret | None = None, **options: Any):
-        if (key is None or customer is None) and not options.get("sandbox"):
-            raise InputError(
-                "a Kuaidi100 key and customer id are needed unless sandbox=True",
-                "key",
-                "Set KUAIDI100_KEY and KUAIDI100_CUSTOMER, or use sandbox=True",
-            )
+        self._credentials = credentials(
+            (key, customer),
+            bool(options.get("sandbox")),
+            "Kuaidi100",
+            "KUAIDI100_KEY and KUAIDI100_CUSTOMER",
+        )
+        self._key, self._customer = self._credentials
         super().__init__(**options)
-        self._key = key if key is not None else Secret(SANDBOX_KEY)
-        self._customer = customer if customer is not None else Secret(SANDBOX_KEY)
-
-    def secrets(self) -> list[Secret]:
-        return [] if self.sandbox else [self._key, self._customer]
 
     def cache_key(self, query: Query) -> str:
         return f"{self._com(query) or '?'}:{query.number}"

@@ -12,7 +12,6 @@ from toolkit.carriers.base import (
     NOT_FOUND,
     QUOTA,
     RATE_LIMITED,
-    SANDBOX_KEY,
     SERVER_ERROR,
     Link,
     Parsed,
@@ -21,10 +20,10 @@ from toolkit.carriers.base import (
     Retryable,
     ServiceClient,
     carrier_from_name,
+    credentials,
     guess_carrier,
     text,
 )
-from toolkit.errors import InputError
 from toolkit.keys import Secret
 from toolkit.model import Milestone
 
@@ -147,17 +146,11 @@ class SeventeenTrackClient(ServiceClient):
     key_hint: ClassVar[str] = "Check SEVENTEENTRACK_API_KEY"
 
     def __init__(self, key: Secret | None = None, **options: Any):
-        if key is None and not options.get("sandbox"):
-            raise InputError(
-                "a 17TRACK key is needed unless sandbox=True",
-                "key",
-                "Set SEVENTEENTRACK_API_KEY, or use sandbox=True",
-            )
+        self._credentials = credentials(
+            (key,), bool(options.get("sandbox")), "17TRACK", "SEVENTEENTRACK_API_KEY"
+        )
+        (self._key,) = self._credentials
         super().__init__(**options)
-        self._key = key if key is not None else Secret(SANDBOX_KEY)
-
-    def secrets(self) -> list[Secret]:
-        return [] if self.sandbox else [self._key]
 
     def _post(self, endpoint: str, body: list[dict]) -> dict:
         _status, data = self.request(

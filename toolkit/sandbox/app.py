@@ -16,6 +16,7 @@ from urllib.parse import parse_qs
 import pandas as pd
 
 from toolkit.model import CARRIERS
+from toolkit.numbers import parse
 from toolkit.sandbox.faults import (
     MALFORMED,
     SERVER_ERROR,
@@ -31,9 +32,6 @@ SEVENTEENTRACK, KUAIDI100, AFTERSHIP = "17track", "kuaidi100", "aftership"
 MAX_17TRACK_NUMBERS = 40
 STALE_AFTER = timedelta(days=30)  # no news for this long: the services call a parcel expired
 NUMBER_FORMAT = re.compile(r"^[A-Za-z0-9]{5,50}$")
-S10 = re.compile(r"^([A-Z]{2})(\d{8})(\d)([A-Z]{2})$")
-UPS_1Z = re.compile(r"^1Z[0-9A-Z]{16}$")
-YUNEXPRESS = re.compile(r"^YT\d{16}$")
 AFTERSHIP_PATH = re.compile(r"^/tracking/(\d{4}-\d{2})/(trackings|couriers/detect)(?:/([^/]+))?/?$")
 
 
@@ -110,40 +108,20 @@ def _hash32(*parts: object) -> int:
     return value - (1 << 32) if value >= 1 << 31 else value
 
 
-def _s10_check_ok(serial: str, check: str) -> bool:
-    total = sum(int(d) * w for d, w in zip(serial, (8, 6, 4, 2, 3, 5, 9, 7), strict=True))
-    expected = 11 - total % 11
-    return {10: 0, 11: 5}.get(expected, expected) == int(check)
-
-
-S10_COUNTRY_CARRIER = {
-    "US": "usps",
-    "GB": "royalmail",
-    "DE": "deutschepost",
-    "JP": "japanpost",
-    "KR": "koreapost",
-    "AU": "auspost",
-    "CA": "canadapost",
-    "FR": "laposte",
-    "CN": "chinapost",
-}
+# Formats whose carrier the services detect from the number alone.
+DETECTED_FORMATS = frozenset({"s10", "ups_1z", "yunexpress"})
 
 
 def detect_carrier(number: str) -> str | None:
     """The carrier a number's format points to, for numbers the world does not know."""
-    if m := S10.match(number):
-        return S10_COUNTRY_CARRIER.get(m.group(4))
-    if UPS_1Z.match(number):
-        return "ups"
-    if YUNEXPRESS.match(number):
-        return "yunexpress"
-    return None
+    tn = parse(number)
+    return tn.carrier if tn.format in DETECTED_FORMATS else None
 
 
 def check_digit_fails(number: str) -> bool:
     """True when a UPU S10 number's check digit is wrong."""
-    m = S10.match(number)
-    return bool(m) and not _s10_check_ok(m.group(2), m.group(3))
+    tn = parse(number)
+    return tn.format == "s10" and tn.valid is False
 
 
 def _stale(shipment: Shipment, now: datetime, terminal: set[str]) -> bool:
