@@ -1,13 +1,40 @@
-"""Plotly figures of parcel events: the single-parcel timeline."""
+"""Plotly figures of parcel events: one parcel's timeline and the group views.
+
+Every figure uses the registered plotly template ``"toolkit"`` (plotly_white with the
+toolkit's fonts and palettes), has a title and axis titles with units, and carries
+the ``SANDBOX_NOTE`` annotation when its data came from the sandbox or the demo set.
+Carrier text is escaped wherever it becomes hover HTML.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from html import escape
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+import plotly.io as pio
 
-from toolkit.model import MILESTONES, validate_events
+from toolkit.errors import InputError, MissingColumnsError
+from toolkit.model import CATEGORIES, MILESTONES, Category, validate_events
+from toolkit.scorecard import GONE_DARK, JOURNEY_POINTS, gone_dark_rates, journey_times
+
+__all__ = [
+    "CATEGORY_COLORS",
+    "DWELL_STAGES",
+    "MILESTONE_COLORS",
+    "SANDBOX_NOTE",
+    "TEMPLATE",
+    "ageing_histogram",
+    "dwell_figure",
+    "dwell_times",
+    "gone_dark_heatmap",
+    "is_sandbox",
+    "silent_gaps",
+    "swimlanes",
+    "timeline_figure",
+]
 
 # One colour per milestone, grouped by family: customs in ambers, delivery in greens,
 # trouble in reds, the journey in blues.
@@ -31,19 +58,166 @@ MILESTONE_COLORS: dict[str, str] = {
     "exception": "#c1121f",
     "unknown": "#adb5bd",
 }
+# One colour per diagnosis category: fine in green and blue, waiting in amber, the
+# partners' silence in purple and red, number problems in browns.
+CATEGORY_COLORS: dict[str, str] = {
+    "delivered": "#2a9d8f",
+    "moving": "#3a7ca5",
+    "awaiting_clearance": "#f4a259",
+    "customs_hold": "#e76f51",
+    "handover_not_synced": "#8d6a9f",
+    "number_invalid": "#7f5539",
+    "number_not_found": "#b08968",
+    "silent_too_long": "#c1121f",
+    "returned_or_exception": "#780000",
+}
+# Series without a palette of their own (carriers, lanes) cycle through these.
+SERIES_COLORS: tuple[str, ...] = (
+    "#3a7ca5", "#e76f51", "#2a9d8f", "#8d6a9f", "#e9c46a", "#16425b",
+    "#6a994e", "#bc4749", "#9db4c0", "#f4a259", "#4f5d75", "#b08968",
+)  # fmt: skip
+# Shares from none (white) to all (dark red), for rates of trouble.
+RATE_SCALE: tuple[tuple[float, str], ...] = (
+    (0.0, "#ffffff"),
+    (0.15, "#fde0c5"),
+    (0.4, "#f4a259"),
+    (0.7, "#d1495b"),
+    (1.0, "#780000"),
+)
 SANDBOX_NOTE = "Sandbox data: built-in demo carriers, not real tracking"
+SANDBOX_COLOR = "#b5651d"
 GAP_HOURS = 48.0
+GAP_LABELS = 8  # timeline gaps labelled with their length, longest first
+SWIMLANE_LIMIT = 5000
+TEMPLATE = "toolkit"
+# px above the plot: the sandbox note at the top right, the title (one or two lines) below
+# it on the left, then the "now" label just above the plot
+_TOP = 112
+
+
+def _template() -> go.layout.Template:
+    """plotly_white with the toolkit's fonts, colours and title placement."""
+    t = go.layout.Template(pio.templates["plotly_white"])
+    t.layout.update(
+        font={
+            "family": "Inter, 'Segoe UI', Helvetica, Arial, 'PingFang SC', "
+            "'Microsoft YaHei', 'Noto Sans CJK SC', sans-serif",
+            "size": 13,
+            "color": "#212529",
+        },
+        title={
+            "x": 0,
+            "xref": "paper",
+            "xanchor": "left",
+            "y": 1,
+            "yref": "paper",
+            "yanchor": "bottom",
+            "pad": {"b": 44},
+            "font": {"size": 17},
+        },
+        colorway=list(SERIES_COLORS),
+        hoverlabel={"align": "left", "font": {"size": 12}},
+        legend={"title": {"font": {"size": 12}}, "font": {"size": 12}},
+        margin={"l": 70, "r": 30, "t": _TOP, "b": 60},
+    )
+    t.data.heatmap = [go.Heatmap(colorscale=[list(p) for p in RATE_SCALE])]
+    return t
+
+
+pio.templates[TEMPLATE] = _template()
+
+
+# ---------------------------------------------------------------- shared helpers
+
+
+def is_sandbox(*tables: pd.DataFrame | None) -> bool:
+    """True when any table is marked as sandbox data (attrs["sandbox"], or a sandbox/demo source)."""
+    for table in tables:
+        if table is None:
+            continue
+        if table.attrs.get("sandbox"):
+            return True
+        if "source" in table.columns:
+            src = table["source"].astype("string").str.lower()
+            if bool(src.str.contains("sandbox|demo", regex=True).fillna(False).any()):
+                return True
+    return False
+
+
+def _finish(fig: go.Figure, sandbox: bool, title: str, height: int | None = None) -> go.Figure:
+    """Apply the theme and title; add the sandbox note when the data came from the sandbox."""
+    fig.update_layout(template=TEMPLATE, title_text=title)
+    if height is not None:
+        fig.update_layout(height=height)
+    if sandbox:
+        fig.add_annotation(
+            text=SANDBOX_NOTE,
+            name="sandbox_note",
+            xref="paper",
+            yref="paper",
+            x=1,
+            y=1,
+            xanchor="right",
+            yanchor="bottom",
+            yshift=_TOP - 24,
+            showarrow=False,
+            font={"size": 11, "color": SANDBOX_COLOR},
+        )
+    return fig
+
+
+def _need(df: object, columns: Iterable[str], table: str, where: str) -> pd.DataFrame:
+    if not isinstance(df, pd.DataFrame):
+        raise InputError(f"expected a pandas DataFrame of {table}, got {type(df).__name__}", where)
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise MissingColumnsError(missing, table, where)
+    return df
+
+
+def _utc(value: object, name: str) -> pd.Timestamp:
+    try:
+        ts = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        raise InputError(
+            f"cannot read {value!r} as a time", name, "Pass a tz-aware pandas Timestamp"
+        ) from None
+    if ts is pd.NaT or ts.tzinfo is None:
+        raise InputError(
+            f"{name}={value!r} is not a time with a time zone",
+            name,
+            'Pass a tz-aware time, e.g. pd.Timestamp("2026-11-20 12:00", tz="UTC")',
+        )
+    return ts.tz_convert("UTC")
+
+
+def _escape(values: pd.Series, limit: int | None = None) -> pd.Series:
+    """HTML-escaped text of a column (blank for missing), optionally cut to ``limit`` chars."""
+    text = values.astype("string").fillna("")
+    if limit is not None:
+        long = text.str.len() > limit
+        text = text.where(~long, text.str.slice(0, limit - 1) + "…")
+    for char, entity in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;")):
+        text = text.str.replace(char, entity, regex=False)
+    return text.str.replace("'", "&#x27;", regex=False)
+
+
+def _now_line(fig: go.Figure, now: pd.Timestamp) -> None:
+    fig.add_vline(x=now, line_dash="dash", line_color="#333", line_width=1)
+    fig.add_annotation(
+        x=now, y=1, yref="paper", text="now", showarrow=False, yanchor="bottom", font={"size": 11}
+    )
+
+
+def _duration(hours: float) -> str:
+    return f"{hours / 24:.1f} days" if hours >= 48 else f"{hours:.0f} hours"
+
+
+# ---------------------------------------------------------------- one parcel
 
 
 def _lane(events: pd.DataFrame) -> pd.Series:
-    return events["leg"].astype(str) + " · " + events["carrier"].astype(str)
-
-
-def _is_sandbox(events: pd.DataFrame) -> bool:
-    if events.attrs.get("sandbox"):
-        return True
-    src = events["source"].astype("string").fillna("")
-    return bool(src.str.contains("sandbox|demo", regex=True).any())
+    return _escape(events["leg"]) + " · " + _escape(events["carrier"])
 
 
 def timeline_figure(
@@ -52,54 +226,98 @@ def timeline_figure(
     title: str | None = None,
     gap_hours: float = GAP_HOURS,
     eta: object | None = None,
+    *,
+    sandbox: bool | None = None,
 ) -> go.Figure:
     """Timeline of one parcel's scans: a lane per leg and carrier, silent gaps shaded."""
-    validate_events(events)
+    validate_events(events, "events")
     ev = events.sort_values("time_utc", kind="stable").reset_index(drop=True)
+    now = None if now is None else _utc(now, "now")
     lanes = _lane(ev)
-    # Lanes in order of first appearance, international first so the story reads top-down.
+    # Lanes in order of first appearance, so the story reads top-down.
     lane_order = list(dict.fromkeys(lanes))
+    n = len(ev)
+    size = 11 if n <= 40 else 8 if n <= 120 else 6
     fig = go.Figure()
-    for milestone in [m for m in MILESTONES if m in set(ev["milestone"])]:
-        sel = ev["milestone"] == milestone
-        part = ev[sel]
-        hover = [
-            f"<b>{escape(str(t))}</b><br>{escape(str(d))}<br>"
-            f"{escape(str(loc))}<br><i>{escape(milestone)}</i> · {escape(str(num))}"
-            for t, d, loc, num in zip(
-                part["time_local"].fillna(""),
-                part["description"].fillna(""),
-                part["location"].fillna(""),
-                part["tracking_number"].fillna(""),
-                strict=True,
-            )
-        ]
+    # a thin line through each lane, from its first to its last scan, to follow the order
+    for lane in lane_order:
+        times = ev.loc[lanes == lane, "time_utc"]
+        fig.add_shape(
+            type="line",
+            x0=times.min(),
+            x1=times.max(),
+            y0=lane,
+            y1=lane,
+            line={"color": "#ced4da", "width": 2},
+            layer="below",
+        )
+    assumed = np.where(ev["tz_assumed"].to_numpy(bool), " (time zone assumed)", "")
+    hover_all = (
+        "<b>"
+        + _escape(ev["time_local"])
+        + "</b>"
+        + assumed
+        + "<br>"
+        + _escape(ev["description"])
+        + "<br>"
+        + _escape(ev["location"])
+        + "<br><i>"
+        + _escape(ev["milestone"])
+        + "</i> · "
+        + _escape(ev["carrier"])
+        + " "
+        + _escape(ev["tracking_number"])
+    )
+    present = set(ev["milestone"].astype(str))
+    for milestone in [m for m in MILESTONES if m in present]:
+        sel = (ev["milestone"] == milestone).to_numpy(bool)
         fig.add_trace(
             go.Scatter(
-                x=part["time_utc"],
+                x=ev.loc[sel, "time_utc"],
                 y=lanes[sel],
                 mode="markers",
                 name=milestone.replace("_", " "),
-                marker={"size": 11, "color": MILESTONE_COLORS[milestone], "line": {"width": 1}},
-                hovertext=hover,
+                marker={
+                    "size": size,
+                    "color": MILESTONE_COLORS[milestone],
+                    "line": {"width": 1, "color": "#ffffff"},
+                },
+                hovertext=hover_all[sel].tolist(),
                 hoverinfo="text",
             )
         )
     gaps = silent_gaps(ev, gap_hours, now)
-    for _, g in gaps.iterrows():
+    labelled = sorted(gaps["days"].nlargest(GAP_LABELS).index)
+    # neighbouring labels alternate between the top and the bottom edge so they do not overlap;
+    # the latest gap is labelled at the top, leaving the bottom to the ETA window's label
+    position = {i: ("top left", "bottom left")[k % 2] for k, i in enumerate(labelled[::-1])}
+    for i, g in gaps.iterrows():
         fig.add_vrect(
             x0=g["start"],
             x1=g["end"],
             fillcolor="#d1495b" if g["open"] else "#adb5bd",
-            opacity=0.15,
+            opacity=0.18 if g["open"] else 0.15,
             line_width=0,
-            annotation_text=f"{g['days']:.1f} days silent",
-            annotation_position="top left",
+            layer="below",
+            annotation_text=f"{_duration(g['days'] * 24)} silent" if i in labelled else None,
+            annotation_position=position.get(i, "top left"),
+            annotation_font={"size": 11, "color": "#6c757d"},
+        )
+    if len(gaps) > len(labelled):
+        fig.add_annotation(
+            text=f"{len(gaps) - len(labelled)} shorter silent gaps shaded, not labelled",
+            xref="paper",
+            yref="paper",
+            x=0,
+            y=0,
+            yshift=-44,
+            xanchor="left",
+            yanchor="top",
+            showarrow=False,
+            font={"size": 11, "color": "#6c757d"},
         )
     if now is not None:
-        now = pd.Timestamp(now).tz_convert("UTC")
-        fig.add_vline(x=now, line_dash="dash", line_color="#333")
-        fig.add_annotation(x=now, y=1, yref="paper", text="now", showarrow=False, yanchor="bottom")
+        _now_line(fig, now)
     low, high = _eta_window(eta)
     if low is not None and high is not None:
         fig.add_vrect(
@@ -108,6 +326,7 @@ def timeline_figure(
             fillcolor="#2a9d8f",
             opacity=0.15,
             line_width=0,
+            layer="below",
             annotation_text="expected delivery",
             annotation_position="bottom left",
         )
@@ -116,30 +335,30 @@ def timeline_figure(
         fig.add_annotation(
             x=low, y=0, yref="paper", text="delivery expected from", showarrow=False, yanchor="top"
         )
-    number = str(ev["tracking_number"].iloc[0]) if len(ev) else ""
+    # Pad the time range so one scan, the now line and the ETA window are all in view.
+    candidates = (ev["time_utc"].min(), ev["time_utc"].max(), now, low, high)
+    extent = [t for t in candidates if t is not None and not pd.isna(t)]
+    if extent:
+        lo, hi = min(extent), max(extent)
+        pad = max((hi - lo) * 0.04, pd.Timedelta(hours=12))
+        fig.update_xaxes(range=[lo - pad, hi + pad])
+    parcel = escape(str(ev["parcel_id"].iloc[0])) if n else ""
     fig.update_layout(
-        title=title
-        or f"Tracking timeline · {escape(str(ev['parcel_id'].iloc[0]) if len(ev) else number)}",
         xaxis_title="Time (UTC)",
         yaxis_title="Leg · carrier",
         yaxis={"categoryorder": "array", "categoryarray": lane_order[::-1]},
-        height=max(260, 140 + 70 * len(lane_order)),
         legend_title="Milestone",
-        template="plotly_white",
-        margin={"l": 20, "r": 20, "t": 60, "b": 40},
+        margin={"l": 20, "r": 20},
+        hovermode="closest",
     )
-    if _is_sandbox(ev):
-        fig.add_annotation(
-            text=SANDBOX_NOTE,
-            xref="paper",
-            yref="paper",
-            x=1,
-            y=-0.18,
-            showarrow=False,
-            xanchor="right",
-            font={"size": 11, "color": "#b5651d"},
-        )
-    return fig
+    fig.update_yaxes(type="category")
+    return _finish(
+        fig,
+        is_sandbox(ev) if sandbox is None else sandbox,
+        title or f"Tracking timeline · {parcel} · {n} scan{'s' if n != 1 else ''}",
+        # tall enough for every lane and for the legend, which lists each milestone shown
+        height=max(_TOP + 70 + 70 * len(lane_order), _TOP + 100 + 20 * len(present)),
+    )
 
 
 def _eta_window(eta: object | None) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
@@ -167,10 +386,460 @@ def silent_gaps(
     starts, ends = t.iloc[:-1].reset_index(drop=True), t.iloc[1:].reset_index(drop=True)
     out = pd.DataFrame({"start": starts, "end": ends, "open": False})
     if now is not None and len(t):
-        now = pd.Timestamp(now).tz_convert("UTC")
+        now = _utc(now, "now")
         out = pd.concat(
             [out, pd.DataFrame({"start": [t.iloc[-1]], "end": [now], "open": [True]})],
             ignore_index=True,
         )
     out["days"] = (out["end"] - out["start"]).dt.total_seconds() / 86400
     return out[out["days"] * 24 > gap_hours].reset_index(drop=True)
+
+
+# ---------------------------------------------------------------- ageing
+
+
+def _bin_width(max_days: float, max_bins: int = 40) -> int:
+    for width in (1, 2, 3, 5, 7, 14, 30, 60, 90, 180, 365):
+        if max_days / width < max_bins:
+            return width
+    return int(np.ceil(max_days / max_bins))
+
+
+def ageing_histogram(
+    diagnoses: pd.DataFrame,
+    now: pd.Timestamp | None = None,
+    *,
+    bin_days: int | None = None,
+    sandbox: bool | None = None,
+    title: str | None = None,
+) -> go.Figure:
+    """Parcels not delivered, by days since their last scan, stacked by diagnosis category.
+
+    Ages come from ``days_since_last_scan``, or from ``last_scan_utc`` when ``now`` is
+    given. Parcels without any scan get their own "no scan yet" bar on the left.
+    """
+    _need(diagnoses, ("parcel_id", "category", "days_since_last_scan"), "diagnoses", "diagnoses")
+    stuck = diagnoses[diagnoses["category"].astype(str) != Category.DELIVERED]
+    if now is not None:
+        _need(diagnoses, ("last_scan_utc",), "diagnoses", "diagnoses")
+        now = _utc(now, "now")
+        days = (now - stuck["last_scan_utc"]) / pd.Timedelta(days=1)
+        early = (days < 0).to_numpy(bool)
+        if early.any():
+            raise InputError(
+                f"now ({now:%Y-%m-%d %H:%M} UTC) is before the last scan of {int(early.sum())} "
+                f"parcel(s), e.g. {stuck['parcel_id'].iloc[int(np.argmax(early))]!r}",
+                "ageing_histogram",
+                "Pass the time the data was taken, or leave now out to use the diagnosis' ages",
+            )
+    else:
+        days = stuck["days_since_last_scan"].astype(float)
+    days = days.to_numpy(dtype=float)
+    scanned = ~np.isnan(days)
+    top = float(days[scanned].max()) if scanned.any() else 0.0
+    if bin_days is not None and (isinstance(bin_days, bool) or not int(bin_days) >= 1):
+        raise InputError(f"bin_days must be a whole number >= 1, got {bin_days!r}", "bin_days")
+    width = int(bin_days) if bin_days is not None else _bin_width(top)
+    nbins = int(top // width) + 1
+    labels = ["no scan yet"] + [f"{k * width}–{(k + 1) * width}" for k in range(nbins)]
+    # bin 0 holds parcels without scans, bin k+1 ages [k*width, (k+1)*width)
+    bins = np.where(scanned, np.floor(np.nan_to_num(days) / width) + 1, 0).astype(int)
+    if not (~scanned).any():
+        labels, bins = labels[1:], bins - 1
+    cats = stuck["category"].astype(str).to_numpy()
+    counts = pd.crosstab(cats, bins).reindex(columns=range(len(labels)), fill_value=0)
+    fig = go.Figure()
+    for cat in [c for c in CATEGORIES if c in counts.index]:
+        fig.add_trace(
+            go.Bar(
+                x=labels,
+                y=counts.loc[cat].to_numpy(),
+                name=cat.replace("_", " "),
+                marker_color=CATEGORY_COLORS[cat],
+                hovertemplate=f"{cat.replace('_', ' ')}<br>%{{x}} days: %{{y:,}} parcels"
+                "<extra></extra>",
+            )
+        )
+    fig.update_layout(
+        barmode="stack",
+        bargap=0.08,
+        xaxis={"type": "category", "title": "Time since last scan (days)"},
+        yaxis_title="Parcels (count)",
+        legend_title="Diagnosis",
+    )
+    return _finish(
+        fig,
+        is_sandbox(diagnoses) if sandbox is None else sandbox,
+        title or f"Parcels not delivered, by time since their last scan · {len(stuck):,} parcels",
+        height=440,
+    )
+
+
+# ---------------------------------------------------------------- dwell times
+
+# Stages of the journey in China, each between two journey points (toolkit.scorecard):
+# (name, from point, to point, label).
+DWELL_STAGES: tuple[tuple[str, str, str, str], ...] = (
+    ("wait_for_customs", "arrival", "clearance_start", "Arrival → clearance start"),
+    ("customs", "clearance_start", "cleared", "Clearance start → cleared"),
+    ("wait_for_handover", "cleared", "handover", "Cleared → handover"),
+    ("wait_for_domestic_scan", "handover", "first_domestic", "Handover → first domestic scan"),
+    ("domestic_delivery", "first_domestic", "delivered", "First domestic scan → delivery"),
+)
+DWELL_STATUS: dict[str, str] = {
+    "measured": "both scans seen, hours measured",
+    "open": "started, no later point reached yet",
+    "end_missing": "a later point was reached without this stage's end scan",
+    "start_missing": "no scan marks the start of this stage",
+    "out_of_order": "the end scan is earlier than the start scan",
+}
+
+
+def dwell_times(events: pd.DataFrame, parcels: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Hours each parcel spent in each stage in China: one row per parcel and stage.
+
+    Stages (``DWELL_STAGES``) run between the first scans of consecutive journey
+    points (``toolkit.scorecard.JOURNEY_POINTS``): arrival (arrived_destination) →
+    clearance start (customs_clearance or customs_hold) → cleared (customs_cleared)
+    → handover (handed_over) → first domestic scan (a domestic-leg scan, or a
+    domestic milestone) → delivery (delivered). ``hours`` is set only when both
+    scans were seen in order; ``status`` says why not otherwise (``DWELL_STATUS``).
+    With ``parcels``, rows are those parcels, ``carrier`` is their international
+    carrier and the lane columns are added; without, ``carrier`` is the carrier of
+    each parcel's first international scan.
+    """
+    validate_events(events, "events")
+    if parcels is not None:
+        _need(parcels, ("parcel_id",), "parcels", "parcels")
+        ids = pd.Index(parcels["parcel_id"].astype("string"))
+    else:
+        ids = pd.Index(pd.unique(events["parcel_id"].astype("string")), dtype="string")
+    points = journey_times(events, ids)
+    order = list(JOURNEY_POINTS)
+    times = (
+        np.column_stack(
+            [points[p].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("M8[ns]") for p in order]
+        )
+        if len(ids)
+        else np.empty((0, len(order)), "M8[ns]")
+    )
+    seen = ~np.isnat(times)
+    # later[:, k]: some point after k was reached
+    later = np.zeros_like(seen)
+    if seen.shape[1] > 1:
+        later[:, :-1] = np.flip(np.logical_or.accumulate(np.flip(seen[:, 1:], axis=1), axis=1), 1)
+    n, k = len(ids), len(DWELL_STAGES)
+    a = np.array([order.index(s[1]) for s in DWELL_STAGES])
+    b = np.array([order.index(s[2]) for s in DWELL_STAGES])
+    start, end = times[:, a], times[:, b]
+    hours = (end - start) / np.timedelta64(1, "h")
+    status = np.select(
+        [~seen[:, a], ~seen[:, b] & later[:, b], ~seen[:, b], hours < 0],
+        ["start_missing", "end_missing", "open", "out_of_order"],
+        default="measured",
+    )
+    hours = np.where(status == "measured", hours, np.nan)
+
+    if parcels is not None:
+        carrier = (
+            parcels["international_carrier"].astype("string")
+            if "international_carrier" in parcels.columns
+            else pd.Series(pd.NA, index=parcels.index, dtype="string")
+        ).to_numpy(dtype=object)
+    else:
+        intl = events[events["leg"].astype("string").eq("international").fillna(False)]
+        intl = intl.sort_values("time_utc", kind="stable")
+        first = intl["carrier"].groupby(intl["parcel_id"].astype("string").to_numpy()).first()
+        carrier = first.reindex(ids).astype("string").to_numpy(dtype=object)
+    out = pd.DataFrame(
+        {
+            "parcel_id": pd.array(np.repeat(ids.to_numpy(dtype=object), k), dtype="string"),
+            "carrier": pd.array(np.repeat(carrier, k), dtype="string"),
+        }
+    )
+    if parcels is not None:
+        for col in ("origin_country", "destination_province"):
+            if col in parcels.columns:
+                values = parcels[col].astype("string").to_numpy(dtype=object)
+                out[col] = pd.array(np.repeat(values, k), dtype="string")
+    names = [s[0] for s in DWELL_STAGES]
+    out["stage"] = pd.Categorical(np.tile(names, n), categories=names, ordered=True)
+    out["start"] = pd.to_datetime(start.ravel()).tz_localize("UTC")
+    out["end"] = pd.to_datetime(end.ravel()).tz_localize("UTC")
+    out["hours"] = hours.ravel()
+    out["status"] = pd.Categorical(status.ravel(), categories=list(DWELL_STATUS))
+    out.attrs["sandbox"] = is_sandbox(events)
+    return out
+
+
+def dwell_figure(
+    dwell: pd.DataFrame,
+    by: str | None = "carrier",
+    *,
+    log_y: bool = False,
+    sandbox: bool | None = None,
+    title: str | None = None,
+) -> go.Figure:
+    """Box per stage and ``by`` group of the hours from ``dwell_times`` (whiskers 10th-90th percentile).
+
+    Boxes are computed here (quartiles, median, 10th and 90th percentiles), so the
+    figure stays small for any number of parcels. ``by=None`` draws one box per stage.
+    """
+    _need(dwell, ("stage", "hours", *([by] if by else [])), "dwell times", "dwell_figure")
+    labels = {s[0]: s[3] for s in DWELL_STAGES}
+    stages = [s[0] for s in DWELL_STAGES if s[0] in set(dwell["stage"].astype(str))]
+    data = dwell[dwell["hours"].notna()]
+    group = (
+        data[by].astype("string").fillna("(unknown)")
+        if by
+        else pd.Series("all parcels", index=data.index)
+    )
+    keys = [group.to_numpy(dtype=object), data["stage"].astype(str).to_numpy()]
+    stats = (
+        data["hours"]
+        .groupby(keys)
+        .quantile([0.1, 0.25, 0.5, 0.75, 0.9])
+        .unstack()
+        .set_axis(["p10", "q1", "median", "q3", "p90"], axis=1)
+    )
+    stats["n"] = data["hours"].groupby(keys).size()
+    measured = data["stage"].astype(str).value_counts()
+    total = dwell["stage"].astype(str).value_counts()
+    ticks = {
+        s: labels[s].replace(" → ", " →<br>")
+        + f"<br><i>n = {int(measured.get(s, 0)):,} of {int(total.get(s, 0)):,}</i>"
+        for s in stages
+    }
+    groups = group.value_counts().index.tolist()  # most parcels first
+    fig = go.Figure()
+    for i, name in enumerate(groups):
+        part = stats.loc[name].reindex(stages).dropna(subset=["median"])
+        fig.add_trace(
+            go.Box(
+                x=[ticks[s] for s in part.index],
+                q1=part["q1"].tolist(),
+                median=part["median"].tolist(),
+                q3=part["q3"].tolist(),
+                lowerfence=part["p10"].tolist(),
+                upperfence=part["p90"].tolist(),
+                name=f"{escape(str(name))} ({int(part['n'].sum()):,})",
+                marker_color=SERIES_COLORS[i % len(SERIES_COLORS)],
+                boxpoints=False,
+                hoverinfo="x+y+name",
+            )
+        )
+    fig.update_layout(
+        boxmode="group",
+        xaxis={
+            "title": "Stage in China",
+            "type": "category",
+            "tickangle": 0,
+            "categoryorder": "array",
+            "categoryarray": [ticks[s] for s in stages],
+        },
+        yaxis={"title": "Time in stage (hours)", "type": "log" if log_y else "linear"},
+        legend_title=f"{by.replace('_', ' ') if by else 'group'} (stage times measured)",
+        margin={"b": 90},
+    )
+    who = by.replace("_", " ") if by else "all parcels"
+    return _finish(
+        fig,
+        is_sandbox(dwell) if sandbox is None else sandbox,
+        title
+        or f"Time spent in each stage in China, by {who}"
+        "<br><sup>box: middle half of parcels, line: median, whiskers: 10th–90th percentile; "
+        "n: parcels with both scans of the stage</sup>",
+        height=580,
+    )
+
+
+# ---------------------------------------------------------------- gone dark
+
+
+def gone_dark_heatmap(
+    diagnoses: pd.DataFrame,
+    parcels: pd.DataFrame,
+    *,
+    min_parcels: int = 1,
+    sandbox: bool | None = None,
+    title: str | None = None,
+) -> go.Figure:
+    """Carrier × lane (origin → destination province) share of parcels gone dark, counts in hover.
+
+    "Gone dark" is ``toolkit.scorecard.GONE_DARK``. Cells with fewer than
+    ``min_parcels`` parcels are left blank (their counts stay in the hover).
+    """
+    _need(
+        parcels,
+        ("parcel_id", "international_carrier", "origin_country", "destination_province"),
+        "parcels",
+        "gone_dark_heatmap",
+    )
+    rates = gone_dark_rates(diagnoses, parcels, by=("international_carrier", "lane"))
+    # carrier and lane names come from the parcels file: escape them for the labels
+    rates["international_carrier"] = _escape(rates["international_carrier"])
+    rates["lane"] = _escape(rates["lane"])
+    carriers_total = rates.groupby("international_carrier")[["gone_dark", "parcels"]].sum()
+    carriers = (
+        (carriers_total["gone_dark"] / carriers_total["parcels"])
+        .sort_values(ascending=False, kind="stable")
+        .index.tolist()
+    )
+    lanes = sorted(rates["lane"].unique())
+    grid = rates.pivot(index="international_carrier", columns="lane")
+    share = grid["gone_dark_rate"].reindex(index=carriers, columns=lanes)
+    dark = grid["gone_dark"].reindex(index=carriers, columns=lanes)
+    total = grid["parcels"].reindex(index=carriers, columns=lanes)
+    z = share.where(total >= min_parcels).to_numpy(dtype=float)
+    custom = np.dstack([dark.fillna(0).to_numpy(), total.fillna(0).to_numpy()])
+    small = len(carriers) <= 25 and len(lanes) <= 30
+    zmax = float(np.nanmax(z)) if np.isfinite(z).any() else 1.0
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=lanes,
+            y=carriers,
+            customdata=custom,
+            zmin=0,
+            zmax=max(zmax, 0.05),
+            colorbar={"title": {"text": "Gone dark<br>(% of parcels)"}, "tickformat": ".0%"},
+            texttemplate="%{z:.0%}" if small else None,
+            xgap=1,
+            ygap=1,
+            hovertemplate="%{y} · %{x}<br>gone dark: %{customdata[0]:,} of %{customdata[1]:,}"
+            " parcels (%{z:.1%})<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        xaxis={"title": "Lane (origin country → destination province)", "tickangle": -45},
+        yaxis={"title": "International carrier", "autorange": "reversed"},
+    )
+    dark_names = ", ".join(sorted(c.replace("_", " ") for c in GONE_DARK))
+    n = int(rates["parcels"].sum())
+    return _finish(
+        fig,
+        is_sandbox(diagnoses, parcels) if sandbox is None else sandbox,
+        title
+        or f"Share of parcels gone dark, by carrier and lane · {n:,} parcels"
+        f"<br><sup>gone dark: {dark_names}"
+        + (f"; cells with fewer than {min_parcels} parcels left blank" if min_parcels > 1 else "")
+        + "</sup>",
+        height=max(420, 220 + 28 * len(carriers)),
+    )
+
+
+# ---------------------------------------------------------------- swimlanes
+
+
+def swimlanes(
+    events: pd.DataFrame,
+    parcel_ids: Iterable[str] | None = None,
+    max_parcels: int = SWIMLANE_LIMIT,
+    *,
+    now: pd.Timestamp | None = None,
+    sandbox: bool | None = None,
+    title: str | None = None,
+) -> go.Figure:
+    """One row per parcel with a WebGL marker per scan, coloured by milestone (up to max_parcels).
+
+    Rows are ``parcel_ids`` in that order, or every parcel in ``events`` by first scan.
+    """
+    validate_events(events, "events")
+    pid = events["parcel_id"].astype("string")
+    if parcel_ids is None:
+        first = events["time_utc"].groupby(pid.to_numpy()).min().sort_values(kind="stable")
+        ids = pd.Index(first.index, dtype="string")
+    else:
+        ids = pd.Index(pd.unique(pd.Series(list(parcel_ids), dtype="string")), dtype="string")
+    if len(ids) > max_parcels:
+        raise InputError(
+            f"{len(ids):,} parcels are too many for one swimlane chart (the limit is "
+            f"{max_parcels:,})",
+            "swimlanes",
+            f"Filter first (e.g. by carrier, lane, category or age) or pass parcel_ids= with at "
+            f"most {max_parcels:,} parcels",
+        )
+    row = ids.get_indexer(pid)
+    keep = row >= 0
+    ev = events[keep]
+    row = row[keep]
+    n = len(ids)
+    size = 8 if n <= 100 else 5 if n <= 1000 else 3
+    fig = go.Figure()
+    # naive UTC datetime64: plotly serialises these fast, where Timestamps go one by one
+    times = ev["time_utc"].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("M8[ns]")
+    if len(ev):
+        span = pd.Series(times).groupby(row).agg(["min", "max"])
+        xs = np.column_stack(
+            [
+                span["min"].to_numpy("M8[ns]"),
+                span["max"].to_numpy("M8[ns]"),
+                np.full(len(span), np.datetime64("NaT"), "M8[ns]"),
+            ]
+        ).ravel()
+        ys = np.column_stack(
+            [span.index.to_numpy(), span.index.to_numpy(), np.full(len(span), np.nan)]
+        ).ravel()
+        fig.add_trace(
+            go.Scattergl(
+                x=xs,
+                y=ys,
+                mode="lines",
+                line={"color": "#dee2e6", "width": 1},
+                hoverinfo="skip",
+                showlegend=False,
+                name="journey",
+            )
+        )
+    hover = (
+        "<b>"
+        + _escape(ev["parcel_id"])
+        + "</b> · "
+        + _escape(ev["time_local"])
+        + "<br>"
+        + _escape(ev["description"], limit=120)
+        + "<br><i>"
+        + _escape(ev["milestone"])
+        + "</i> · "
+        + _escape(ev["carrier"])
+    ).to_numpy(dtype=object)
+    milestones = ev["milestone"].astype(str).to_numpy()
+    for milestone in [m for m in MILESTONES if m in set(milestones)]:
+        sel = milestones == milestone
+        fig.add_trace(
+            go.Scattergl(
+                x=times[sel],
+                y=row[sel],
+                mode="markers",
+                name=milestone.replace("_", " "),
+                marker={"size": size, "color": MILESTONE_COLORS[milestone]},
+                hovertext=hover[sel],
+                hoverinfo="text",
+            )
+        )
+    if now is not None:
+        _now_line(fig, _utc(now, "now"))
+    labelled = n <= 60
+    fig.update_layout(
+        xaxis_title="Time (UTC)",
+        yaxis={
+            "title": "Parcel (one row each)",
+            "range": [n - 0.5, -0.5],
+            "tickmode": "array" if labelled else "auto",
+            "tickvals": list(range(n)) if labelled else None,
+            "ticktext": [escape(str(i)) for i in ids] if labelled else None,
+            "showticklabels": labelled,
+            "showgrid": False,
+            "zeroline": False,
+        },
+        legend_title="Milestone",
+        hovermode="closest",
+    )
+    silent = n - len(np.unique(row))
+    note = f" · {silent:,} without any scan (empty rows)" if silent else ""
+    return _finish(
+        fig,
+        is_sandbox(events) if sandbox is None else sandbox,
+        title or f"Scans of {n:,} parcel{'s' if n != 1 else ''}, one row each{note}",
+        height=int(np.clip(150 + 16 * n, 320, 1400)),
+    )
