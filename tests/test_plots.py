@@ -451,3 +451,15 @@ def test_heatmap_and_dwell_labels_escape_names_from_the_parcels_file():
     parcels = parcels_table([("P1", "<i>y</i>", "US", "广东省")])
     names = [t.name for t in dwell_figure(dwell_times(ev, parcels)).data]
     assert names == ["&lt;i&gt;y&lt;/i&gt; (1)"]  # one stage measured
+
+
+def test_group_figures_from_sandbox_diagnoses_carry_the_note():
+    from toolkit import demo
+    from toolkit.diagnose import diagnose_all
+
+    parcels, events = demo.load_demo()
+    now = pd.Timestamp(parcels["as_of"].iloc[0])
+    diagnoses = diagnose_all(events, parcels, now=now)
+    assert diagnoses.attrs["sandbox"] is True
+    for fig in (ageing_histogram(diagnoses, now=now), gone_dark_heatmap(diagnoses, parcels)):
+        assert SANDBOX_NOTE in [a.text for a in fig.layout.annotations]

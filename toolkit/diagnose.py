@@ -51,7 +51,15 @@ from toolkit.messages import (
     buyer_message,
     explanation,
 )
-from toolkit.model import CATEGORIES, EVENT_COLUMNS, LEGS, MILESTONES, Category, Milestone
+from toolkit.model import (
+    CATEGORIES,
+    EVENT_COLUMNS,
+    LEGS,
+    MILESTONES,
+    Category,
+    Milestone,
+    is_sandbox,
+)
 from toolkit.policy import (
     DEFAULT_CONFIG,
     DEFAULT_POLICY,
@@ -660,7 +668,9 @@ def diagnose_all(
     _check_events(events)
     parcels = _as_parcels(parcels)
     table = _core(events, parcels, now, config, eta_model, check_numbers)
-    return table[[c for c in table.columns if not c.startswith("_")]]
+    out = table[[c for c in table.columns if not c.startswith("_")]]
+    out.attrs["sandbox"] = is_sandbox(events)  # figures built from it carry the sandbox note
+    return out
 
 
 @dataclass

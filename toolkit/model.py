@@ -81,7 +81,15 @@ CARRIERS: dict[str, Carrier] = {
         _C("auspost", "Australia Post", "澳大利亚邮政", "AU", "Australia/Sydney", "international"),
         _C("canadapost", "Canada Post", "加拿大邮政", "CA", "America/Toronto", "international"),
         _C("laposte", "La Poste", "法国邮政", "FR", "Europe/Paris", "international"),
-        _C("chinapost", "China Post", "中国邮政", "CN", "Asia/Shanghai", "domestic", "youzhengguonei"),
+        _C(
+            "chinapost",
+            "China Post",
+            "中国邮政",
+            "CN",
+            "Asia/Shanghai",
+            "domestic",
+            "youzhengguonei",
+        ),
         _C("ems", "EMS", "中国邮政EMS", "CN", "Asia/Shanghai", "domestic", "ems"),
         _C("ups", "UPS", "UPS", "US", "America/New_York", "international", "ups"),
         _C("fedex", "FedEx", "联邦快递", "US", "America/Chicago", "international", "fedex"),
@@ -144,6 +152,20 @@ PARCEL_COLUMNS: tuple[str, ...] = tuple(PARCEL_DTYPES)
 PERSONAL_COLUMNS: tuple[str, ...] = ("recipient_name", "recipient_phone", "recipient_address")
 # Parcel columns that may be blank; the rest must be filled.
 PARCEL_REQUIRED_VALUES: tuple[str, ...] = ("parcel_id", "international_number")
+
+
+def is_sandbox(*tables: pd.DataFrame | None) -> bool:
+    """True when any table is marked as sandbox data (attrs["sandbox"], or a sandbox/demo source)."""
+    for table in tables:
+        if table is None:
+            continue
+        if table.attrs.get("sandbox"):
+            return True
+        if "source" in table.columns:
+            src = table["source"].astype("string").str.lower()
+            if bool(src.str.contains("sandbox|demo", regex=True).fillna(False).any()):
+                return True
+    return False
 
 
 def empty_events() -> pd.DataFrame:

@@ -17,7 +17,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 
 from toolkit.errors import InputError, MissingColumnsError
-from toolkit.model import CATEGORIES, MILESTONES, Category, validate_events
+from toolkit.model import CATEGORIES, MILESTONES, Category, is_sandbox, validate_events
 from toolkit.scorecard import GONE_DARK, JOURNEY_POINTS, gone_dark_rates, journey_times
 
 __all__ = [
@@ -128,20 +128,6 @@ pio.templates[TEMPLATE] = _template()
 
 
 # ---------------------------------------------------------------- shared helpers
-
-
-def is_sandbox(*tables: pd.DataFrame | None) -> bool:
-    """True when any table is marked as sandbox data (attrs["sandbox"], or a sandbox/demo source)."""
-    for table in tables:
-        if table is None:
-            continue
-        if table.attrs.get("sandbox"):
-            return True
-        if "source" in table.columns:
-            src = table["source"].astype("string").str.lower()
-            if bool(src.str.contains("sandbox|demo", regex=True).fillna(False).any()):
-                return True
-    return False
 
 
 def _finish(fig: go.Figure, sandbox: bool, title: str, height: int | None = None) -> go.Figure:
