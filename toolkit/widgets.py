@@ -1,18 +1,36 @@
-"""Notebook widgets: plain classes holding ipywidgets children, shown through `.layout`."""
+"""Notebook widgets: plain classes holding ipywidgets children, shown through `.layout`.
+
+``ParcelInvestigator`` looks into one parcel (track, timeline, diagnosis, actions,
+buyer message, findings); ``GroupTriage`` filters a group of parcels and acts on a
+selection of them. Every error a callback meets is shown inside the widget.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
+import logging
+from collections.abc import Callable, Mapping
 from html import escape
+from pathlib import Path
+from typing import Any
 
 import ipywidgets as w
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+import plotly.io as pio
 
-from toolkit.diagnose import Diagnosis, diagnose, fit_eta
-from toolkit.errors import ToolkitError
-from toolkit.lookup import events_for, parcel_ids_for
+from toolkit.diagnose import Diagnosis, diagnose, diagnose_all, fit_eta
+from toolkit.errors import InputError, ToolkitError
+from toolkit.findings import COMPENSATION_KINDS, STATUSES
+from toolkit.lookup import parcel_ids_for
+from toolkit.model import CATEGORIES, PARCEL_DTYPES, empty_parcels
 from toolkit.numbers import TrackingNumber, parse
 from toolkit.plots import timeline_figure
+from toolkit.triage import Triage, TriageFilter, triage_table
+
+log = logging.getLogger(__name__)
 
 EVENT_TABLE_COLUMNS = (
     "time_local",
@@ -22,7 +40,34 @@ EVENT_TABLE_COLUMNS = (
     "location",
     "description",
     "milestone",
+    "source",
 )
+FINDING_LIST_COLUMNS = (
+    "id",
+    "updated_at",
+    "category",
+    "status",
+    "analyst",
+    "root_cause",
+    "actions_taken",
+    "buyer_contacted",
+    "compensation_kind",
+    "compensation_amount",
+    "compensation_currency",
+    "follow_up",
+    "notes",
+)
+CURRENCIES = ("CNY", "USD", "EUR", "GBP", "JPY", "KRW", "AUD", "CAD", "HKD")
+# Tracking failures that say something about the number rather than the service.
+NUMBER_FAILURES = ("not_found", "invalid_number", "carrier_unknown", "needs_phone")
+SANDBOX_NOTE_HTML = (
+    '<div style="padding:4px 8px;border-left:4px solid #b5651d;background:#fff4e5;'
+    'color:#5a3e1b;font-size:12px"><b>Sandbox data</b>: these scans come from the built-in '
+    "sandbox over the demo data set, not from the carriers.</div>"
+)
+
+
+# ------------------------------------------------------------------ HTML pieces
 
 
 def parse_html(tn: TrackingNumber) -> str:
@@ -56,23 +101,201 @@ def buyer_message_html(d: Diagnosis, lang: str) -> str:
     return f'<div style="white-space:pre-wrap">{escape(d.buyer_message(lang))}</div>'
 
 
-class ParcelPicker:
-    """Choose a parcel by number or from the demo list; see the number, events, diagnosis."""
+def message_html(text: str, kind: str = "error") -> str:
+    """A short escaped notice: kind is "error", "warning" or "ok"."""
+    color = {"error": "#c1121f", "warning": "#b5651d", "ok": "#2a7f62"}.get(kind, "#333")
+    return f'<div style="color:{color};white-space:pre-wrap">{escape(text)}</div>'
+
+
+def diagnosis_html(d: Diagnosis) -> str:
+    """Category, evidence (sentences and scans), delivery estimate and explanation, escaped."""
+    e = escape
+    cols = [
+        c
+        for c in (
+            "time_local",
+            "carrier",
+            "tracking_number",
+            "milestone",
+            "location",
+            "description",
+        )
+        if c in d.evidence.columns
+    ]
+    table = d.evidence[cols].to_html(index=False, escape=True, na_rep="") if len(d.evidence) else ""
+    eta = (
+        f"{e(d.eta.text())} <small>({e(d.eta.basis)})</small>"
+        if d.eta
+        else f"none: {e(d.eta_reason or 'no estimate')}"
+    )
+    evidence = "".join(f"<li>{e(t)}</li>" for t in d.evidence_text)
+    return (
+        f"<div><h4>Parcel {e(d.parcel_id)}: {e(str(d.category).replace('_', ' '))}</h4>"
+        f"<p><b>Evidence</b></p><ul>{evidence}</ul>{table}"
+        f"<p><b>Estimated delivery</b>: {eta}</p>"
+        f"<p><b>Explanation</b>: {e(d.explanation)}</p></div>"
+    )
+
+
+def findings_html(findings: pd.DataFrame) -> str:
+    """Earlier findings as an escaped HTML table (or a note that there are none)."""
+    if findings is None or findings.empty:
+        return "<i>No findings recorded for this parcel yet.</i>"
+    cols = [c for c in FINDING_LIST_COLUMNS if c in findings.columns]
+    shown = findings[cols].copy()
+    for c in shown.columns:
+        shown[c] = shown[c].map(
+            lambda v: "; ".join(map(str, v)) if isinstance(v, list | tuple) else v
+        )
+    return shown.to_html(index=False, escape=True, na_rep="")
+
+
+# ------------------------------------------------------------------ callback boundary
+
+
+def _guarded(method: Callable) -> Callable:
+    """Run a widget callback; show any error in the widget's message area, never a traceback."""
+
+    @functools.wraps(method)
+    def run(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except ToolkitError as exc:
+            self._say(str(exc), "error")
+        except Exception as exc:  # the boundary: anything else becomes a short notice
+            log.exception("widget action %s failed", method.__name__)
+            self._say(
+                f"Something went wrong ({type(exc).__name__}). The details are in the log; "
+                "try again, and report it if it keeps happening.",
+                "error",
+            )
+        return None
+
+    return run
+
+
+def _default_store() -> Any:
+    from toolkit.findings import FindingsStore
+
+    return FindingsStore()
+
+
+# ------------------------------------------------------------------ the finding form
+
+
+class FindingForm:
+    """Fields of a finding; ``values()`` gives the keyword arguments of FindingsStore.add."""
+
+    def __init__(self, analyst: str = "", free_actions: bool = False):
+        full = w.Layout(width="95%")
+        style = {"description_width": "130px"}
+        self._w_category = w.Dropdown(options=list(CATEGORIES), description="Category", style=style)
+        self._w_root_cause = w.Textarea(description="Root cause", layout=full, style=style)
+        self._w_actions = w.Textarea(
+            description="Actions taken",
+            placeholder="one per line",
+            layout=full,
+            style=style,
+        )
+        self._w_buyer = w.Checkbox(description="Buyer contacted", value=False, indent=False)
+        self._w_comp_kind = w.Dropdown(
+            options=[("none", ""), *((k.replace("_", " "), k) for k in COMPENSATION_KINDS)],
+            value="",
+            description="Compensation",
+            style=style,
+        )
+        self._w_comp_amount = w.BoundedFloatText(
+            value=0.0, min=0.0, max=1e9, step=1.0, description="Amount", style=style
+        )
+        self._w_comp_currency = w.Dropdown(options=CURRENCIES, value="CNY", description="Currency")
+        self._w_notes = w.Textarea(description="Notes", layout=full, style=style)
+        self._w_internal = w.Textarea(
+            description="Internal notes",
+            placeholder="kept out of anything shared with partners",
+            layout=full,
+            style=style,
+        )
+        self._w_analyst = w.Text(value=analyst, description="Analyst", style=style)
+        self._w_status = w.Dropdown(options=STATUSES, value="open", description="Status")
+        self._w_follow_up = w.DatePicker(description="Follow up", style=style)
+        children = [
+            w.HBox([self._w_category, self._w_status]),
+            self._w_root_cause,
+        ]
+        if free_actions:
+            children.append(self._w_actions)
+        children += [
+            self._w_buyer,
+            w.HBox([self._w_comp_kind, self._w_comp_amount, self._w_comp_currency]),
+            self._w_notes,
+            self._w_internal,
+            w.HBox([self._w_analyst, self._w_follow_up]),
+        ]
+        self.layout = w.VBox(children)
+
+    def preset(self, category: str | None) -> None:
+        """Start the form from a diagnosis category."""
+        if category in CATEGORIES:
+            self._w_category.value = category
+
+    def values(self, actions_taken: list[str] | None = None) -> dict[str, Any]:
+        """The form as FindingsStore.add keyword arguments (actions from the box if not given)."""
+        analyst = self._w_analyst.value.strip()
+        if not analyst:
+            raise InputError(
+                "the analyst is empty", "finding form", "Type your name in the Analyst box"
+            )
+        if actions_taken is None:
+            actions_taken = [a.strip() for a in self._w_actions.value.splitlines() if a.strip()]
+        out: dict[str, Any] = {
+            "category": self._w_category.value,
+            "analyst": analyst,
+            "notes": self._w_notes.value.strip(),
+            "internal_notes": self._w_internal.value.strip(),
+            "root_cause": self._w_root_cause.value.strip(),
+            "actions_taken": list(actions_taken),
+            "buyer_contacted": bool(self._w_buyer.value),
+            "status": self._w_status.value,
+        }
+        if self._w_comp_kind.value:
+            out["compensation_kind"] = self._w_comp_kind.value
+            out["compensation_amount"] = float(self._w_comp_amount.value)
+            out["compensation_currency"] = self._w_comp_currency.value
+        if self._w_follow_up.value is not None:
+            out["follow_up"] = self._w_follow_up.value
+        return out
+
+
+# ------------------------------------------------------------------ one parcel
+
+
+class ParcelInvestigator:
+    """Look into one parcel: number check, tracking, timeline, diagnosis, actions, findings."""
 
     def __init__(
         self,
-        parcels: pd.DataFrame | None,
-        events: pd.DataFrame,
+        parcels: pd.DataFrame | None = None,
+        events: pd.DataFrame | None = None,
         now: pd.Timestamp | None = None,
+        *,
+        store: Any = None,
+        track_options: Mapping[str, Any] | None = None,
+        out_dir: str | Path | None = None,
+        analyst: str = "",
     ):
         self.parcels = parcels
-        self.events = events
-        self.now = now
+        self.history = events
+        self.now = pd.Timestamp(now) if now is not None else None
+        self.track_options = {"progress": False, **dict(track_options or {})}
+        self.out_dir = Path(out_dir) if out_dir is not None else None
+        self._store = store
+        self._eta_model = None
         self.parsed: TrackingNumber | None = None
-        self.selected = events.iloc[0:0]
+        self.parcel: dict[str, Any] | None = None
+        self.events: pd.DataFrame | None = None
+        self.errors: pd.DataFrame | None = None
         self.diagnosis: Diagnosis | None = None
-        # Lane history for arrival estimates, fitted once for every parcel shown.
-        self._eta_model = fit_eta(events, parcels, now=now) if len(events) else None
+
         options = [("— demo parcels —", "")]
         if parcels is not None and len(parcels):
             label = (
@@ -91,93 +314,829 @@ class ParcelPicker:
             placeholder="e.g. LX123456785US, 1Z…, SF1234567890123",
             continuous_update=True,
         )
+        self._b_investigate = w.Button(
+            description="Investigate", button_style="primary", icon="search"
+        )
         self._w_parse = w.HTML(parse_html(parse("")))
+        self._w_suggestions = w.HBox([])
         self._w_message = w.HTML()
-        self._w_events = w.HTML()
-        self._w_fig = go.FigureWidget()
+        self._w_sandbox = w.HTML()
         self._w_diagnosis = w.HTML()
+        self._w_actions = w.VBox([])
         self._w_lang = w.ToggleButtons(options=[("中文", "zh"), ("English", "en")], value="zh")
         self._w_buyer = w.HTML()
-        self._w_lang.observe(self._on_lang, names="value")
+        self._w_fig = go.FigureWidget()
+        self._w_events = w.HTML()
+        self.form = FindingForm(analyst)
+        self._b_save = w.Button(description="Save finding", icon="save", disabled=True)
+        self._w_findings = w.HTML()
+        self._b_export = w.Button(
+            description="Export for partner", icon="file-export", disabled=True
+        )
+        self._w_export = w.HTML()
+
         self._w_demo.observe(self._on_demo, names="value")
         self._w_number.observe(self._on_number, names="value")
-        self.layout = w.VBox(
+        self._w_lang.observe(self._on_lang, names="value")
+        self._b_investigate.on_click(self._on_investigate)
+        self._b_save.on_click(self._on_save)
+        self._b_export.on_click(self._on_export)
+
+        self._w_result = w.VBox(
             [
-                w.HBox([self._w_number, self._w_demo]),
-                self._w_parse,
-                self._w_message,
+                self._w_sandbox,
                 self._w_diagnosis,
+                w.HTML("<b>Next actions</b> (tick what you have done)"),
+                self._w_actions,
                 w.HTML("<b>Message to the buyer</b>"),
                 self._w_lang,
                 self._w_buyer,
                 self._w_fig,
                 self._w_events,
+                w.HTML("<h4>Record a finding</h4>"),
+                self.form.layout,
+                w.HBox([self._b_save, self._b_export]),
+                self._w_export,
+                w.HTML("<b>Earlier findings for this parcel</b>"),
+                self._w_findings,
+            ]
+        )
+        self._w_result.layout.display = "none"
+        self.layout = w.VBox(
+            [
+                w.HBox([self._w_number, self._b_investigate, self._w_demo]),
+                self._w_parse,
+                self._w_suggestions,
+                self._w_message,
+                self._w_result,
             ]
         )
 
+    # ------------------------------------------------------------ plumbing
+    @property
+    def store(self) -> Any:
+        """The findings store (a default FindingsStore() on first use)."""
+        if self._store is None:
+            self._store = _default_store()
+        return self._store
+
+    def _say(self, text: str, kind: str = "error") -> None:
+        self._w_message.value = message_html(text, kind) if text else ""
+
+    # ----------------------------------------------------------- callbacks
     def _on_demo(self, change) -> None:
         if change["new"]:
             self._w_number.value = change["new"]
 
+    @_guarded
     def _on_number(self, change) -> None:
-        self.show(change["new"])
+        self.parsed = parse(change["new"])
+        self._w_parse.value = parse_html(self.parsed)
+        buttons = []
+        for s in self.parsed.suggestions[:5]:
+            b = w.Button(description=s, tooltip=f"Use {s}", layout=w.Layout(width="auto"))
+            b.on_click(functools.partial(self._use_suggestion, s))
+            buttons.append(b)
+        self._w_suggestions.children = tuple(buttons)
+
+    def _use_suggestion(self, number: str, _button=None) -> None:
+        self._w_number.value = number
 
     def _on_lang(self, change) -> None:
         if self.diagnosis is not None:
             self._w_buyer.value = buyer_message_html(self.diagnosis, change["new"])
 
-    def show(self, number: str) -> None:
-        """Parse the number and show what is known under it; errors appear in the widget."""
-        try:
-            self.parsed = parse(number)
-            self._w_parse.value = parse_html(self.parsed)
-            self._w_message.value = ""
-            if not self.parsed.normalized:
-                self._set_events(self.events.iloc[0:0])
-                self._clear_diagnosis()
-                self._draw()
-                return
-            self._set_events(events_for(self.parsed.normalized, self.parcels, self.events))
-            self._set_diagnosis(self.parsed.normalized)
-            self._draw()
-        except ToolkitError as exc:
-            self._w_message.value = f'<span style="color:#c1121f">{escape(str(exc))}</span>'
+    def _on_investigate(self, _button=None) -> None:
+        self.investigate(self._w_number.value)
 
-    def _clear_diagnosis(self) -> None:
+    @_guarded
+    def _on_save(self, _button=None) -> None:
+        self.save_finding()
+
+    @_guarded
+    def _on_export(self, _button=None) -> None:
+        self.export_for_partner()
+
+    # ------------------------------------------------------------- actions
+    def _parcel_record(self, number: str) -> tuple[dict[str, Any], pd.DataFrame | None]:
+        """The parcels-table record behind a number (and its one-row table), or a bare one."""
+        if self.parcels is not None and len(self.parcels):
+            history = self.history if self.history is not None else pd.DataFrame()
+            ids = parcel_ids_for(number, self.parcels, history)
+            if ids:
+                rows = self.parcels[self.parcels["parcel_id"].astype(str) == ids[0]]
+                if len(rows):
+                    return rows.iloc[0].to_dict(), rows
+        return {"parcel_id": number, "international_number": number}, None
+
+    def _eta(self):
+        if self._eta_model is None and self.history is not None and len(self.history):
+            self._eta_model = fit_eta(self.history, self.parcels, now=self.now)
+        return self._eta_model
+
+    def _clear(self) -> None:
         self.diagnosis = None
+        self.events = None
+        self._w_result.layout.display = "none"
+        self._w_sandbox.value = ""
         self._w_diagnosis.value = ""
+        self._w_actions.children = ()
         self._w_buyer.value = ""
-
-    def _set_diagnosis(self, number: str) -> None:
-        """Diagnose the parcel behind the number: its record if known, else the number alone."""
-        self._clear_diagnosis()
-        ids = parcel_ids_for(number, self.parcels, self.events)
-        parcel = None
-        if ids and self.parcels is not None:
-            rows = self.parcels[self.parcels["parcel_id"].astype(str) == ids[0]]
-            parcel = rows.iloc[0] if len(rows) else None
-        if parcel is None:
-            parcel = {"parcel_id": ids[0] if ids else number, "international_number": number}
-        own = self.selected[self.selected["parcel_id"].astype(str) == str(parcel["parcel_id"])]
-        self.diagnosis = diagnose(own, now=self.now, parcel=parcel, eta_model=self._eta_model)
-        self._w_diagnosis.value = self.diagnosis._repr_html_()
-        self._w_buyer.value = buyer_message_html(self.diagnosis, self._w_lang.value)
-
-    def _set_events(self, events: pd.DataFrame) -> None:
-        self.selected = events
-        self._w_events.value = events_html(events) if self.parsed and self.parsed.normalized else ""
-
-    def _draw(self) -> None:
-        """Redraw the timeline of the selected events with the diagnosis' ETA window."""
-        eta = self.diagnosis.eta if self.diagnosis is not None else None
+        self._w_events.value = ""
+        self._w_findings.value = ""
+        self._w_export.value = ""
+        self._b_save.disabled = True
+        self._b_export.disabled = True
         with self._w_fig.batch_update():
             self._w_fig.data = ()
             self._w_fig.layout = {}
-            if len(self.selected):
-                fig = timeline_figure(self.selected, now=self.now, eta=eta)
+
+    @_guarded
+    def investigate(self, number: str) -> Diagnosis | None:
+        """Track the parcel behind a number and show its timeline, diagnosis and findings."""
+        from toolkit import track
+
+        self._say("")
+        self._clear()
+        tn = parse(number)
+        if not tn.normalized:
+            self._say("Type a tracking number first.", "warning")
+            return None
+        rec, rows = self._parcel_record(tn.normalized)
+        events, errors = track(rows if rows is not None else tn.normalized, **self.track_options)
+        self.parcel, self.events, self.errors = rec, events, errors
+        self._w_sandbox.value = SANDBOX_NOTE_HTML if events.attrs.get("sandbox") else ""
+        notes = [f"{r.tracking_number}: {r.message}" for r in errors.itertuples(index=False)]
+        service_failed = (~errors["error"].isin(NUMBER_FAILURES)).any() if len(errors) else False
+        if events.empty and service_failed:
+            self._say("The parcel could not be tracked.\n" + "\n".join(notes))
+            self._w_result.layout.display = "none"
+            return None
+        if notes:
+            self._say("\n".join(notes), "warning")
+        now = self.now if self.now is not None else pd.Timestamp.now(tz="UTC")
+        d = diagnose(events, now=now, parcel=rec, eta_model=self._eta())
+        self.diagnosis = d
+        self._show(d, events, now)
+        return d
+
+    def _show(self, d: Diagnosis, events: pd.DataFrame, now: pd.Timestamp) -> None:
+        self._w_diagnosis.value = diagnosis_html(d)
+        self._w_actions.children = tuple(
+            w.Checkbox(
+                value=False, description=a.text(), indent=False, layout=w.Layout(width="95%")
+            )
+            for a in d.actions
+        )
+        self._w_buyer.value = buyer_message_html(d, self._w_lang.value)
+        self._w_events.value = events_html(events)
+        with self._w_fig.batch_update():
+            self._w_fig.data = ()
+            self._w_fig.layout = {}
+            if len(events):
+                fig = timeline_figure(events, now=now, eta=d.eta)
                 self._w_fig.update(data=fig.data, layout=fig.layout, overwrite=True)
+        self.form.preset(str(d.category))
+        self._b_save.disabled = False
+        self._b_export.disabled = False
+        self._w_result.layout.display = ""
+        self._refresh_findings()
+
+    def actions_taken(self) -> list[str]:
+        """The ticked items of the actions checklist."""
+        return [c.description for c in self._w_actions.children if c.value]
+
+    def _tracking_numbers(self) -> list[str]:
+        numbers = []
+        for key in ("international_number", "domestic_number"):
+            v = (self.parcel or {}).get(key)
+            if isinstance(v, str) and v.strip():
+                numbers.append(v.strip())
+        if self.events is not None and len(self.events):
+            numbers += [str(n) for n in pd.unique(self.events["tracking_number"].dropna())]
+        return list(dict.fromkeys(numbers))
+
+    def _refresh_findings(self) -> None:
+        if self.diagnosis is None:
+            return
+        try:
+            found = self.store.query(parcel_id=self.diagnosis.parcel_id)
+        except ToolkitError as exc:
+            self._w_findings.value = message_html(str(exc))
+            return
+        self._w_findings.value = findings_html(found)
+
+    def save_finding(self) -> Any:
+        """Save the form as a finding for the parcel shown; return the stored finding."""
+        if self.diagnosis is None:
+            raise InputError("no parcel is shown", "finding form", "Investigate a parcel first")
+        values = self.form.values(actions_taken=self.actions_taken())
+        finding = self.store.add(
+            parcel_ids=[self.diagnosis.parcel_id],
+            tracking_numbers=self._tracking_numbers(),
+            **values,
+        )
+        self._say(f"Finding {finding.id} saved for parcel {self.diagnosis.parcel_id}.", "ok")
+        self._refresh_findings()
+        return finding
+
+    def export_for_partner(self) -> Path:
+        """Write the partner report for the parcel shown; return its path."""
+        from toolkit.report import export_for_partner
+
+        if self.diagnosis is None or self.events is None:
+            raise InputError("no parcel is shown", "export", "Investigate a parcel first")
+        pid = self.diagnosis.parcel_id
+        if self.parcels is not None and (self.parcels["parcel_id"].astype(str) == pid).any():
+            parcels = self.parcels[self.parcels["parcel_id"].astype(str) == pid]
+        else:
+            parcels = _bare_parcels(self.parcel or {"parcel_id": pid})
+        path = export_for_partner([pid], parcels, self.events, out_dir=self.out_dir, now=self.now)
+        self._w_export.value = message_html(f"Partner report written to {path}", "ok")
+        return Path(path)
 
     def _ipython_display_(self) -> None:
         from IPython.display import display
 
         display(self.layout)
+
+
+def _bare_parcels(rec: Mapping[str, Any]) -> pd.DataFrame:
+    """A one-row parcels table in the contract from a partial record."""
+    row = {c: rec.get(c, pd.NA) for c in PARCEL_DTYPES}
+    row["shipped_at"] = pd.to_datetime(rec.get("shipped_at"), utc=True)
+    out = pd.concat([empty_parcels(), pd.DataFrame([row])], ignore_index=True)
+    return out.astype(PARCEL_DTYPES)
+
+
+# ------------------------------------------------------------------ a group of parcels
+
+
+class GroupTriage:
+    """Filter a group of parcels by carrier, lane, province, silence and category; act on a selection."""
+
+    def __init__(
+        self,
+        parcels: pd.DataFrame | None = None,
+        events: pd.DataFrame | None = None,
+        now: pd.Timestamp | None = None,
+        *,
+        store: Any = None,
+        track_options: Mapping[str, Any] | None = None,
+        out_dir: str | Path | None = None,
+        analyst: str = "",
+        list_limit: int = 1000,
+        swimlane_limit: int = 100,
+    ):
+        self.now = pd.Timestamp(now) if now is not None else None
+        self.track_options = {"progress": False, **dict(track_options or {})}
+        self.out_dir = Path(out_dir) if out_dir is not None else None
+        self.list_limit = int(list_limit)
+        self.swimlane_limit = int(swimlane_limit)
+        self._store = store
+        self._quiet = False
+        self.parcels: pd.DataFrame | None = None
+        self.events: pd.DataFrame | None = None
+        self.diagnoses: pd.DataFrame | None = None
+        self.triage: Triage | None = None
+        self.mask = np.zeros(0, bool)
+        self.selected: list[str] = []
+        self.timings: dict[str, float] = {}
+        self._swimlane_key: tuple[list[str], int] | None = None
+
+        self._w_upload = w.FileUpload(
+            accept=".csv,.tsv,.txt,.gz,.parquet", multiple=False, description="Upload CSV"
+        )
+        self._b_demo = w.Button(description="Load demo set", icon="database")
+        self._w_status = w.HTML()
+        self._w_message = w.HTML()
+        box = w.Layout(width="230px", height="120px")
+        self._w_carrier = w.SelectMultiple(description="Carrier", layout=box)
+        self._w_lane = w.SelectMultiple(description="Lane", layout=box)
+        self._w_province = w.SelectMultiple(description="Province", layout=box)
+        self._w_category = w.SelectMultiple(description="Category", layout=box)
+        self._w_days = w.IntRangeSlider(
+            value=(0, 0),
+            min=0,
+            max=0,
+            description="Days silent",
+            continuous_update=False,
+            layout=w.Layout(width="480px"),
+        )
+        self._b_reset = w.Button(description="Clear filters", icon="times")
+        self._w_summary = w.HTML()
+        self._w_ageing = go.FigureWidget()
+        self._w_heatmap = go.FigureWidget()
+        self._w_swimlanes = go.FigureWidget()
+        self._w_parcels = w.SelectMultiple(
+            description="Parcels", layout=w.Layout(width="95%", height="180px")
+        )
+        self._b_select_all = w.Button(description="Select all filtered", icon="check-square")
+        self._b_select_none = w.Button(description="Select none", icon="square")
+        self._w_selected = w.HTML()
+        self.form = FindingForm(analyst, free_actions=True)
+        self._b_save = w.Button(description="Record finding for selection", icon="save")
+        self._b_csv = w.Button(description="Export selection as CSV", icon="file-csv")
+        self._b_partner = w.Button(description="Export for partner", icon="file-export")
+        self._w_export = w.HTML()
+
+        for widget in (
+            self._w_carrier,
+            self._w_lane,
+            self._w_province,
+            self._w_category,
+            self._w_days,
+        ):
+            widget.observe(self._on_filter, names="value")
+        self._w_upload.observe(self._on_upload, names="value")
+        self._w_parcels.observe(self._on_pick, names="value")
+        self._b_demo.on_click(self._on_demo)
+        self._b_reset.on_click(self._on_reset)
+        self._b_select_all.on_click(self._on_select_all)
+        self._b_select_none.on_click(self._on_select_none)
+        self._b_save.on_click(self._on_save)
+        self._b_csv.on_click(self._on_csv)
+        self._b_partner.on_click(self._on_partner)
+
+        self.layout = w.VBox(
+            [
+                w.HBox([self._w_upload, self._b_demo]),
+                self._w_status,
+                self._w_message,
+                w.HBox([self._w_carrier, self._w_lane, self._w_province, self._w_category]),
+                w.HBox([self._w_days, self._b_reset]),
+                self._w_summary,
+                self._w_ageing,
+                self._w_heatmap,
+                self._w_swimlanes,
+                w.HTML("<h4>Selection</h4>"),
+                self._w_parcels,
+                w.HBox([self._b_select_all, self._b_select_none, self._w_selected]),
+                self.form.layout,
+                w.HBox([self._b_save, self._b_csv, self._b_partner]),
+                self._w_export,
+            ]
+        )
+        if parcels is not None:
+            self._guarded_load(parcels, events, now)
+
+    # ------------------------------------------------------------ plumbing
+    @property
+    def store(self) -> Any:
+        """The findings store (a default FindingsStore() on first use)."""
+        if self._store is None:
+            self._store = _default_store()
+        return self._store
+
+    def _say(self, text: str, kind: str = "error") -> None:
+        self._w_message.value = message_html(text, kind) if text else ""
+
+    @_guarded
+    def _guarded_load(self, parcels, events, now) -> None:
+        self.load(parcels, events, now)
+
+    # ------------------------------------------------------------- loading
+    def load(
+        self,
+        parcels: pd.DataFrame,
+        events: pd.DataFrame | None = None,
+        now: pd.Timestamp | None = None,
+    ) -> None:
+        """Diagnose a group once (tracking it first when no events are given) and show it."""
+        from toolkit import track
+
+        notes = []
+        if events is None:
+            events, errors = track(parcels, **self.track_options)
+            if len(errors):
+                shown = [f"{r.tracking_number}: {r.message}" for r in errors.head(5).itertuples()]
+                more = f"\n… and {len(errors) - 5} more" if len(errors) > 5 else ""
+                notes.append(
+                    f"{len(errors)} number(s) could not be tracked:\n" + "\n".join(shown) + more
+                )
+        if now is not None:
+            self.now = pd.Timestamp(now)
+        elif self.now is None:
+            as_of = parcels["as_of"].dropna() if "as_of" in parcels.columns else pd.Series()
+            self.now = pd.Timestamp(as_of.iloc[0]) if len(as_of) else pd.Timestamp.now("UTC")
+        diagnoses = diagnose_all(events, parcels, now=self.now)
+        self.parcels, self.events, self.diagnoses = (
+            parcels.reset_index(drop=True),
+            events,
+            diagnoses,
+        )
+        self.triage = Triage(triage_table(diagnoses, parcels, self.now))
+        self._index_events()
+        self._set_filter_options()
+        sandbox = bool(events.attrs.get("sandbox")) or (
+            "source" in events.columns
+            and events["source"].astype("string").str.contains("sandbox|demo").fillna(False).any()
+        )
+        self._w_status.value = (
+            f"<b>{len(parcels):,}</b> parcels, <b>{len(events):,}</b> scans, "
+            f"as of {escape(f'{self.now:%Y-%m-%d %H:%M} UTC')}"
+            + (SANDBOX_NOTE_HTML if sandbox else "")
+        )
+        self._say("\n".join(notes), "warning" if notes else "ok")
+        self.refresh()
+
+    def load_file(self, content: bytes, name: str) -> None:
+        """Read a parcels file (CSV/TSV/Parquet bytes), track and diagnose it."""
+        from toolkit.io import read_parcels
+
+        parcels = read_parcels(bytes(content), name=name)
+        self.now = None
+        self.load(parcels)
+
+    def _index_events(self) -> None:
+        """Event row numbers grouped by parcel, so a selection's scans are found by slicing."""
+        ids = self.triage.index
+        pos = ids.get_indexer(self.events["parcel_id"].astype(str))
+        order = np.argsort(pos, kind="stable")
+        self._ev_order = order[pos[order] >= 0]
+        counts = np.bincount(pos[pos >= 0], minlength=len(ids))
+        self._ev_start = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+        self._ev_count = counts
+
+    def events_of(self, parcel_ids: list[str]) -> pd.DataFrame:
+        """Scans of these parcels (the group's events), by slicing the per-parcel index."""
+        pos = self.triage.index.get_indexer(list(parcel_ids))
+        pos = pos[pos >= 0]
+        counts = self._ev_count[pos]
+        starts = np.repeat(self._ev_start[pos], counts)
+        within = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+        return self.events.iloc[self._ev_order[starts + within]]
+
+    def _set_filter_options(self) -> None:
+        t = self.triage
+        self._quiet = True
+        try:
+            for widget, column in (
+                (self._w_carrier, "carrier"),
+                (self._w_lane, "lane"),
+                (self._w_province, "destination_province"),
+                (self._w_category, "category"),
+            ):
+                widget.value = ()
+                widget.options = [(f"{v} ({n:,})", v) for v, n in t.options(column)]
+            self._w_days.max = max(t.max_days, 1)
+            self._w_days.min = 0
+            self._w_days.value = (0, self._w_days.max)
+        finally:
+            self._quiet = False
+
+    # ------------------------------------------------------------ filtering
+    def current_filter(self) -> TriageFilter:
+        """The filter the widgets describe."""
+        lo, hi = self._w_days.value
+        return TriageFilter(
+            carriers=tuple(self._w_carrier.value),
+            lanes=tuple(self._w_lane.value),
+            provinces=tuple(self._w_province.value),
+            categories=tuple(self._w_category.value),
+            days=(int(lo), int(hi)),
+        )
+
+    def filtered_ids(self) -> list[str]:
+        """Every parcel id the filters keep, longest silent first."""
+        return self.triage.ids(self.mask) if self.triage is not None else []
+
+    def refresh(self) -> None:
+        """Recompute the filtered set and update the summary, charts and list together."""
+        import time
+
+        if self.triage is None:
+            return
+        t0 = time.perf_counter()
+        self.mask = self.triage.mask(self.current_filter())
+        t1 = time.perf_counter()
+        self._w_summary.value = self._summary_html()
+        self._draw_ageing()
+        self._draw_heatmap()
+        t2 = time.perf_counter()
+        self._draw_swimlanes()
+        t3 = time.perf_counter()
+        self._fill_list()
+        t4 = time.perf_counter()
+        self.timings = {
+            "filter": t1 - t0,
+            "summary + histogram + heatmap": t2 - t1,
+            "swimlanes": t3 - t2,
+            "parcel list": t4 - t3,
+            "total": t4 - t0,
+        }
+
+    def _summary_html(self) -> str:
+        counts = self.triage.category_counts(self.mask)
+        kept = int(self.mask.sum())
+        head = f"<b>{kept:,}</b> of {len(self.triage):,} parcels match the filters"
+        undated = int((self.mask & ~self.triage.known).sum())
+        if undated:
+            head += f" ({undated:,} without any scan or shipping time)"
+        if counts.empty:
+            return head
+        table = counts.assign(share=(counts["share"] * 100).round(1).astype(str) + " %")
+        return head + table.to_html(index=False, escape=True)
+
+    def _draw_ageing(self) -> None:
+        data = self.triage.ageing(self.mask)
+        _replace(self._w_ageing, _ageing_figure(data), keep_layout=True)
+
+    def _draw_heatmap(self) -> None:
+        data = self.triage.gone_dark(self.mask)
+        _replace(self._w_heatmap, _heatmap_figure(data), keep_layout=True)
+
+    def _draw_swimlanes(self) -> None:
+        ids = self.selected or self.triage.ids(self.mask, self.swimlane_limit)
+        ids = ids[: self.swimlane_limit]
+        total = len(self.selected) if self.selected else int(self.mask.sum())
+        if (ids, total) == self._swimlane_key:
+            return  # the same parcels are drawn already
+        self._swimlane_key = (ids, total)
+        from toolkit import plots
+
+        with self._w_swimlanes.batch_update():
+            self._w_swimlanes.data = ()
+            self._w_swimlanes.layout = {}
+            if not ids:
+                return
+            events = self.events_of(ids)
+            if events.empty:
+                return
+            build = getattr(plots, "swimlanes", None)
+            if build is None:
+                return
+            fig = build(events, parcel_ids=ids, max_parcels=self.swimlane_limit)
+            if total > len(ids):
+                fig.update_layout(
+                    title=f"Scans of the {len(ids):,} longest-silent of {total:,} parcels"
+                )
+            self._w_swimlanes.update(data=fig.data, layout=fig.layout, overwrite=True)
+
+    def _fill_list(self) -> None:
+        ids = self.triage.ids(self.mask, self.list_limit)
+        rows = self.triage.rows(ids)
+        labels = (
+            rows["parcel_id"]
+            + " · "
+            + rows["category"].astype(str)
+            + " · "
+            + rows["lane"]
+            + " · "
+            + rows["days_silent"].astype(str)
+            + " d"
+        )
+        self._quiet = True
+        try:
+            keep = [i for i in self._w_parcels.value if i in set(ids)]
+            self._w_parcels.options = list(zip(labels, ids, strict=True))
+            self._w_parcels.value = tuple(keep)
+        finally:
+            self._quiet = False
+        shown = len(ids)
+        total = int(self.mask.sum())
+        self._w_parcels.description = "Parcels" if shown == total else f"{shown:,}/{total:,}"
+        self._show_selection()
+
+    def _show_selection(self) -> None:
+        self._w_selected.value = f"<b>{len(self.selected):,}</b> parcel(s) selected"
+        if self.selected:
+            cats = self.triage.rows(self.selected)["category"].astype(str)
+            if len(cats):
+                self.form.preset(cats.value_counts().index[0])
+
+    # ----------------------------------------------------------- callbacks
+    @_guarded
+    def _on_filter(self, _change=None) -> None:
+        if not self._quiet:
+            self.refresh()
+
+    @_guarded
+    def _on_upload(self, change) -> None:
+        files = change["new"]
+        if not files:
+            return
+        f = files[0]
+        name = f.get("name", "upload.csv")
+        self._say(f"Reading {name} …", "ok")
+        self.load_file(bytes(f["content"]), name)
+
+    @_guarded
+    def _on_demo(self, _button=None) -> None:
+        from toolkit.demo import load_demo
+
+        parcels, events = load_demo()
+        self.now = None
+        self.load(parcels, events)
+
+    @_guarded
+    def _on_reset(self, _button=None) -> None:
+        if self.triage is not None:
+            self._set_filter_options()
+            self.refresh()
+
+    def _on_pick(self, change) -> None:
+        if self._quiet:
+            return
+        self.selected = list(change["new"])
+        self._show_selection()
+        self._draw_swimlanes()
+
+    def _on_select_all(self, _button=None) -> None:
+        self.select(self.filtered_ids())
+
+    def _on_select_none(self, _button=None) -> None:
+        self.select([])
+
+    @_guarded
+    def _on_save(self, _button=None) -> None:
+        self.record_finding()
+
+    @_guarded
+    def _on_csv(self, _button=None) -> None:
+        self.export_csv()
+
+    @_guarded
+    def _on_partner(self, _button=None) -> None:
+        self.export_for_partner()
+
+    # ------------------------------------------------------------- actions
+    def select(self, parcel_ids: list[str]) -> None:
+        """Make these parcels the selection (the list shows those among its entries)."""
+        self.selected = list(dict.fromkeys(parcel_ids))
+        shown = set(v for _, v in self._w_parcels.options)
+        self._quiet = True
+        try:
+            self._w_parcels.value = tuple(i for i in self.selected if i in shown)
+        finally:
+            self._quiet = False
+        self._show_selection()
+        self._draw_swimlanes()
+
+    def _need_selection(self, what: str) -> list[str]:
+        if not self.selected:
+            raise InputError(
+                "no parcel is selected",
+                what,
+                "Pick parcels in the list, or press 'Select all filtered'",
+            )
+        return self.selected
+
+    def record_finding(self) -> Any:
+        """Record one finding for every selected parcel; return it."""
+        ids = self._need_selection("finding")
+        values = self.form.values()
+        rows = self.parcels[self.parcels["parcel_id"].astype(str).isin(ids)]
+        numbers = pd.concat([rows["international_number"], rows["domestic_number"]]).dropna()
+        finding = self.store.add(
+            parcel_ids=list(ids),
+            tracking_numbers=list(dict.fromkeys(numbers.astype(str))),
+            **values,
+        )
+        self._say(f"Finding {finding.id} recorded for {len(ids):,} parcel(s).", "ok")
+        return finding
+
+    def selection_table(self) -> pd.DataFrame:
+        """The selected parcels (every parcels column) with their diagnosis."""
+        ids = self._need_selection("export")
+        p = self.parcels.assign(parcel_id=self.parcels["parcel_id"].astype(str))
+        d = self.diagnoses.assign(parcel_id=self.diagnoses["parcel_id"].astype(str))
+        d = d[[c for c in d.columns if c not in p.columns or c == "parcel_id"]]
+        out = pd.DataFrame({"parcel_id": ids}).merge(p, on="parcel_id", how="left")
+        return out.merge(d, on="parcel_id", how="left")
+
+    def export_csv(self, path: str | Path | None = None) -> Path:
+        """Write the selection with its diagnosis to CSV (recipient data kept); return the path."""
+        table = self.selection_table()
+        if path is None:
+            stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
+            path = _export_dir(self.out_dir) / f"triage-selection-{stamp}.csv"
+        path = Path(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            table.to_csv(path, index=False, encoding="utf-8")
+        except OSError as exc:
+            raise InputError(
+                f"the file cannot be written ({exc.strerror})", str(path), "Choose another folder"
+            ) from exc
+        self._w_export.value = message_html(
+            f"{len(table):,} parcel(s) written to {path.resolve()}. The file keeps recipient "
+            "names, phones and addresses: it is for your own use; send partners the "
+            "'Export for partner' report instead.",
+            "ok",
+        )
+        return path
+
+    def export_for_partner(self) -> Path:
+        """Write the partner report for the selection; return its path."""
+        from toolkit.report import export_for_partner
+
+        ids = self._need_selection("export")
+        rows = self.parcels[self.parcels["parcel_id"].astype(str).isin(ids)]
+        path = export_for_partner(
+            list(ids), rows, self.events_of(ids), out_dir=self.out_dir, now=self.now
+        )
+        self._w_export.value = message_html(f"Partner report written to {path}", "ok")
+        return Path(path)
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.layout)
+
+
+def _export_dir(out_dir: Path | None) -> Path:
+    """Where exports go: the given folder, else ./exports under the working folder."""
+    return out_dir if out_dir is not None else Path.cwd() / "exports"
+
+
+def _replace(widget: go.FigureWidget, fig: go.Figure, keep_layout: bool = False) -> None:
+    """Swap a FigureWidget's traces (and layout, unless kept) for a figure's, in one update."""
+    with widget.batch_update():
+        widget.data = ()
+        widget.add_traces(list(fig.data))
+        if keep_layout and widget.layout.meta == "drawn":
+            widget.layout.title = fig.layout.title
+            widget.layout.height = fig.layout.height
+        else:
+            widget.layout = fig.layout
+            widget.layout.meta = "drawn"
+
+
+def _theme() -> dict[str, Any]:
+    """Template and category colours of toolkit.plots (plotly_white until it has its own)."""
+    from toolkit import plots
+
+    template = "toolkit" if "toolkit" in pio.templates else "plotly_white"
+    return {"template": template, "colors": getattr(plots, "CATEGORY_COLORS", {})}
+
+
+def _ageing_figure(data: pd.DataFrame) -> go.Figure:
+    """Stacked bars of stuck parcels per day since the last scan, one trace per category."""
+    theme = _theme()
+    fig = go.Figure()
+    for category in CATEGORIES:
+        part = data[data["category"] == category]
+        if part.empty:
+            continue
+        fig.add_trace(
+            go.Bar(
+                x=part["days"].to_numpy(),
+                y=part["parcels"].to_numpy(),
+                name=category.replace("_", " "),
+                meta=category,
+                marker_color=theme["colors"].get(category),
+                hovertemplate="%{y} parcels, %{x} days silent<extra>%{fullData.name}</extra>",
+            )
+        )
+    fig.update_layout(
+        barmode="stack",
+        template=theme["template"],
+        title=f"Stuck parcels by days since the last scan ({int(data['parcels'].sum()):,})",
+        xaxis_title="Days since the last scan (days)",
+        yaxis_title="Parcels (count)",
+        legend_title="Category",
+        height=340,
+        margin={"l": 20, "r": 20, "t": 60, "b": 40},
+    )
+    return fig
+
+
+def _heatmap_figure(data: pd.DataFrame) -> go.Figure:
+    """Carrier x lane grid of the share of parcels gone dark, counts in the hover."""
+    theme = _theme()
+    carriers = sorted(pd.unique(data["carrier"]))
+    lanes = sorted(pd.unique(data["lane"]))
+    grid = data.pivot(index="carrier", columns="lane", values="rate").reindex(
+        index=carriers, columns=lanes
+    )
+    total = data.pivot(index="carrier", columns="lane", values="parcels").reindex(
+        index=carriers, columns=lanes
+    )
+    dark = data.pivot(index="carrier", columns="lane", values="gone_dark").reindex(
+        index=carriers, columns=lanes
+    )
+    custom = np.dstack([total.fillna(0).to_numpy(), dark.fillna(0).to_numpy()])
+    fig = go.Figure(
+        go.Heatmap(
+            z=(grid * 100).to_numpy(),
+            x=lanes,
+            y=carriers,
+            customdata=custom,
+            colorscale="Reds",
+            zmin=0,
+            zmax=100,
+            colorbar={"title": "gone dark (%)"},
+            hovertemplate="%{y} · %{x}<br>%{z:.0f}% gone dark "
+            "(%{customdata[1]:.0f} of %{customdata[0]:.0f})<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        template=theme["template"],
+        title="Share of parcels gone dark, by carrier and lane",
+        xaxis_title="Lane (origin → province)",
+        yaxis_title="International carrier",
+        height=max(300, 120 + 26 * len(carriers)),
+        margin={"l": 20, "r": 20, "t": 60, "b": 40},
+    )
+    return fig

@@ -1,0 +1,168 @@
+"""Group triage filters and summaries agree with plain pandas on the same table."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from toolkit import demo
+from toolkit.diagnose import diagnose_all
+from toolkit.errors import InputError, MissingColumnsError
+from toolkit.model import CATEGORIES
+from toolkit.scorecard import GONE_DARK
+from toolkit.triage import UNKNOWN, Triage, TriageFilter, triage_table
+
+
+@pytest.fixture(scope="module")
+def demo_triage():
+    parcels, events = demo.load_demo()
+    now = pd.Timestamp(parcels["as_of"].iloc[0])
+    table = triage_table(diagnose_all(events, parcels, now=now), parcels, now)
+    return Triage(table), parcels, now
+
+
+def small_table() -> pd.DataFrame:
+    now = pd.Timestamp("2026-11-20 00:00", tz="UTC")
+    diag = pd.DataFrame(
+        {
+            "parcel_id": ["a", "b", "c", "d", "e"],
+            "category": [
+                "delivered",
+                "handover_not_synced",
+                "silent_too_long",
+                "number_not_found",
+                "handover_not_synced",
+            ],
+            "last_scan_utc": pd.to_datetime(
+                [
+                    "2026-11-19 12:00",
+                    "2026-11-10 00:00",
+                    "2026-10-01 00:00",
+                    None,
+                    "2026-11-15 00:00",
+                ],
+                utc=True,
+            ),
+        }
+    )
+    parcels = pd.DataFrame(
+        {
+            "parcel_id": ["a", "b", "c", "d", "e"],
+            "international_number": ["N1", "N2", "N3", "N4", "N5"],
+            "international_carrier": ["usps", "usps", "ups", None, "ups"],
+            "origin_country": ["US", "US", "US", "GB", "US"],
+            "destination_province": ["广东省", "广东省", "上海市", "广东省", ""],
+            "shipped_at": pd.to_datetime(
+                ["2026-11-01", "2026-11-01", "2026-09-20", None, "2026-11-01"], utc=True
+            ),
+        }
+    )
+    return triage_table(diag, parcels, now)
+
+
+def test_table_fills_blanks_and_counts_days_from_the_last_scan():
+    t = small_table()
+    assert t["carrier"].tolist() == ["usps", "usps", "ups", UNKNOWN, "ups"]
+    assert t["lane"].tolist()[0] == "US → 广东省"
+    assert t["lane"].tolist()[4] == f"US → {UNKNOWN}"
+    # 12 hours, 10 days, 50 days; d has neither a scan nor a shipping time.
+    assert t["days_silent"].tolist()[:3] == [0, 10, 50]
+    assert t["days_known"].tolist() == [True, True, True, False, True]
+
+
+def test_filters_combine_and_undated_parcels_only_hide_when_the_range_narrows():
+    tr = Triage(small_table())
+    assert tr.mask(TriageFilter()).all()
+    m = tr.mask(TriageFilter(carriers=("ups",), categories=("handover_not_synced",)))
+    assert tr.table.loc[m, "parcel_id"].tolist() == ["e"]
+    full = tr.mask(TriageFilter(days=(0, tr.max_days)))
+    assert full.all()  # d is undated yet kept while the range is the full range
+    narrow = tr.mask(TriageFilter(days=(6, 20)))
+    assert tr.table.loc[narrow, "parcel_id"].tolist() == ["b"]
+    assert tr.mask(TriageFilter(carriers=(UNKNOWN,))).sum() == 1
+    assert not tr.mask(TriageFilter(carriers=("no-such-carrier",))).any()
+
+
+def test_summaries_match_hand_counts():
+    tr = Triage(small_table())
+    everything = tr.mask(TriageFilter())
+    counts = tr.category_counts(everything).set_index("category")["parcels"].to_dict()
+    assert counts == {
+        "handover_not_synced": 2,
+        "delivered": 1,
+        "silent_too_long": 1,
+        "number_not_found": 1,
+    }
+    ageing = tr.ageing(everything)
+    # delivered and the undated parcel are not in the ageing chart
+    assert set(zip(ageing["category"], ageing["days"], ageing["parcels"], strict=True)) == {
+        ("handover_not_synced", 10, 1),
+        ("handover_not_synced", 5, 1),
+        ("silent_too_long", 50, 1),
+    }
+    dark = tr.gone_dark(everything).set_index(["carrier", "lane"])
+    assert dark.loc[("usps", "US → 广东省"), ["parcels", "gone_dark"]].tolist() == [2, 1]
+    assert dark.loc[("ups", "US → 上海市"), "rate"] == 1.0
+    assert tr.ids(everything, limit=2) == ["c", "b"]  # longest silent first
+
+
+def test_bad_filters_and_tables_are_toolkit_errors():
+    tr = Triage(small_table())
+    with pytest.raises(InputError, match="unknown category 'stuck'"):
+        tr.mask(TriageFilter(categories=("stuck",)))
+    with pytest.raises(InputError, match="day range"):
+        tr.mask(TriageFilter(days=(9, 3)))
+    with pytest.raises(MissingColumnsError, match="category"):
+        triage_table(pd.DataFrame({"parcel_id": ["a"]}), pd.DataFrame({"parcel_id": ["a"]}), None)
+
+
+@settings(max_examples=40, deadline=None)
+@given(data=st.data())
+def test_any_filter_agrees_with_pandas(demo_triage, data):
+    tr, _, _ = demo_triage
+    t = tr.table
+
+    def some(column: str) -> tuple[str, ...]:
+        values = sorted(t[column].astype(str).unique())
+        return tuple(data.draw(st.lists(st.sampled_from(values), max_size=3, unique=True)))
+
+    lo = data.draw(st.integers(0, tr.max_days))
+    hi = data.draw(st.integers(lo, tr.max_days))
+    flt = TriageFilter(
+        carriers=some("carrier"),
+        lanes=some("lane"),
+        provinces=some("destination_province"),
+        categories=some("category"),
+        days=(lo, hi),
+    )
+    expected = pd.Series(True, index=t.index)
+    for column, chosen in (
+        ("carrier", flt.carriers),
+        ("lane", flt.lanes),
+        ("destination_province", flt.provinces),
+        ("category", flt.categories),
+    ):
+        if chosen:
+            expected &= t[column].astype(str).isin(chosen)
+    full = lo == 0 and hi == tr.max_days
+    expected &= t["days_silent"].between(lo, hi).where(t["days_known"], full)
+    mask = tr.mask(flt)
+    assert np.array_equal(mask, expected.to_numpy(bool))
+    counts = tr.category_counts(mask).set_index("category")["parcels"]
+    assert counts.to_dict() == t.loc[mask, "category"].astype(str).value_counts().to_dict()
+    stuck = t[mask & (t["category"] != "delivered") & t["days_known"]]
+    ageing = tr.ageing(mask)
+    assert ageing["parcels"].sum() == len(stuck)
+    dark = tr.gone_dark(mask)
+    assert dark["parcels"].sum() == mask.sum()
+    assert dark["gone_dark"].sum() == t.loc[mask, "category"].astype(str).isin(GONE_DARK).sum()
+
+
+def test_every_category_of_the_demo_set_is_a_filter_option(demo_triage):
+    tr, parcels, _ = demo_triage
+    options = dict(tr.options("category"))
+    assert set(options) <= set(CATEGORIES)
+    assert sum(options.values()) == len(parcels)
