@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO := data/demo/parcels.csv data/demo/events.csv
 
-.PHONY: lab test lint format demo bench clean
+.PHONY: lab test lint format demo bench clean report
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is needed, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -30,6 +30,10 @@ lab: $(STAMP) $(DEMO)
 
 test: $(STAMP) $(DEMO)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The carrier partner report over the demo set, as one offline HTML file in out/.
+report: $(STAMP) $(DEMO)
+	$(BIN)/python -m toolkit report --out out/
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,0 +1,426 @@
+"""Partner reports: scope, masking, escaping, questions, and the offline HTML file."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from report_fixtures import (
+    EVIL_ID,
+    EVIL_IMG,
+    EVIL_RECIPIENT,
+    EVIL_SCRIPT,
+    FAKE_KEYS,
+    INTERNAL_NOTE,
+    stuck_demo_ids,
+    with_evil_parcel,
+)
+
+from toolkit import demo
+from toolkit.errors import FileFormatError, InputError, ToolkitError
+from toolkit.report import (
+    DEFAULT_OUT,
+    ROOT,
+    build_report,
+    check_shareable,
+    export_for_partner,
+    external_references,
+)
+from toolkit.report_content import read_selection, select_parcels
+
+MAX_BYTES = 8 * 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def demo_set():
+    parcels, events = demo.load_demo()
+    return parcels, events, pd.Timestamp(parcels["as_of"].iloc[0])
+
+
+@pytest.fixture(scope="module")
+def evil_set(demo_set):
+    parcels, events, now = demo_set
+    parcels, events = with_evil_parcel(parcels, events)
+    return parcels, events, now
+
+
+def report_text(r) -> str:
+    """Everything a report shows: its HTML sections and the JSON of every figure."""
+    parts = [
+        r.header_html(),
+        r.summary_html(),
+        r.stuck_html(),
+        r.timelines_intro_html(),
+        r.questions_html(),
+        r.findings_html(),
+    ]
+    parts += [f.to_json() for f in r.lane_figures()]
+    for pid in r.timeline_parcels():
+        parts += [r.timeline(pid).to_json(), r.evidence_html(pid)]
+    return "\n".join(parts)
+
+
+# ------------------------------------------------------------------ scope
+
+
+def test_carrier_scope_takes_parcels_of_either_leg(demo_set):
+    parcels, events, _ = demo_set
+    sf = select_parcels(parcels, events, carrier="SF")
+    on_sf = (parcels["domestic_carrier"] == "sf") | (parcels["international_carrier"] == "sf")
+    scanned = set(events.loc[events["carrier"] == "sf", "parcel_id"])
+    expected = set(parcels.loc[on_sf.fillna(False), "parcel_id"]) | scanned
+    assert set(sf["parcel_id"]) == expected
+    assert len(sf) > 20
+
+
+def test_since_keeps_parcels_shipped_from_that_date(demo_set):
+    parcels, events, _ = demo_set
+    out = select_parcels(parcels, events, since="2026-11-10")
+    assert len(out) and (out["shipped_at"] >= pd.Timestamp("2026-11-10", tz="UTC")).all()
+    later = parcels["shipped_at"] >= pd.Timestamp("2026-11-10", tz="UTC")
+    assert len(out) == int(later.sum())
+
+
+def test_parcels_are_chosen_by_id_or_by_any_of_their_numbers(demo_set):
+    parcels, events, _ = demo_set
+    a, b = parcels.iloc[0], parcels[parcels["domestic_number"].notna()].iloc[0]
+    out = select_parcels(
+        parcels,
+        events,
+        parcel_ids=[a["parcel_id"], " " + b["domestic_number"].lower() + " "],
+    )
+    assert set(out["parcel_id"]) == {a["parcel_id"], b["parcel_id"]}
+
+
+def test_unknown_parcels_are_named_not_dropped(demo_set):
+    parcels, events, _ = demo_set
+    with pytest.raises(InputError, match=r"2 parcel\(s\) are not in the parcels table.*'NOPE1'"):
+        select_parcels(parcels, events, parcel_ids=[parcels["parcel_id"].iloc[0], "NOPE1", "X2"])
+
+
+def test_bad_carrier_date_and_empty_scope_are_toolkit_errors(demo_set):
+    parcels, events, _ = demo_set
+    with pytest.raises(InputError, match="unknown carrier 'fedx'"):
+        select_parcels(parcels, events, carrier="fedx")
+    with pytest.raises(InputError, match="cannot read the start date"):
+        select_parcels(parcels, events, since="last tuesday")
+    with pytest.raises(InputError, match="no parcel matches carrier sf, shipped since 2030"):
+        select_parcels(parcels, events, carrier="sf", since="2030-01-01")
+
+
+def test_selection_file_as_text_csv_or_parquet(tmp_path, demo_set):
+    parcels, _, _ = demo_set
+    text = tmp_path / "ids.txt"
+    text.write_text("# complaints of Monday\nP0000001\n\nP0000002, P0000003\nP0000001\n")
+    assert read_selection(text) == ["P0000001", "P0000002", "P0000003"]
+    csv = tmp_path / "export.csv"
+    parcels.head(3).to_csv(csv, index=False)
+    assert read_selection(csv) == parcels["parcel_id"].head(3).tolist()
+    numbers = tmp_path / "numbers.parquet"
+    parcels[["international_number"]].head(2).to_parquet(numbers)
+    assert read_selection(numbers) == parcels["international_number"].head(2).tolist()
+
+
+def test_selection_file_problems_say_what_to_do(tmp_path):
+    with pytest.raises(FileFormatError, match="does not exist"):
+        read_selection(tmp_path / "missing.txt")
+    empty = tmp_path / "empty.txt"
+    empty.write_text("# nothing yet\n\n")
+    with pytest.raises(InputError, match="names no parcel"):
+        read_selection(empty)
+    odd = tmp_path / "odd.csv"
+    odd.write_text("a,b\n1,2\n")
+    with pytest.raises(InputError, match="no column 'parcel_id'"):
+        read_selection(odd)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.from_regex(r"[A-Z]{2}[0-9]{6,12}[A-Z]{0,2}", fullmatch=True), max_size=15),
+    st.lists(st.sampled_from(["", "# note", "   "]), max_size=5),
+)
+def test_selection_text_reads_back_every_id_once(tmp_path_factory, ids, noise):
+    path = tmp_path_factory.mktemp("sel") / "ids.txt"
+    lines = [*noise, *ids, *ids[:2]]
+    path.write_text("\n".join(lines), encoding="utf-8")
+    if not ids:
+        with pytest.raises(InputError):
+            read_selection(path)
+    else:
+        assert read_selection(path) == list(dict.fromkeys(ids))
+
+
+# ------------------------------------------------------------------ content
+
+
+@pytest.fixture(scope="module")
+def sf_report(demo_set):
+    parcels, events, now = demo_set
+    return build_report(parcels, events, carrier="sf", now=now)
+
+
+def test_questions_are_only_those_addressed_to_the_carrier(sf_report):
+    q = sf_report.questions
+    assert len(q) > 5
+    assert set(q["to"]) <= {"domestic carrier SF Express", "international provider SF Express"}
+    # SF asks for the recipient phone's last four digits: they are given, nothing more.
+    assert q["facts"].str.contains(r"last four digits: \d{4}").any()
+    assert not q["facts"].str.contains(r"(?<![0-9A-Z])1[3-9]\d{9}(?!\d)").any()
+
+
+class _Cells(HTMLParser):
+    """Rows of the first table of a page as lists of cell texts, the header first."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[list[str]] = []
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "tr":
+            self.rows.append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None:
+            self.rows[-1].append("".join(self._cell).strip())
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def html_table(page: str) -> pd.DataFrame:
+    parser = _Cells()
+    parser.feed(page)
+    head, *rows = parser.rows
+    return pd.DataFrame(rows, columns=head)
+
+
+def test_stuck_table_lists_every_parcel_needing_action(sf_report):
+    table = html_table(sf_report.stuck_html())
+    stuck = sf_report.diagnoses[
+        ~sf_report.diagnoses["category"].astype(str).isin(["delivered", "moving"])
+    ]
+    assert sorted(table["Parcel"]) == sorted(stuck["parcel_id"])
+    assert table["Evidence"].str.len().min() > 10
+
+
+def test_personal_data_is_masked_everywhere_in_the_content(demo_set, sf_report):
+    parcels, _, _ = demo_set
+    text = report_text(sf_report)
+    mine = parcels[parcels["parcel_id"].isin(sf_report.parcels["parcel_id"])]
+    for phone in mine["recipient_phone"].dropna():
+        assert phone not in text
+    # Parcels needing action show their recipient masked, as a carrier may need it.
+    stuck = mine[mine["parcel_id"].isin(sf_report.stuck["parcel_id"])]
+    for phone in stuck["recipient_phone"].dropna():
+        assert f"{phone[:3]}****{phone[-4:]}" in text
+    for address in mine["recipient_address"].dropna():
+        assert address not in text
+    names = mine["recipient_name"].dropna()
+    assert not any(f"· {n} ·" in text or f">{n} ·" in text for n in names)
+    assert "recipient_phone" not in sf_report.parcels.columns
+
+
+def test_carrier_text_is_escaped_and_phone_numbers_in_it_masked(evil_set):
+    parcels, events, now = evil_set
+    r = build_report(parcels, events, parcel_ids=[EVIL_ID], now=now)
+    text = report_text(r)
+    assert EVIL_SCRIPT not in text and EVIL_IMG not in text
+    assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in r.stuck_html()
+    assert "&lt;img src=x onerror=" in r.evidence_html(EVIL_ID)
+    assert EVIL_RECIPIENT["recipient_phone"] not in text
+    assert "139****5678" in text
+    for value in EVIL_RECIPIENT.values():
+        assert value not in text
+
+
+def test_chinese_report_labels(demo_set):
+    parcels, events, now = demo_set
+    r = build_report(parcels, events, carrier="yto", now=now, language="zh")
+    assert "需处理的包裹" in r.stuck_html()
+    assert "无物流信息包裹" in r.header_html()
+    with pytest.raises(InputError, match="unknown report language 'fr'"):
+        build_report(parcels, events, carrier="yto", now=now, language="fr")
+
+
+# ------------------------------------------------------------------ offline checks
+
+
+def test_external_references_finds_what_a_page_would_load():
+    page = (
+        '<html><head><script src="https://cdn.example.com/require.js"></script>'
+        '<link rel="stylesheet" href="//fonts.example.com/css">'
+        "<style>/* see https://example.com */ @font-face {src: url(https://f.example/x.woff)}"
+        '</style></head><body><img src="data:image/png;base64,AAAA"><a href="#top">top</a>'
+        '<script>var s = "<img src=\\"https://in.a.string/\\">";</script>'
+        '<script type="module">await import("https://cdn.example.com/m.mjs")</script>'
+        "</body></html>"
+    )
+    assert external_references(page) == [
+        "https://cdn.example.com/require.js",
+        "//fonts.example.com/css",
+        "https://f.example/x.woff",
+        "https://cdn.example.com/m.mjs",
+    ]
+
+
+def test_a_page_with_a_path_or_key_is_refused_without_printing_the_key():
+    with pytest.raises(ToolkitError, match="API key 1") as caught:
+        check_shareable("<p>FAKE17KEY-5c2e9a0b7d</p>", {"API key 1": "FAKE17KEY-5c2e9a0b7d"})
+    assert "FAKE17KEY" not in str(caught.value)
+    with pytest.raises(ToolkitError, match=r"reference to https://x\.example/a\.js"):
+        check_shareable('<script src="https://x.example/a.js"></script>', {})
+
+
+# ------------------------------------------------------------------ rendered files
+
+
+@pytest.fixture(scope="module")
+def exported(evil_set, tmp_path_factory):
+    """A partner export of a few troubled parcels and the evil one, with keys set and a finding."""
+    from toolkit.findings import FindingsStore
+
+    parcels, events, now = evil_set
+    tmp = tmp_path_factory.mktemp("export")
+    url = f"sqlite:///{tmp / 'findings.sqlite'}"
+    with FindingsStore(url) as store:
+        store.add(
+            [EVIL_ID],
+            category="customs_hold",
+            analyst="ana",
+            notes=f"Asked the provider; buyer {EVIL_RECIPIENT['recipient_phone']} informed",
+            internal_notes=INTERNAL_NOTE,
+        )
+    ids = [EVIL_ID, *stuck_demo_ids(parcels)]
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in FAKE_KEYS.items():
+            mp.setenv(name, value)
+        path = export_for_partner(ids, parcels, events, tmp / "out", now=now, findings_url=url)
+    return path, ids, url
+
+
+@pytest.mark.slow
+def test_export_writes_one_offline_html_file(exported):
+    path, _, _ = exported
+    assert path.parent.name == "out" and path.suffix == ".html"
+    assert list(path.parent.iterdir()) == [path]
+    page = path.read_text(encoding="utf-8")
+    assert path.stat().st_size < MAX_BYTES
+    assert external_references(page) == []
+    assert not re.search(r"<(?:script|link|img|iframe)\b[^>]*(?:src|href)=\"https?://", page)
+    # plotly.js is inline exactly once, and every chart is embedded.
+    assert page.count("* plotly.js v") == 1
+    assert page.count('class="plotly-graph-div"') >= 4
+    assert "require.min.js" not in page and "MathJax.js" not in page
+
+
+@pytest.mark.slow
+def test_export_hides_code_parameters_paths_keys_and_internal_notes(exported):
+    path, _, url = exported
+    page = path.read_text(encoding="utf-8")
+    assert "report.load(" not in page and "setup_notebook" not in page
+    assert "parcels_path" not in page and "findings_url" not in page
+    assert str(ROOT) not in page and str(Path.home()) + "/" not in page
+    assert "/tmp/" not in page and url not in page and "toolkit-report-" not in page
+    for value in FAKE_KEYS.values():
+        assert value not in page
+    assert INTERNAL_NOTE not in page and "INTERNAL-ONLY" not in page
+    # The finding itself is there, with the buyer's phone masked.
+    assert "Asked the provider; buyer 139****5678 informed" in page
+
+
+@pytest.mark.slow
+def test_export_masks_recipients_and_escapes_carrier_text(exported, evil_set):
+    path, ids, _ = exported
+    parcels, _, _ = evil_set
+    page = path.read_text(encoding="utf-8")
+    mine = parcels[parcels["parcel_id"].isin(ids)]
+    assert len(mine) == len(ids)
+    for col in ("recipient_name", "recipient_phone", "recipient_address"):
+        for value in mine[col].dropna():
+            assert value not in page, f"{col} {value!r} reached the report"
+    assert EVIL_SCRIPT not in page and EVIL_IMG not in page
+    assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in page
+    for pid in ids:
+        assert pid in page
+
+
+def test_export_needs_parcels_and_says_so(demo_set, tmp_path):
+    parcels, events, _ = demo_set
+    with pytest.raises(InputError, match="no parcel to export"):
+        export_for_partner([], parcels, events, tmp_path)
+    with pytest.raises(InputError, match="not in the parcels table: 'NOPE'"):
+        export_for_partner(["NOPE"], parcels, events, tmp_path)
+    assert list(tmp_path.iterdir()) == []
+    assert DEFAULT_OUT == ROOT / "out"
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "toolkit", "report", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+
+
+@pytest.mark.slow
+def test_cli_renders_the_whole_demo_set_under_8_mb(tmp_path):
+    done = run_cli("--out", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    path = Path(done.stdout.strip())
+    assert path.parent == tmp_path and path.is_file()
+    assert path.stat().st_size < MAX_BYTES
+    page = path.read_text(encoding="utf-8")
+    assert external_references(page) == []
+    parcels, _ = demo.load_demo()
+    phones = set(parcels["recipient_phone"].dropna())
+    assert not phones & set(re.findall(r"(?<!\d)1[3-9]\d{9}(?!\d)", page))
+    assert not any(a in page for a in parcels["recipient_address"].dropna())
+    assert str(tmp_path) not in page
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--carrier", "nope"], "unknown carrier 'nope'"),
+        (["--since", "someday"], "cannot read the start date 'someday'"),
+        (["--parcels", "/nonexistent/ids.txt"], "the parcels file does not exist"),
+        (["--events", "x.csv"], "--parcels-table and --events go together"),
+    ],
+)
+def test_cli_errors_are_toolkit_messages_with_exit_2(tmp_path, args, message):
+    done = run_cli(*args, "--out", str(tmp_path))
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_cli_report_for_one_carrier_from_a_parcels_file(tmp_path, demo_set):
+    parcels, _, _ = demo_set
+    ids = tmp_path / "complaints.txt"
+    chosen = parcels[parcels["domestic_carrier"] == "sf"]["parcel_id"].head(3).tolist()
+    ids.write_text("\n".join([*chosen, parcels["parcel_id"].iloc[0]]))
+    done = run_cli(
+        "--carrier", "sf", "--parcels", str(ids), "--language", "zh", "--out", str(tmp_path / "o")
+    )
+    assert done.returncode == 0, done.stderr
+    page = Path(done.stdout.strip()).read_text(encoding="utf-8")
+    assert "SF Express" in page and "无物流信息包裹" in page
+    # The named parcel SF does not carry is left out, and the report says so.
+    assert "发件方指定的 4 个包裹中的 3 个" in page
+    assert str(ids) not in page

@@ -1,0 +1,893 @@
+"""What a carrier partner report shows: the parcels in scope, masked, with diagnoses and questions.
+
+``load`` (or ``build_report``) selects the parcels (carrier on either leg, shipping period,
+named ids or numbers), diagnoses them and keeps only what a partner may see: recipient
+fields masked, phone numbers in carrier text masked, no analyst-only notes. The section
+methods of ``PartnerReport`` return escaped HTML or plotly figures for the report notebook.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from toolkit.errors import FileFormatError, InputError
+from toolkit.model import (
+    CARRIERS,
+    CATEGORIES,
+    PERSONAL_COLUMNS,
+    Category,
+    validate_events,
+    validate_parcels,
+)
+from toolkit.privacy import mask_address, mask_name, mask_phone, mask_text
+
+__all__ = [
+    "LANGUAGES",
+    "PartnerReport",
+    "build_report",
+    "load",
+    "partner_findings",
+    "read_selection",
+    "select_parcels",
+]
+
+LANGUAGES: tuple[str, ...] = ("en", "zh")
+STUCK: tuple[str, ...] = tuple(
+    c for c in CATEGORIES if c not in (Category.DELIVERED, Category.MOVING)
+)
+MAX_TIMELINES = 12  # timelines drawn for the longest-silent parcels; the table lists all
+GROUP_FIGURES: tuple[str, ...] = ("gone_dark", "ageing", "dwell")
+MAX_LANES = 15  # lanes drawn one by one in the lane figures; the rest are summed as one bar
+SELECTION_COLUMNS: tuple[str, ...] = (
+    "parcel_id",
+    "international_number",
+    "tracking_number",
+    "domestic_number",
+    "order_id",
+)
+_TABLE_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".tsv.gz", ".parquet")
+INTERNAL_SUFFIX = ".pkl"  # tables handed by toolkit.report to its own notebook run
+
+CATEGORY_COLORS: dict[str, str] = {
+    "delivered": "#2a9d8f",
+    "moving": "#8ab17d",
+    "awaiting_clearance": "#e9c46a",
+    "customs_hold": "#f4a259",
+    "handover_not_synced": "#8d6a9f",
+    "number_invalid": "#577590",
+    "number_not_found": "#9db4c0",
+    "silent_too_long": "#d1495b",
+    "returned_or_exception": "#780000",
+}
+
+TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "title": "Parcels without tracking: report for {who}",
+        "all_carriers": "all carriers",
+        "as_of": "Data as of {now} UTC.",
+        "scope_since": "Parcels shipped since {since}.",
+        "scope_selection": "The {n} parcels named by the sender.",
+        "scope_selection_some": "{n} of the {m} parcels named by the sender; the others are "
+        "not of this carrier or period.",
+        "demo": "Demo data: invented parcels and scans, for trying the report out.",
+        "masked": "Recipient names, phone numbers and addresses are masked.",
+        "summary": "Summary",
+        "parcels": "Parcels",
+        "stuck": "Need action",
+        "median_silence": "Median days since the last scan (parcels needing action)",
+        "category": "Situation",
+        "count": "Parcels",
+        "share": "Share",
+        "lanes": "Lanes",
+        "lane_outcomes": "Situation of the parcels by lane",
+        "gone_dark": "Share of parcels gone dark, by carrier and lane",
+        "ageing": "Parcels not delivered, by days since the last scan",
+        "dwell": "Time spent in each stage in China, by carrier",
+        "lane": "Lane",
+        "other_lanes": "other lanes ({n})",
+        "stuck_title": "Parcels that need action",
+        "no_stuck": "No parcel in this report needs action.",
+        "parcel": "Parcel",
+        "international": "International number",
+        "domestic": "Domestic number",
+        "recipient": "Recipient (masked)",
+        "shipped": "Shipped",
+        "silent": "Days silent",
+        "last_scan": "Last scan",
+        "evidence": "Evidence",
+        "timelines": "Timelines of the longest-silent parcels",
+        "timelines_more": "The table above lists all {n} parcels; timelines show the {k} "
+        "silent the longest.",
+        "questions": "Questions for {who}",
+        "questions_all": "Questions for the carriers",
+        "no_questions": "No question for this carrier at the moment.",
+        "to": "To",
+        "question": "Request",
+        "facts": "Facts",
+        "findings": "Findings recorded",
+        "no_findings": "No findings are recorded for these parcels.",
+        "time": "Time (local)",
+        "carrier": "Carrier",
+        "number": "Number",
+        "milestone": "Milestone",
+        "location": "Location",
+        "description": "Description",
+    },
+    "zh": {
+        "title": "无物流信息包裹：{who}报告",
+        "all_carriers": "所有承运商",
+        "as_of": "数据截至 {now}（UTC）。",
+        "scope_since": "{since} 以来发出的包裹。",
+        "scope_selection": "发件方指定的 {n} 个包裹。",
+        "scope_selection_some": "发件方指定的 {m} 个包裹中的 {n} 个；其余不属于该承运商或时间段。",
+        "demo": "演示数据：虚构的包裹和扫描记录，仅供试用。",
+        "masked": "收件人姓名、电话和地址已做脱敏处理。",
+        "summary": "概况",
+        "parcels": "包裹数",
+        "stuck": "需处理",
+        "median_silence": "需处理包裹距最后一次扫描的天数（中位数）",
+        "category": "状态",
+        "count": "包裹数",
+        "share": "占比",
+        "lanes": "线路",
+        "lane_outcomes": "各线路包裹状态",
+        "gone_dark": "各承运商及线路失联包裹占比",
+        "ageing": "未签收包裹距最后一次扫描的天数",
+        "dwell": "各承运商在中国境内各环节的停留时间",
+        "lane": "线路",
+        "other_lanes": "其他线路（{n}）",
+        "stuck_title": "需处理的包裹",
+        "no_stuck": "本报告中没有需要处理的包裹。",
+        "parcel": "包裹",
+        "international": "国际单号",
+        "domestic": "国内单号",
+        "recipient": "收件人（已脱敏）",
+        "shipped": "发货日期",
+        "silent": "无更新天数",
+        "last_scan": "最后一次扫描",
+        "evidence": "依据",
+        "timelines": "无更新时间最长的包裹轨迹",
+        "timelines_more": "上表列出全部 {n} 个包裹；下图为无更新时间最长的 {k} 个。",
+        "questions": "需要{who}协助的问题",
+        "questions_all": "需要承运商协助的问题",
+        "no_questions": "目前没有需要该承运商协助的问题。",
+        "to": "对象",
+        "question": "请求",
+        "facts": "信息",
+        "findings": "已记录的调查结果",
+        "no_findings": "这些包裹没有已记录的调查结果。",
+        "time": "时间（当地）",
+        "carrier": "承运商",
+        "number": "单号",
+        "milestone": "节点",
+        "location": "地点",
+        "description": "描述",
+    },
+}
+
+CATEGORY_LABELS: dict[str, dict[str, str]] = {
+    "en": {
+        "delivered": "Delivered",
+        "moving": "Moving",
+        "awaiting_clearance": "Awaiting customs clearance",
+        "customs_hold": "Held by customs",
+        "handover_not_synced": "Handed over, domestic number not linked",
+        "number_invalid": "Tracking number invalid",
+        "number_not_found": "Tracking number not found",
+        "silent_too_long": "No scan for too long (possible loss)",
+        "returned_or_exception": "Returned or exception",
+    },
+    "zh": {
+        "delivered": "已签收",
+        "moving": "运输中",
+        "awaiting_clearance": "等待清关",
+        "customs_hold": "海关扣留",
+        "handover_not_synced": "已交接，国内单号未关联",
+        "number_invalid": "单号无效",
+        "number_not_found": "单号查不到",
+        "silent_too_long": "长时间无更新（疑似丢失）",
+        "returned_or_exception": "退回或异常",
+    },
+}
+
+
+# ---------------------------------------------------------------- inputs
+
+
+def check_language(language: object) -> str:
+    """The report language, or InputError naming the ones there are."""
+    if language not in LANGUAGES:
+        raise InputError(
+            f"unknown report language {language!r}",
+            "partner report",
+            f"Use one of: {', '.join(LANGUAGES)}",
+        )
+    return str(language)
+
+
+def check_carrier(carrier: object, parcels: pd.DataFrame, events: pd.DataFrame) -> str | None:
+    """The carrier code in lower case; known to the registry or present in the data."""
+    if carrier is None:
+        return None
+    code = str(carrier).strip().lower()
+    present = set(events["carrier"].dropna().astype(str).str.lower())
+    for col in ("international_carrier", "domestic_carrier"):
+        if col in parcels.columns:
+            present |= set(parcels[col].dropna().astype(str).str.lower())
+    if not code or (code not in CARRIERS and code not in present):
+        raise InputError(
+            f"unknown carrier {carrier!r}",
+            "partner report --carrier",
+            f"Use a carrier code such as {', '.join(sorted(CARRIERS)[:8])}… "
+            "(the full list is toolkit.model.CARRIERS)",
+        )
+    return code
+
+
+def parse_since(since: object) -> pd.Timestamp | None:
+    """The start of the reporting period as a UTC timestamp (a date means its midnight, UTC)."""
+    if since is None or (isinstance(since, str) and not since.strip()):
+        return None
+    try:
+        t = pd.Timestamp(since)
+    except (ValueError, TypeError) as exc:
+        raise InputError(
+            f"cannot read the start date {since!r}",
+            "partner report --since",
+            "Give a date such as 2026-11-01, or a time such as 2026-11-01T08:00+08:00",
+        ) from exc
+    if pd.isna(t):
+        raise InputError(f"the start date {since!r} is empty", "partner report --since")
+    return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
+
+
+def _normalise_keys(values: pd.Series) -> pd.Series:
+    return values.astype("string").str.replace(r"[\s\u3000]", "", regex=True).str.upper()
+
+
+def read_selection(path: str | os.PathLike) -> list[str]:
+    """Parcel ids or tracking numbers from a file: a parcels CSV/Parquet, or text, one a line."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileFormatError(
+            "the parcels file does not exist",
+            str(path),
+            "Give a CSV or Parquet of parcels, or a text file with one parcel id or number a line",
+        )
+    name = path.name.lower()
+    if name.endswith(_TABLE_SUFFIXES):
+        values = _selection_column(_read_selection_table(path, name), path)
+    else:
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise FileFormatError(
+                "the parcels file is not UTF-8 text", str(path), "Save it as UTF-8 and try again"
+            ) from exc
+        values = [
+            token
+            for line in text.splitlines()
+            if line.strip() and not line.lstrip().startswith("#")
+            for token in re.split(r"[,;\s]+", line.strip())
+            if token
+        ]
+    values = list(dict.fromkeys(v.strip() for v in values if v and v.strip()))
+    if not values:
+        raise InputError(
+            "the parcels file names no parcel",
+            str(path),
+            "Put one parcel id or tracking number on each line",
+        )
+    return values
+
+
+def _read_selection_table(path: Path, name: str) -> pd.DataFrame:
+    try:
+        if name.endswith(".parquet"):
+            return pd.read_parquet(path).astype("string")
+        sep = "\t" if ".tsv" in name else ","
+        return pd.read_csv(path, sep=sep, dtype="string", encoding="utf-8-sig")
+    except (ValueError, OSError, UnicodeDecodeError) as exc:
+        raise FileFormatError(
+            f"the parcels file cannot be read ({type(exc).__name__})",
+            str(path),
+            "Save it as UTF-8 CSV with a header row, or as Parquet",
+        ) from exc
+
+
+def _selection_column(table: pd.DataFrame, path: Path) -> list[str]:
+    columns = {str(c).strip().lower(): c for c in table.columns}
+    pick = next((columns[c] for c in SELECTION_COLUMNS if c in columns), None)
+    if pick is None and len(table.columns) == 1:
+        pick = table.columns[0]
+    if pick is None:
+        raise InputError(
+            f"the parcels file has no column {' or '.join(repr(c) for c in SELECTION_COLUMNS[:3])}",
+            str(path),
+            "Name the column parcel_id (or international_number), or list one id a line "
+            "in a text file",
+        )
+    return table[pick].dropna().astype(str).tolist()
+
+
+def load_tables(
+    parcels_path: str | os.PathLike | None = None, events_path: str | os.PathLike | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame, bool]:
+    """(parcels, events, is_demo): the given tables, or the demo set when none is given."""
+    from toolkit import demo, io
+
+    if (parcels_path is None) != (events_path is None):
+        raise InputError(
+            "a parcels table was given without its events, or the other way round",
+            "partner report",
+            "Give both tables (parcels_path and events_path), or neither for the demo set",
+        )
+    if parcels_path is None:
+        parcels, events = demo.load_demo()
+        return parcels, events, True
+    if str(parcels_path).endswith(INTERNAL_SUFFIX):
+        parcels, events = pd.read_pickle(parcels_path), pd.read_pickle(events_path)
+    else:
+        parcels, events = io.read_parcels(parcels_path), io.read_events(events_path)
+    return parcels, events, False
+
+
+def select_parcels(
+    parcels: pd.DataFrame,
+    events: pd.DataFrame,
+    *,
+    carrier: str | None = None,
+    since: object = None,
+    parcel_ids: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """The parcels a report covers: of the carrier (either leg), shipped since, among the ids."""
+    validate_parcels(parcels, "parcels to report on")
+    validate_events(events, "events to report on")
+    code = check_carrier(carrier, parcels, events)
+    start = parse_since(since)
+    keep = pd.Series(True, index=parcels.index)
+    if parcel_ids is not None:
+        keep &= parcels["parcel_id"].isin(_match_selection(parcels, parcel_ids))
+    if code is not None:
+        on_leg = pd.Series(False, index=parcels.index)
+        for col in ("international_carrier", "domestic_carrier"):
+            on_leg |= parcels[col].astype("string").str.lower().eq(code).fillna(False)
+        scanned = events.loc[events["carrier"].astype("string").str.lower() == code, "parcel_id"]
+        keep &= on_leg | parcels["parcel_id"].isin(set(scanned))
+    if start is not None:
+        first_scan = events.groupby("parcel_id")["time_utc"].min()
+        began = parcels["shipped_at"].fillna(parcels["parcel_id"].map(first_scan))
+        # A parcel with neither a shipping time nor a scan cannot be placed: it stays in.
+        keep &= began.isna() | (began >= start)
+    out = parcels[keep.to_numpy(bool)].reset_index(drop=True)
+    if out.empty:
+        scope = ", ".join(
+            part
+            for part in (
+                f"carrier {code}" if code else "",
+                f"shipped since {start:%Y-%m-%d %H:%M} UTC" if start is not None else "",
+                f"{len(parcel_ids)} named parcel(s)" if parcel_ids is not None else "",
+            )
+            if part
+        )
+        raise InputError(
+            f"no parcel matches {scope or 'the report'}",
+            "partner report",
+            "Widen the period, check the carrier code, or pass other parcels",
+        )
+    return out
+
+
+def _match_selection(parcels: pd.DataFrame, wanted: Sequence[str]) -> set[str]:
+    """Parcel ids named by ids or numbers; unknown entries raise InputError naming them."""
+    if isinstance(wanted, str):
+        wanted = [wanted]
+    wanted = [str(w) for w in wanted if w is not None and str(w).strip()]
+    if not wanted:
+        raise InputError(
+            "the list of parcels is empty", "partner report", "Name at least one parcel"
+        )
+    cols = [c for c in ("parcel_id", "order_id", "international_number", "domestic_number")]
+    keys = pd.concat(
+        [
+            pd.DataFrame({"key": _normalise_keys(parcels[c]), "parcel_id": parcels["parcel_id"]})
+            for c in cols
+            if c in parcels.columns
+        ],
+        ignore_index=True,
+    ).dropna()
+    asked = _normalise_keys(pd.Series(wanted, dtype="string"))
+    hit = keys[keys["key"].isin(set(asked))]
+    known = set(hit["key"])
+    unknown = [w for w, k in zip(wanted, asked, strict=True) if k not in known]
+    if unknown:
+        shown = ", ".join(repr(u) for u in unknown[:10])
+        more = f" (and {len(unknown) - 10} more)" if len(unknown) > 10 else ""
+        raise InputError(
+            f"{len(unknown)} parcel(s) are not in the parcels table: {shown}{more}",
+            "partner report",
+            "Check the ids or numbers, or report on a parcels table that holds them",
+        )
+    return set(hit["parcel_id"].astype(str))
+
+
+# ---------------------------------------------------------------- the report
+
+
+def carrier_label(code: str | None) -> str | None:
+    """A carrier's display name (the code itself when the registry does not know it)."""
+    if code is None:
+        return None
+    c = CARRIERS.get(code)
+    return c.name if c else code
+
+
+def _masked_events(events: pd.DataFrame) -> pd.DataFrame:
+    """Events with the carrier texts (description, location) masked for phone numbers."""
+    out = events.copy()
+    for col in ("description", "location"):
+        out[col] = out[col].map(mask_text).astype("string")
+    return out
+
+
+def _recipient(parcels: pd.DataFrame) -> pd.Series:
+    parts = pd.DataFrame(
+        {
+            "name": parcels["recipient_name"].map(mask_name),
+            "phone": parcels["recipient_phone"].map(mask_phone),
+            "address": parcels["recipient_address"].map(mask_address),
+        }
+    )
+    return parts.apply(lambda r: " · ".join(p for p in r if p), axis=1).astype("string")
+
+
+def _addressed_to(who: str, carrier: str | None) -> bool:
+    if carrier is None:
+        return who.startswith(("international provider", "domestic carrier"))
+    name = carrier_label(carrier)
+    return who in (f"international provider {name}", f"domestic carrier {name}")
+
+
+def _lane(parcels: pd.DataFrame) -> pd.Series:
+    origin = parcels["origin_country"].astype("string").fillna("?")
+    dest = parcels["destination_province"].astype("string").fillna("?")
+    return (origin + " → " + dest).astype("string")
+
+
+@dataclass(repr=False)
+class PartnerReport:
+    """What a partner report shows: masked parcels in scope, diagnoses, questions, evidence."""
+
+    carrier: str | None
+    since: pd.Timestamp | None
+    now: pd.Timestamp
+    language: str
+    parcels: pd.DataFrame  # in scope; personal fields replaced by the masked recipient column
+    events: pd.DataFrame  # scans of those parcels, carrier text masked
+    diagnoses: pd.DataFrame  # one row per parcel in scope
+    evidence: pd.DataFrame  # evidence scans of parcels that need action (masked)
+    evidence_text: pd.Series  # parcel_id -> evidence in words (masked)
+    questions: pd.DataFrame  # parcel_id, to, question, facts: what the carrier is asked
+    eta: dict
+    findings: pd.DataFrame | None = None  # partner-safe findings of these parcels
+    named: int | None = None  # parcels named by ids or numbers, before the other filters
+    demo: bool = False
+
+    def __repr__(self) -> str:
+        return (
+            f"PartnerReport(carrier={self.carrier!r}, parcels={len(self.parcels)}, "
+            f"need_action={int(self.diagnoses['category'].isin(STUCK).sum())})"
+        )
+
+    def t(self, key: str, **values: object) -> str:
+        """A label in the report's language."""
+        return TEXT[self.language][key].format(**values)
+
+    def category_label(self, category: object) -> str:
+        """A diagnosis category in words, in the report's language."""
+        return CATEGORY_LABELS[self.language].get(str(category), str(category))
+
+    @property
+    def who(self) -> str:
+        """The carrier the report addresses, in words."""
+        return carrier_label(self.carrier) or self.t("all_carriers")
+
+    @property
+    def stuck(self) -> pd.DataFrame:
+        """Diagnoses of the parcels that need action, the longest silent first."""
+        d = self.diagnoses[self.diagnoses["category"].astype(str).isin(STUCK)]
+        return d.sort_values(
+            ["days_since_last_scan", "parcel_id"], ascending=[False, True], na_position="last"
+        )
+
+    # ---- sections, each one escaped HTML or plotly figures
+
+    def heading_html(self, key: str) -> str:
+        """A section heading in the report's language."""
+        return f"<h2>{html.escape(self.t(key))}</h2>"
+
+    def header_html(self) -> str:
+        """Title, date of the data, scope and the masking note."""
+        e = html.escape
+        lines = [self.t("as_of", now=f"{self.now:%Y-%m-%d %H:%M}")]
+        if self.since is not None:
+            lines.append(self.t("scope_since", since=f"{self.since:%Y-%m-%d}"))
+        if self.named is not None:
+            n = len(self.diagnoses)
+            key = "scope_selection" if n == self.named else "scope_selection_some"
+            lines.append(self.t(key, n=n, m=self.named))
+        lines.append(self.t("masked"))
+        banner = '<p class="report-demo">' + e(self.t("demo")) + "</p>" if self.demo else ""
+        return (
+            f'<h1 class="report-title">{e(self.t("title", who=self.who))}</h1>'
+            + "".join(f"<p>{e(line)}</p>" for line in lines)
+            + banner
+        )
+
+    def summary_html(self) -> str:
+        """Counts: parcels, parcels needing action, and parcels per situation."""
+        e = html.escape
+        counts = (
+            self.diagnoses["category"].astype(str).value_counts().reindex(CATEGORIES, fill_value=0)
+        )
+        counts = counts[counts > 0]
+        table = pd.DataFrame(
+            {
+                self.t("category"): [self.category_label(c) for c in counts.index],
+                self.t("count"): counts.to_numpy(),
+                self.t("share"): [f"{v / max(1, len(self.diagnoses)):.0%}" for v in counts],
+            }
+        )
+        silence = self.stuck["days_since_last_scan"].median()
+        key = [
+            (self.t("parcels"), f"{len(self.diagnoses):,}"),
+            (self.t("stuck"), f"{len(self.stuck):,}"),
+        ]
+        if pd.notna(silence):
+            key.append((self.t("median_silence"), f"{silence:.1f}"))
+        facts = "".join(f"<li><b>{e(k)}</b>: {e(v)}</li>" for k, v in key)
+        return f"<h2>{e(self.t('summary'))}</h2><ul>{facts}</ul>" + table.to_html(
+            index=False, escape=True, classes="report-table"
+        )
+
+    def lane_figures(self) -> list[go.Figure]:
+        """Per-lane figures: situations of all parcels, and silence of those needing action."""
+        lanes = _lane(self.parcels)
+        lane_of = dict(zip(self.parcels["parcel_id"], lanes, strict=True))
+        d = self.diagnoses.assign(lane=self.diagnoses["parcel_id"].map(lane_of))
+        order = d["lane"].value_counts()
+        shown = list(order.index[:MAX_LANES])
+        if len(order) > MAX_LANES:
+            other = self.t("other_lanes", n=len(order) - MAX_LANES)
+            d["lane"] = d["lane"].where(d["lane"].isin(shown), other)
+            shown.append(other)
+        counts = d.groupby(["lane", "category"], observed=True).size().unstack(fill_value=0)
+        outcomes = go.Figure()
+        for cat in [c for c in CATEGORIES if c in counts.columns]:
+            outcomes.add_trace(
+                go.Bar(
+                    y=counts.index,
+                    x=counts[cat],
+                    name=html.escape(self.category_label(cat)),
+                    orientation="h",
+                    marker_color=CATEGORY_COLORS[cat],
+                )
+            )
+        outcomes.update_layout(
+            barmode="stack",
+            title=html.escape(self.t("lane_outcomes")),
+            xaxis_title=html.escape(self.t("count")),
+            yaxis={"categoryorder": "array", "categoryarray": shown[::-1]},
+            height=max(320, 120 + 28 * len(shown)),
+            template="plotly_white",
+            legend_title=html.escape(self.t("category")),
+            margin={"l": 20, "r": 20, "t": 60, "b": 40},
+        )
+        figures = [outcomes]
+        figures += self._group_figures()
+        return figures
+
+    def _group_figures(self) -> list[go.Figure]:
+        """Gone-dark share by carrier and lane, ageing of open parcels, dwell time per stage."""
+        from toolkit import plots
+
+        zh = self.language == "zh"
+        titles = {k: html.escape(self.t(k)) if zh else None for k in GROUP_FIGURES}
+        dwell = plots.dwell_times(self.events, self.parcels)
+        return [
+            plots.gone_dark_heatmap(self.diagnoses, self.parcels, title=titles["gone_dark"]),
+            plots.ageing_histogram(self.diagnoses, self.now, title=titles["ageing"]),
+            plots.dwell_figure(dwell, by="carrier", title=titles["dwell"]),
+        ]
+
+    def stuck_html(self) -> str:
+        """The parcels that need action, with their situation, last scan and evidence."""
+        e = html.escape
+        title = f"<h2>{e(self.t('stuck_title'))}</h2>"
+        stuck = self.stuck
+        if stuck.empty:
+            return title + f"<p>{e(self.t('no_stuck'))}</p>"
+        p = self.parcels.set_index("parcel_id").reindex(stuck["parcel_id"])
+        last = (
+            self.events.sort_values("time_utc", kind="stable")
+            .groupby("parcel_id")
+            .tail(1)
+            .set_index("parcel_id")
+            .reindex(stuck["parcel_id"])
+        )
+        last_text = (
+            last["time_local"].fillna("").astype(str)
+            + " "
+            + last["carrier"].fillna("").astype(str)
+            + " "
+            + last["description"].fillna("").astype(str)
+        ).str.strip()
+        table = pd.DataFrame(
+            {
+                self.t("parcel"): stuck["parcel_id"].to_numpy(),
+                self.t("international"): (
+                    p["international_number"].fillna("")
+                    + " "
+                    + p["international_carrier"].fillna("")
+                ).to_numpy(),
+                self.t("domestic"): (
+                    p["domestic_number"].fillna("") + " " + p["domestic_carrier"].fillna("")
+                ).to_numpy(),
+                self.t("lane"): p["lane"].to_numpy(),
+                self.t("recipient"): p["recipient"].to_numpy(),
+                self.t("shipped"): p["shipped_at"].dt.strftime("%Y-%m-%d").fillna("").to_numpy(),
+                self.t("category"): [self.category_label(c) for c in stuck["category"]],
+                self.t("silent"): stuck["days_since_last_scan"].round(1).to_numpy(),
+                self.t("last_scan"): last_text.to_numpy(),
+                self.t("evidence"): self.evidence_text.reindex(stuck["parcel_id"])
+                .fillna("")
+                .to_numpy(),
+            }
+        )
+        return title + table.to_html(index=False, escape=True, na_rep="", classes="report-table")
+
+    def timeline_parcels(self) -> list[str]:
+        """Parcels whose timelines the report draws: the longest silent that have scans."""
+        with_scans = self.stuck[self.stuck["parcel_id"].isin(set(self.events["parcel_id"]))]
+        return with_scans["parcel_id"].astype(str).head(MAX_TIMELINES).tolist()
+
+    def timelines_intro_html(self) -> str:
+        """Heading of the timelines, saying how many of the parcels are drawn."""
+        e = html.escape
+        k = len(self.timeline_parcels())
+        if not k:
+            return ""
+        return f"<h2>{e(self.t('timelines'))}</h2><p>{e(self.t('timelines_more', n=len(self.stuck), k=k))}</p>"
+
+    def timeline(self, parcel_id: str) -> go.Figure:
+        """Timeline of one parcel's masked scans, with its expected delivery window."""
+        from toolkit.plots import timeline_figure
+
+        own = self.events[self.events["parcel_id"] == parcel_id]
+        category = self.diagnoses.set_index("parcel_id").loc[parcel_id, "category"]
+        title = html.escape(f"{parcel_id} · {self.category_label(category)}")
+        return timeline_figure(own, now=self.now, title=title, eta=self.eta.get(parcel_id))
+
+    def evidence_html(self, parcel_id: str) -> str:
+        """The scans that support one parcel's diagnosis, as an escaped table."""
+        e = html.escape
+        rows = self.evidence[self.evidence["parcel_id"] == parcel_id]
+        words = self.evidence_text.get(parcel_id, "")
+        head = f"<p><b>{e(str(parcel_id))}</b>: {e(words)}</p>"
+        if rows.empty:
+            return head
+        cols = {
+            "time_local": self.t("time"),
+            "carrier": self.t("carrier"),
+            "tracking_number": self.t("number"),
+            "milestone": self.t("milestone"),
+            "location": self.t("location"),
+            "description": self.t("description"),
+        }
+        table = rows[list(cols)].rename(columns=cols)
+        return head + table.to_html(index=False, escape=True, na_rep="", classes="report-table")
+
+    def questions_html(self) -> str:
+        """The requests the diagnoses address to this carrier (or to every carrier)."""
+        e = html.escape
+        title = self.t("questions", who=self.who) if self.carrier else self.t("questions_all")
+        head = f"<h2>{e(title)}</h2>"
+        if self.questions.empty:
+            return head + f"<p>{e(self.t('no_questions'))}</p>"
+        cols = {"parcel_id": self.t("parcel")}
+        if self.carrier is None:
+            cols["to"] = self.t("to")
+        cols |= {"question": self.t("question"), "facts": self.t("facts")}
+        table = self.questions[list(cols)].rename(columns=cols)
+        return head + table.to_html(index=False, escape=True, na_rep="", classes="report-table")
+
+    def findings_html(self) -> str:
+        """The findings recorded for these parcels, partner-safe (no analyst-only notes)."""
+        e = html.escape
+        head = f"<h2>{e(self.t('findings'))}</h2>"
+        if self.findings is None or self.findings.empty:
+            return head + f"<p>{e(self.t('no_findings'))}</p>"
+        table = self.findings.rename(columns=lambda c: c.replace("_", " "))
+        return head + table.to_html(index=False, escape=True, na_rep="", classes="report-table")
+
+
+# Columns of a finding a partner sees; internal notes never leave the store.
+FINDING_COLUMNS: tuple[str, ...] = (
+    "parcel_ids",
+    "tracking_numbers",
+    "category",
+    "status",
+    "root_cause",
+    "actions_taken",
+    "notes",
+    "follow_up",
+    "updated_at",
+)
+
+
+def partner_findings(parcels: pd.DataFrame, url: str | None = None) -> pd.DataFrame:
+    """Findings recorded for these parcels, as the store's partner-safe export gives them."""
+    from toolkit import findings as store_module
+
+    no_store = url is None and not os.environ.get(store_module.ENV_URL, "").strip()
+    if no_store and not store_module.default_path().is_file():
+        return pd.DataFrame(columns=list(FINDING_COLUMNS))
+    ids = parcels["parcel_id"].astype(str).tolist()
+    with (
+        store_module.FindingsStore(url=url) as store,
+        tempfile.TemporaryDirectory(prefix="toolkit-findings-") as tmp,
+    ):
+        path = store.export_csv(
+            Path(tmp) / "findings.csv", partner_safe=True, parcels=parcels, parcel_id=ids
+        )
+        table = pd.read_csv(path, dtype="string", keep_default_na=False, encoding="utf-8-sig")
+    return table[[c for c in FINDING_COLUMNS if c in table.columns]]
+
+
+def build_report(
+    parcels: pd.DataFrame,
+    events: pd.DataFrame,
+    *,
+    carrier: str | None = None,
+    since: object = None,
+    parcel_ids: Sequence[str] | None = None,
+    now: object = None,
+    language: str = "en",
+    demo: bool = False,
+    findings_url: str | None = None,
+) -> PartnerReport:
+    """Diagnose the parcels in scope and keep only what a partner may see (masked, escaped later)."""
+    from toolkit.diagnose import diagnose, diagnose_all, fit_eta
+
+    language = check_language(language)
+    scope = select_parcels(parcels, events, carrier=carrier, since=since, parcel_ids=parcel_ids)
+    code = check_carrier(carrier, parcels, events)
+    when = report_now(now, parcels)
+    model = fit_eta(events, parcels, now=when)
+    diagnoses = diagnose_all(events, scope, now=when, eta_model=model)
+    ids = set(scope["parcel_id"])
+    own_events = events[events["parcel_id"].isin(ids).to_numpy(bool)]
+    stuck_ids = diagnoses.loc[diagnoses["category"].astype(str).isin(STUCK), "parcel_id"]
+    by_parcel = dict(tuple(own_events.groupby("parcel_id", sort=False)))
+    records = scope.set_index("parcel_id", drop=False)
+    evidence, words, questions, eta = [], {}, [], {}
+    evidence_cols = ["time_utc", "time_local", "carrier", "tracking_number", "milestone"]
+    for pid in stuck_ids:  # actions and evidence rows come from the one-parcel diagnosis
+        d = diagnose(
+            by_parcel.get(pid, own_events.iloc[:0]),
+            now=when,
+            parcel=records.loc[pid],
+            eta_model=model,
+        )
+        words[pid] = mask_text("; ".join(d.evidence_text))
+        if len(d.evidence):
+            evidence.append(
+                _masked_events(d.evidence[[*evidence_cols, "location", "description"]]).assign(
+                    parcel_id=pid
+                )
+            )
+        if d.eta is not None:
+            eta[pid] = d.eta
+        questions += [
+            {
+                "parcel_id": pid,
+                "to": a.who,
+                "question": mask_text(a.what),
+                "facts": mask_text("; ".join(f"{k}: {v}" for k, v in a.facts.items())),
+            }
+            for a in d.actions
+            if _addressed_to(a.who, code)
+        ]
+    shown = scope.drop(columns=[c for c in scope.columns if c in PERSONAL_COLUMNS]).assign(
+        recipient=_recipient(scope).to_numpy(), lane=_lane(scope).to_numpy()
+    )
+    return PartnerReport(
+        carrier=code,
+        since=parse_since(since),
+        now=when,
+        language=language,
+        parcels=shown,
+        events=_masked_events(own_events),
+        diagnoses=diagnoses,
+        evidence=pd.concat(evidence, ignore_index=True)
+        if evidence
+        else pd.DataFrame(columns=[*evidence_cols, "location", "description", "parcel_id"]),
+        evidence_text=pd.Series(words, dtype="string"),
+        questions=pd.DataFrame(questions, columns=["parcel_id", "to", "question", "facts"]),
+        eta=eta,
+        findings=partner_findings(scope, findings_url),
+        named=None if parcel_ids is None else len(_match_selection(parcels, parcel_ids)),
+        demo=demo,
+    )
+
+
+def report_now(now: object, parcels: pd.DataFrame) -> pd.Timestamp:
+    """The moment the report describes: given, else the data set's as_of, else the clock."""
+    if now is None and "as_of" in parcels.columns and parcels["as_of"].notna().any():
+        now = parcels["as_of"].dropna().iloc[0]
+    if now is None:
+        return pd.Timestamp.now(tz="UTC")
+    try:
+        t = pd.Timestamp(now)
+    except (ValueError, TypeError) as exc:
+        raise InputError(
+            f"cannot read the report time {now!r}",
+            "partner report",
+            "Give an ISO time such as 2026-11-20T04:00Z",
+        ) from exc
+    return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
+
+
+def load(
+    *,
+    carrier: str | None = None,
+    since: object = None,
+    parcels_file: str | os.PathLike | None = None,
+    parcel_ids: Sequence[str] | None = None,
+    parcels_path: str | os.PathLike | None = None,
+    events_path: str | os.PathLike | None = None,
+    now: object = None,
+    language: str = "en",
+    findings_url: str | None = None,
+) -> PartnerReport:
+    """The report for the notebook's parameters: tables (default: the demo set), scope, diagnoses."""
+    parcels, events, is_demo = load_tables(parcels_path, events_path)
+    ids = selection_ids(parcels_file, parcel_ids)
+    return build_report(
+        parcels,
+        events,
+        carrier=carrier,
+        since=since,
+        parcel_ids=ids,
+        now=now,
+        language=language,
+        demo=is_demo,
+        findings_url=findings_url,
+    )
+
+
+def selection_ids(
+    parcels_file: str | os.PathLike | None, parcel_ids: Sequence[str] | None
+) -> list[str] | None:
+    """The parcels named by a file and a list together; None when neither is given."""
+    if parcels_file is None and parcel_ids is None:
+        return None
+    ids = (
+        []
+        if parcel_ids is None
+        else [parcel_ids]
+        if isinstance(parcel_ids, str)
+        else list(parcel_ids)
+    )
+    if parcels_file is not None:
+        ids += read_selection(parcels_file)
+    return ids
