@@ -68,6 +68,7 @@ from toolkit.policy import (
     DiagnosisConfig,
 )
 from toolkit.privacy import phone_last4
+from toolkit.times import utc_now
 
 __all__ = [
     "DEFAULT_CONFIG",
@@ -123,26 +124,6 @@ _OPTIONAL_PARCEL_COLUMNS = (
 )
 
 # ---------------------------------------------------------------- input checks
-
-
-def _as_now(now: object) -> pd.Timestamp:
-    if now is None:
-        return pd.Timestamp.now(tz="UTC")
-    try:
-        ts = pd.Timestamp(now)
-    except (TypeError, ValueError):
-        raise InputError(
-            f"cannot read {now!r} as a time", "now", "Pass a tz-aware pandas Timestamp"
-        ) from None
-    if ts is pd.NaT:
-        raise InputError("now is empty (NaT)", "now", "Pass a tz-aware pandas Timestamp")
-    if ts.tzinfo is None:
-        raise InputError(
-            f"now={ts} has no time zone",
-            "now",
-            'Pass a tz-aware time, e.g. pd.Timestamp("2026-11-20 12:00", tz="UTC")',
-        )
-    return ts.tz_convert("UTC")
 
 
 def _rows(mask: np.ndarray) -> list[int]:
@@ -633,7 +614,7 @@ def fit_eta(
     config: DiagnosisConfig = DEFAULT_CONFIG,
 ) -> EtaModel:
     """Fit the arrival-time model on a history of events (lanes from ``parcels`` when given)."""
-    now = _as_now(now)
+    now = utc_now(now)
     _check_events(events)
     if parcels is None:
         parcels = pd.DataFrame(
@@ -664,7 +645,7 @@ def diagnose_all(
         raise InputError(
             f"check_numbers must be 'unscanned' or 'all', got {check_numbers!r}", "diagnose_all"
         )
-    now = _as_now(now)
+    now = utc_now(now)
     _check_events(events)
     parcels = _as_parcels(parcels)
     table = _core(events, parcels, now, config, eta_model, check_numbers)
@@ -833,7 +814,7 @@ def diagnose(
     (their lanes come from ``parcels`` when given). Pass ``eta_model=fit_eta(...)`` to reuse
     one fitted history across many calls.
     """
-    now = _as_now(now)
+    now = utc_now(now)
     _check_events(events)
     if parcel is None:
         rec = _parcel_from_events(events)

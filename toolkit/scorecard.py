@@ -31,6 +31,7 @@ import pandas as pd
 from toolkit.errors import InputError, MissingColumnsError, SchemaError
 from toolkit.model import Category, Milestone, validate_events
 from toolkit.policy import DEFAULT_POLICY
+from toolkit.times import utc_now
 
 __all__ = [
     "ARRIVAL_MILESTONES",
@@ -75,24 +76,6 @@ _DAY = pd.Timedelta(days=1)
 
 
 # ---------------------------------------------------------------- input checks
-
-
-def _utc_now(now: object) -> pd.Timestamp:
-    if now is None:
-        return pd.Timestamp.now(tz="UTC")
-    try:
-        ts = pd.Timestamp(now)
-    except (TypeError, ValueError):
-        raise InputError(
-            f"cannot read {now!r} as a time", "now", "Pass a tz-aware pandas Timestamp"
-        ) from None
-    if ts is pd.NaT or ts.tzinfo is None:
-        raise InputError(
-            f"now={now!r} is not a time with a time zone",
-            "now",
-            'Pass a tz-aware time, e.g. pd.Timestamp("2026-11-20 12:00", tz="UTC")',
-        )
-    return ts.tz_convert("UTC")
 
 
 def _need(df: object, columns: Iterable[str], table: str) -> pd.DataFrame:
@@ -180,7 +163,7 @@ def parcel_facts(
 ) -> pd.DataFrame:
     """One row per parcel with what the scorecard counts: dark, number problem, timings, on time."""
     _need(parcels, ("parcel_id",), "parcels")
-    now = _utc_now(now)
+    now = utc_now(now)
     promised = DEFAULT_POLICY.promised_days if promised_days is None else promised_days
     if isinstance(promised, bool) or not isinstance(promised, int | float) or promised < 0:
         raise InputError(

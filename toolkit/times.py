@@ -322,3 +322,24 @@ def _offset_text(minutes: int) -> str:
     sign = "-" if minutes < 0 else "+"
     hours, mins = divmod(abs(int(minutes)), 60)
     return f"{sign}{hours:02d}:{mins:02d}"
+
+
+def utc_now(now: object) -> pd.Timestamp:
+    """`now` as a UTC timestamp (the current time when None); refuses naive or unreadable times."""
+    if now is None:
+        return pd.Timestamp.now(tz="UTC")
+    try:
+        ts = pd.Timestamp(now)
+    except (TypeError, ValueError):
+        raise InputError(
+            f"cannot read {now!r} as a time", "now", "Pass a tz-aware pandas Timestamp"
+        ) from None
+    if ts is pd.NaT:
+        raise InputError("now is empty (NaT)", "now", "Pass a tz-aware pandas Timestamp")
+    if ts.tzinfo is None:
+        raise InputError(
+            f"now={ts} has no time zone",
+            "now",
+            'Pass a tz-aware time, e.g. pd.Timestamp("2026-11-20 12:00", tz="UTC")',
+        )
+    return ts.tz_convert("UTC")
