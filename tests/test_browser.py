@@ -222,36 +222,50 @@ def lab(tmp_path):
         log.close()
 
 
-PROMPTS = """() => [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]
-    .map(p => p.textContent.trim())"""
 ALL_RUN = """() => [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]
     .every(p => /^\\[\\d+\\]:$/.test(p.textContent.trim()))"""
 
 
-def accept_dialog(page) -> None:
-    """Accept a dialog Lab may show while its kernel connection settles (Select Kernel)."""
-    dialog = page.locator(".jp-Dialog")
-    for _ in range(5):
-        if not (dialog.count() and dialog.first.is_visible()):
+# The notebook panel's kernel, as the page sees it; null until it is connected and idle.
+PAGE_KERNEL = """(path) => {
+    const panel = [...window.jupyterapp.shell.widgets('main')]
+        .find(w => w.context && w.context.path === path && w.sessionContext);
+    const sc = panel && panel.sessionContext;
+    const kernel = sc && sc.isReady && sc.session && sc.session.kernel;
+    const ready = kernel && kernel.connectionStatus === 'connected' && kernel.status === 'idle';
+    return ready ? kernel.id : null;
+}"""
+
+
+def wait_for_settled_kernel(page, url: str, token: str, path: str, tmp_path: Path) -> None:
+    """Wait until the page and the server agree on one idle kernel for the notebook, for 2 s.
+
+    Lab opens a notebook in steps (session created, then patched, kernel connected); a
+    Run All sent while those are still in flight can go to a kernel that is being
+    replaced and run nothing.
+    """
+    deadline = time.monotonic() + 90
+    seen, since = None, time.monotonic()
+    while time.monotonic() < deadline:
+        kernel = page.evaluate(PAGE_KERNEL, path)
+        sessions = httpx.get(
+            f"{url}/api/sessions", headers={"Authorization": f"token {token}"}, timeout=5
+        ).json()
+        on_server = [s["kernel"]["id"] for s in sessions if s["path"] == path]
+        agreed = kernel if kernel is not None and on_server == [kernel] else None
+        if agreed != seen:
+            seen, since = agreed, time.monotonic()
+        elif agreed is not None and time.monotonic() - since >= 2:
             return
-        dialog.first.locator(".jp-mod-accept").first.click()
-        page.wait_for_timeout(500)
-
-
-def start_kernel(url: str, token: str, path: str) -> None:
-    """Start the notebook's kernel session through the REST API; Lab then joins it."""
-    body = {"path": path, "type": "notebook", "name": path, "kernel": {"name": "python3"}}
-    r = httpx.post(
-        f"{url}/api/sessions", json=body, headers={"Authorization": f"token {token}"}, timeout=60
-    )
-    r.raise_for_status()
+        page.wait_for_timeout(200)
+    page.screenshot(path=str(tmp_path / "lab.png"), full_page=True)
+    pytest.fail(f"The notebook's kernel never settled; see {tmp_path / 'lab.png'} and lab.log")
 
 
 def run_all_cells(page, tmp_path: Path) -> None:
     """Run all cells, and wait until every code cell has run."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-    accept_dialog(page)
     # Not awaited: the command's promise lasts until every cell has run.
     page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
     try:
@@ -261,13 +275,8 @@ def run_all_cells(page, tmp_path: Path) -> None:
         pytest.fail(f"Run all cells did not finish; see {tmp_path / 'lab.png'} and lab.log")
 
 
-# JupyterLab can race itself when a notebook opens (two kernels started, the page left on
-# the dead one: jupyter_server issue 1265), and then Run All runs nothing. Until the test
-# drives Lab around that race, a failure here is reported as xfail, not as a red suite.
-@pytest.mark.xfail(reason="JupyterLab kernel start race on notebook open", strict=False)
 def test_notebook_01_investigates_a_parcel_in_jupyterlab(browser, lab, tmp_path):
     url, token = lab
-    start_kernel(url, token, "01_investigate_parcel.ipynb")
     parcels, _ = demo.load_demo()
     linked = parcels[
         (parcels["true_category"] == "delivered")
@@ -287,7 +296,7 @@ def test_notebook_01_investigates_a_parcel_in_jupyterlab(browser, lab, tmp_path)
     page = context.new_page()
     page.goto(f"{url}/lab/tree/01_investigate_parcel.ipynb?token={token}")
     page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for(timeout=60_000)
-    page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=60_000)
+    wait_for_settled_kernel(page, url, token, "01_investigate_parcel.ipynb", tmp_path)
 
     run_all_cells(page, tmp_path)
 
