@@ -270,6 +270,9 @@ def test_nothing_selected_is_a_message(triage, store):
     assert "no parcel is selected" in triage._w_message.value
     triage._b_csv.click()
     assert "no parcel is selected" in triage._w_message.value
+    triage._w_message.value = ""
+    triage._b_partner.click()
+    assert "no parcel is selected" in triage._w_message.value
     assert len(store.query()) == 0
 
 
@@ -286,6 +289,24 @@ def test_export_csv_writes_the_selection(triage, tmp_path):
     assert out["parcel_id"].tolist() == picked
     assert set(out["category"]) == {"number_invalid"}
     assert out["recipient_phone"].notna().all()  # the analyst's own file keeps the data
+
+
+def test_export_for_partner_renders_the_selection_masked(triage, demo_set, tmp_path):
+    parcels, _, _ = demo_set
+    g = triage
+    g._w_category.value = ("customs_hold",)
+    picked = [v for _, v in g._w_parcels.options][:2]
+    g._w_parcels.value = tuple(picked)
+    g._b_partner.click()
+    (path,) = (tmp_path / "exports").glob("*.html")
+    assert f"Partner report written to {path}" in g._w_export.value, g._w_message.value
+    html = path.read_text(encoding="utf-8")
+    assert all(pid in html for pid in picked)
+    others = parcels[~parcels["parcel_id"].isin(picked)]["parcel_id"]
+    assert not any(pid in html for pid in others.head(50))
+    for _, row in parcels[parcels["parcel_id"].isin(picked)].iterrows():
+        assert row["recipient_phone"] not in html
+        assert row["recipient_address"] not in html
 
 
 def upload(g: GroupTriage, name: str, content: bytes) -> None:
