@@ -115,6 +115,94 @@ def test_bad_carrier_date_and_empty_scope_are_toolkit_errors(demo_set):
         select_parcels(parcels, events, carrier="sf", since="2030-01-01")
 
 
+@pytest.fixture
+def findings_store(demo_set, tmp_path):
+    """A store with an open customs finding on two parcels (one on SF), a resolved one on a
+    third, and an open finding on a fourth by another analyst; (url, parcel ids)."""
+    from toolkit.findings import FindingsStore
+
+    parcels, _, _ = demo_set
+    on_sf = parcels["domestic_carrier"].eq("sf").fillna(False)
+    a = parcels[on_sf].iloc[0]["parcel_id"]
+    b, c, d = parcels[~on_sf]["parcel_id"].iloc[:3]
+    url = f"sqlite:///{tmp_path / 'findings.sqlite'}"
+    with FindingsStore(url) as store:
+        store.add([a, b], category="customs_hold", analyst="ana", notes="held for inspection")
+        store.add(
+            [c],
+            category="customs_hold",
+            analyst="ana",
+            status="resolved",
+            notes="released on appeal",
+        )
+        store.add([d], category="number_invalid", analyst="bo", notes="typo in the number")
+    return url, (a, b, c, d)
+
+
+def test_findings_filter_chooses_the_parcels_of_matching_findings(demo_set, findings_store):
+    parcels, events, _ = demo_set
+    url, (a, b, c, d) = findings_store
+
+    def chosen(**options):
+        return set(select_parcels(parcels, events, findings_url=url, **options)["parcel_id"])
+
+    assert chosen(findings_filter={"status": "open"}) == {a, b, d}
+    assert chosen(findings_filter={"category": "customs_hold"}) == {a, b, c}
+    assert chosen(findings_filter={"category": "customs_hold", "status": ["open"]}) == {a, b}
+    assert chosen(findings_filter={"analyst": "bo"}) == {d}
+    assert chosen(findings_filter={"status": ["open", "resolved"], "analyst": ""}) == {a, b, c, d}
+    # Every filter narrows: the carrier and the findings together.
+    assert chosen(carrier="sf", findings_filter={"status": "open"}) == {a}
+    # An empty filter is no filter.
+    assert len(chosen(findings_filter={})) == len(parcels)
+
+
+def test_findings_filter_problems_say_what_to_do(demo_set, findings_store):
+    parcels, events, _ = demo_set
+    url, _ = findings_store
+
+    def select(wanted, store=url):
+        return select_parcels(parcels, events, findings_filter=wanted, findings_url=store)
+
+    with pytest.raises(InputError, match=r"unknown findings filter key\(s\): colour.*Use status"):
+        select({"colour": "red"})
+    with pytest.raises(InputError, match=r"status 'opn' is not one of the known values.*open"):
+        select({"status": "opn"})
+    with pytest.raises(InputError, match="no recorded finding matches status waiting"):
+        select({"status": "waiting"})
+    with pytest.raises(InputError, match="no parcel matches carrier sf, findings with analyst bo"):
+        select_parcels(
+            parcels, events, carrier="sf", findings_filter={"analyst": "bo"}, findings_url=url
+        )
+    with pytest.raises(InputError, match="is not a mapping"):
+        select("status=open")
+    with pytest.raises(InputError, match="cannot read the start date 'soon'"):
+        select({"since": "soon"})
+
+
+def test_report_by_findings_lists_only_those_findings(demo_set, findings_store):
+    parcels, events, now = demo_set
+    url, (a, b, c, d) = findings_store
+    r = build_report(
+        parcels,
+        events,
+        now=now,
+        findings_url=url,
+        findings_filter={"category": "customs_hold", "analyst": "ana"},
+    )
+    assert set(r.parcels["parcel_id"]) == {a, b, c}
+    header = r.header_html()
+    assert "Parcels with a recorded finding (category customs_hold)." in header
+    assert "ana" not in header  # who recorded it stays in the team
+    table = html_table(r.findings_html())
+    assert sorted(table["notes"]) == ["held for inspection", "released on appeal"]
+    zh = build_report(
+        parcels, events, now=now, findings_url=url, findings_filter={"analyst": "bo"}, language="zh"
+    )
+    assert set(zh.parcels["parcel_id"]) == {d}
+    assert "有已记录调查结果的包裹。" in zh.header_html() and "bo" not in zh.header_html()
+
+
 def test_selection_file_as_text_csv_or_parquet(tmp_path, demo_set):
     parcels, _, _ = demo_set
     text = tmp_path / "ids.txt"
@@ -399,6 +487,8 @@ def test_cli_renders_the_whole_demo_set_under_8_mb(tmp_path):
         (["--since", "someday"], "cannot read the start date 'someday'"),
         (["--parcels", "/nonexistent/ids.txt"], "the parcels file does not exist"),
         (["--events", "x.csv"], "--parcels-table and --events go together"),
+        (["--finding-status", "opn"], "status 'opn' is not one of the known values"),
+        (["--finding-category", "customs_hold"], "no recorded finding matches category"),
     ],
 )
 def test_cli_errors_are_toolkit_messages_with_exit_2(tmp_path, args, message):
@@ -424,3 +514,29 @@ def test_cli_report_for_one_carrier_from_a_parcels_file(tmp_path, demo_set):
     # The named parcel SF does not carry is left out, and the report says so.
     assert "发件方指定的 4 个包裹中的 3 个" in page
     assert str(ids) not in page
+
+
+@pytest.mark.slow
+def test_cli_report_on_parcels_with_open_findings(tmp_path, findings_store):
+    url, (a, b, c, d) = findings_store
+    done = run_cli(
+        "--finding-status",
+        "open",
+        "--finding-category",
+        "customs_hold",
+        "--finding-category",
+        "number_invalid",
+        "--findings-url",
+        url,
+        "--out",
+        str(tmp_path / "o"),
+    )
+    assert done.returncode == 0, done.stderr
+    page = Path(done.stdout.strip()).read_text(encoding="utf-8")
+    assert a in page and b in page and d in page and c not in page
+    assert (
+        "Parcels with a recorded finding (status open, category customs_hold or number_invalid)"
+        in page
+    )
+    assert "held for inspection" in page and "typo in the number" in page
+    assert "released on appeal" not in page

@@ -68,6 +68,12 @@ def _report(args: argparse.Namespace) -> int:
         since=args.since,
         parcels_file=args.parcels,
         findings_url=args.findings_url,
+        findings_filter={
+            "status": args.finding_status,
+            "category": args.finding_category,
+            "analyst": args.finding_analyst,
+            "since": args.finding_since,
+        },
         language=args.language,
         now=args.now,
         **tables,
@@ -129,6 +135,23 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="only these parcels: a CSV/Parquet with a parcel_id (or international_number) "
         "column, or a text file with one parcel id or tracking number a line",
+    )
+    found = report.add_argument_group(
+        "parcels with recorded findings",
+        "Only parcels with a current finding matching all of these; repeat a flag to allow "
+        "several values. The report's findings section then lists the matching findings.",
+    )
+    found.add_argument(
+        "--finding-status", action="append", metavar="STATUS", help="open, waiting or resolved"
+    )
+    found.add_argument(
+        "--finding-category", action="append", metavar="CATEGORY", help="e.g. customs_hold"
+    )
+    found.add_argument(
+        "--finding-analyst", action="append", metavar="NAME", help="who recorded the finding"
+    )
+    found.add_argument(
+        "--finding-since", default=None, metavar="DATE", help="changed since this date"
     )
     report.add_argument("--out", default="out", metavar="DIR", help="output folder (out)")
     report.add_argument(

@@ -12,7 +12,7 @@ import datetime as dt
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -26,6 +26,7 @@ from toolkit.report_content import (
     build_report,
     carrier_label,
     check_carrier,
+    check_findings_filter,
     check_language,
     load,
     load_tables,
@@ -238,9 +239,16 @@ def render_report(
     language: str = "en",
     parcel_ids: Sequence[str] | None = None,
     now: object = None,
+    findings_filter: Mapping[str, object] | None = None,
 ) -> Path:
-    """Render the partner report to one self-contained HTML file in out_dir; return its path."""
+    """Render the partner report to one self-contained HTML file in out_dir; return its path.
+
+    The parcels are those of the carrier (either leg), shipped since, named by parcels_file
+    or parcel_ids, and with a recorded finding matching findings_filter (keys status,
+    category, analyst, since; see FindingsStore.query); each filter given narrows.
+    """
     language = check_language(language)
+    wanted = check_findings_filter(findings_filter)
     if (parcels is None) != (events is None):
         raise InputError(
             "parcels were given without events, or the other way round",
@@ -249,7 +257,14 @@ def render_report(
         )
     ids = selection_ids(parcels_file, parcel_ids)
     tables = load_tables()[:2] if parcels is None else (parcels, events)
-    select_parcels(*tables, carrier=carrier, since=since, parcel_ids=ids)  # fail before running
+    select_parcels(  # fail before running
+        *tables,
+        carrier=carrier,
+        since=since,
+        parcel_ids=ids,
+        findings_filter=wanted,
+        findings_url=findings_url,
+    )
     code = check_carrier(carrier, *tables)
     start = parse_since(since)
     when = report_now(now, tables[0])
@@ -264,6 +279,7 @@ def render_report(
             "since": None if start is None else start.isoformat(),
             "parcel_ids": ids,
             "findings_url": findings_url,
+            "findings_filter": wanted,
             "language": language,
             "now": when.isoformat(),
         }

@@ -1,7 +1,7 @@
 """What a carrier partner report shows: the parcels in scope, masked, with diagnoses and questions.
 
 ``load`` (or ``build_report``) selects the parcels (carrier on either leg, shipping period,
-named ids or numbers), diagnoses them and keeps only what a partner may see: recipient
+named ids or numbers, recorded findings matching a filter), diagnoses them and keeps only what a partner may see: recipient
 fields masked, phone numbers in carrier text masked, no analyst-only notes. The section
 methods of ``PartnerReport`` return escaped HTML or plotly figures for the report notebook.
 """
@@ -12,7 +12,7 @@ import html
 import os
 import re
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +34,7 @@ __all__ = [
     "LANGUAGES",
     "PartnerReport",
     "build_report",
+    "check_findings_filter",
     "load",
     "partner_findings",
     "read_selection",
@@ -78,6 +79,8 @@ TEXT: dict[str, dict[str, str]] = {
         "scope_selection": "The {n} parcels named by the sender.",
         "scope_selection_some": "{n} of the {m} parcels named by the sender; the others are "
         "not of this carrier or period.",
+        "scope_findings": "Parcels with a recorded finding.",
+        "scope_findings_of": "Parcels with a recorded finding ({what}).",
         "demo": "Demo data: invented parcels and scans, for trying the report out.",
         "masked": "Recipient names, phone numbers and addresses are masked.",
         "summary": "Summary",
@@ -129,6 +132,8 @@ TEXT: dict[str, dict[str, str]] = {
         "scope_since": "{since} 以来发出的包裹。",
         "scope_selection": "发件方指定的 {n} 个包裹。",
         "scope_selection_some": "发件方指定的 {m} 个包裹中的 {n} 个；其余不属于该承运商或时间段。",
+        "scope_findings": "有已记录调查结果的包裹。",
+        "scope_findings_of": "有已记录调查结果（{what}）的包裹。",
         "demo": "演示数据：虚构的包裹和扫描记录，仅供试用。",
         "masked": "收件人姓名、电话和地址已做脱敏处理。",
         "summary": "概况",
@@ -348,15 +353,21 @@ def select_parcels(
     carrier: str | None = None,
     since: object = None,
     parcel_ids: Sequence[str] | None = None,
+    findings_filter: Mapping[str, object] | None = None,
+    findings_url: str | None = None,
 ) -> pd.DataFrame:
-    """The parcels a report covers: of the carrier (either leg), shipped since, among the ids."""
+    """The parcels a report covers: of the carrier (either leg), shipped since, among the ids,
+    with a recorded finding that matches the findings filter; every filter given narrows."""
     validate_parcels(parcels, "parcels to report on")
     validate_events(events, "events to report on")
     code = check_carrier(carrier, parcels, events)
     start = parse_since(since)
+    wanted = check_findings_filter(findings_filter)
     keep = pd.Series(True, index=parcels.index)
     if parcel_ids is not None:
         keep &= parcels["parcel_id"].isin(_match_selection(parcels, parcel_ids))
+    if wanted is not None:
+        keep &= parcels["parcel_id"].astype(str).isin(parcels_with_findings(wanted, findings_url))
     if code is not None:
         on_leg = pd.Series(False, index=parcels.index)
         for col in ("international_carrier", "domestic_carrier"):
@@ -376,13 +387,15 @@ def select_parcels(
                 f"carrier {code}" if code else "",
                 f"shipped since {start:%Y-%m-%d %H:%M} UTC" if start is not None else "",
                 f"{len(parcel_ids)} named parcel(s)" if parcel_ids is not None else "",
+                f"findings with {describe_findings_filter(wanted)}" if wanted is not None else "",
             )
             if part
         )
         raise InputError(
             f"no parcel matches {scope or 'the report'}",
             "partner report",
-            "Widen the period, check the carrier code, or pass other parcels",
+            "Widen the period, check the carrier code, pass other parcels or loosen the "
+            "findings filter",
         )
     return out
 
@@ -418,6 +431,92 @@ def _match_selection(parcels: pd.DataFrame, wanted: Sequence[str]) -> set[str]:
             "Check the ids or numbers, or report on a parcels table that holds them",
         )
     return set(hit["parcel_id"].astype(str))
+
+
+FINDINGS_FILTER_KEYS: tuple[str, ...] = ("status", "category", "analyst", "since")
+
+
+def check_findings_filter(value: object) -> dict[str, object] | None:
+    """A findings filter as FindingsStore.query takes it (keys FINDINGS_FILTER_KEYS).
+
+    Values are text or lists of text; ``since`` becomes ISO text. Empty values are dropped,
+    and an empty filter is None (no filter).
+    """
+    if value is None:
+        return None
+    example = 'Give keys and values, e.g. {"status": "open", "category": "customs_hold"}'
+    if not isinstance(value, Mapping):
+        raise InputError(
+            f"the findings filter {value!r} is not a mapping", "partner report", example
+        )
+    unknown = sorted(str(k) for k in value if k not in FINDINGS_FILTER_KEYS)
+    if unknown:
+        raise InputError(
+            f"unknown findings filter key(s): {', '.join(unknown)}",
+            "partner report",
+            f"Use {', '.join(FINDINGS_FILTER_KEYS)}",
+        )
+    out: dict[str, object] = {}
+    for key, v in value.items():
+        if v is None or (isinstance(v, str) and not v.strip()):
+            continue
+        if key == "since":
+            start = parse_since(v)
+            if start is not None:
+                out[key] = start.isoformat()
+            continue
+        values = [v] if isinstance(v, str) else list(v) if isinstance(v, Sequence) else None
+        if values is None or not all(isinstance(x, str) for x in values):
+            raise InputError(
+                f"findings filter {key} {v!r} is neither text nor a list of text",
+                "partner report",
+                example,
+            )
+        values = [x.strip() for x in values if x.strip()]
+        if values:
+            out[key] = values[0] if len(values) == 1 else values
+    return out or None
+
+
+def describe_findings_filter(wanted: Mapping[str, object], *, public: bool = False) -> str:
+    """The filter in words, e.g. "status open, category customs_hold"; public: no analyst."""
+    parts = []
+    for key in FINDINGS_FILTER_KEYS:
+        if key not in wanted or (public and key == "analyst"):
+            continue
+        v = wanted[key]
+        shown = v if isinstance(v, str) else " or ".join(map(str, v))  # type: ignore[arg-type]
+        if key == "since":
+            shown = f"{pd.Timestamp(str(v)):%Y-%m-%d}"
+            parts.append(f"changed since {shown}")
+        else:
+            parts.append(f"{key} {shown}")
+    return ", ".join(parts)
+
+
+def _no_findings_store(url: str | None) -> bool:
+    """True when no store is named and the default one was never created."""
+    from toolkit import findings as store_module
+
+    named = url is not None or os.environ.get(store_module.ENV_URL, "").strip()
+    return not named and not store_module.default_path().is_file()
+
+
+def parcels_with_findings(wanted: Mapping[str, object], url: str | None = None) -> set[str]:
+    """Ids of the parcels with a current finding matching the filter; InputError if none."""
+    from toolkit import findings as store_module
+
+    # Without a store the filter is still checked (against an empty in-memory one).
+    with store_module.FindingsStore(url="sqlite://" if _no_findings_store(url) else url) as store:
+        found = store.query(**wanted)  # type: ignore[arg-type]
+    if found.empty:
+        raise InputError(
+            f"no recorded finding matches {describe_findings_filter(wanted)}",
+            "partner report",
+            "Loosen the findings filter, check the findings store address, or record "
+            "the findings first",
+        )
+    return {str(pid) for ids in found["parcel_ids"] for pid in ids}
 
 
 # ---------------------------------------------------------------- the report
@@ -480,6 +579,7 @@ class PartnerReport:
     eta: dict
     findings: pd.DataFrame | None = None  # partner-safe findings of these parcels
     named: int | None = None  # parcels named by ids or numbers, before the other filters
+    findings_filter: dict | None = None  # the findings the parcels were chosen by
     demo: bool = False
 
     def __repr__(self) -> str:
@@ -525,6 +625,11 @@ class PartnerReport:
             n = len(self.diagnoses)
             key = "scope_selection" if n == self.named else "scope_selection_some"
             lines.append(self.t(key, n=n, m=self.named))
+        if self.findings_filter is not None:
+            what = describe_findings_filter(self.findings_filter, public=True)
+            lines.append(
+                self.t("scope_findings_of", what=what) if what else self.t("scope_findings")
+            )
         lines.append(self.t("masked"))
         banner = '<p class="report-demo">' + e(self.t("demo")) + "</p>" if self.demo else ""
         return (
@@ -734,20 +839,25 @@ FINDING_COLUMNS: tuple[str, ...] = (
 )
 
 
-def partner_findings(parcels: pd.DataFrame, url: str | None = None) -> pd.DataFrame:
-    """Findings recorded for these parcels, as the store's partner-safe export gives them."""
+def partner_findings(
+    parcels: pd.DataFrame,
+    url: str | None = None,
+    findings_filter: Mapping[str, object] | None = None,
+) -> pd.DataFrame:
+    """Findings recorded for these parcels (those matching the filter, if one is given), as the
+    store's partner-safe export gives them."""
     from toolkit import findings as store_module
 
-    no_store = url is None and not os.environ.get(store_module.ENV_URL, "").strip()
-    if no_store and not store_module.default_path().is_file():
+    if _no_findings_store(url):
         return pd.DataFrame(columns=list(FINDING_COLUMNS))
+    wanted = check_findings_filter(findings_filter) or {}
     ids = parcels["parcel_id"].astype(str).tolist()
     with (
         store_module.FindingsStore(url=url) as store,
         tempfile.TemporaryDirectory(prefix="toolkit-findings-") as tmp,
     ):
         path = store.export_csv(
-            Path(tmp) / "findings.csv", partner_safe=True, parcels=parcels, parcel_id=ids
+            Path(tmp) / "findings.csv", partner_safe=True, parcels=parcels, parcel_id=ids, **wanted
         )
         table = pd.read_csv(path, dtype="string", keep_default_na=False, encoding="utf-8-sig")
     return table[[c for c in FINDING_COLUMNS if c in table.columns]]
@@ -764,12 +874,22 @@ def build_report(
     language: str = "en",
     demo: bool = False,
     findings_url: str | None = None,
+    findings_filter: Mapping[str, object] | None = None,
 ) -> PartnerReport:
     """Diagnose the parcels in scope and keep only what a partner may see (masked, escaped later)."""
     from toolkit.diagnose import diagnose, diagnose_all, fit_eta
 
     language = check_language(language)
-    scope = select_parcels(parcels, events, carrier=carrier, since=since, parcel_ids=parcel_ids)
+    wanted = check_findings_filter(findings_filter)
+    scope = select_parcels(
+        parcels,
+        events,
+        carrier=carrier,
+        since=since,
+        parcel_ids=parcel_ids,
+        findings_filter=wanted,
+        findings_url=findings_url,
+    )
     code = check_carrier(carrier, parcels, events)
     when = report_now(now, parcels)
     model = fit_eta(events, parcels, now=when)
@@ -824,8 +944,9 @@ def build_report(
         evidence_text=pd.Series(words, dtype="string"),
         questions=pd.DataFrame(questions, columns=["parcel_id", "to", "question", "facts"]),
         eta=eta,
-        findings=partner_findings(scope, findings_url),
+        findings=partner_findings(scope, findings_url, wanted),
         named=None if parcel_ids is None else len(_match_selection(parcels, parcel_ids)),
+        findings_filter=wanted,
         demo=demo,
     )
 
@@ -858,6 +979,7 @@ def load(
     now: object = None,
     language: str = "en",
     findings_url: str | None = None,
+    findings_filter: Mapping[str, object] | None = None,
 ) -> PartnerReport:
     """The report for the notebook's parameters: tables (default: the demo set), scope, diagnoses."""
     parcels, events, is_demo = load_tables(parcels_path, events_path)
@@ -872,6 +994,7 @@ def load(
         language=language,
         demo=is_demo,
         findings_url=findings_url,
+        findings_filter=findings_filter,
     )
 
 
