@@ -1,9 +1,10 @@
 """What a carrier partner report shows: the parcels in scope, masked, with diagnoses and questions.
 
 ``load`` (or ``build_report``) selects the parcels (carrier on either leg, shipping period,
-named ids or numbers, recorded findings matching a filter), diagnoses them and keeps only what a partner may see: recipient
-fields masked, phone numbers in carrier text masked, no analyst-only notes. The section
-methods of ``PartnerReport`` return escaped HTML or plotly figures for the report notebook.
+named ids or numbers, recorded findings matching a filter), diagnoses them and keeps only
+what a partner may see: recipient fields masked, phone numbers in carrier text masked, no
+analyst-only notes. The section methods of ``PartnerReport`` return escaped HTML or plotly
+figures for the report notebook.
 """
 
 from __future__ import annotations
