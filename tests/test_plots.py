@@ -361,6 +361,23 @@ def test_dwell_figure_boxes_per_stage_and_carrier():
     assert len(one.data) == 1 and one.data[0].median == (25.0,)
 
 
+def annotation_texts(fig) -> list[str]:
+    return [a.text for a in fig.layout.annotations]
+
+
+def test_dwell_figure_with_nothing_measured_says_so():
+    # Clearance started but not finished: the stage has no duration yet.
+    started = dwell_figure(
+        dwell_times(events_table([("U0", 0, "customs_clearance", INTL, "usps")]))
+    )
+    nothing = dwell_figure(dwell_times(events_table([])), empty_text="尚无")
+    assert started.data == () and any(
+        "No stage time measured" in t for t in annotation_texts(started)
+    )
+    assert started.layout.xaxis.visible is False
+    assert "尚无" in annotation_texts(nothing)
+
+
 # ---------------------------------------------------------------- gone dark
 
 
@@ -403,6 +420,8 @@ def test_heatmap_cells_are_the_shares_gone_dark():
     sparse = gone_dark_heatmap(diagnoses, parcels, min_parcels=2)
     zs = np.array(sparse.data[0].z, dtype=float)
     assert np.isfinite(zs).sum() == 1  # only usps US → 广东省 has 2+ parcels
+    empty = gone_dark_heatmap(diagnoses.iloc[:0], parcels.iloc[:0])
+    assert empty.data == () and "No parcels to show" in annotation_texts(empty)
 
 
 # ---------------------------------------------------------------- swimlanes

@@ -25,6 +25,7 @@ from report_fixtures import (
 
 from toolkit import demo
 from toolkit.errors import FileFormatError, InputError, ToolkitError
+from toolkit.model import CATEGORIES
 from toolkit.report import (
     DEFAULT_OUT,
     ROOT,
@@ -33,7 +34,7 @@ from toolkit.report import (
     export_for_partner,
     external_references,
 )
-from toolkit.report_content import read_selection, select_parcels
+from toolkit.report_content import LANGUAGES, read_selection, select_parcels
 
 MAX_BYTES = 8 * 1024 * 1024
 
@@ -331,6 +332,21 @@ def test_carrier_text_is_escaped_and_phone_numbers_in_it_masked(evil_set):
     assert "139****5678" in text
     for value in EVIL_RECIPIENT.values():
         assert value not in text
+
+
+@pytest.mark.parametrize("category", [str(c) for c in CATEGORIES])
+def test_a_report_on_one_parcel_of_any_kind_has_every_section(demo_set, category):
+    # What "Export for partner" does for the parcel on screen, whatever its situation.
+    parcels, events, now = demo_set
+    pid = parcels.loc[parcels["true_category"] == category, "parcel_id"].iloc[0]
+    for language in LANGUAGES:
+        r = build_report(parcels, events, parcel_ids=[pid], now=now, language=language)
+        report_text(r)  # every section renders
+        assert pid in r.stuck_html() or category in ("delivered", "moving")
+        figures = r.lane_figures()
+        assert len(figures) >= 3
+        for fig in figures:  # every figure draws something or says why it cannot
+            assert fig.data or fig.layout.annotations, fig.layout.title.text
 
 
 def test_chinese_report_labels(demo_set):

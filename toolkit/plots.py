@@ -85,6 +85,8 @@ RATE_SCALE: tuple[tuple[float, str], ...] = (
     (1.0, "#780000"),
 )
 SANDBOX_NOTE = "Sandbox data: built-in demo carriers, not real tracking"
+NO_DWELL = "No stage time measured yet: no parcel has both scans of a stage in China"
+NO_PARCELS = "No parcels to show"
 SANDBOX_COLOR = "#b5651d"
 GAP_HOURS = 48.0
 GAP_LABELS = 8  # timeline gaps labelled with their length, longest first
@@ -149,6 +151,23 @@ def _finish(fig: go.Figure, sandbox: bool, title: str, height: int | None = None
             showarrow=False,
             font={"size": 11, "color": SANDBOX_COLOR},
         )
+    return fig
+
+
+def _nothing_to_draw(fig: go.Figure, text: str) -> go.Figure:
+    """Say in the plot area why it is empty, instead of drawing empty axes."""
+    fig.add_annotation(
+        text=text,
+        name="nothing_to_draw",
+        xref="paper",
+        yref="paper",
+        x=0.5,
+        y=0.5,
+        showarrow=False,
+        font={"size": 14, "color": "#6c757d"},
+    )
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
     return fig
 
 
@@ -558,28 +577,17 @@ def dwell_times(events: pd.DataFrame, parcels: pd.DataFrame | None = None) -> pd
     return out
 
 
-def dwell_figure(
+def _dwell_boxes(
+    fig: go.Figure,
     dwell: pd.DataFrame,
-    by: str | None = "carrier",
-    *,
-    log_y: bool = False,
-    sandbox: bool | None = None,
-    title: str | None = None,
-) -> go.Figure:
-    """Box per stage and ``by`` group of the hours from ``dwell_times`` (whiskers 10th-90th percentile).
-
-    Boxes are computed here (quartiles, median, 10th and 90th percentiles), so the
-    figure stays small for any number of parcels. ``by=None`` draws one box per stage.
-    """
-    _need(dwell, ("stage", "hours", *([by] if by else [])), "dwell times", "dwell_figure")
-    labels = {s[0]: s[3] for s in DWELL_STAGES}
-    stages = [s[0] for s in DWELL_STAGES if s[0] in set(dwell["stage"].astype(str))]
-    data = dwell[dwell["hours"].notna()]
-    group = (
-        data[by].astype("string").fillna("(unknown)")
-        if by
-        else pd.Series("all parcels", index=data.index)
-    )
+    data: pd.DataFrame,
+    group: pd.Series,
+    stages: list[str],
+    labels: dict[str, str],
+    by: str | None,
+    log_y: bool,
+) -> None:
+    """The boxes of dwell_figure, from the measured rows ``data`` grouped by ``group``."""
     keys = [group.to_numpy(dtype=object), data["stage"].astype(str).to_numpy()]
     stats = (
         data["hours"]
@@ -597,7 +605,6 @@ def dwell_figure(
         for s in stages
     }
     groups = group.value_counts().index.tolist()  # most parcels first
-    fig = go.Figure()
     for i, name in enumerate(groups):
         part = stats.loc[name].reindex(stages).dropna(subset=["median"])
         fig.add_trace(
@@ -627,6 +634,37 @@ def dwell_figure(
         legend_title=f"{by.replace('_', ' ') if by else 'group'} (stage times measured)",
         margin={"b": 90},
     )
+
+
+def dwell_figure(
+    dwell: pd.DataFrame,
+    by: str | None = "carrier",
+    *,
+    log_y: bool = False,
+    sandbox: bool | None = None,
+    title: str | None = None,
+    empty_text: str = NO_DWELL,
+) -> go.Figure:
+    """Box per stage and ``by`` group of the hours from ``dwell_times`` (whiskers 10th-90th percentile).
+
+    Boxes are computed here (quartiles, median, 10th and 90th percentiles), so the
+    figure stays small for any number of parcels. ``by=None`` draws one box per stage.
+    When no stage time is measured, the plot area says so (``empty_text``).
+    """
+    _need(dwell, ("stage", "hours", *([by] if by else [])), "dwell times", "dwell_figure")
+    labels = {s[0]: s[3] for s in DWELL_STAGES}
+    stages = [s[0] for s in DWELL_STAGES if s[0] in set(dwell["stage"].astype(str))]
+    data = dwell[dwell["hours"].notna()]
+    group = (
+        data[by].astype("string").fillna("(unknown)")
+        if by
+        else pd.Series("all parcels", index=data.index)
+    )
+    fig = go.Figure()
+    if data.empty:
+        _nothing_to_draw(fig, empty_text)
+    else:
+        _dwell_boxes(fig, dwell, data, group, stages, labels, by, log_y)
     who = by.replace("_", " ") if by else "all parcels"
     return _finish(
         fig,
@@ -649,11 +687,13 @@ def gone_dark_heatmap(
     min_parcels: int = 1,
     sandbox: bool | None = None,
     title: str | None = None,
+    empty_text: str = NO_PARCELS,
 ) -> go.Figure:
     """Carrier × lane (origin → destination province) share of parcels gone dark, counts in hover.
 
     "Gone dark" is ``toolkit.scorecard.GONE_DARK``. Cells with fewer than
-    ``min_parcels`` parcels are left blank (their counts stay in the hover).
+    ``min_parcels`` parcels are left blank (their counts stay in the hover). With no
+    parcel, the plot area says so (``empty_text``).
     """
     _need(
         parcels,
@@ -662,6 +702,16 @@ def gone_dark_heatmap(
         "gone_dark_heatmap",
     )
     rates = gone_dark_rates(diagnoses, parcels, by=("international_carrier", "lane"))
+    dark_names = ", ".join(sorted(c.replace("_", " ") for c in GONE_DARK))
+    sandbox = is_sandbox(diagnoses, parcels) if sandbox is None else sandbox
+    if rates.empty:
+        return _finish(
+            _nothing_to_draw(go.Figure(), empty_text),
+            sandbox,
+            title
+            or f"Share of parcels gone dark, by carrier and lane<br><sup>gone dark: {dark_names}</sup>",
+            height=420,
+        )
     # carrier and lane names come from the parcels file: escape them for the labels
     rates["international_carrier"] = _escape(rates["international_carrier"])
     rates["lane"] = _escape(rates["lane"])
@@ -700,11 +750,10 @@ def gone_dark_heatmap(
         xaxis={"title": "Lane (origin country → destination province)", "tickangle": -45},
         yaxis={"title": "International carrier", "autorange": "reversed"},
     )
-    dark_names = ", ".join(sorted(c.replace("_", " ") for c in GONE_DARK))
     n = int(rates["parcels"].sum())
     return _finish(
         fig,
-        is_sandbox(diagnoses, parcels) if sandbox is None else sandbox,
+        sandbox,
         title
         or f"Share of parcels gone dark, by carrier and lane · {n:,} parcels"
         f"<br><sup>gone dark: {dark_names}"

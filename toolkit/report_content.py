@@ -149,6 +149,7 @@ TEXT: dict[str, dict[str, str]] = {
         "gone_dark": "各承运商及线路失联包裹占比",
         "ageing": "未签收包裹距最后一次扫描的天数",
         "dwell": "各承运商在中国境内各环节的停留时间",
+        "no_dwell": "尚无可测量的环节停留时间：没有包裹同时具备某一环节的首尾两次扫描",
         "lane": "线路",
         "other_lanes": "其他线路（{n}）",
         "stuck_title": "需处理的包裹",
@@ -712,7 +713,12 @@ class PartnerReport:
         return [
             plots.gone_dark_heatmap(self.diagnoses, self.parcels, title=titles["gone_dark"]),
             plots.ageing_histogram(self.diagnoses, self.now, title=titles["ageing"]),
-            plots.dwell_figure(dwell, by="carrier", title=titles["dwell"]),
+            plots.dwell_figure(
+                dwell,
+                by="carrier",
+                title=titles["dwell"],
+                empty_text=self.t("no_dwell") if zh else plots.NO_DWELL,
+            ),
         ]
 
     def stuck_html(self) -> str:
