@@ -240,7 +240,7 @@ def check_carrier(carrier: object, parcels: pd.DataFrame, events: pd.DataFrame) 
     return code
 
 
-def parse_since(since: object) -> pd.Timestamp | None:
+def parse_since(since: object, where: str = "partner report --since") -> pd.Timestamp | None:
     """The start of the reporting period as a UTC timestamp (a date means its midnight, UTC)."""
     if since is None or (isinstance(since, str) and not since.strip()):
         return None
@@ -249,11 +249,11 @@ def parse_since(since: object) -> pd.Timestamp | None:
     except (ValueError, TypeError) as exc:
         raise InputError(
             f"cannot read the start date {since!r}",
-            "partner report --since",
+            where,
             "Give a date such as 2026-11-01, or a time such as 2026-11-01T08:00+08:00",
         ) from exc
     if pd.isna(t):
-        raise InputError(f"the start date {since!r} is empty", "partner report --since")
+        raise InputError(f"the start date {since!r} is empty", where)
     return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
 
 
@@ -463,7 +463,7 @@ def check_findings_filter(value: object) -> dict[str, object] | None:
         if v is None or (isinstance(v, str) and not v.strip()):
             continue
         if key == "since":
-            start = parse_since(v)
+            start = parse_since(v, "partner report findings filter since (--finding-since)")
             if start is not None:
                 out[key] = start.isoformat()
             continue
