@@ -89,6 +89,24 @@ def test_since_keeps_parcels_shipped_from_that_date(demo_set):
     assert len(out) == int(later.sum())
 
 
+def test_a_period_keeps_parcels_shipped_from_since_up_to_until(demo_set):
+    parcels, events, now = demo_set
+    start, end = pd.Timestamp("2026-11-05", tz="UTC"), pd.Timestamp("2026-11-10", tz="UTC")
+    out = select_parcels(parcels, events, since="2026-11-05", until="2026-11-10")
+    inside = parcels["shipped_at"].ge(start) & parcels["shipped_at"].lt(end)
+    assert set(out["parcel_id"]) == set(parcels.loc[inside, "parcel_id"]) and len(out) > 10
+    assert not (out["shipped_at"] == end).any()  # the end day itself is not included
+    only_end = select_parcels(parcels, events, until="2026-11-10")
+    assert len(only_end) == int(parcels["shipped_at"].lt(end).sum())
+    r = build_report(parcels, events, since="2026-11-05", until="2026-11-10", now=now)
+    assert "Parcels shipped since 2026-11-05." in r.header_html()
+    assert "Parcels shipped before 2026-11-10." in r.header_html()
+    with pytest.raises(InputError, match=r"the period ends \(2026-11-01 00:00 UTC\) before"):
+        select_parcels(parcels, events, since="2026-11-05", until="2026-11-01")
+    with pytest.raises(InputError, match="--until: cannot read the end date 'later'"):
+        select_parcels(parcels, events, until="later")
+
+
 def test_parcels_are_chosen_by_id_or_by_any_of_their_numbers(demo_set):
     parcels, events, _ = demo_set
     a, b = parcels.iloc[0], parcels[parcels["domestic_number"].notna()].iloc[0]
@@ -506,6 +524,7 @@ def test_cli_renders_the_whole_demo_set_under_8_mb(tmp_path):
         (["--parcels", "/nonexistent/ids.txt"], "the parcels file does not exist"),
         (["--events", "x.csv"], "--parcels-table and --events go together"),
         (["--finding-status", "opn"], "status 'opn' is not one of the known values"),
+        (["--since", "2026-11-10", "--until", "2026-11-01"], "the period ends (2026-11-01"),
         (["--finding-category", "customs_hold"], "no recorded finding matches category"),
     ],
 )

@@ -66,6 +66,7 @@ def _report(args: argparse.Namespace) -> int:
         args.out,
         carrier=args.carrier,
         since=args.since,
+        until=args.until,
         parcels_file=args.parcels,
         findings_url=args.findings_url,
         findings_filter={
@@ -128,6 +129,12 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--carrier", default=None, help="carrier code, e.g. sf or usps (all)")
     report.add_argument(
         "--since", default=None, help="only parcels shipped since this date, e.g. 2026-11-01"
+    )
+    report.add_argument(
+        "--until",
+        default=None,
+        help="only parcels shipped before this date (not included): --since 2026-10-01 "
+        "--until 2026-11-01 is October",
     )
     report.add_argument(
         "--parcels",

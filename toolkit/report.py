@@ -30,7 +30,7 @@ from toolkit.report_content import (
     check_language,
     load,
     load_tables,
-    parse_since,
+    parse_period,
     report_now,
     select_parcels,
     selection_ids,
@@ -240,12 +240,13 @@ def render_report(
     parcel_ids: Sequence[str] | None = None,
     now: object = None,
     findings_filter: Mapping[str, object] | None = None,
+    until: object = None,
 ) -> Path:
     """Render the partner report to one self-contained HTML file in out_dir; return its path.
 
-    The parcels are those of the carrier (either leg), shipped since, named by parcels_file
-    or parcel_ids, and with a recorded finding matching findings_filter (keys status,
-    category, analyst, since; see FindingsStore.query); each filter given narrows.
+    The parcels are those of the carrier (either leg), shipped in [since, until), named by
+    parcels_file or parcel_ids, and with a recorded finding matching findings_filter (keys
+    status, category, analyst, since; see FindingsStore.query); each filter given narrows.
     """
     language = check_language(language)
     wanted = check_findings_filter(findings_filter)
@@ -264,9 +265,10 @@ def render_report(
         parcel_ids=ids,
         findings_filter=wanted,
         findings_url=findings_url,
+        until=until,
     )
     code = check_carrier(carrier, *tables)
-    start = parse_since(since)
+    start, end = parse_period(since, until)
     when = report_now(now, tables[0])
     out = Path(out_dir)
     try:
@@ -277,6 +279,7 @@ def render_report(
         params: dict = {
             "carrier": code,
             "since": None if start is None else start.isoformat(),
+            "until": None if end is None else end.isoformat(),
             "parcel_ids": ids,
             "findings_url": findings_url,
             "findings_filter": wanted,

@@ -77,9 +77,10 @@ TEXT: dict[str, dict[str, str]] = {
         "all_carriers": "all carriers",
         "as_of": "Data as of {now} UTC.",
         "scope_since": "Parcels shipped since {since}.",
+        "scope_until": "Parcels shipped before {until}.",
         "scope_selection": "The {n} parcels named by the sender.",
         "scope_selection_some": "{n} of the {m} parcels named by the sender; the others are "
-        "not of this carrier or period.",
+        "outside this report's carrier, period or findings.",
         "scope_findings": "Parcels with a recorded finding.",
         "scope_findings_of": "Parcels with a recorded finding ({what}).",
         "demo": "Demo data: invented parcels and scans, for trying the report out.",
@@ -131,8 +132,9 @@ TEXT: dict[str, dict[str, str]] = {
         "all_carriers": "所有承运商",
         "as_of": "数据截至 {now}（UTC）。",
         "scope_since": "{since} 以来发出的包裹。",
+        "scope_until": "{until} 之前发出的包裹。",
         "scope_selection": "发件方指定的 {n} 个包裹。",
-        "scope_selection_some": "发件方指定的 {m} 个包裹中的 {n} 个；其余不属于该承运商或时间段。",
+        "scope_selection_some": "发件方指定的 {m} 个包裹中的 {n} 个；其余不在本报告的承运商、时间段或调查结果范围内。",
         "scope_findings": "有已记录调查结果的包裹。",
         "scope_findings_of": "有已记录调查结果（{what}）的包裹。",
         "demo": "演示数据：虚构的包裹和扫描记录，仅供试用。",
@@ -240,7 +242,9 @@ def check_carrier(carrier: object, parcels: pd.DataFrame, events: pd.DataFrame) 
     return code
 
 
-def parse_since(since: object, where: str = "partner report --since") -> pd.Timestamp | None:
+def parse_since(
+    since: object, where: str = "partner report --since", what: str = "start date"
+) -> pd.Timestamp | None:
     """The start of the reporting period as a UTC timestamp (a date means its midnight, UTC)."""
     if since is None or (isinstance(since, str) and not since.strip()):
         return None
@@ -248,13 +252,27 @@ def parse_since(since: object, where: str = "partner report --since") -> pd.Time
         t = pd.Timestamp(since)
     except (ValueError, TypeError) as exc:
         raise InputError(
-            f"cannot read the start date {since!r}",
+            f"cannot read the {what} {since!r}",
             where,
             "Give a date such as 2026-11-01, or a time such as 2026-11-01T08:00+08:00",
         ) from exc
     if pd.isna(t):
-        raise InputError(f"the start date {since!r} is empty", where)
+        raise InputError(f"the {what} {since!r} is empty", where)
     return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
+
+
+def parse_period(since: object, until: object) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    """The reporting period [since, until) in UTC; until must come after since."""
+    start = parse_since(since)
+    end = parse_since(until, "partner report --until", "end date")
+    if start is not None and end is not None and end <= start:
+        raise InputError(
+            f"the period ends ({end:%Y-%m-%d %H:%M} UTC) before it starts "
+            f"({start:%Y-%m-%d %H:%M} UTC)",
+            "partner report --until",
+            "Give an end after the start: --since 2026-10-01 --until 2026-11-01 is October",
+        )
+    return start, end
 
 
 def _normalise_keys(values: pd.Series) -> pd.Series:
@@ -357,13 +375,15 @@ def select_parcels(
     parcel_ids: Sequence[str] | None = None,
     findings_filter: Mapping[str, object] | None = None,
     findings_url: str | None = None,
+    until: object = None,
 ) -> pd.DataFrame:
-    """The parcels a report covers: of the carrier (either leg), shipped since, among the ids,
-    with a recorded finding that matches the findings filter; every filter given narrows."""
+    """The parcels a report covers: of the carrier (either leg), shipped since and before
+    until, among the ids, with a recorded finding that matches the findings filter; every
+    filter given narrows."""
     validate_parcels(parcels, "parcels to report on")
     validate_events(events, "events to report on")
     code = check_carrier(carrier, parcels, events)
-    start = parse_since(since)
+    start, end = parse_period(since, until)
     wanted = check_findings_filter(findings_filter)
     keep = pd.Series(True, index=parcels.index)
     if parcel_ids is not None:
@@ -376,11 +396,14 @@ def select_parcels(
             on_leg |= parcels[col].astype("string").str.lower().eq(code).fillna(False)
         scanned = events.loc[events["carrier"].astype("string").str.lower() == code, "parcel_id"]
         keep &= on_leg | parcels["parcel_id"].isin(set(scanned))
-    if start is not None:
+    if start is not None or end is not None:
         first_scan = events.groupby("parcel_id")["time_utc"].min()
         began = parcels["shipped_at"].fillna(parcels["parcel_id"].map(first_scan))
         # A parcel with neither a shipping time nor a scan cannot be placed: it stays in.
-        keep &= began.isna() | (began >= start)
+        if start is not None:
+            keep &= began.isna() | (began >= start)
+        if end is not None:
+            keep &= began.isna() | (began < end)
     out = parcels[keep.to_numpy(bool)].reset_index(drop=True)
     if out.empty:
         scope = ", ".join(
@@ -388,6 +411,7 @@ def select_parcels(
             for part in (
                 f"carrier {code}" if code else "",
                 f"shipped since {start:%Y-%m-%d %H:%M} UTC" if start is not None else "",
+                f"shipped before {end:%Y-%m-%d %H:%M} UTC" if end is not None else "",
                 f"{len(parcel_ids)} named parcel(s)" if parcel_ids is not None else "",
                 f"findings with {describe_findings_filter(wanted)}" if wanted is not None else "",
             )
@@ -564,6 +588,11 @@ def _lane(parcels: pd.DataFrame) -> pd.Series:
     return (origin + " → " + dest).astype("string")
 
 
+def _day_or_time(t: pd.Timestamp) -> str:
+    """A UTC date, with its time unless it is midnight."""
+    return f"{t:%Y-%m-%d}" if t == t.normalize() else f"{t:%Y-%m-%d %H:%M} UTC"
+
+
 @dataclass(repr=False)
 class PartnerReport:
     """What a partner report shows: masked parcels in scope, diagnoses, questions, evidence."""
@@ -583,6 +612,7 @@ class PartnerReport:
     named: int | None = None  # parcels named by ids or numbers, before the other filters
     findings_filter: dict | None = None  # the findings the parcels were chosen by
     demo: bool = False
+    until: pd.Timestamp | None = None  # end of the shipping period (not included)
 
     def __repr__(self) -> str:
         return (
@@ -622,7 +652,9 @@ class PartnerReport:
         e = html.escape
         lines = [self.t("as_of", now=f"{self.now:%Y-%m-%d %H:%M}")]
         if self.since is not None:
-            lines.append(self.t("scope_since", since=f"{self.since:%Y-%m-%d}"))
+            lines.append(self.t("scope_since", since=_day_or_time(self.since)))
+        if self.until is not None:
+            lines.append(self.t("scope_until", until=_day_or_time(self.until)))
         if self.named is not None:
             n = len(self.diagnoses)
             key = "scope_selection" if n == self.named else "scope_selection_some"
@@ -882,6 +914,7 @@ def build_report(
     demo: bool = False,
     findings_url: str | None = None,
     findings_filter: Mapping[str, object] | None = None,
+    until: object = None,
 ) -> PartnerReport:
     """Diagnose the parcels in scope and keep only what a partner may see (masked, escaped later)."""
     from toolkit.diagnose import diagnose, diagnose_all, fit_eta
@@ -896,8 +929,10 @@ def build_report(
         parcel_ids=parcel_ids,
         findings_filter=wanted,
         findings_url=findings_url,
+        until=until,
     )
     code = check_carrier(carrier, parcels, events)
+    start, end = parse_period(since, until)
     when = report_now(now, parcels)
     model = fit_eta(events, parcels, now=when)
     diagnoses = diagnose_all(events, scope, now=when, eta_model=model)
@@ -939,7 +974,8 @@ def build_report(
     )
     return PartnerReport(
         carrier=code,
-        since=parse_since(since),
+        since=start,
+        until=end,
         now=when,
         language=language,
         parcels=shown,
@@ -987,6 +1023,7 @@ def load(
     language: str = "en",
     findings_url: str | None = None,
     findings_filter: Mapping[str, object] | None = None,
+    until: object = None,
 ) -> PartnerReport:
     """The report for the notebook's parameters: tables (default: the demo set), scope, diagnoses."""
     parcels, events, is_demo = load_tables(parcels_path, events_path)
@@ -1002,6 +1039,7 @@ def load(
         demo=is_demo,
         findings_url=findings_url,
         findings_filter=findings_filter,
+        until=until,
     )
 
 
