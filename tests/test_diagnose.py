@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from toolkit.diagnose import diagnose, diagnose_all, fit_eta
+from toolkit.diagnose import diagnose, diagnose_all, diagnose_each, fit_eta
 from toolkit.errors import InputError, MissingColumnsError, SchemaError, ValueNotAllowedError
 from toolkit.model import CATEGORIES, EVENT_DTYPES
 from toolkit.policy import DEFAULT_CONFIG, CompensationPolicy, DiagnosisConfig
@@ -316,6 +316,21 @@ def test_unsorted_and_duplicated_input_gives_the_same_result(rnd, n_dup):
     }
 
 
+def test_diagnose_each_matches_diagnose_per_parcel_in_the_given_order():
+    ev = pd.concat([events(pid, rows) for pid, rows in MIXED], ignore_index=True)
+    ev = pd.concat([ev, ev.iloc[[0, 3, 5]]], ignore_index=True).sample(frac=1, random_state=3)
+    recs = [parcel(pid) for pid, _ in reversed(MIXED)] + [parcel("F", INTL_BAD)]
+    got = diagnose_each(ev, parcels_table(*recs), NOW)
+    assert [d.parcel_id for d in got] == ["E", "D", "C", "B", "A", "F"]
+    assert [str(d.category) for d in got][-2:] == ["handover_not_synced", "number_invalid"]
+    for rec, d in zip(recs, got, strict=True):
+        one = diagnose(ev, NOW, rec, parcels=parcels_table(*recs))
+        assert d.to_dict() == one.to_dict()
+        assert d.evidence["time_utc"].is_monotonic_increasing
+        assert not d.evidence.duplicated(subset=["time_utc", "milestone"]).any()
+    assert diagnose_each(ev, parcels_table(*recs).iloc[:0], NOW) == []
+
+
 def test_diagnose_all_has_one_row_per_parcel_and_number_checks():
     ev = pd.concat([events("A", JOURNEY), events("ZZ", JOURNEY)])  # ZZ is not in parcels
     ps = parcels_table(parcel("A"), parcel("B", number=INTL_BAD))
@@ -476,21 +491,25 @@ def demo():
     return parcels, ev, now
 
 
-def test_diagnose_agrees_with_diagnose_all_on_the_demo_set(demo):
+def test_diagnose_agrees_with_diagnose_all_and_diagnose_each_on_the_demo_set(demo):
     parcels, ev, now = demo
     table = diagnose_all(ev, parcels, now).set_index("parcel_id")
     model = fit_eta(ev, parcels, now)
+    each = diagnose_each(ev, parcels, now, eta_model=model)
     by_parcel = dict(tuple(ev.groupby("parcel_id", sort=False)))
     empty = ev.iloc[:0]
-    mismatched = []
-    for _, p in parcels.iterrows():
+    mismatched, differ_from_each = [], []
+    for (_, p), many in zip(parcels.iterrows(), each, strict=True):
         d = diagnose(by_parcel.get(p["parcel_id"], empty), now, p, eta_model=model)
         row = table.loc[p["parcel_id"]]
         if d.category != row["category"]:
             mismatched.append((p["parcel_id"], d.category, row["category"]))
         elif d.eta is not None:
             assert pd.Timestamp(d.eta.low) == row["eta_low"]
+        if many.to_dict() != d.to_dict():  # evidence rows, actions, texts, ETA, messages
+            differ_from_each.append(p["parcel_id"])
     assert not mismatched, mismatched[:10]
+    assert not differ_from_each, differ_from_each[:10]
 
 
 def test_demo_accuracy_meets_the_target(demo):

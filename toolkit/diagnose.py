@@ -835,6 +835,55 @@ def diagnose(
         rec.setdefault("international_number", pd.NA)
     pid = rec["parcel_id"]
     own = events[(events["parcel_id"] == pid).to_numpy(bool)]
+    _complete_record(rec, own)
+    one = _record_table([rec])
+    if eta_model is None:
+        history_parcels = parcels if parcels is not None else one
+        eta_model = fit_eta(events, history_parcels, now, config)
+    row = _core(own, one, now, config, eta_model).iloc[0]
+    return _build(row, own, rec, now, config, policy)
+
+
+def diagnose_each(
+    events: pd.DataFrame,
+    parcels: pd.DataFrame,
+    now: pd.Timestamp | None = None,
+    *,
+    config: DiagnosisConfig = DEFAULT_CONFIG,
+    policy: CompensationPolicy = DEFAULT_POLICY,
+    eta_model: EtaModel | None = None,
+) -> list[Diagnosis]:
+    """The full ``diagnose`` result for every row of ``parcels``, in their order.
+
+    The same as calling ``diagnose(events, now, row, eta_model=...)`` per row, but the
+    core runs once over all of them, so hundreds of parcels take a fraction of a second
+    per hundred instead of about 10 ms each. ``eta_model`` defaults to one fitted on all
+    of ``events`` and ``parcels``.
+    """
+    now = utc_now(now)
+    _check_events(events)
+    table = _as_parcels(parcels)
+    if table.empty:
+        return []
+    if eta_model is None:
+        eta_model = fit_eta(events, table, now, config)
+    ids = table["parcel_id"]
+    own_all = events[events["parcel_id"].isin(ids).to_numpy(bool)]
+    # one de-duplication and sort for all; each parcel's group keeps that order
+    by_parcel = dict(tuple(_distinct_in_time_order(own_all).groupby("parcel_id", sort=False)))
+    empty = events.iloc[:0]
+    records = parcels.reset_index(drop=True).to_dict("records")
+    for rec in records:
+        _complete_record(rec, by_parcel.get(rec["parcel_id"], empty))
+    core = _core(own_all, _record_table(records), now, config, eta_model)
+    return [
+        _build(row, by_parcel.get(rec["parcel_id"], empty), rec, now, config, policy, ordered=True)
+        for rec, (_, row) in zip(records, core.iterrows(), strict=True)
+    ]
+
+
+def _complete_record(rec: dict, own: pd.DataFrame) -> None:
+    """Fill the parcel's domestic number and carrier from its own scans when not given."""
     link_no, link_carrier = _linked(own)
     if _text(rec.get("domestic_number")) is None and link_no:
         rec["domestic_number"] = link_no
@@ -844,35 +893,34 @@ def diagnose(
             rec["domestic_carrier"] = link_carrier
         elif "carrier" in own and len(dom):
             rec["domestic_carrier"] = dom.sort_values("time_utc")["carrier"].iloc[-1]
-    one = _as_parcels(
-        pd.DataFrame(
-            [
-                {
-                    k: rec.get(k)
-                    for k in ("parcel_id", "international_number", *_OPTIONAL_PARCEL_COLUMNS)
-                }
-            ]
-        ).assign(shipped_at=lambda d: pd.to_datetime(d["shipped_at"], utc=True))
+
+
+def _record_table(records: list[dict]) -> pd.DataFrame:
+    """The parcels table ``_core`` reads, from parcel records."""
+    keys = ("parcel_id", "international_number", *_OPTIONAL_PARCEL_COLUMNS)
+    return _as_parcels(
+        pd.DataFrame([{k: rec.get(k) for k in keys} for rec in records], columns=keys).assign(
+            shipped_at=lambda d: pd.to_datetime(d["shipped_at"], utc=True)
+        )
     )
-    if eta_model is None:
-        history_parcels = parcels if parcels is not None else one
-        eta_model = fit_eta(events, history_parcels, now, config)
-    row = _core(own, one, now, config, eta_model).iloc[0]
-    return _build(row, own, rec, now, config, policy)
 
 
-def _build(row, own, rec, now, config, policy) -> Diagnosis:
-    """The rich Diagnosis of one parcel from its core row."""
+def _distinct_in_time_order(ev: pd.DataFrame) -> pd.DataFrame:
+    """The scans without repeats (the same scan from two sources), oldest first."""
+    if not len(ev):
+        return ev
+    key = [
+        c for c in (*EVENT_COLUMNS, "linked_number", "linked_carrier") if c in ev and c != "source"
+    ]
+    return ev.drop_duplicates(subset=key).sort_values(["time_utc"], kind="stable")
+
+
+def _build(row, own, rec, now, config, policy, *, ordered: bool = False) -> Diagnosis:
+    """The rich Diagnosis of one parcel from its core row (``ordered``: own is already distinct
+    and in time order)."""
     category = str(row["category"])
     ref_time = int(row["_ref_time"])
-    ev = own
-    if len(ev):
-        key = [
-            c
-            for c in (*EVENT_COLUMNS, "linked_number", "linked_carrier")
-            if c in ev and c != "source"
-        ]
-        ev = ev.drop_duplicates(subset=key).sort_values(["time_utc"], kind="stable")
+    ev = own if ordered else _distinct_in_time_order(own)
     t = _ns(ev["time_utc"]) if len(ev) else np.zeros(0, np.int64)
     ms = ev["milestone"].to_numpy(dtype=object) if len(ev) else np.zeros(0, object)
     if category in (C.AWAITING_CLEARANCE, C.HANDOVER_NOT_SYNCED):

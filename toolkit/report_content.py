@@ -917,7 +917,7 @@ def build_report(
     until: object = None,
 ) -> PartnerReport:
     """Diagnose the parcels in scope and keep only what a partner may see (masked, escaped later)."""
-    from toolkit.diagnose import diagnose, diagnose_all, fit_eta
+    from toolkit.diagnose import diagnose_all, diagnose_each, fit_eta
 
     language = check_language(language)
     wanted = check_findings_filter(findings_filter)
@@ -939,17 +939,13 @@ def build_report(
     ids = set(scope["parcel_id"])
     own_events = events[events["parcel_id"].isin(ids).to_numpy(bool)]
     stuck_ids = diagnoses.loc[diagnoses["category"].astype(str).isin(STUCK), "parcel_id"]
-    by_parcel = dict(tuple(own_events.groupby("parcel_id", sort=False)))
-    records = scope.set_index("parcel_id", drop=False)
+    stuck = scope.set_index("parcel_id", drop=False).loc[stuck_ids]
     evidence, words, questions, eta = [], {}, [], {}
     evidence_cols = ["time_utc", "time_local", "carrier", "tracking_number", "milestone"]
-    for pid in stuck_ids:  # actions and evidence rows come from the one-parcel diagnosis
-        d = diagnose(
-            by_parcel.get(pid, own_events.iloc[:0]),
-            now=when,
-            parcel=records.loc[pid],
-            eta_model=model,
-        )
+    # actions and evidence rows come from the full diagnosis of each stuck parcel
+    for pid, d in zip(
+        stuck_ids, diagnose_each(own_events, stuck, when, eta_model=model), strict=True
+    ):
         words[pid] = mask_text("; ".join(d.evidence_text))
         if len(d.evidence):
             evidence.append(
