@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -504,6 +505,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
 def test_cli_renders_the_whole_demo_set_under_8_mb(tmp_path):
     done = run_cli("--out", str(tmp_path))
     assert done.returncode == 0, done.stderr
+    assert done.stderr == ""  # only the file's path is printed; no kernel warnings
     path = Path(done.stdout.strip())
     assert path.parent == tmp_path and path.is_file()
     assert path.stat().st_size < MAX_BYTES
@@ -514,6 +516,15 @@ def test_cli_renders_the_whole_demo_set_under_8_mb(tmp_path):
     assert not phones & set(re.findall(r"(?<!\d)1[3-9]\d{9}(?!\d)", page))
     assert not any(a in page for a in parcels["recipient_address"].dropna())
     assert str(tmp_path) not in page
+
+
+@pytest.mark.skipif(os.name != "posix", reason="Unix sockets are POSIX only")
+def test_report_kernel_talks_over_unix_sockets_in_the_private_folder(tmp_path):
+    from toolkit.report import _kernel_manager
+
+    km = _kernel_manager(str(tmp_path))(kernel_name="python3")
+    assert km.transport == "ipc"
+    assert km.ip.startswith(str(tmp_path))
 
 
 @pytest.mark.parametrize(

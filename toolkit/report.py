@@ -198,9 +198,29 @@ def _file_name(carrier: str | None, out_dir: Path, when: dt.datetime) -> Path:
     return path
 
 
+def _kernel_manager(folder: str):
+    """A kernel manager whose kernel talks over Unix sockets in ``folder`` (POSIX only).
+
+    The report's kernel holds unmasked recipient data; local sockets in a private temporary
+    folder keep it off the TCP loopback, where any local user could connect. Elsewhere the
+    default (TCP on localhost) is kept.
+    """
+    if os.name != "posix":
+        return None
+    from jupyter_client import AsyncKernelManager
+
+    class LocalSocketKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs):
+            super().__init__(transport="ipc", ip=os.path.join(folder, "kernel"), **kwargs)
+
+    return LocalSocketKernelManager
+
+
 def _execute(parameters: dict, cwd: str):
     """Run the report notebook with papermill; a failing cell becomes a ToolkitError."""
     import papermill as pm
+
+    manager = _kernel_manager(cwd)
 
     if not NOTEBOOK.is_file():
         raise ToolkitError(
@@ -217,6 +237,7 @@ def _execute(parameters: dict, cwd: str):
             progress_bar=False,
             log_output=False,
             cwd=cwd,
+            **({} if manager is None else {"kernel_manager_class": manager}),
         )
     except pm.PapermillExecutionError as exc:
         raise ToolkitError(
