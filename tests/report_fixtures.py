@@ -12,6 +12,12 @@ EVIL_RECIPIENT = {
     "recipient_phone": "13912345678",
     "recipient_address": "广东省深圳市南山区科技园路1号2栋301室",
 }
+# What carriers print about the recipient in their own words: the name, the phone spaced
+# out, the street without province and city, and who signed.
+EVIL_CARRIER_TEXT = (
+    "收件人欧阳娜娜，电话 139 1234 5678，派送至南山区科技园路1号2栋301室，签收人：李小四"
+)
+EVIL_LEAKS = ("欧阳娜娜", "139 1234 5678", "南山区科技园路1号2栋301室", "李小四")
 FAKE_KEYS = {
     "SEVENTEENTRACK_API_KEY": "FAKE17KEY-5c2e9a0b7d",
     "KUAIDI100_KEY": "FAKEK100KEY-81f3aa42",
@@ -30,7 +36,12 @@ def with_evil_parcel(
     scans = events[events["parcel_id"] == source["parcel_id"].iloc[0]].copy()
     scans["parcel_id"] = EVIL_ID
     scans["description"] = (
-        EVIL_SCRIPT + " 收件人电话 " + EVIL_RECIPIENT["recipient_phone"] + " #"
+        EVIL_SCRIPT
+        + " 收件人电话 "
+        + EVIL_RECIPIENT["recipient_phone"]
+        + " "
+        + EVIL_CARRIER_TEXT
+        + " #"
     ) + pd.Series(range(len(scans)), index=scans.index).astype(str)
     scans["location"] = EVIL_IMG
     scans = scans.astype(events.dtypes.to_dict())

@@ -420,7 +420,10 @@ def test_partner_safe_export_masks_recipients_and_drops_internal_notes(store, tm
         store,
         notes="王小明 says call 13812345678; address 广东省深圳市南山区科技园路1号",
         root_cause='=HYPERLINK("http://x")',
-        actions_taken=["texted 王小明 at 13912345678"],
+        actions_taken=[
+            "texted 王小明 at 13912345678",
+            "SF: 签收人：李小四, 送至科技园路1号, 139 1234 5678",
+        ],
         internal_notes="partner is unreliable",
     )
     safe = read_csv(store.export_csv(tmp_path / "partner.csv", parcels=parcels))
@@ -431,7 +434,10 @@ def test_partner_safe_export_masks_recipients_and_drops_internal_notes(store, tm
     assert "王小明" not in row["notes"] and "王*" in row["notes"]
     assert "13812345678" not in row["notes"] and "138****5678" in row["notes"]
     assert "科技园路" not in row["notes"] and "广东省深圳市****" in row["notes"]
-    assert row["actions_taken"] == "texted 王** at 139****5678"
+    assert (
+        row["actions_taken"]
+        == "texted 王** at 139****5678\nSF: 签收人：李**, 送至****, 139****5678"
+    )
     assert row["root_cause"].startswith("'=")  # a spreadsheet shows it instead of running it
     assert row["parcel_ids"] == "P-1001"
 

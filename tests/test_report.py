@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from report_fixtures import (
     EVIL_ID,
     EVIL_IMG,
+    EVIL_LEAKS,
     EVIL_RECIPIENT,
     EVIL_SCRIPT,
     FAKE_KEYS,
@@ -351,8 +352,10 @@ def test_carrier_text_is_escaped_and_phone_numbers_in_it_masked(evil_set):
     assert "&lt;img src=x onerror=" in r.evidence_html(EVIL_ID)
     assert EVIL_RECIPIENT["recipient_phone"] not in text
     assert "139****5678" in text
-    for value in EVIL_RECIPIENT.values():
+    for value in (*EVIL_RECIPIENT.values(), *EVIL_LEAKS):
         assert value not in text
+    # The carrier's own words about the recipient stay readable, masked.
+    assert "收件人欧**，电话 139****5678，派送至****，签收人：李**" in r.evidence_html(EVIL_ID)
 
 
 @pytest.mark.parametrize("category", [str(c) for c in CATEGORIES])
@@ -475,6 +478,8 @@ def test_export_masks_recipients_and_escapes_carrier_text(exported, evil_set):
     for col in ("recipient_name", "recipient_phone", "recipient_address"):
         for value in mine[col].dropna():
             assert value not in page, f"{col} {value!r} reached the report"
+    for leak in EVIL_LEAKS:  # the same, as the carrier wrote it in its scans
+        assert leak not in page
     assert EVIL_SCRIPT not in page and EVIL_IMG not in page
     assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in page
     for pid in ids:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime
@@ -53,7 +52,7 @@ from toolkit.findings_schema import (
     write_options,
 )
 from toolkit.model import CATEGORIES, PERSONAL_COLUMNS
-from toolkit.privacy import mask_address, mask_name, mask_personal, mask_phone, mask_text
+from toolkit.privacy import mask_personal, mask_text, recipient_masker
 
 __all__ = [
     "COMPENSATION_KINDS",
@@ -566,9 +565,12 @@ class FindingsStore:
         if partner_safe:
             df = df.drop(columns=["internal_notes"])
             df = mask_personal(df)
-            mask = _masker(_personal_values(parcels, df))
+            maskers = _recipient_maskers(parcels, df)
             for name in FREE_TEXT:
-                df[name] = df[name].map(mask)
+                df[name] = [
+                    _masked(value, [maskers[p] for p in ids if p in maskers])
+                    for value, ids in zip(df[name], df["parcel_ids"], strict=True)
+                ]
         out = _csv_frame(df)
         target = Path(path).expanduser()
         try:
@@ -587,8 +589,10 @@ class FindingsStore:
 # ---------------------------------------------------------------- export helpers
 
 
-def _personal_values(parcels: pd.DataFrame | None, df: pd.DataFrame) -> dict[str, str]:
-    """Recipient values of the exported findings' parcels mapped to their masked forms."""
+def _recipient_maskers(
+    parcels: pd.DataFrame | None, df: pd.DataFrame
+) -> dict[str, Callable[[object], str]]:
+    """privacy.recipient_masker for each parcel the exported findings name, by parcel id."""
     if parcels is None:
         return {}
     if not isinstance(parcels, pd.DataFrame) or "parcel_id" not in parcels.columns:
@@ -599,40 +603,23 @@ def _personal_values(parcels: pd.DataFrame | None, df: pd.DataFrame) -> dict[str
         )
     wanted = {p for ids in df["parcel_ids"] for p in ids}
     rows = parcels[parcels["parcel_id"].astype("string").isin(wanted)]
-    maskers = {
-        "recipient_name": mask_name,
-        "recipient_phone": mask_phone,
-        "recipient_address": mask_address,
+    columns = [rows.get(c, pd.Series(None, index=rows.index)) for c in PERSONAL_COLUMNS]
+    return {
+        str(pid): recipient_masker(name, phone, address)
+        for pid, name, phone, address in zip(rows["parcel_id"], *columns, strict=True)
     }
-    known: dict[str, str] = {}
-    for col in PERSONAL_COLUMNS:
-        if col not in rows.columns:
-            continue
-        for value in rows[col].dropna().astype(str).str.strip().unique():
-            if len(value) >= 2:
-                known[value] = maskers[col](value) or "****"
-    return known
 
 
-def _masker(known: Mapping[str, str]) -> Callable[[Any], Any]:
-    """A function masking known recipient values and mobile numbers in text or tuples of text."""
-    pattern = (
-        re.compile("|".join(re.escape(k) for k in sorted(known, key=len, reverse=True)))
-        if known
-        else None
-    )
-
-    def one(text: str) -> str:
-        if pattern is not None:
-            text = pattern.sub(lambda m: known[m.group(0)], text)
-        return mask_text(text)
-
-    def mask(value: Any) -> Any:
-        if isinstance(value, tuple):
-            return tuple(one(v) for v in value)
-        return one(value) if isinstance(value, str) else value
-
-    return mask
+def _masked(value: Any, maskers: list[Callable[[object], str]]) -> Any:
+    """Free text (or a tuple of texts) with the named parcels' recipient data and any mobile
+    number or signer's name masked."""
+    if isinstance(value, tuple):
+        return tuple(_masked(v, maskers) for v in value)
+    if not isinstance(value, str):
+        return value
+    for mask in maskers:
+        value = mask(value)
+    return mask_text(value)
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

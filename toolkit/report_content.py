@@ -29,7 +29,7 @@ from toolkit.model import (
     validate_events,
     validate_parcels,
 )
-from toolkit.privacy import mask_address, mask_name, mask_phone, mask_text
+from toolkit.privacy import mask_address, mask_name, mask_phone, mask_recipient_texts, mask_text
 
 __all__ = [
     "LANGUAGES",
@@ -556,11 +556,12 @@ def carrier_label(code: str | None) -> str | None:
     return c.name if c else code
 
 
-def _masked_events(events: pd.DataFrame) -> pd.DataFrame:
-    """Events with the carrier texts (description, location) masked for phone numbers."""
+def _masked_events(events: pd.DataFrame, parcels: pd.DataFrame) -> pd.DataFrame:
+    """Events with the carrier texts (description, location) masked: the recipient's own name,
+    phone and address wherever they appear, any mobile number and any signer's name."""
     out = events.copy()
     for col in ("description", "location"):
-        out[col] = out[col].map(mask_text).astype("string")
+        out[col] = mask_recipient_texts(out[col], out["parcel_id"], parcels)
     return out
 
 
@@ -949,9 +950,7 @@ def build_report(
         words[pid] = mask_text("; ".join(d.evidence_text))
         if len(d.evidence):
             evidence.append(
-                _masked_events(d.evidence[[*evidence_cols, "location", "description"]]).assign(
-                    parcel_id=pid
-                )
+                d.evidence[[*evidence_cols, "location", "description"]].assign(parcel_id=pid)
             )
         if d.eta is not None:
             eta[pid] = d.eta
@@ -975,9 +974,9 @@ def build_report(
         now=when,
         language=language,
         parcels=shown,
-        events=_masked_events(own_events),
+        events=_masked_events(own_events, scope),
         diagnoses=diagnoses,
-        evidence=pd.concat(evidence, ignore_index=True)
+        evidence=_masked_events(pd.concat(evidence, ignore_index=True), scope)
         if evidence
         else pd.DataFrame(columns=[*evidence_cols, "location", "description", "parcel_id"]),
         evidence_text=pd.Series(words, dtype="string"),
