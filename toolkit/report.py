@@ -201,9 +201,9 @@ def _file_name(carrier: str | None, out_dir: Path, when: dt.datetime) -> Path:
 def _kernel_manager(folder: str):
     """A kernel manager whose kernel talks over Unix sockets in ``folder`` (POSIX only).
 
-    The report's kernel holds unmasked recipient data; local sockets in a private temporary
-    folder keep it off the TCP loopback, where any local user could connect. Elsewhere the
-    default (TCP on localhost) is kept.
+    The report's kernel holds unmasked recipient data; sockets in the run's private temporary
+    folder (mode 0700) keep that traffic off the TCP loopback, and ipykernel then has no
+    reason to warn about unencrypted TCP. Elsewhere the default (TCP on localhost) is kept.
     """
     if os.name != "posix":
         return None
@@ -221,7 +221,6 @@ def _execute(parameters: dict, cwd: str):
     import papermill as pm
 
     manager = _kernel_manager(cwd)
-
     if not NOTEBOOK.is_file():
         raise ToolkitError(
             "the report notebook is missing",
