@@ -570,6 +570,36 @@ def test_cli_report_for_one_carrier_from_a_parcels_file(tmp_path, demo_set):
 
 
 @pytest.mark.slow
+def test_cli_report_from_exported_tables_and_a_bad_row_named(tmp_path):
+    parcels = pd.read_csv(ROOT / "data/demo/parcels.csv", dtype=str, keep_default_na=False)
+    events = pd.read_csv(ROOT / "data/demo/events.csv", dtype=str, keep_default_na=False)
+    sf = parcels[parcels["domestic_carrier"] == "sf"]
+    scans = events[events["parcel_id"].isin(sf["parcel_id"])]
+    sf.to_csv(tmp_path / "parcels.csv", index=False, encoding="utf-8-sig")  # as Excel saves it
+    scans.to_csv(tmp_path / "events.csv.gz", index=False)
+    tables = ["--parcels-table", str(tmp_path / "parcels.csv")]
+    done = run_cli(
+        *tables, "--events", str(tmp_path / "events.csv.gz"), "--carrier", "sf",
+        "--out", str(tmp_path / "o"),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    page = Path(done.stdout.strip()).read_text(encoding="utf-8")
+    assert "SF Express" in page and "Demo data" not in page
+    assert f"<b>Parcels</b>: {len(sf):,}</li>" in page
+    for col in ("recipient_name", "recipient_phone", "recipient_address"):
+        assert not any(v in page for v in sf[col] if len(v) > 1)
+
+    broken = scans.copy()
+    broken.iloc[3, broken.columns.get_loc("time_local")] = "yesterday-ish"
+    broken.to_csv(tmp_path / "broken.csv", index=False)
+    done = run_cli(*tables, "--events", str(tmp_path / "broken.csv"), "--out", str(tmp_path / "b"))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "broken.csv" in done.stderr and "line(s) 5" in done.stderr
+    assert "'yesterday-ish'" in done.stderr and "ISO 8601" in done.stderr
+    assert not (tmp_path / "b").exists()
+
+
+@pytest.mark.slow
 def test_cli_report_on_parcels_with_open_findings(tmp_path, findings_store):
     url, (a, b, c, d) = findings_store
     done = run_cli(
