@@ -22,7 +22,14 @@ from toolkit.errors import (
     TimeParseError,
     ToolkitError,
 )
-from toolkit.io import read_events, read_parcels, write_events, write_parcels
+from toolkit.io import (
+    read_events,
+    read_parcels,
+    spreadsheet_csv,
+    write_events,
+    write_parcels,
+    write_spreadsheet_csv,
+)
 from toolkit.model import EVENT_COLUMNS, EVENT_DTYPES, PARCEL_COLUMNS, PARCEL_DTYPES
 
 INTL = "LX123456785US"
@@ -444,3 +451,29 @@ def test_fast_and_careful_csv_readers_agree(table):
         assert quick == careful
     else:
         pd.testing.assert_frame_equal(quick, careful)
+
+
+def test_spreadsheet_csv_defuses_formulas_and_keeps_chinese_readable(tmp_path):
+    table = pd.DataFrame(
+        {
+            "parcel_id": ["P1", "P2", "P3"],
+            "description": ['=HYPERLINK("http://x","open")', "@SUM(A1)", "已签收"],
+            "phone": ["+86 138 0000 1111", "-", "13800001111"],
+            "days": [-1.5, 2.0, 3.0],
+        }
+    )
+    rows = list(csv.DictReader(io.StringIO(spreadsheet_csv(table))))
+    assert [r["description"] for r in rows] == [
+        '\'=HYPERLINK("http://x","open")',
+        "'@SUM(A1)",
+        "已签收",
+    ]
+    assert [r["phone"] for r in rows] == ["'+86 138 0000 1111", "'-", "13800001111"]
+    assert [r["days"] for r in rows] == ["-1.5", "2.0", "3.0"]  # numbers stay numbers
+    path = write_spreadsheet_csv(table, tmp_path / "sub" / "out.csv")
+    assert path.read_bytes().startswith("\ufeffparcel_id".encode())
+    assert pd.read_csv(path, encoding="utf-8-sig")["description"].iloc[2] == "已签收"
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(InputError, match="cannot be written"):
+        write_spreadsheet_csv(table, blocker / "out.csv")

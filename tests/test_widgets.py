@@ -276,7 +276,8 @@ def test_nothing_selected_is_a_message(triage, store):
     assert len(store.query()) == 0
 
 
-def test_export_csv_writes_the_selection(triage, tmp_path):
+def test_export_csv_writes_the_selection(triage, demo_set, tmp_path):
+    parcels, _, _ = demo_set
     g = triage
     g._w_category.value = ("number_invalid",)
     picked = [v for _, v in g._w_parcels.options][:3]
@@ -285,10 +286,14 @@ def test_export_csv_writes_the_selection(triage, tmp_path):
     g._b_csv.click()
     (path,) = (tmp_path / "exports").glob("*.csv")
     assert str(path) in g._w_export.value
-    out = pd.read_csv(path, dtype=str)
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")  # Excel then reads the Chinese text
+    out = pd.read_csv(path, dtype=str, encoding="utf-8-sig")
     assert out["parcel_id"].tolist() == picked
     assert set(out["category"]) == {"number_invalid"}
-    assert out["recipient_phone"].notna().all()  # the analyst's own file keeps the data
+    # the analyst's own file keeps the recipient data, as written
+    names = parcels.set_index("parcel_id").loc[picked, "recipient_name"].tolist()
+    assert out["recipient_name"].tolist() == names
+    assert out["recipient_phone"].notna().all()
 
 
 def test_export_for_partner_renders_the_selection_masked(triage, demo_set, tmp_path):

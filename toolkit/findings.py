@@ -51,6 +51,7 @@ from toolkit.findings_schema import (
     to_snapshot,
     write_options,
 )
+from toolkit.io import write_spreadsheet_csv
 from toolkit.model import CATEGORIES, PERSONAL_COLUMNS
 from toolkit.privacy import mask_personal, mask_text, recipient_masker
 
@@ -571,19 +572,8 @@ class FindingsStore:
                     _masked(value, [maskers[p] for p in ids if p in maskers])
                     for value, ids in zip(df[name], df["parcel_ids"], strict=True)
                 ]
-        out = _csv_frame(df)
-        target = Path(path).expanduser()
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            # utf-8 with BOM: spreadsheet programs then read Chinese text correctly.
-            out.to_csv(target, index=False, encoding="utf-8-sig")
-        except OSError as exc:
-            raise InputError(
-                f"cannot write the CSV file ({exc.strerror})",
-                str(target),
-                "Pick a folder you can write to",
-            ) from None
-        return target
+        # UTF-8 with BOM so that spreadsheet programs read Chinese text; formulas defused
+        return write_spreadsheet_csv(_csv_frame(df), path)
 
 
 # ---------------------------------------------------------------- export helpers
@@ -622,16 +612,6 @@ def _masked(value: Any, maskers: list[Callable[[object], str]]) -> Any:
     return mask_text(value)
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: Any) -> Any:
-    """Text a spreadsheet would run as a formula gets a leading apostrophe."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
 def _csv_frame(df: pd.DataFrame) -> pd.DataFrame:
     """Findings as flat text cells: lists joined, times in ISO 8601 UTC."""
     out = df.copy()
@@ -644,7 +624,4 @@ def _csv_frame(df: pd.DataFrame) -> pd.DataFrame:
     out["compensation_amount"] = out["compensation_amount"].map(
         lambda a: "" if a is None else str(a)
     )
-    text_columns = [c for c in out.columns if c not in ("version", "buyer_contacted")]
-    for name in text_columns:
-        out[name] = out[name].astype(object).map(_cell)
     return out

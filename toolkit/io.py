@@ -29,7 +29,15 @@ from toolkit.model import PARCEL_DTYPES, PARCEL_REQUIRED_VALUES, validate_events
 from toolkit.normalize import LINE_COLUMN, carrier_code, normalize
 from toolkit.times import parse_times
 
-__all__ = ["SUPPORTED_SUFFIXES", "read_events", "read_parcels", "write_events", "write_parcels"]
+__all__ = [
+    "SUPPORTED_SUFFIXES",
+    "read_events",
+    "read_parcels",
+    "spreadsheet_csv",
+    "write_events",
+    "write_parcels",
+    "write_spreadsheet_csv",
+]
 
 SUPPORTED_SUFFIXES: tuple[str, ...] = (".csv", ".csv.gz", ".tsv", ".tsv.gz", ".parquet")
 _SAVE_AS_UTF8 = "Save the file as UTF-8 (in Excel: 'CSV UTF-8') and load it again"
@@ -459,6 +467,43 @@ def _write(df: pd.DataFrame, path: str | os.PathLike) -> Path:
             df.to_csv(target, sep=sep, index=False, encoding="utf-8", compression="infer")
     except OSError as exc:
         raise InputError(f"the file cannot be written ({exc.strerror})", str(target)) from exc
+    return target
+
+
+# Text a spreadsheet program would run as a formula (CSV injection) starts with one of these.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_cell(value: object) -> object:
+    """Text that would run as a formula gets a leading apostrophe; anything else is unchanged."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def spreadsheet_csv(df: pd.DataFrame) -> str:
+    """The table as CSV text for spreadsheet programs: text cells that would run as formulas
+    (carrier or analyst text such as '=HYPERLINK(...)') get a leading apostrophe."""
+    out = df.copy()
+    for col in out.columns:
+        if not pd.api.types.is_numeric_dtype(out[col]) and not pd.api.types.is_bool_dtype(out[col]):
+            out[col] = out[col].astype(object).map(spreadsheet_cell)
+    return out.to_csv(index=False, lineterminator="\r\n")
+
+
+def write_spreadsheet_csv(df: pd.DataFrame, path: str | os.PathLike) -> Path:
+    """Write spreadsheet_csv(df) as UTF-8 with a byte-order mark, so that Excel reads Chinese
+    text correctly; return the path."""
+    target = Path(path).expanduser()
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(spreadsheet_csv(df), encoding="utf-8-sig", newline="")
+    except OSError as exc:
+        raise InputError(
+            f"the file cannot be written ({exc.strerror})",
+            str(target),
+            "Pick a folder you can write to",
+        ) from None
     return target
 
 

@@ -24,6 +24,7 @@ import plotly.io as pio
 from toolkit.diagnose import Diagnosis, diagnose, diagnose_all, fit_eta
 from toolkit.errors import InputError, ToolkitError
 from toolkit.findings import COMPENSATION_KINDS, STATUSES
+from toolkit.io import write_spreadsheet_csv
 from toolkit.lookup import parcel_ids_for
 from toolkit.model import CATEGORIES, PARCEL_DTYPES, empty_parcels
 from toolkit.numbers import TrackingNumber, parse
@@ -1011,14 +1012,8 @@ class GroupTriage:
         if path is None:
             stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
             path = _export_dir(self.out_dir) / f"triage-selection-{stamp}.csv"
-        path = Path(path)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            table.to_csv(path, index=False, encoding="utf-8")
-        except OSError as exc:
-            raise InputError(
-                f"the file cannot be written ({exc.strerror})", str(path), "Choose another folder"
-            ) from exc
+        # UTF-8 with BOM so that Excel reads the Chinese text; formula-like text defused
+        path = write_spreadsheet_csv(table, path)
         self._w_export.value = message_html(
             f"{len(table):,} parcel(s) written to {path.resolve()}. The file keeps recipient "
             "names, phones and addresses: it is for your own use; send partners the "
