@@ -145,6 +145,43 @@ def test_partner_report_draws_every_chart_offline_and_runs_no_injected_script(
     page.close()
 
 
+def test_partner_downloads_the_requests_as_a_spreadsheet_offline(browser, partner_html, tmp_path):
+    context = browser.new_context(accept_downloads=True)
+    outside = []
+    context.route(
+        "**/*",
+        lambda route: (
+            route.continue_()
+            if route.request.url.startswith(LOCAL_SCHEMES)
+            else (outside.append(route.request.url), route.abort())
+        ),
+    )
+    page = context.new_page()
+    page.goto(partner_html.as_uri(), wait_until="load")
+    link = page.locator("a.questions-csv")
+    assert link.count() == 1
+    with page.expect_download() as info:
+        link.click()
+    download = info.value
+    assert download.suggested_filename.startswith("questions-all-") and (
+        download.suggested_filename.endswith(".csv")
+    )
+    saved = tmp_path / download.suggested_filename
+    download.save_as(saved)
+    assert saved.read_bytes().startswith(b"\xef\xbb\xbf")  # Excel reads it as UTF-8
+    sheet = pd.read_csv(saved, dtype=str, encoding="utf-8-sig", keep_default_na=False)
+    rows = page.evaluate(
+        """() => [...document.querySelector('a.questions-csv').closest('div')
+                   .querySelectorAll('table tbody tr')].map(tr => tr.cells[0].textContent)"""
+    )
+    assert sheet["Parcel"].tolist() == rows and len(rows) > 0
+    assert list(sheet.columns)[-1] == "Answer" and set(sheet["Answer"]) == {""}
+    assert EVIL_ID in set(sheet["Parcel"])
+    assert not sheet.apply(lambda c: c.str.contains("13912345678")).any().any()
+    assert outside == []
+    context.close()
+
+
 # ------------------------------------------------------------------ JupyterLab
 
 

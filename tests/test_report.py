@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import os
 import re
 import subprocess
@@ -315,6 +317,28 @@ def html_table(page: str) -> pd.DataFrame:
     parser.feed(page)
     head, *rows = parser.rows
     return pd.DataFrame(rows, columns=head)
+
+
+def test_requests_download_as_a_spreadsheet_with_numbers_and_an_answer_column(sf_report):
+    link = re.search(
+        r'<a class="questions-csv" download="(questions-sf-20261120\.csv)" '
+        r'href="data:text/csv;charset=utf-8;base64,([A-Za-z0-9+/=]+)">',
+        sf_report.questions_html(),
+    )
+    assert link, "no spreadsheet link in the questions section"
+    raw = base64.b64decode(link.group(2))
+    assert raw.startswith(b"\xef\xbb\xbf")
+    sheet = pd.read_csv(io.BytesIO(raw), dtype=str, encoding="utf-8-sig", keep_default_na=False)
+    q = sf_report.questions
+    assert list(sheet.columns) == [
+        "Parcel", "International number", "Domestic number", "Request", "Facts", "Answer",
+    ]  # fmt: skip
+    assert sheet["Parcel"].tolist() == q["parcel_id"].tolist()
+    assert sheet["Request"].tolist() == q["question"].tolist()
+    assert set(sheet["Answer"]) == {""}
+    # SF needs its own waybill number: every row has one, also where only a scan linked it
+    assert sheet["Domestic number"].str.startswith("SF").all()
+    assert not sheet["Facts"].str.contains(r"(?<![0-9A-Z])1[3-9]\d{9}(?!\d)").any()
 
 
 def test_stuck_table_lists_every_parcel_needing_action(sf_report):

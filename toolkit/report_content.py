@@ -9,6 +9,7 @@ figures for the report notebook.
 
 from __future__ import annotations
 
+import base64
 import html
 import os
 import re
@@ -118,6 +119,9 @@ TEXT: dict[str, dict[str, str]] = {
         "to": "To",
         "question": "Request",
         "facts": "Facts",
+        "answer": "Answer",
+        "questions_csv": "Download these requests as a spreadsheet (CSV, one row per request, "
+        "with an empty Answer column to fill in).",
         "findings": "Findings recorded",
         "no_findings": "No findings are recorded for these parcels.",
         "time": "Time (local)",
@@ -172,6 +176,8 @@ TEXT: dict[str, dict[str, str]] = {
         "to": "对象",
         "question": "请求",
         "facts": "信息",
+        "answer": "答复",
+        "questions_csv": "下载这些请求（CSV 表格，每行一个请求，可在“答复”列填写）。",
         "findings": "已记录的调查结果",
         "no_findings": "这些包裹没有已记录的调查结果。",
         "time": "时间（当地）",
@@ -853,7 +859,48 @@ class PartnerReport:
             cols["to"] = self.t("to")
         cols |= {"question": self.t("question"), "facts": self.t("facts")}
         table = self.questions[list(cols)].rename(columns=cols)
-        return head + table.to_html(index=False, escape=True, na_rep="", classes="report-table")
+        link = (
+            f'<p><a class="questions-csv" download="{e(self.questions_file_name())}" '
+            f'href="{self.questions_csv_href()}">{e(self.t("questions_csv"))}</a></p>'
+        )
+        return (
+            head + link + table.to_html(index=False, escape=True, na_rep="", classes="report-table")
+        )
+
+    def questions_table(self) -> pd.DataFrame:
+        """The requests as the downloadable spreadsheet has them: with the parcel's numbers
+        and an empty column for the partner's answer."""
+        p = self.parcels.set_index("parcel_id")
+        q = self.questions
+        ids = q["parcel_id"]
+
+        def number(column: str) -> pd.Series:  # the request's, else the parcels table's
+            given = p[column].reindex(ids).to_numpy() if column in p else None
+            return q[column].astype(object).where(q[column].notna(), given)
+
+        cols = {
+            self.t("parcel"): ids.to_numpy(),
+            self.t("international"): number("international_number").to_numpy(),
+            self.t("domestic"): number("domestic_number").to_numpy(),
+        }
+        if self.carrier is None:
+            cols[self.t("to")] = self.questions["to"].to_numpy()
+        cols |= {
+            self.t("question"): self.questions["question"].to_numpy(),
+            self.t("facts"): self.questions["facts"].to_numpy(),
+            self.t("answer"): "",
+        }
+        return pd.DataFrame(cols)
+
+    def questions_file_name(self) -> str:
+        return f"questions-{self.carrier or 'all'}-{self.now:%Y%m%d}.csv"
+
+    def questions_csv_href(self) -> str:
+        """The requests spreadsheet inside the page, as a data: address (nothing to fetch)."""
+        from toolkit.io import spreadsheet_csv
+
+        data = ("\ufeff" + spreadsheet_csv(self.questions_table())).encode("utf-8")
+        return "data:text/csv;charset=utf-8;base64," + base64.b64encode(data).decode("ascii")
 
     def findings_html(self) -> str:
         """The findings recorded for these parcels, partner-safe (no analyst-only notes)."""
@@ -864,6 +911,15 @@ class PartnerReport:
         table = self.findings.rename(columns=lambda c: c.replace("_", " "))
         return head + table.to_html(index=False, escape=True, na_rep="", classes="report-table")
 
+
+QUESTION_COLUMNS: tuple[str, ...] = (
+    "parcel_id",
+    "to",
+    "question",
+    "facts",
+    "international_number",
+    "domestic_number",
+)
 
 # Columns of a finding a partner sees; internal notes never leave the store.
 FINDING_COLUMNS: tuple[str, ...] = (
@@ -960,6 +1016,9 @@ def build_report(
                 "to": a.who,
                 "question": mask_text(a.what),
                 "facts": mask_text("; ".join(f"{k}: {v}" for k, v in a.facts.items())),
+                # the numbers the request gives (a domestic one may come from a handover scan)
+                "international_number": a.facts.get("international number"),
+                "domestic_number": a.facts.get("domestic number"),
             }
             for a in d.actions
             if _addressed_to(a.who, code)
@@ -980,7 +1039,7 @@ def build_report(
         if evidence
         else pd.DataFrame(columns=[*evidence_cols, "location", "description", "parcel_id"]),
         evidence_text=pd.Series(words, dtype="string"),
-        questions=pd.DataFrame(questions, columns=["parcel_id", "to", "question", "facts"]),
+        questions=pd.DataFrame(questions, columns=QUESTION_COLUMNS),
         eta=eta,
         findings=partner_findings(scope, findings_url, wanted),
         named=None if parcel_ids is None else len(_match_selection(parcels, parcel_ids)),
