@@ -416,6 +416,27 @@ def test_buyer_message_is_plain_polite_and_jargon_free(category, lang):
     assert not JARGON.search(d.explanation)
 
 
+@pytest.mark.parametrize("category", list(CASES))
+def test_evidence_and_carrier_requests_also_in_chinese(category):
+    rows = CASES[category]
+    ev = events("P1", rows) if rows else events("X", [(1, "in_transit")]).iloc[:0]
+    number = INTL_BAD if category == "number_invalid" else INTL
+    d = diagnose(ev, NOW, parcel(number=number))
+    assert d.category == category
+    assert len(d.evidence_text_zh) >= 1 and re.search(r"[\u4e00-\u9fff]", d.evidence_text_zh[0])
+    assert not re.search(r"\b[a-z]{3,}\b", "；".join(d.evidence_text_zh))
+    dates = r"\d{4}-\d{2}-\d{2}"
+    assert set(re.findall(dates, d.evidence_text_zh[0])) == set(
+        re.findall(dates, d.evidence_text[0])
+    )
+    for a in d.actions:
+        if a.who.startswith(("international provider", "domestic carrier")):
+            assert a.what_zh and not re.search(r"\b[a-z]{3,}\b", a.what_zh), a
+            assert set(re.findall(dates, a.what_zh)) == set(re.findall(dates, a.what))
+        else:
+            assert a.what_zh == ""  # analyst and buyer steps stay in the analyst's English
+
+
 def test_buyer_message_carries_the_eta_dates():
     hist = []
     for i in range(40):  # 40 similar parcels delivered 6..9 days after departure

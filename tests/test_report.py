@@ -406,6 +406,27 @@ def test_chinese_report_labels(demo_set):
         build_report(parcels, events, carrier="yto", now=now, language="fr")
 
 
+def test_chinese_report_asks_and_explains_in_chinese(demo_set):
+    parcels, events, now = demo_set
+    zh = build_report(parcels, events, now=now, language="zh")
+    en = build_report(parcels, events, now=now)
+    english_word = r"\b[a-z]{3,}\b"  # tracking numbers and carrier names are not lower case
+    assert len(zh.questions) == len(en.questions) > 100
+    assert not zh.questions["question"].str.contains(english_word).any()
+    assert not zh.questions["facts"].str.contains(english_word).any()
+    assert zh.questions["to"].str.startswith(("国际承运商 ", "国内承运商 ")).all()
+    assert zh.evidence_text.index.equals(en.evidence_text.index)
+    assert not zh.evidence_text.str.contains(english_word).any()
+    # the same facts in both: dates and numbers carry over
+    digits = r"\d{4}-\d{2}-\d{2}|[A-Z0-9]{10,}"
+    for a, b in zip(zh.evidence_text, en.evidence_text, strict=True):
+        assert set(re.findall(digits, a)) == set(re.findall(digits, b)), (a, b)
+    sample = zh.questions.drop_duplicates("question").head(3)["question"]
+    assert sample.str.contains("请").all()
+    table = zh.questions_table()
+    assert list(table.columns) == ["包裹", "国际单号", "国内单号", "对象", "请求", "信息", "答复"]
+
+
 # ------------------------------------------------------------------ offline checks
 
 

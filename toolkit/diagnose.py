@@ -49,6 +49,8 @@ from toolkit.messages import (
     Action,
     build_actions,
     buyer_message,
+    eta_reason_zh,
+    evidence_zh,
     explanation,
 )
 from toolkit.model import (
@@ -670,6 +672,7 @@ class Diagnosis:
     last_milestone: str | None = None
     last_scan_utc: pd.Timestamp | None = None
     days_since_last_scan: float | None = None
+    evidence_text_zh: list[str] = field(default_factory=list)  # evidence_text in Chinese
     _ref_date: dt.date | None = field(default=None, repr=False)
 
     def buyer_message(self, lang: str = "zh") -> str:
@@ -690,6 +693,7 @@ class Diagnosis:
             "category": str(self.category),
             "evidence": ev.to_dict(orient="records"),
             "evidence_text": list(self.evidence_text),
+            "evidence_text_zh": list(self.evidence_text_zh),
             "actions": [a.to_dict() for a in self.actions],
             "eta": self.eta.to_dict() if self.eta else None,
             "eta_reason": self.eta_reason,
@@ -1021,6 +1025,7 @@ def _build(row, own, rec, now, config, policy, *, ordered: bool = False) -> Diag
             evidence_text.append("no domestic number is linked to the international one")
     if eta is None and row["eta_reason"] is not pd.NA:
         evidence_text.append(f"no delivery estimate: {row['eta_reason']}")
+    evidence_text_zh = _evidence_zh(category, row, facts, intl, now, ref_time, shipped)
     return Diagnosis(
         parcel_id=str(rec["parcel_id"]),
         category=Category(category),
@@ -1036,5 +1041,39 @@ def _build(row, own, rec, now, config, policy, *, ordered: bool = False) -> Diag
         days_since_last_scan=None
         if pd.isna(row["days_since_last_scan"])
         else float(row["days_since_last_scan"]),
+        evidence_text_zh=evidence_text_zh,
         _ref_date=ref_date,
     )
+
+
+def _evidence_zh(category, row, facts, intl, now, ref_time, shipped) -> list[str]:
+    """The evidence of _build in Chinese, from the same core row and facts."""
+    ref_ms = int(row["_ref_ms"])
+    deadline = int(row["_deadline"])
+    window = None
+    if deadline not in (NO_TIME, NEVER) and ref_time not in (NO_TIME, NEVER):
+        window = int(np.ceil((deadline - ref_time) / NS_PER_DAY))
+    last_scan = row["last_scan_utc"]
+    out = [
+        evidence_zh(
+            category,
+            ref_milestone=MILESTONES[ref_ms] if 0 <= ref_ms < NM else None,
+            ref_date=_date_of(ref_time),
+            since_days=int(row["_since_ref"]),
+            last_milestone=_text(row["last_milestone"]),
+            last_date=facts["last_date"],
+            silent_days=0 if pd.isna(last_scan) else int((now - last_scan) // pd.Timedelta(days=1)),
+            window_days=window,
+            number=intl.normalized or _text(facts["international_number"]) or "",
+        )
+    ]
+    if category == C.NUMBER_INVALID and intl.suggestions:
+        out.append("通过校验的更正：" + "、".join(intl.suggestions))
+    elif category == C.NUMBER_NOT_FOUND and shipped is not None:
+        out.append(f"已发货 {int((now - shipped) / pd.Timedelta(days=1))} 天")
+    elif category == C.HANDOVER_NOT_SYNCED:
+        dom = facts["domestic_number"]
+        out.append(f"国内单号 {dom} 已知，但没有扫描" if dom else "国际单号没有关联任何国内单号")
+    if int(row["_eta_level"]) < 0 and row["eta_reason"] is not pd.NA:
+        out.append("暂无预计送达日期：" + eta_reason_zh(str(row["eta_reason"])))
+    return out

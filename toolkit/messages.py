@@ -36,6 +36,87 @@ MILESTONE_PHRASE: dict[str, str] = {
 }
 
 
+MILESTONE_PHRASE_ZH: dict[str, str] = {
+    "info_received": "电子信息生成",
+    "accepted": "承运商揽收",
+    "in_transit": "运输途中扫描",
+    "departed_origin": "离开始发国",
+    "arrived_destination": "到达目的国",
+    "customs_clearance": "开始清关",
+    "customs_hold": "海关扣留",
+    "customs_cleared": "清关放行",
+    "handed_over": "移交国内承运商",
+    "domestic_in_transit": "国内运输扫描",
+    "out_for_delivery": "派送中",
+    "available_for_pickup": "待自提",
+    "delivery_failed": "派送失败",
+    "delivered": "妥投",
+    "returning": "开始退回发件人",
+    "returned": "已退回发件人",
+    "exception": "异常",
+    "unknown": "未识别的扫描",
+}
+
+# Why there is no delivery estimate, in Chinese, by the start of the English reason.
+ETA_REASON_ZH: dict[str, str] = {
+    "the parcel has been delivered": "包裹已妥投",
+    "no scans yet to count from: the number needs checking first": "尚无扫描可作依据，需先核对单号",
+    "no scans yet to count from": "尚无扫描可作依据",
+    "the parcel is being returned or held up by a problem": "包裹正在退回或因问题受阻，"
+    "无法承诺送达日期",
+    "too little history": "可比包裹的历史数据不足",
+    "no stage of the journey to count from": "无法确定包裹所处的运输阶段",
+    "no comparable parcel waited this long": "没有在此阶段等待这么久后仍送达的可比包裹",
+    "too few comparable parcels that waited this long": "等待这么久的可比包裹中，已送达的太少",
+}
+
+
+def eta_reason_zh(reason: str) -> str:
+    """The reason for having no delivery estimate, in Chinese."""
+    for start, zh in ETA_REASON_ZH.items():
+        if reason.startswith(start):
+            return zh
+    return "暂无足够依据"
+
+
+def evidence_zh(
+    category: str,
+    *,
+    ref_milestone: str | None,
+    ref_date: dt.date | None,
+    since_days: int,
+    last_milestone: str | None,
+    last_date: dt.date | None,
+    silent_days: int,
+    window_days: int | None,
+    number: str,
+) -> str:
+    """The diagnosis's evidence sentence in Chinese (the English one is built in diagnose)."""
+    ref, last = _date_zh(ref_date), _date_zh(last_date)
+    ref_what = MILESTONE_PHRASE_ZH.get(ref_milestone or "", "")
+    last_what = MILESTONE_PHRASE_ZH.get(last_milestone or "", "")
+    window = f"{window_days} 天" if window_days is not None else "规定时间"
+    if category == C.DELIVERED:
+        return f"{ref} 妥投"
+    if category == C.MOVING:
+        return f"最后一次扫描在 {silent_days} 天前：{last} {last_what}"
+    if category == C.AWAITING_CLEARANCE:
+        return f"{ref} {ref_what}，至今 {since_days} 天；尚无国内扫描，{window}内属正常"
+    if category == C.CUSTOMS_HOLD:
+        return f"自 {ref} 起被海关扣留（{since_days} 天），此后没有放行或国内扫描"
+    if category == C.HANDOVER_NOT_SYNCED:
+        return f"{ref} {ref_what}后 {since_days} 天没有国内扫描（通常 {window}内会有）"
+    if category == C.SILENT_TOO_LONG:
+        return f"{last} {last_what}后 {silent_days} 天没有扫描"
+    if category == C.RETURNED_OR_EXCEPTION:
+        if ref_milestone in ("returning", "returned"):
+            return f"{ref} {ref_what}"
+        return f"{ref} 报告异常，此后没有正常扫描"
+    if category == C.NUMBER_INVALID:
+        return f"单号 {number} 未通过校验，没有扫描"
+    return f"单号 {number} 没有任何扫描"
+
+
 @dataclass(frozen=True)
 class Action:
     """One next step: whom to ask (``who``), what to do, and the facts to give them."""
@@ -43,6 +124,7 @@ class Action:
     who: str
     what: str
     facts: dict[str, str] = field(default_factory=dict)
+    what_zh: str = ""  # the same request in Chinese, for those addressed to carriers
 
     def text(self) -> str:
         """The step as one line of plain text."""
@@ -51,7 +133,10 @@ class Action:
 
     def to_dict(self) -> dict:
         """The step as plain values."""
-        return {"who": self.who, "what": self.what, "facts": dict(self.facts)}
+        out = {"who": self.who, "what": self.what, "facts": dict(self.facts)}
+        if self.what_zh:
+            out["what_zh"] = self.what_zh
+        return out
 
 
 def carrier_name(code: object) -> str | None:
@@ -72,6 +157,10 @@ def _date(d: dt.date | None) -> str:
     return d.isoformat() if d else "unknown date"
 
 
+def _date_zh(d: dt.date | None) -> str:
+    return d.isoformat() if d else "日期不详"
+
+
 def build_actions(category: str, f: dict, policy: CompensationPolicy) -> list[Action]:
     """Ordered next steps for a diagnosed parcel, from the facts gathered about it."""
     intl_name = carrier_name(f.get("international_carrier"))
@@ -87,17 +176,20 @@ def build_actions(category: str, f: dict, policy: CompensationPolicy) -> list[Ac
     if intl_no:
         dom_facts["international number"] = intl_no
     last4 = f.get("phone_last4")
-    phone_note = ""
+    phone_note = phone_zh = ""
     if needs_phone(dom_code):
         if last4:
             dom_facts["recipient phone, last four digits"] = last4
             phone_note = f"; {dom_name} asks for the recipient phone's last four digits: {last4}"
+            phone_zh = f"；收件人手机号后四位：{last4}"
         else:
             phone_note = (
                 f"; {dom_name} asks for the recipient phone's last four digits, "
                 "which the parcel record does not have: get them from the order"
             )
+            phone_zh = "；收件人手机号后四位待从订单中补充"
     ref = _date(f.get("ref_date"))
+    ref_zh = _date_zh(f.get("ref_date"))
     out: list[Action] = []
     if category == C.NUMBER_INVALID:
         facts = dict(intl_facts)
@@ -151,6 +243,7 @@ def build_actions(category: str, f: dict, policy: CompensationPolicy) -> list[Ac
                 dict(
                     intl_facts, **({"shipped": f["shipped_date"]} if f.get("shipped_date") else {})
                 ),
+                "请确认是否已收到该包裹，以及它以哪个单号运输",
             )
         )
         out.append(Action("buyer", "Send the message below now: the tracking is being checked"))
@@ -163,6 +256,7 @@ def build_actions(category: str, f: dict, policy: CompensationPolicy) -> list[Ac
                 "If the buyer has not received it, ask for proof of delivery "
                 "(signature or photo, and where it was left)" + phone_note,
                 dom_facts if (dom_name or dom_no) else dict(intl_facts),
+                "如买家表示未收到，请提供妥投证明（签名或照片，以及放置地点）" + phone_zh,
             )
         )
         out.append(Action("buyer", "Only if the buyer asks: send the message below"))
@@ -178,6 +272,7 @@ def build_actions(category: str, f: dict, policy: CompensationPolicy) -> list[Ac
         )
     elif category == C.AWAITING_CLEARANCE:
         deadline = _date(f.get("deadline_date"))
+        deadline_zh = _date_zh(f.get("deadline_date"))
         out.append(
             Action(
                 "analyst",
@@ -193,6 +288,7 @@ def build_actions(category: str, f: dict, policy: CompensationPolicy) -> list[Ac
                 f"If there is still no domestic scan after {deadline}, ask for the clearance "
                 "status and the domestic carrier's waybill number",
                 dict(intl_facts),
+                f"如 {deadline_zh} 之后仍无国内扫描，请告知清关状态和国内承运商的运单号",
             )
         )
     elif category == C.CUSTOMS_HOLD:
@@ -202,6 +298,8 @@ def build_actions(category: str, f: dict, policy: CompensationPolicy) -> list[Ac
                 f"Ask why customs has held the parcel since {ref} and what is needed to release "
                 "it (documents, duties, or the recipient's identity verification)",
                 dict(intl_facts, **{"held since": ref}),
+                f"请说明海关自 {ref_zh} 起扣留该包裹的原因，以及放行所需的材料"
+                "（单证、税费或收件人身份验证）",
             )
         )
         out.append(
@@ -218,6 +316,7 @@ def build_actions(category: str, f: dict, policy: CompensationPolicy) -> list[Ac
                 intl,
                 "Ask which domestic carrier took over the parcel and for its domestic waybill number",
                 dict(intl_facts, **{"last international scan": ref}),
+                "请告知接手该包裹的国内承运商及其国内运单号",
             )
         )
         if dom_no or dom_name:
@@ -226,7 +325,12 @@ def build_actions(category: str, f: dict, policy: CompensationPolicy) -> list[Ac
                 if dom_no
                 else "Once the provider names the domestic number, track it"
             ) + phone_note
-            out.append(Action(dom, what, dom_facts))
+            what_zh = (
+                f"请查询国内单号 {dom_no} 的物流状态"
+                if dom_no
+                else "国际承运商提供国内单号后，请查询其物流状态"
+            ) + phone_zh
+            out.append(Action(dom, what, dom_facts, what_zh))
         out.append(
             Action(
                 "analyst",
@@ -245,6 +349,8 @@ def build_actions(category: str, f: dict, policy: CompensationPolicy) -> list[Ac
                 f"Open a trace (lost-parcel investigation): no scan since {ref}"
                 + (phone_note if f.get("domestic_seen") else ""),
                 dict(facts, **{"last scan": ref}),
+                f"请发起查件（丢件调查）：自 {ref_zh} 起无扫描"
+                + (phone_zh if f.get("domestic_seen") else ""),
             )
         )
         out.append(Action("buyer", "Send the message below now: a search has been requested"))
@@ -258,6 +364,8 @@ def build_actions(category: str, f: dict, policy: CompensationPolicy) -> list[Ac
                 "still be made (corrected address, new attempt)"
                 + (phone_note if f.get("domestic_seen") else ""),
                 facts,
+                f"请说明 {ref_zh} 报告的问题原因，以及是否仍可派送（更正地址、再次派送）"
+                + (phone_zh if f.get("domestic_seen") else ""),
             )
         )
         out.append(Action("analyst", "Agree with the buyer on a new shipment or a refund"))

@@ -582,6 +582,36 @@ def _recipient(parcels: pd.DataFrame) -> pd.Series:
     return parts.apply(lambda r: " · ".join(p for p in r if p), axis=1).astype("string")
 
 
+# Labels of the facts a request gives, in the report's Chinese.
+FACT_LABELS_ZH: dict[str, str] = {
+    "international number": "国际单号",
+    "domestic number": "国内单号",
+    "recipient phone, last four digits": "收件人手机号后四位",
+    "held since": "扣关起始日",
+    "last international scan": "最后一次国际扫描",
+    "last scan": "最后一次扫描",
+    "shipped": "发货日期",
+    "likely carriers": "可能的承运商",
+    "suggested corrections": "建议更正",
+}
+_WHO_ZH = {"international provider": "国际承运商", "domestic carrier": "国内承运商"}
+
+
+def _facts_text(facts: Mapping[str, object], language: str) -> str:
+    sep, colon = ("；", "：") if language == "zh" else ("; ", ": ")
+    label = (lambda k: FACT_LABELS_ZH.get(k, k)) if language == "zh" else (lambda k: k)
+    return sep.join(f"{label(k)}{colon}{v}" for k, v in facts.items())
+
+
+def _who_label(who: str, language: str) -> str:
+    """'domestic carrier SF Express' as the report's language says it."""
+    if language == "zh":
+        for role, zh in _WHO_ZH.items():
+            if who.startswith(role):
+                return zh + who[len(role) :]
+    return who
+
+
 def _addressed_to(who: str, carrier: str | None) -> bool:
     if carrier is None:
         return who.startswith(("international provider", "domestic carrier"))
@@ -1003,7 +1033,9 @@ def build_report(
     for pid, d in zip(
         stuck_ids, diagnose_each(own_events, stuck, when, eta_model=model), strict=True
     ):
-        words[pid] = mask_text("; ".join(d.evidence_text))
+        words[pid] = mask_text(
+            "；".join(d.evidence_text_zh) if language == "zh" else "; ".join(d.evidence_text)
+        )
         if len(d.evidence):
             evidence.append(
                 d.evidence[[*evidence_cols, "location", "description"]].assign(parcel_id=pid)
@@ -1013,9 +1045,9 @@ def build_report(
         questions += [
             {
                 "parcel_id": pid,
-                "to": a.who,
-                "question": mask_text(a.what),
-                "facts": mask_text("; ".join(f"{k}: {v}" for k, v in a.facts.items())),
+                "to": _who_label(a.who, language),
+                "question": mask_text(a.what_zh if language == "zh" and a.what_zh else a.what),
+                "facts": mask_text(_facts_text(a.facts, language)),
                 # the numbers the request gives (a domestic one may come from a handover scan)
                 "international_number": a.facts.get("international number"),
                 "domestic_number": a.facts.get("domestic number"),
