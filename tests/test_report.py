@@ -406,6 +406,44 @@ def test_chinese_report_labels(demo_set):
         build_report(parcels, events, carrier="yto", now=now, language="fr")
 
 
+def figure_words(fig) -> list[str]:
+    """What a reader of a figure sees besides its data: titles, legend, notes, labels."""
+    layout = fig.layout
+    texts = [layout.legend.title.text if layout.legend and layout.legend.title else None]
+    for axis in (layout.xaxis, layout.yaxis):
+        texts += [axis.title.text if axis.title else None, *(axis.categoryarray or ())]
+    texts += [a.text for a in layout.annotations or ()]
+    for trace in fig.data:
+        texts += [trace.name, trace.hovertemplate]
+        if trace.type in ("box", "bar", "scatter"):
+            values = [*(() if trace.x is None else trace.x), *(() if trace.y is None else trace.y)]
+            texts += [v for v in values if isinstance(v, str)]
+        if getattr(trace, "colorbar", None) is not None and trace.colorbar.title:
+            texts.append(trace.colorbar.title.text)
+    plain = [re.sub(r"<[^>]+>|%\{[^}]*\}", " ", t) for t in texts if isinstance(t, str)]
+    return [w for t in plain for w in re.findall(r"\b[A-Za-z]{3,}\b", t)]
+
+
+def test_chinese_report_figures_speak_chinese(demo_set):
+    from toolkit.model import CARRIERS
+
+    parcels, events, now = demo_set
+    r = build_report(parcels, events, carrier="sf", now=now, language="zh", demo=True)
+    figures = r.lane_figures() + [r.timeline(pid) for pid in r.timeline_parcels()]
+    allowed = set(CARRIERS) | {"UTC"}
+    english = {w for f in figures for w in figure_words(f)} - allowed
+    assert not english, english
+    # the same figures in English do have words to translate: the check can fail
+    en = build_report(parcels, events, carrier="sf", now=now, demo=True)
+    assert {w for f in en.lane_figures() for w in figure_words(f)} - allowed
+    # renamed lanes and stages keep their order
+    timeline = figures[-1]
+    lanes = {y for t in timeline.data if t.type == "scatter" and t.y is not None for y in t.y}
+    assert set(timeline.layout.yaxis.categoryarray) >= lanes - {None}
+    dwell = figures[3]
+    assert list(dwell.layout.xaxis.categoryarray) == list(dwell.data[0].x)
+
+
 def test_chinese_report_asks_and_explains_in_chinese(demo_set):
     parcels, events, now = demo_set
     zh = build_report(parcels, events, now=now, language="zh")

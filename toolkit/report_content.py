@@ -582,6 +582,137 @@ def _recipient(parcels: pd.DataFrame) -> pd.Series:
     return parts.apply(lambda r: " · ".join(p for p in r if p), axis=1).astype("string")
 
 
+# What the figures of toolkit.plots say, in the report's Chinese: axis, legend and colour-bar
+# titles, notes and legend entries. A test checks that a Chinese report's figures keep no
+# English words, so a new wording in plots shows up there.
+FIGURE_TEXT_ZH: dict[str, str] = {
+    "Time (UTC)": "时间（UTC）",
+    "Leg · carrier": "航段 · 承运商",
+    "Milestone": "节点",
+    "Diagnosis": "诊断",
+    "Parcels (count)": "包裹数",
+    "Time since last scan (days)": "距最后一次扫描（天）",
+    "no scan yet": "尚无扫描",
+    "Stage in China": "中国境内环节",
+    "Time in stage (hours)": "环节停留时间（小时）",
+    "carrier (stage times measured)": "承运商（已测得环节时间的包裹数）",
+    "International carrier": "国际承运商",
+    "Lane (origin country → destination province)": "线路（始发国 → 目的省份）",
+    "Gone dark<br>(% of parcels)": "失联<br>（占包裹比例）",
+    "now": "现在",
+    "expected delivery": "预计送达",
+    "delivery expected from": "预计最早送达",
+    "Arrival → clearance start": "到达 → 开始清关",
+    "Clearance start → cleared": "开始清关 → 放行",
+    "Cleared → handover": "放行 → 移交",
+    "Handover → first domestic scan": "移交 → 首次国内扫描",
+    "First domestic scan → delivery": "首次国内扫描 → 妥投",
+    "Sandbox data: built-in demo carriers, not real tracking": "沙盒数据：内置演示承运商，"
+    "并非真实物流信息",
+    # milestones, as the timeline's legend names them
+    "info received": "电子信息",
+    "accepted": "揽收",
+    "in transit": "运输中",
+    "departed origin": "离开始发国",
+    "arrived destination": "到达目的国",
+    "customs clearance": "清关中",
+    "customs hold": "海关扣留",
+    "customs cleared": "清关放行",
+    "handed over": "移交国内承运商",
+    "domestic in transit": "国内运输",
+    "out for delivery": "派送中",
+    "available for pickup": "待自提",
+    "delivery failed": "派送失败",
+    "delivered": "妥投",
+    "returning": "退回中",
+    "returned": "已退回",
+    "exception": "异常",
+    "unknown": "未识别",
+}
+_SILENT_GAP = re.compile(r"^([\d.]+) (days|hours) silent$")
+_SHORTER_GAPS = re.compile(r"^(\d+) shorter silent gaps shaded, not labelled$")
+_DWELL_STAGE = re.compile(r"^(.+?) →<br>(.+?)<br><i>n = ([\d,]+) of ([\d,]+)</i>$")
+_AGEING_HOVER = re.compile(r"^(.*)<br>%\{x\} days: %\{y:,\} parcels(<extra></extra>)$")
+
+
+def _zh_text(text: object, categories: Mapping[str, str]) -> object:
+    """One figure text in Chinese when it is one toolkit.plots writes; else unchanged."""
+    if not isinstance(text, str):
+        return text
+    if text in FIGURE_TEXT_ZH:
+        return FIGURE_TEXT_ZH[text]
+    key = text.replace(" ", "_")
+    if key in categories:
+        return categories[key]
+    if m := _SILENT_GAP.match(text):
+        return f"{m.group(1)} {'天' if m.group(2) == 'days' else '小时'}无扫描"
+    if (m := _DWELL_STAGE.match(text)) and f"{m.group(1)} → {m.group(2)}" in FIGURE_TEXT_ZH:
+        stage = FIGURE_TEXT_ZH[f"{m.group(1)} → {m.group(2)}"].replace(" → ", " →<br>")
+        return f"{stage}<br><i>测得 {m.group(3)} / 共 {m.group(4)}</i>"
+    if m := _SHORTER_GAPS.match(text):
+        return f"另有 {m.group(1)} 段较短的无扫描时段已标灰，未标注"
+    return text
+
+
+def _zh_leg(lane: object) -> object:
+    """'international · ups' (a timeline lane) as '国际 · ups'."""
+    if isinstance(lane, str):
+        for leg, zh in (("international · ", "国际 · "), ("domestic · ", "国内 · ")):
+            if lane.startswith(leg):
+                return zh + lane[len(leg) :]
+    return lane
+
+
+def figure_in_chinese(fig: go.Figure) -> go.Figure:
+    """The figure with what toolkit.plots wrote in English said in Chinese (carrier text,
+    numbers and names are left as they are)."""
+    cats = CATEGORY_LABELS["zh"]
+    layout = fig.layout
+    for axis in ("xaxis", "yaxis"):
+        a = getattr(layout, axis)
+        if a is not None and a.title is not None and a.title.text:
+            a.title.text = _zh_text(a.title.text, cats)
+        if a is not None and a.ticktext:
+            a.ticktext = [_zh_text(t, cats) for t in a.ticktext]
+        if a is not None and a.categoryarray:  # the order of categories renamed below
+            a.categoryarray = [_zh_leg(_zh_text(c, cats)) for c in a.categoryarray]
+    if layout.legend is not None and layout.legend.title is not None:
+        layout.legend.title.text = _zh_text(layout.legend.title.text, cats)
+    for note in layout.annotations or ():
+        note.text = _zh_text(note.text, cats)
+    for shape in layout.shapes or ():  # lane lines sit on the lanes' names
+        shape.y0, shape.y1 = _zh_leg(shape.y0), _zh_leg(shape.y1)
+    for trace in fig.data:
+        if trace.name:
+            trace.name = _zh_text(trace.name, cats)
+        if getattr(trace, "colorbar", None) is not None and trace.colorbar.title is not None:
+            trace.colorbar.title.text = _zh_text(trace.colorbar.title.text, cats)
+        if getattr(trace, "x", None) is not None and trace.type == "box":
+            trace.x = [_zh_text(x, cats) for x in trace.x]
+        if getattr(trace, "x", None) is not None and trace.type == "bar":
+            trace.x = [_zh_text(x, cats) for x in trace.x]
+        template = getattr(trace, "hovertemplate", None)
+        if isinstance(template, str) and (m := _AGEING_HOVER.match(template)):
+            trace.hovertemplate = (
+                f"{_zh_text(m.group(1), cats)}<br>%{{x}} 天：%{{y:,}} 个包裹{m.group(2)}"
+            )
+        elif isinstance(template, str) and "gone dark:" in template:
+            trace.hovertemplate = (
+                template.replace("gone dark:", "失联：")
+                .replace(" of ", " / ")
+                .replace(" parcels", " 个包裹")
+            )
+        if trace.type == "scatter" and trace.y is not None:
+            trace.y = [_zh_leg(y) for y in trace.y]
+        hover = getattr(trace, "hovertext", None)
+        if hover is not None and not isinstance(hover, str):
+            trace.hovertext = [
+                h.replace(" (time zone assumed)", "（时区为推定）") if isinstance(h, str) else h
+                for h in hover
+            ]
+    return fig
+
+
 # Labels of the facts a request gives, in the report's Chinese.
 FACT_LABELS_ZH: dict[str, str] = {
     "international number": "国际单号",
@@ -770,6 +901,8 @@ class PartnerReport:
         )
         figures = [outcomes]
         figures += self._group_figures()
+        if self.language == "zh":
+            figures = [figure_in_chinese(f) for f in figures]
         return figures
 
     def _group_figures(self) -> list[go.Figure]:
@@ -856,7 +989,8 @@ class PartnerReport:
         own = self.events[self.events["parcel_id"] == parcel_id]
         category = self.diagnoses.set_index("parcel_id").loc[parcel_id, "category"]
         title = html.escape(f"{parcel_id} · {self.category_label(category)}")
-        return timeline_figure(own, now=self.now, title=title, eta=self.eta.get(parcel_id))
+        fig = timeline_figure(own, now=self.now, title=title, eta=self.eta.get(parcel_id))
+        return figure_in_chinese(fig) if self.language == "zh" else fig
 
     def evidence_html(self, parcel_id: str) -> str:
         """The scans that support one parcel's diagnosis, as an escaped table."""
