@@ -463,6 +463,9 @@ def test_chinese_report_asks_and_explains_in_chinese(demo_set):
     assert sample.str.contains("请").all()
     table = zh.questions_table()
     assert list(table.columns) == ["包裹", "国际单号", "国内单号", "对象", "请求", "信息", "答复"]
+    held = zh.stuck[zh.stuck["category"].astype(str) == "customs_hold"]["parcel_id"].iloc[0]
+    rows = html_table(zh.evidence_html(held).split("</p>", 1)[1])
+    assert set(rows["节点"]) == {"海关扣留"}
 
 
 # ------------------------------------------------------------------ offline checks

@@ -1008,7 +1008,14 @@ class PartnerReport:
             "location": self.t("location"),
             "description": self.t("description"),
         }
-        table = rows[list(cols)].rename(columns=cols)
+        table = rows[list(cols)]
+        if self.language == "zh":  # milestones as the figures name them
+            table = table.assign(
+                milestone=table["milestone"].map(
+                    lambda m: FIGURE_TEXT_ZH.get(str(m).replace("_", " "), m)
+                )
+            )
+        table = table.rename(columns=cols)
         return head + table.to_html(index=False, escape=True, na_rep="", classes="report-table")
 
     def questions_html(self) -> str:
