@@ -192,6 +192,14 @@ def test_export_for_partner_says_where_the_file_is(demo_set, store, tmp_path):
     assert "Partner report written to" in inv._w_export.value, inv._w_message.value
     written = list((tmp_path / "reports").glob("*.html"))
     assert len(written) == 1 and str(written[0]) in inv._w_export.value
+    assert "Parcels without tracking" in written[0].read_text(encoding="utf-8")
+    # a Chinese carrier gets the report in Chinese
+    inv._w_report_lang.value = "zh"
+    inv._b_export.click()
+    (chinese,) = set((tmp_path / "reports").glob("*.html")) - set(written)
+    assert str(chinese) in inv._w_export.value
+    page = chinese.read_text(encoding="utf-8")
+    assert "无物流信息包裹" in page and "请发起查件" in page
 
 
 # ------------------------------------------------------------------ GroupTriage
@@ -302,10 +310,12 @@ def test_export_for_partner_renders_the_selection_masked(triage, demo_set, tmp_p
     g._w_category.value = ("customs_hold",)
     picked = [v for _, v in g._w_parcels.options][:2]
     g._w_parcels.value = tuple(picked)
+    g._w_report_lang.value = "zh"
     g._b_partner.click()
     (path,) = (tmp_path / "exports").glob("*.html")
     assert f"Partner report written to {path}" in g._w_export.value, g._w_message.value
     html = path.read_text(encoding="utf-8")
+    assert "无物流信息包裹" in html and "请说明海关自" in html  # in Chinese, as chosen
     assert all(pid in html for pid in picked)
     others = parcels[~parcels["parcel_id"].isin(picked)]["parcel_id"]
     assert not any(pid in html for pid in others.head(50))

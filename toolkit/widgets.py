@@ -334,6 +334,7 @@ class ParcelInvestigator:
         self._b_export = w.Button(
             description="Export for partner", icon="file-export", disabled=True
         )
+        self._w_report_lang = _report_language()
         self._w_export = w.HTML()
 
         self._w_demo.observe(self._on_demo, names="value")
@@ -356,7 +357,7 @@ class ParcelInvestigator:
                 self._w_events,
                 w.HTML("<h4>Record a finding</h4>"),
                 self.form.layout,
-                w.HBox([self._b_save, self._b_export]),
+                w.HBox([self._b_save, self._b_export, self._w_report_lang]),
                 self._w_export,
                 w.HTML("<b>Earlier findings for this parcel</b>"),
                 self._w_findings,
@@ -552,7 +553,14 @@ class ParcelInvestigator:
             parcels = self.parcels[self.parcels["parcel_id"].astype(str) == pid]
         else:
             parcels = _bare_parcels(self.parcel or {"parcel_id": pid})
-        path = export_for_partner([pid], parcels, self.events, out_dir=self.out_dir, now=self.now)
+        path = export_for_partner(
+            [pid],
+            parcels,
+            self.events,
+            out_dir=self.out_dir,
+            now=self.now,
+            language=self._w_report_lang.value,
+        )
         self._w_export.value = message_html(f"Partner report written to {path}", "ok")
         return Path(path)
 
@@ -560,6 +568,17 @@ class ParcelInvestigator:
         from IPython.display import display
 
         display(self.layout)
+
+
+def _report_language() -> w.Dropdown:
+    """The language of the partner report an export writes."""
+    return w.Dropdown(
+        options=[("English report", "en"), ("中文报告", "zh")],
+        value="en",
+        description="",
+        layout=w.Layout(width="150px"),
+        tooltip="Language of the partner report",
+    )
 
 
 def _bare_parcels(rec: Mapping[str, Any]) -> pd.DataFrame:
@@ -639,6 +658,7 @@ class GroupTriage:
         self._b_save = w.Button(description="Record finding for selection", icon="save")
         self._b_csv = w.Button(description="Export selection as CSV", icon="file-csv")
         self._b_partner = w.Button(description="Export for partner", icon="file-export")
+        self._w_report_lang = _report_language()
         self._w_export = w.HTML()
 
         for widget in (
@@ -674,7 +694,7 @@ class GroupTriage:
                 self._w_parcels,
                 w.HBox([self._b_select_all, self._b_select_none, self._w_selected]),
                 self.form.layout,
-                w.HBox([self._b_save, self._b_csv, self._b_partner]),
+                w.HBox([self._b_save, self._b_csv, self._b_partner, self._w_report_lang]),
                 self._w_export,
             ]
         )
@@ -1029,7 +1049,12 @@ class GroupTriage:
         ids = self._need_selection("export")
         rows = self.parcels[self.parcels["parcel_id"].astype(str).isin(ids)]
         path = export_for_partner(
-            list(ids), rows, self.events_of(ids), out_dir=self.out_dir, now=self.now
+            list(ids),
+            rows,
+            self.events_of(ids),
+            out_dir=self.out_dir,
+            now=self.now,
+            language=self._w_report_lang.value,
         )
         self._w_export.value = message_html(f"Partner report written to {path}", "ok")
         return Path(path)
