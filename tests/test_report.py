@@ -226,6 +226,14 @@ def test_report_by_findings_lists_only_those_findings(demo_set, findings_store):
     )
     assert set(zh.parcels["parcel_id"]) == {d}
     assert "有已记录调查结果的包裹。" in zh.header_html() and "bo" not in zh.header_html()
+    held = build_report(
+        parcels, events, now=now, findings_url=url, findings_filter={"category": "customs_hold"},
+        language="zh",
+    )  # fmt: skip
+    assert "有已记录调查结果（诊断 海关扣留）的包裹。" in held.header_html()
+    found = html_table(zh.findings_html())
+    assert {"包裹", "诊断", "状态", "备注"} <= set(found.columns)
+    assert set(found["状态"]) <= {"处理中", "等待答复", "已解决"} and len(found) == 1
 
 
 def test_selection_file_as_text_csv_or_parquet(tmp_path, demo_set):

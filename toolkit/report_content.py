@@ -510,20 +510,30 @@ def check_findings_filter(value: object) -> dict[str, object] | None:
     return out or None
 
 
-def describe_findings_filter(wanted: Mapping[str, object], *, public: bool = False) -> str:
+def describe_findings_filter(
+    wanted: Mapping[str, object], *, public: bool = False, language: str = "en"
+) -> str:
     """The filter in words, e.g. "status open, category customs_hold"; public: no analyst."""
+    zh = language == "zh"
+    words = {
+        "status": lambda v: FINDING_STATUS_ZH.get(v, v),
+        "category": lambda v: CATEGORY_LABELS["zh"].get(v, v),
+    }
     parts = []
     for key in FINDINGS_FILTER_KEYS:
         if key not in wanted or (public and key == "analyst"):
             continue
         v = wanted[key]
-        shown = v if isinstance(v, str) else " or ".join(map(str, v))  # type: ignore[arg-type]
+        values = [v] if isinstance(v, str) else [str(x) for x in v]  # type: ignore[union-attr]
         if key == "since":
-            shown = f"{pd.Timestamp(str(v)):%Y-%m-%d}"
-            parts.append(f"changed since {shown}")
+            day = f"{pd.Timestamp(str(v)):%Y-%m-%d}"
+            parts.append(f"{day} 以来有更新" if zh else f"changed since {day}")
+        elif zh:
+            label = {"status": "状态", "category": "诊断", "analyst": "记录人"}[key]
+            parts.append(label + " " + "或".join(words.get(key, str)(x) for x in values))
         else:
-            parts.append(f"{key} {shown}")
-    return ", ".join(parts)
+            parts.append(f"{key} {' or '.join(values)}")
+    return "，".join(parts) if zh else ", ".join(parts)
 
 
 def _no_findings_store(url: str | None) -> bool:
@@ -828,7 +838,9 @@ class PartnerReport:
             key = "scope_selection" if n == self.named else "scope_selection_some"
             lines.append(self.t(key, n=n, m=self.named))
         if self.findings_filter is not None:
-            what = describe_findings_filter(self.findings_filter, public=True)
+            what = describe_findings_filter(
+                self.findings_filter, public=True, language=self.language
+            )
             lines.append(
                 self.t("scope_findings_of", what=what) if what else self.t("scope_findings")
             )
@@ -1079,7 +1091,14 @@ class PartnerReport:
         head = f"<h2>{e(self.t('findings'))}</h2>"
         if self.findings is None or self.findings.empty:
             return head + f"<p>{e(self.t('no_findings'))}</p>"
-        table = self.findings.rename(columns=lambda c: c.replace("_", " "))
+        table = self.findings
+        if self.language == "zh":
+            table = table.assign(
+                category=table["category"].map(lambda c: self.category_label(c) if c else c),
+                status=table["status"].map(lambda s: FINDING_STATUS_ZH.get(s, s)),
+            ).rename(columns=FINDING_COLUMNS_ZH)
+        else:
+            table = table.rename(columns=lambda c: c.replace("_", " "))
         return head + table.to_html(index=False, escape=True, na_rep="", classes="report-table")
 
 
@@ -1091,6 +1110,19 @@ QUESTION_COLUMNS: tuple[str, ...] = (
     "international_number",
     "domestic_number",
 )
+
+FINDING_COLUMNS_ZH: dict[str, str] = {
+    "parcel_ids": "包裹",
+    "tracking_numbers": "单号",
+    "category": "诊断",
+    "status": "状态",
+    "root_cause": "原因",
+    "actions_taken": "已采取的措施",
+    "notes": "备注",
+    "follow_up": "跟进日期",
+    "updated_at": "更新时间",
+}
+FINDING_STATUS_ZH: dict[str, str] = {"open": "处理中", "waiting": "等待答复", "resolved": "已解决"}
 
 # Columns of a finding a partner sees; internal notes never leave the store.
 FINDING_COLUMNS: tuple[str, ...] = (
