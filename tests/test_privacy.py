@@ -16,6 +16,7 @@ from toolkit.privacy import (
     mask_text,
     phone_last4,
     recipient_masker,
+    recipient_maskers,
 )
 
 
@@ -108,5 +109,6 @@ def test_texts_are_masked_for_their_own_parcels_recipient():
         }
     )
     texts = pd.Series(["王芳 文三路100号 159 0000 7777", "王芳 (another parcel)", None])
-    out = mask_recipient_texts(texts, pd.Series(["P1", "P2", "P1"]), parcels)
+    ids = pd.Series(["P1", "P2", "P1"])
+    out = mask_recipient_texts(texts, ids, recipient_maskers(parcels, ids))
     assert out.tolist() == ["王* **** 159****7777", "王芳 (another parcel)", ""]

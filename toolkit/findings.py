@@ -52,8 +52,8 @@ from toolkit.findings_schema import (
     write_options,
 )
 from toolkit.io import write_spreadsheet_csv
-from toolkit.model import CATEGORIES, PERSONAL_COLUMNS
-from toolkit.privacy import mask_personal, mask_text, recipient_masker
+from toolkit.model import CATEGORIES
+from toolkit.privacy import mask_personal, mask_text, recipient_maskers
 
 __all__ = [
     "COMPENSATION_KINDS",
@@ -591,13 +591,7 @@ def _recipient_maskers(
             "FindingsStore.export_csv",
             "Load it with toolkit.io.read_parcels",
         )
-    wanted = {p for ids in df["parcel_ids"] for p in ids}
-    rows = parcels[parcels["parcel_id"].astype("string").isin(wanted)]
-    columns = [rows.get(c, pd.Series(None, index=rows.index)) for c in PERSONAL_COLUMNS]
-    return {
-        str(pid): recipient_masker(name, phone, address)
-        for pid, name, phone, address in zip(rows["parcel_id"], *columns, strict=True)
-    }
+    return recipient_maskers(parcels, {p for ids in df["parcel_ids"] for p in ids})
 
 
 def _masked(value: Any, maskers: list[Callable[[object], str]]) -> Any:

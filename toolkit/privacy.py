@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 
 import pandas as pd
 
@@ -176,15 +176,23 @@ def recipient_masker(
     return mask
 
 
-def mask_recipient_texts(
-    texts: pd.Series, parcel_ids: pd.Series, parcels: pd.DataFrame
-) -> pd.Series:
-    """Each text masked for the recipient of its own parcel (recipient_masker), as strings."""
-    wanted = parcels[parcels["parcel_id"].isin(set(parcel_ids.dropna()))]
-    columns = [wanted.get(c, pd.Series(None, index=wanted.index)) for c in PERSONAL_COLUMNS]
-    maskers = {
-        pid: recipient_masker(n, p, a)
-        for pid, n, p, a in zip(wanted["parcel_id"], *columns, strict=True)
+def recipient_maskers(
+    parcels: pd.DataFrame, parcel_ids: Iterable[object]
+) -> dict[str, Callable[[object], str]]:
+    """recipient_masker for each of these parcels found in the parcels table, by parcel id."""
+    wanted = {str(p) for p in parcel_ids if isinstance(p, str) or not pd.isna(p)}
+    rows = parcels[parcels["parcel_id"].astype("string").isin(wanted)]
+    columns = [rows.get(c, pd.Series(None, index=rows.index)) for c in PERSONAL_COLUMNS]
+    return {
+        str(pid): recipient_masker(name, phone, address)
+        for pid, name, phone, address in zip(rows["parcel_id"], *columns, strict=True)
     }
-    out = [maskers.get(pid, mask_text)(t) for pid, t in zip(parcel_ids, texts, strict=True)]
+
+
+def mask_recipient_texts(
+    texts: pd.Series, parcel_ids: pd.Series, maskers: Mapping[str, Callable[[object], str]]
+) -> pd.Series:
+    """Each text masked for the recipient of its own parcel (maskers from recipient_maskers;
+    mask_text alone for parcels without one), as strings."""
+    out = [maskers.get(str(pid), mask_text)(t) for pid, t in zip(parcel_ids, texts, strict=True)]
     return pd.Series(out, index=texts.index, dtype="string")

@@ -14,7 +14,7 @@ import html
 import os
 import re
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +30,14 @@ from toolkit.model import (
     validate_events,
     validate_parcels,
 )
-from toolkit.privacy import mask_address, mask_name, mask_phone, mask_recipient_texts, mask_text
+from toolkit.privacy import (
+    mask_address,
+    mask_name,
+    mask_phone,
+    mask_recipient_texts,
+    mask_text,
+    recipient_maskers,
+)
 
 __all__ = [
     "LANGUAGES",
@@ -572,12 +579,14 @@ def carrier_label(code: str | None) -> str | None:
     return c.name if c else code
 
 
-def _masked_events(events: pd.DataFrame, parcels: pd.DataFrame) -> pd.DataFrame:
+def _masked_events(
+    events: pd.DataFrame, maskers: Mapping[str, Callable[[object], str]]
+) -> pd.DataFrame:
     """Events with the carrier texts (description, location) masked: the recipient's own name,
     phone and address wherever they appear, any mobile number and any signer's name."""
     out = events.copy()
     for col in ("description", "location"):
-        out[col] = mask_recipient_texts(out[col], out["parcel_id"], parcels)
+        out[col] = mask_recipient_texts(out[col], out["parcel_id"], maskers)
     return out
 
 
@@ -697,9 +706,7 @@ def figure_in_chinese(fig: go.Figure) -> go.Figure:
             trace.name = _zh_text(trace.name, cats)
         if getattr(trace, "colorbar", None) is not None and trace.colorbar.title is not None:
             trace.colorbar.title.text = _zh_text(trace.colorbar.title.text, cats)
-        if getattr(trace, "x", None) is not None and trace.type == "box":
-            trace.x = [_zh_text(x, cats) for x in trace.x]
-        if getattr(trace, "x", None) is not None and trace.type == "bar":
+        if trace.type in ("box", "bar") and trace.x is not None:  # stage and age categories
             trace.x = [_zh_text(x, cats) for x in trace.x]
         template = getattr(trace, "hovertemplate", None)
         if isinstance(template, str) and (m := _AGEING_HOVER.match(template)):
@@ -1067,10 +1074,10 @@ class PartnerReport:
             self.t("domestic"): number("domestic_number").to_numpy(),
         }
         if self.carrier is None:
-            cols[self.t("to")] = self.questions["to"].to_numpy()
+            cols[self.t("to")] = q["to"].to_numpy()
         cols |= {
-            self.t("question"): self.questions["question"].to_numpy(),
-            self.t("facts"): self.questions["facts"].to_numpy(),
+            self.t("question"): q["question"].to_numpy(),
+            self.t("facts"): q["facts"].to_numpy(),
             self.t("answer"): "",
         }
         return pd.DataFrame(cols)
@@ -1200,6 +1207,7 @@ def build_report(
     own_events = events[events["parcel_id"].isin(ids).to_numpy(bool)]
     stuck_ids = diagnoses.loc[diagnoses["category"].astype(str).isin(STUCK), "parcel_id"]
     stuck = scope.set_index("parcel_id", drop=False).loc[stuck_ids]
+    maskers = recipient_maskers(scope, scope["parcel_id"])  # one per parcel, for all texts
     evidence, words, questions, eta = [], {}, [], {}
     evidence_cols = ["time_utc", "time_local", "carrier", "tracking_number", "milestone"]
     # actions and evidence rows come from the full diagnosis of each stuck parcel
@@ -1238,9 +1246,9 @@ def build_report(
         now=when,
         language=language,
         parcels=shown,
-        events=_masked_events(own_events, scope),
+        events=_masked_events(own_events, maskers),
         diagnoses=diagnoses,
-        evidence=_masked_events(pd.concat(evidence, ignore_index=True), scope)
+        evidence=_masked_events(pd.concat(evidence, ignore_index=True), maskers)
         if evidence
         else pd.DataFrame(columns=[*evidence_cols, "location", "description", "parcel_id"]),
         evidence_text=pd.Series(words, dtype="string"),
