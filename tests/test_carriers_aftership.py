@@ -28,13 +28,13 @@ def test_checkpoints_tags_and_last_mile_are_read():
     assert res.errors == []
     rows = res.events
     assert len(rows) == 7
-    assert rows[0]["carrier"] == "usps" and rows[0]["milestone"] == "info_received"
+    assert rows[0]["carrier"] == "usps" and rows[0]["status_milestone"] == "info_received"
     by_subtag = {r["raw_status"]: r for r in rows}
-    assert by_subtag["InTransit_002"]["milestone"] == "accepted"
-    assert by_subtag["InTransit_004"]["milestone"] == "arrived_destination"
-    assert by_subtag["InTransit_006"]["milestone"] == "customs_clearance"
-    assert by_subtag["InTransit_005"]["milestone"] == "customs_cleared"
-    assert by_subtag["InTransit_001"]["milestone"] == ""  # "on the way": the text decides
+    assert by_subtag["InTransit_002"]["status_milestone"] == "accepted"
+    assert by_subtag["InTransit_004"]["status_milestone"] == "arrived_destination"
+    assert by_subtag["InTransit_006"]["status_milestone"] == "customs_clearance"
+    assert by_subtag["InTransit_005"]["status_milestone"] == "customs_cleared"
+    assert by_subtag["InTransit_001"]["status_milestone"] == ""  # "on the way": the text decides
     # a checkpoint time without an offset is passed on as the courier gave it
     assert by_subtag["InTransit_006"]["time_local"] == "2026-03-06T11:05:00"
     # ...and its UTC time is worked out in the checkpoint country's zone (CHN), flagged assumed

@@ -71,14 +71,14 @@ def test_in_transit_events_are_read_in_the_carriers_local_time():
     assert latest["description"] == "【广州市】快件已到达 【广州中心】"
     assert latest["location"] == "广东,广州市"
     assert latest["raw_status"] == "在途"
-    assert latest["milestone"] == ""
-    assert res.events[-1]["milestone"] == "accepted"  # 揽收
+    assert latest["status_milestone"] == ""
+    assert res.events[-1]["status_milestone"] == "accepted"  # 揽收
     assert {r["source"] for r in res.events} == {"kuaidi100"}
 
 
 def test_sf_with_phone_is_delivered():
     res = client(FakeKuaidi100()).track([q("SF1402233445566", "sf", "13800135678")])
-    milestones = [r["milestone"] for r in res.events]
+    milestones = [r["status_milestone"] for r in res.events]
     assert milestones[0] == "delivered" and milestones[1] == "out_for_delivery"
 
 
@@ -104,13 +104,13 @@ def test_other_carrier_asking_for_a_phone_is_reported():
 
 def test_customs_states_map_to_customs_milestones():
     res = client(FakeKuaidi100()).track([q("1100087654321", "ems")])
-    assert [r["milestone"] for r in res.events] == ["customs_clearance", "customs_clearance", ""]
+    assert [r["status_milestone"] for r in res.events] == ["customs_clearance", "customs_clearance", ""]
     assert res.events[0]["raw_status"] == "清关中"
 
 
 def test_refused_and_returned_parcels():
     res = client(FakeKuaidi100()).track([q("YT7512345678901", "yto")])
-    assert [r["milestone"] for r in res.events] == [
+    assert [r["status_milestone"] for r in res.events] == [
         "returned",
         "returning",
         "delivery_failed",
@@ -132,7 +132,7 @@ def test_latest_event_without_status_name_takes_the_waybill_state():
         ],
     }
     res = client(lambda r: httpx.Response(200, json=body)).track([q("75891234567890", "zto")])
-    assert res.events[0]["milestone"] == "delivered"
+    assert res.events[0]["status_milestone"] == "delivered"
     assert res.events[0]["raw_status"] == "state 3"
     assert res.events[1]["raw_status"] == ""
 

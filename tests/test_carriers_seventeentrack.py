@@ -42,19 +42,19 @@ def test_events_statuses_and_last_mile_link_are_read():
     assert {r["carrier"] for r in rows} == {"chinapost", "usps"}
     assert all(r["parcel_id"] == "P1" and r["source"] == "17track" for r in rows)
     released = next(r for r in rows if r["raw_status"] == "InTransit_CustomsReleased")
-    assert released["milestone"] == "customs_cleared"
+    assert released["status_milestone"] == "customs_cleared"
     assert released["description"] == "【上海海关】海关放行"
     assert released["time_utc"] == "2026-03-08T08:20:00Z"
     assert released["time_local"] == "2026-03-08T16:20:00+08:00"
     handover = next(r for r in rows if "SF1402233445566" in r["description"])
-    assert handover["milestone"] == ""  # InTransit_Other says nothing: the text decides
+    assert handover["status_milestone"] == ""  # InTransit_Other says nothing: the text decides
     departed = next(r for r in rows if r["raw_status"] == "InTransit_Departure")
-    assert departed["milestone"] == "departed_origin"
+    assert departed["status_milestone"] == "departed_origin"
     assert [(link.parcel_id, link.number, link.carrier) for link in res.links] == [
         ("P1", "SF1402233445566", "sf")
     ]
     held = by_number(res, "RR205774935DE")
-    assert held[0]["milestone"] == "customs_hold"
+    assert held[0]["status_milestone"] == "customs_hold"
     assert held[0]["carrier"] == "deutschepost"
     assert res.errors == []
 

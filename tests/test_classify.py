@@ -387,12 +387,14 @@ def test_priority_conflicts(text, expected, not_expected):
 
 
 def test_the_deciding_rule_is_reported():
-    rule = explain("【北京市海淀区中关村揽投部】未妥投,原因:收件人不在")
-    assert rule is not None
-    assert rule.milestone == "delivery_failed"
-    assert "未妥投" in rule.pattern or "收件人不在" in rule.pattern
-    assert explain("no phrase here at all") is None
-    assert explain(None) is None
+    reading = explain("【北京市海淀区中关村揽投部】未妥投,原因:收件人不在")
+    assert reading.milestone == "delivery_failed"
+    assert reading.event is not None
+    assert "未妥投" in reading.event.pattern or "收件人不在" in reading.event.pattern
+    assert "phrases.csv line" in str(reading)
+    nothing = explain("no phrase here at all")
+    assert (nothing.milestone, nothing.event, nothing.decided_by) == ("unknown", None, "nothing")
+    assert explain(None).milestone == "unknown"
 
 
 @pytest.mark.parametrize(

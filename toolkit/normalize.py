@@ -39,6 +39,9 @@ __all__ = [
 
 LINK_COLUMNS: tuple[str, ...] = ("linked_number", "linked_carrier")
 LINE_COLUMN = "_line"  # input row numbers to report in errors (e.g. file lines); not kept
+# A provider's opinion of a scan (the milestone its status code stands for), weighed
+# against the text's reading (toolkit.phrases.reconcile); not kept.
+STATUS_COLUMN = "status_milestone"
 
 # Names carriers go by in event texts and exports, beyond their code and CARRIERS names.
 CARRIER_ALIASES: dict[str, str] = {
@@ -439,8 +442,9 @@ def normalize(
     _check_allowed(milestone, "milestone", MILESTONES, lines, where)
     unclassified = milestone.isna()
     if unclassified.any():
+        opinion = df[STATUS_COLUMN][unclassified] if STATUS_COLUMN in df.columns else None
         milestone[unclassified] = classify_many(
-            description[unclassified], carrier[unclassified]
+            description[unclassified], carrier[unclassified], opinion
         ).to_numpy()
 
     time_utc, time_local, assumed = _times(df, carrier, tz, lines, where)
@@ -463,7 +467,9 @@ def normalize(
     )
     out = out.astype(EVENT_DTYPES)
     extras = [
-        c for c in df.columns if c not in EVENT_DTYPES and c not in (LINE_COLUMN, *LINK_COLUMNS)
+        c
+        for c in df.columns
+        if c not in EVENT_DTYPES and c not in (LINE_COLUMN, STATUS_COLUMN, *LINK_COLUMNS)
     ]
     for column in extras:
         out[column] = df[column]

@@ -1,22 +1,47 @@
-"""Event-text classification: the phrase table, its loader, and the matcher.
+"""Reading carrier scan texts: event words, meaning parts, one precedence table.
 
-Every carrier scan text (Chinese, English or mixed) is mapped to one milestone
-by the rules in ``toolkit/data/phrases.csv``. Each rule is a ``substr`` (plain
-text) or ``regex`` pattern with a milestone, a priority, and optionally the one
-carrier whose texts it is limited to. When several rules match a text, the
-highest priority wins; ties go to a carrier-specific rule, then to the longer
-pattern, then to the earlier row.
+A scan text (Chinese, English, or an origin post's own language) is read in three steps,
+each driven by a table under ``toolkit/data/``:
 
-Texts and ``substr`` patterns are compared after normalisation: Unicode NFKC
-(full-width letters, digits and punctuation become half-width), case folding,
-and runs of whitespace collapsed to one space. ``regex`` patterns are matched
-case-insensitively against the normalised text, so write them with half-width
-punctuation.
+1. **Event words** (``phrases.csv``): what the text says happened, each word or pattern
+   with a milestone and a priority. Every word found is a candidate, best first
+   (highest priority; ties go to a carrier-specific rule, then the longer pattern, then
+   the earlier row).
+2. **Meaning parts** (``parts.csv``): the words that change what an event means:
+   ``direction`` (import/export), ``side`` (origin/destination country), ``motion``
+   (arrive/depart), ``phase`` (announced, started, completed, failed, future),
+   ``customs`` (inspection, hold, duty, documents, release), ``office`` (office of
+   exchange, delivery office, local carrier, airline) and ``negation`` (not yet, 未).
+3. **Precedence** (``precedence.csv``, read top to bottom, first match wins): a row
+   names the event milestone(s) it applies to and the parts that must (or must not) be
+   present, and says what the text then means: another milestone, or ``next`` (this
+   event word does not hold here, e.g. 妥投 in "预计妥投" or "final delivery office";
+   the next candidate with another milestone is tried). With no matching row the event
+   word's own milestone stands. This table is the one place where precedence between
+   parts is written down.
 
-Priority bands used by the shipped table (higher wins):
+``explain(text)`` returns the whole :class:`Reading`: the event word that decided, the
+parts found, the precedence row applied and the candidates set aside, so an analyst can
+see why a text got its milestone.
+
+Texts and ``substr`` patterns are compared after normalisation: Unicode NFKC (full-width
+letters, digits and punctuation become half-width), case folding, and runs of whitespace
+collapsed to one space. ``regex`` patterns are matched case-insensitively against the
+normalised text, so write them with half-width punctuation.
+
+**Provider codes.** 17TRACK sub-statuses, AfterShip subtags and Kuaidi100 states are one
+opinion each (``status_codes.csv``). :func:`reconcile` weighs that opinion against the
+text: a text read from specific words stands, even against a contradicting code (a
+"cleared" sub-status on "Import customs clearance started" is overruled); a text read
+only from generic words (priority bands 10-12, 35 and 38 below: "arrived", "海关",
+"派送") or not read at all takes the code's opinion. The events table keeps the code in
+``raw_status``; ``explain(text, raw_status=..., provider=...)`` shows the weighing.
+
+Priority bands of the shipped event-word table (higher wins):
 
 ====  ==========================================================
 10    generic transit words (arrived, departed, 到达, 发往...)
+12    generic transit words that say a little more (prepared for delivery...)
 20    accepted (揽收, picked up...)
 25    information received (label created, 待揽收...)
 30    departed origin country / arrived in destination country
@@ -36,9 +61,6 @@ Priority bands used by the shipped table (higher wins):
 95    returned (已退回, 退回妥投, returned to sender...)
 ====  ==========================================================
 
-Rows above a band's number override a more general phrase of another band
-(e.g. "delivered to destination airport" is an arrival, not a delivery).
-
 Decisions worth knowing:
 
 - A locker or station that *receives* the parcel ("快件已被【丰巢】代收",
@@ -50,11 +72,11 @@ Decisions worth knowing:
   ``toolkit.model.DOMESTIC_CARRIERS``) is reported as ``domestic_in_transit``.
 - A rule with a carrier applies only when that carrier is given (toolkit code
   or Kuaidi100 company code); rules without one apply to every text.
-- Export-side scans (USPS ISC, export hub, export scan, dispatch from the
-  outward office of exchange) are ``departed_origin``; mere arrival at an
-  outward office is ``in_transit``. Departure from the inward office of
-  exchange is ``handed_over`` (the destination post takes the parcel), and
-  "Held at inward office of exchange" is ``customs_hold``.
+- Export-side scans (export customs in any phase, USPS ISC, export hub, dispatch from
+  the outward office of exchange, handed to the airline) are ``departed_origin``; mere
+  arrival at an outward office is ``in_transit``. Departure from the inward office of
+  exchange and "received by the local delivery company" are ``handed_over`` (the
+  destination's carrier takes the parcel).
 - Texts that only make sense with a location ("Departed", "Arrived at Sort
   Facility") stay generic ``in_transit``; the text alone cannot tell which
   country the facility is in.
@@ -63,11 +85,12 @@ Decisions worth knowing:
 from __future__ import annotations
 
 import csv
+import html
 import io
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
@@ -87,8 +110,26 @@ PHRASE_COLUMNS: tuple[str, ...] = (
     "lang",
     "example",
 )
+PART_COLUMNS: tuple[str, ...] = ("pattern", "kind", "part", "value", "lang", "example")
+PRECEDENCE_COLUMNS: tuple[str, ...] = ("event", "when", "then", "why", "example")
+STATUS_COLUMNS: tuple[str, ...] = ("provider", "code", "milestone", "meaning")
 KINDS: tuple[str, ...] = ("substr", "regex")
 UNKNOWN = Milestone.UNKNOWN.value
+NEXT = "next"
+
+# The meaning parts a text can carry, and the values each can take.
+PARTS: dict[str, tuple[str, ...]] = {
+    "direction": ("import", "export"),
+    "side": ("origin", "destination"),
+    "motion": ("arrive", "depart"),
+    "phase": ("announced", "started", "completed", "failed", "future"),
+    "customs": ("inspection", "hold", "duty", "documents", "release"),
+    "office": ("exchange", "delivery_office", "local_carrier", "airline"),
+    "negation": ("not_yet",),
+}
+# Event-word priority bands that carry only a generic meaning: a provider's specific
+# status code outweighs a reading that rests on them.
+GENERIC_BANDS: frozenset[int] = frozenset({10, 12, 35, 38})
 
 _WHITESPACE = re.compile(r"\s+")
 _KUAIDI100_TO_CODE = {c.kuaidi100: code for code, c in CARRIERS.items() if c.kuaidi100}
@@ -110,22 +151,8 @@ def carrier_key(carrier: object) -> str | None:
     return key if key in CARRIERS else _KUAIDI100_TO_CODE.get(key, key)
 
 
-@dataclass(frozen=True)
-class Phrase:
-    """One rule of the phrase table."""
-
-    pattern: str
-    kind: str
-    milestone: str
-    priority: int
-    carrier: str | None = None
-    lang: str = ""
-    example: str = ""
-    row: int = 0  # line number in the table file, for messages
-
-
-def _compile(pattern: str, kind: str, where: str | None) -> Callable[[str], bool]:
-    """The match test for one rule, or a SchemaError naming the row."""
+def _compile(pattern: str, kind: str, where: str | None) -> Callable[[str], re.Match | bool]:
+    """The match test for one rule (a truthy result on a hit), or a SchemaError naming the row."""
     if kind == "substr":
         needle = normalize_text(pattern)
         if not needle:
@@ -145,19 +172,75 @@ def _compile(pattern: str, kind: str, where: str | None) -> Callable[[str], bool
             "Fix the regular expression, or use kind 'substr' for plain text",
             columns=["pattern"],
         ) from None
-    return lambda text: compiled.search(text) is not None
+    return compiled.search
 
 
-def _parse_row(raw: dict[str, str], where: str, line: int) -> Phrase:
-    """One validated Phrase from a CSV row."""
-    values = {k: raw.get(k, "").strip() for k in PHRASE_COLUMNS}
-    if not values["pattern"]:
+def _matched_text(pattern: str, kind: str, text: str) -> str:
+    """The stretch of a normalised text a pattern matched (for explanations)."""
+    if kind == "substr":
+        return normalize_text(pattern)
+    m = re.search(pattern, text, re.IGNORECASE)
+    return m.group(0) if m else ""
+
+
+# ------------------------------------------------------------------------ table files
+
+
+def _read_table(path: str | Path | None, default: str, what: str) -> tuple[str, str]:
+    """A table's text and the name to use in messages (the shipped file when path is None)."""
+    if path is None:
+        resource = resources.files("toolkit").joinpath("data", default)
+        return resource.read_text(encoding="utf-8-sig"), default
+    path = Path(path)
+    try:
+        return path.read_text(encoding="utf-8-sig"), path.name
+    except FileNotFoundError:
+        raise FileFormatError(f"the {what} does not exist", str(path), "Check the path") from None
+    except UnicodeDecodeError as exc:
+        raise FileFormatError(
+            f"the {what} is not UTF-8 text ({exc.reason} at byte {exc.start})",
+            str(path),
+            "Save it as UTF-8 CSV",
+        ) from None
+
+
+def _table_rows(
+    path: str | Path | None, default: str, columns: Sequence[str], what: str
+) -> Iterator[tuple[dict[str, str], str, int]]:
+    """Each non-blank row of a CSV table as (stripped fields, where, first line number)."""
+    text, name = _read_table(path, default, what)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = [h.strip() for h in next(reader, [])]
+    missing = [c for c in columns if c not in header]
+    if missing:
         raise SchemaError(
-            "the pattern is empty",
-            where,
-            "Fill in the phrase or delete the row",
-            columns=["pattern"],
+            f"the {what} lacks the column(s) {', '.join(repr(c) for c in missing)}",
+            name,
+            f"The header must be: {','.join(columns)}",
+            columns=missing,
         )
+    count = 0
+    end = reader.line_num  # the header's last line
+    for fields in reader:
+        line, end = end + 1, reader.line_num  # a quoted field may span lines: name the first
+        if not any(f.strip() for f in fields):
+            continue  # a blank line carries no rule
+        where = f"{name}, line {line}"
+        if len(fields) > len(header):
+            raise SchemaError(
+                f"the row has {len(fields)} fields, the header {len(header)}",
+                where,
+                "Put double quotes around a pattern or example that contains a comma",
+                rows=[line],
+            )
+        raw = dict(zip(header, fields, strict=False))
+        count += 1
+        yield {k: raw.get(k, "").strip() for k in columns}, where, line
+    if not count:
+        raise FileFormatError(f"the {what} has no rules", name, "Add at least one row")
+
+
+def _check_kind(values: dict[str, str], where: str, line: int) -> str:
     kind = values["kind"].casefold()
     if kind not in KINDS:
         raise SchemaError(
@@ -167,15 +250,65 @@ def _parse_row(raw: dict[str, str], where: str, line: int) -> Phrase:
             columns=["kind"],
             rows=[line],
         )
-    milestone = values["milestone"]
-    if milestone not in MILESTONES:
+    if not values["pattern"]:
         raise SchemaError(
-            f"milestone {milestone!r} is not a known milestone",
+            "the pattern is empty",
             where,
-            f"Allowed values: {', '.join(MILESTONES)}",
-            columns=["milestone"],
+            "Fill in the phrase or delete the row",
+            columns=["pattern"],
+        )
+    _compile(values["pattern"], kind, where)  # reject a bad pattern here, naming the line
+    return kind
+
+
+def _check_milestone(value: str, column: str, where: str, line: int, extra=()) -> str:
+    if value not in MILESTONES and value not in extra:
+        allowed = ", ".join((*MILESTONES, *extra))
+        raise SchemaError(
+            f"milestone {value!r} is not a known milestone",
+            where,
+            f"Allowed values: {allowed}",
+            columns=[column],
             rows=[line],
         )
+    return value
+
+
+# ------------------------------------------------------------------------ event words
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """One event word of the phrase table."""
+
+    pattern: str
+    kind: str
+    milestone: str
+    priority: int
+    carrier: str | None = None
+    lang: str = ""
+    example: str = ""
+    row: int = 0  # line number in the table file, for messages
+
+    @property
+    def generic(self) -> bool:
+        """True for words that say only something general (see GENERIC_BANDS)."""
+        return self.priority in GENERIC_BANDS
+
+
+def _parse_row(values: dict[str, str], where: str, line: int) -> Phrase:
+    """One validated Phrase from a CSV row."""
+    if not values["pattern"]:
+        raise SchemaError(
+            "the pattern is empty",
+            where,
+            "Fill in the phrase or delete the row",
+            columns=["pattern"],
+        )
+    kind = values["kind"].casefold()
+    if kind not in KINDS:
+        _check_kind(values, where, line)
+    milestone = _check_milestone(values["milestone"], "milestone", where, line)
     try:
         priority = int(values["priority"])
     except ValueError:
@@ -195,7 +328,7 @@ def _parse_row(raw: dict[str, str], where: str, line: int) -> Phrase:
             columns=["carrier"],
             rows=[line],
         )
-    _compile(values["pattern"], kind, where)  # reject a bad pattern here, naming the line
+    _check_kind(values, where, line)
     return Phrase(
         pattern=values["pattern"],
         kind=kind,
@@ -213,56 +346,12 @@ def default_phrases_path() -> Path:
     return Path(str(resources.files("toolkit").joinpath("data", "phrases.csv")))
 
 
-def _read_table(path: str | Path | None) -> tuple[str, str]:
-    """The table's text and the name to use in messages."""
-    if path is None:
-        resource = resources.files("toolkit").joinpath("data", "phrases.csv")
-        return resource.read_text(encoding="utf-8-sig"), "phrases.csv"
-    path = Path(path)
-    try:
-        return path.read_text(encoding="utf-8-sig"), path.name
-    except FileNotFoundError:
-        raise FileFormatError(
-            "the phrase table does not exist", str(path), "Check the path"
-        ) from None
-    except UnicodeDecodeError as exc:
-        raise FileFormatError(
-            f"the phrase table is not UTF-8 text ({exc.reason} at byte {exc.start})",
-            str(path),
-            "Save it as UTF-8 CSV",
-        ) from None
-
-
 def load_phrases(path: str | Path | None = None) -> tuple[Phrase, ...]:
     """Read and validate a phrase table (the shipped one when path is None)."""
-    text, name = _read_table(path)
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header = [h.strip() for h in next(reader, [])]
-    missing = [c for c in PHRASE_COLUMNS if c not in header]
-    if missing:
-        raise SchemaError(
-            f"the phrase table lacks the column(s) {', '.join(repr(c) for c in missing)}",
-            name,
-            f"The header must be: {','.join(PHRASE_COLUMNS)}",
-            columns=missing,
-        )
     phrases: list[Phrase] = []
     seen: dict[tuple[str, str, str | None], Phrase] = {}
-    end = reader.line_num  # the header's last line
-    for fields in reader:
-        line, end = end + 1, reader.line_num  # a quoted field may span lines: name the first
-        if not any(f.strip() for f in fields):
-            continue  # a blank line carries no rule
-        where = f"{name}, line {line}"
-        if len(fields) > len(header):
-            raise SchemaError(
-                f"the row has {len(fields)} fields, the header {len(header)}",
-                where,
-                "Put double quotes around a pattern or example that contains a comma",
-                rows=[line],
-            )
-        raw = dict(zip(header, fields, strict=False))
-        phrase = _parse_row(raw, where, line)
+    for values, where, line in _table_rows(path, "phrases.csv", PHRASE_COLUMNS, "phrase table"):
+        phrase = _parse_row(values, where, line)
         key = (phrase.kind, normalize_text(phrase.pattern), phrase.carrier)
         earlier = seen.get(key)
         if earlier is not None and earlier.milestone != phrase.milestone:
@@ -276,12 +365,281 @@ def load_phrases(path: str | Path | None = None) -> tuple[Phrase, ...]:
             )
         seen[key] = phrase
         phrases.append(phrase)
-    if not phrases:
-        raise FileFormatError("the phrase table has no rules", name, "Add at least one row")
     return tuple(phrases)
 
 
-_Rule = tuple[Phrase, Callable[[str], bool]]
+# ------------------------------------------------------------------------ meaning parts
+
+
+@dataclass(frozen=True)
+class Part:
+    """One row of the meaning-parts table: a pattern that marks a part with a value."""
+
+    pattern: str
+    kind: str
+    part: str
+    value: str
+    lang: str = ""
+    example: str = ""
+    row: int = 0
+
+
+def load_parts(path: str | Path | None = None) -> tuple[Part, ...]:
+    """Read and validate a meaning-parts table (the shipped one when path is None)."""
+    parts: list[Part] = []
+    for values, where, line in _table_rows(path, "parts.csv", PART_COLUMNS, "parts table"):
+        kind = _check_kind(values, where, line)
+        name, value = values["part"], values["value"]
+        if value not in PARTS.get(name, ()):
+            raise SchemaError(
+                f"part {name}={value!r} is not a known meaning part",
+                where,
+                "Known parts: " + "; ".join(f"{p}: {', '.join(vs)}" for p, vs in PARTS.items()),
+                columns=["part", "value"],
+                rows=[line],
+            )
+        parts.append(
+            Part(values["pattern"], kind, name, value, values["lang"], values["example"], line)
+        )
+    return tuple(parts)
+
+
+# ------------------------------------------------------------------------ precedence
+
+_TERM = re.compile(r"^(!?)([a-z_]+)(?:(!?=)([a-z_|]+))?$")
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One term of a precedence row: a part present (with one of some values) or absent."""
+
+    part: str
+    values: frozenset[str] = frozenset()  # empty: any value
+    present: bool = True
+
+    def holds(self, found: dict[str, frozenset[str]]) -> bool:
+        have = found.get(self.part, frozenset())
+        hit = bool(have & self.values) if self.values else bool(have)
+        return hit == self.present
+
+    def __str__(self) -> str:
+        if not self.values:
+            return ("" if self.present else "!") + self.part
+        return f"{self.part}{'=' if self.present else '!='}{'|'.join(sorted(self.values))}"
+
+
+@dataclass(frozen=True)
+class Precedence:
+    """One row of the precedence table."""
+
+    events: frozenset[str]  # event milestones it applies to; empty: any
+    when: tuple[Condition, ...]
+    then: str  # a milestone, or NEXT
+    why: str
+    example: str = ""
+    row: int = 0
+
+    def applies(self, milestone: str, found: dict[str, frozenset[str]]) -> bool:
+        return (not self.events or milestone in self.events) and all(
+            c.holds(found) for c in self.when
+        )
+
+    def __str__(self) -> str:
+        events = "|".join(sorted(self.events)) or "*"
+        when = " & ".join(map(str, self.when))
+        return f"{events}{' with ' + when if when else ''} -> {self.then} ({self.why})"
+
+
+def _parse_condition(term: str, where: str, line: int) -> Condition:
+    m = _TERM.match(term.replace(" ", ""))
+    problem = None
+    if m is None:
+        problem = f"the condition {term!r} is not of the form part, !part, part=v|w or part!=v"
+    else:
+        bang, name, op, values = m.groups()
+        if name not in PARTS:
+            problem = f"the condition {term!r} names no known part"
+        elif bang and op:
+            problem = f"the condition {term!r} mixes ! and {op}"
+        else:
+            wanted = frozenset(values.split("|")) if values else frozenset()
+            unknown = sorted(wanted - set(PARTS[name]))
+            if unknown:
+                problem = f"the condition {term!r} names unknown value(s) {', '.join(unknown)}"
+    if problem:
+        raise SchemaError(
+            problem,
+            where,
+            "Known parts: " + "; ".join(f"{p}: {', '.join(vs)}" for p, vs in PARTS.items()),
+            columns=["when"],
+            rows=[line],
+        )
+    return Condition(name, wanted, present=not bang and op != "!=")
+
+
+def load_precedence(path: str | Path | None = None) -> tuple[Precedence, ...]:
+    """Read and validate a precedence table (the shipped one when path is None)."""
+    rows: list[Precedence] = []
+    for values, where, line in _table_rows(
+        path, "precedence.csv", PRECEDENCE_COLUMNS, "precedence table"
+    ):
+        events = (
+            frozenset()
+            if values["event"] in ("", "*")
+            else frozenset(e.strip() for e in values["event"].split("|"))
+        )
+        for e in events:
+            _check_milestone(e, "event", where, line)
+        when = tuple(
+            _parse_condition(t.strip(), where, line) for t in values["when"].split("&") if t.strip()
+        )
+        then = _check_milestone(values["then"], "then", where, line, extra=(NEXT,))
+        rows.append(Precedence(events, when, then, values["why"], values["example"], line))
+    return tuple(rows)
+
+
+# ------------------------------------------------------------------------ provider codes
+
+
+@dataclass(frozen=True)
+class StatusCode:
+    """A provider's status code and the milestone it stands for ('' when too generic)."""
+
+    provider: str
+    code: str
+    milestone: str
+    meaning: str = ""
+
+
+def load_status_codes(path: str | Path | None = None) -> tuple[StatusCode, ...]:
+    """Read the providers' status-code table (the shipped one when path is None)."""
+    out = []
+    for values, where, line in _table_rows(
+        path, "status_codes.csv", STATUS_COLUMNS, "status-code table"
+    ):
+        milestone = values["milestone"]
+        if milestone:
+            _check_milestone(milestone, "milestone", where, line)
+        out.append(
+            StatusCode(values["provider"].casefold(), values["code"], milestone, values["meaning"])
+        )
+    return tuple(out)
+
+
+@cache
+def _status_index() -> dict[tuple[str, str], StatusCode]:
+    return {(s.provider, s.code): s for s in load_status_codes()}
+
+
+def status_code(provider: object, code: object) -> StatusCode | None:
+    """The shipped table's entry for a provider's status code (None when not listed)."""
+    if not isinstance(code, str) or not code.strip():
+        return None
+    index = _status_index()
+    key = code.strip()
+    if isinstance(provider, str) and provider.strip():
+        return index.get((provider.strip().casefold(), key))
+    hits = {s.milestone: s for (p, c), s in index.items() if c == key}
+    return next(iter(hits.values())) if len(hits) == 1 else None
+
+
+def status_milestone(provider: object, code: object) -> str:
+    """The milestone a provider's status code stands for, or '' when it is too generic."""
+    entry = status_code(provider, code)
+    return entry.milestone if entry else ""
+
+
+# ------------------------------------------------------------------------ reading
+
+
+@dataclass(frozen=True)
+class FoundPart:
+    part: str
+    value: str
+    matched: str  # the stretch of (normalised) text that marked it
+    row: int
+
+
+@dataclass(frozen=True)
+class Reading:
+    """How one text was read: its milestone and everything that decided it."""
+
+    text: str
+    carrier: str | None
+    milestone: str
+    event: Phrase | None  # the event word the reading rests on
+    parts: tuple[FoundPart, ...] = ()
+    rule: Precedence | None = None  # the precedence row that changed the event's meaning
+    set_aside: tuple[tuple[Phrase, Precedence], ...] = ()  # candidates that did not hold
+    status: StatusCode | None = None  # a provider's code given with the text
+    text_milestone: str = ""  # the text's own reading, before a provider code was weighed
+    decided_by: str = "text"  # 'text', 'status code' or 'nothing'
+
+    @property
+    def generic(self) -> bool:
+        """True when the text's reading rests only on generic words (or on nothing)."""
+        return self.event is None or (self.rule is None and self.event.generic)
+
+    def lines(self) -> list[str]:
+        """The explanation as plain lines (carrier text quoted as is)."""
+        out = [f"{self.text!r} -> {self.milestone}"]
+        if self.event is not None:
+            e = self.event
+            out.append(
+                f"  event word: {e.pattern!r} -> {e.milestone} (phrases.csv line {e.row}, "
+                f"priority {e.priority}{', generic' if e.generic else ''})"
+            )
+        else:
+            out.append("  event word: none found")
+        for phrase, rule in self.set_aside:
+            out.append(
+                f"  set aside: {phrase.pattern!r} -> {phrase.milestone}, because precedence.csv "
+                f"line {rule.row}: {rule}"
+            )
+        if self.parts:
+            shown = ", ".join(f"{p.part}={p.value} ({p.matched!r})" for p in self.parts)
+            out.append(f"  meaning parts: {shown}")
+        if self.rule is not None:
+            out.append(f"  precedence.csv line {self.rule.row}: {self.rule}")
+        if self.status is not None:
+            s = self.status
+            opinion = s.milestone or "nothing specific"
+            out.append(f"  provider code: {s.provider} {s.code!r} says {opinion}")
+            if self.decided_by == "status code":
+                out.append(
+                    f"  the text alone reads {self.text_milestone}, from "
+                    + ("generic words" if self.event else "no words")
+                    + ", so the code decides"
+                )
+            elif s.milestone and s.milestone != self.milestone:
+                out.append("  the text's specific words outweigh the code")
+        return out
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines())
+
+    def _repr_html_(self) -> str:
+        body = "<br>".join(html.escape(line).replace("  ", "&nbsp;&nbsp;") for line in self.lines())
+        return f'<div class="toolkit-reading" style="font-family:monospace">{body}</div>'
+
+
+def reconcile(reading: Reading, status: StatusCode | None) -> Reading:
+    """Weigh a provider's status code against the text's reading (see the module notes)."""
+    if status is None:
+        return reading
+    if status.milestone and (reading.milestone == UNKNOWN or reading.generic):
+        return replace(
+            reading,
+            milestone=status.milestone,
+            status=status,
+            text_milestone=reading.milestone,
+            decided_by="status code",
+        )
+    return replace(reading, status=status, text_milestone=reading.milestone)
+
+
+_Rule = tuple[Phrase, Callable[[str], object]]
+_PartRule = tuple[Part, Callable[[str], object]]
 
 
 def _rank_key(phrase: Phrase) -> tuple[int, int, int, int]:
@@ -289,10 +647,18 @@ def _rank_key(phrase: Phrase) -> tuple[int, int, int, int]:
 
 
 class PhraseMatcher:
-    """Classifies event texts with a phrase table; results are cached per text and carrier."""
+    """Reads event texts with the three tables; results are cached per text and carrier."""
 
-    def __init__(self, phrases: Iterable[Phrase], cache_size: int = 1 << 16):
+    def __init__(
+        self,
+        phrases: Iterable[Phrase],
+        parts: Iterable[Part] = (),
+        precedence: Iterable[Precedence] = (),
+        cache_size: int = 1 << 16,
+    ):
         self.phrases: tuple[Phrase, ...] = tuple(sorted(phrases, key=_rank_key))
+        self.parts: tuple[Part, ...] = tuple(parts)
+        self.precedence: tuple[Precedence, ...] = tuple(precedence)
         rules = [
             (p, _compile(p.pattern, p.kind, f"phrase on line {p.row}" if p.row else None))
             for p in self.phrases
@@ -303,74 +669,125 @@ class PhraseMatcher:
             self._by_carrier[code] = tuple(
                 r for r in rules if r[0].carrier is None or r[0].carrier == code
             )
-        self._match_str = lru_cache(maxsize=cache_size)(self._match_uncached)
+        self._part_rules: tuple[_PartRule, ...] = tuple(
+            (p, _compile(p.pattern, p.kind, f"part on line {p.row}")) for p in self.parts
+        )
+        self._read_str = lru_cache(maxsize=cache_size)(self._read_uncached)
 
     def __repr__(self) -> str:
-        return f"PhraseMatcher({len(self.phrases)} phrases)"
+        return (
+            f"PhraseMatcher({len(self.phrases)} phrases, {len(self.parts)} parts, "
+            f"{len(self.precedence)} precedence rows)"
+        )
 
-    def _match_uncached(self, text: str, carrier: str | None) -> Phrase | None:
+    def _find_parts(self, normalized: str) -> tuple[FoundPart, ...]:
+        found = []
+        for part, test in self._part_rules:
+            m = test(normalized)
+            if m:
+                matched = m.group(0) if isinstance(m, re.Match) else normalize_text(part.pattern)
+                found.append(FoundPart(part.part, part.value, matched, part.row))
+        return tuple(found)
+
+    def _read_uncached(self, text: str, carrier: str | None) -> Reading:
         normalized = normalize_text(text)
         if not normalized:
-            return None
+            return Reading(text, carrier, UNKNOWN, None, decided_by="nothing")
+        parts = self._find_parts(normalized) if self._part_rules else ()
+        found: dict[str, frozenset[str]] = {}
+        for p in parts:
+            found[p.part] = found.get(p.part, frozenset()) | {p.value}
         rules = self._by_carrier.get(carrier, self._general) if carrier else self._general
-        for phrase, test in rules:  # ordered best first: the first hit wins
-            if test(normalized):
-                return phrase
-        return None
+        rejected: set[str] = set()
+        set_aside: list[tuple[Phrase, Precedence]] = []
+        for phrase, test in rules:  # ordered best first
+            if phrase.milestone in rejected or not test(normalized):
+                continue
+            rule = next((r for r in self.precedence if r.applies(phrase.milestone, found)), None)
+            if rule is not None and rule.then == NEXT:
+                rejected.add(phrase.milestone)
+                set_aside.append((phrase, rule))
+                continue
+            milestone = rule.then if rule is not None else phrase.milestone
+            if milestone == Milestone.IN_TRANSIT and carrier in DOMESTIC_CARRIERS:
+                milestone = Milestone.DOMESTIC_IN_TRANSIT.value
+            return Reading(text, carrier, milestone, phrase, parts, rule, tuple(set_aside))
+        return Reading(
+            text, carrier, UNKNOWN, None, parts, None, tuple(set_aside), decided_by="nothing"
+        )
+
+    def read(self, description: object, carrier: object = None) -> Reading:
+        """The full reading of one text (milestone, event word, parts, precedence row)."""
+        if not isinstance(description, str):
+            return Reading(str(description), None, UNKNOWN, None, decided_by="nothing")
+        return self._read_str(description, carrier_key(carrier))
 
     def match(self, description: object, carrier: object = None) -> Phrase | None:
-        """The rule that decides this text's milestone, or None when no rule matches."""
-        if not isinstance(description, str):
-            return None
-        return self._match_str(description, carrier_key(carrier))
+        """The event word this text's reading rests on, or None when no word holds."""
+        return self.read(description, carrier).event
 
     def classify(self, description: object, carrier: object = None) -> str:
         """Milestone for one event text; 'unknown' for unmatched, empty or non-text input."""
         if not isinstance(description, str):
             return UNKNOWN
-        key = carrier_key(carrier)
-        phrase = self._match_str(description, key)
-        if phrase is None:
-            return UNKNOWN
-        if phrase.milestone == Milestone.IN_TRANSIT and key in DOMESTIC_CARRIERS:
-            return Milestone.DOMESTIC_IN_TRANSIT.value
-        return phrase.milestone
+        return self._read_str(description, carrier_key(carrier)).milestone
 
     def classify_many(
         self,
         descriptions: pd.Series | Sequence[object],
         carriers: pd.Series | Sequence[object] | None = None,
+        statuses: pd.Series | Sequence[object] | None = None,
     ) -> pd.Series:
-        """Milestones for many texts, carriers aligned by position; each distinct pair is classified once."""
-        desc = descriptions if isinstance(descriptions, pd.Series) else pd.Series(descriptions)
-        index = desc.index
-        values = desc.to_numpy(dtype=object)
-        if carriers is not None:
-            carr = carriers if isinstance(carriers, pd.Series) else pd.Series(carriers)
-            if len(carr) != len(values):
-                raise InputError(
-                    f"got {len(values)} descriptions but {len(carr)} carriers",
-                    "classify_many",
-                    "Pass one carrier per description (the same length), or none",
-                )
-            carrier_values = carr.to_numpy(dtype=object)
-        else:
-            carrier_values = None
-        out = self._classify_array(values, carrier_values)
-        return pd.Series(out, index=index, dtype="string", name="milestone")
+        """Milestones for many texts, carriers (and providers' status opinions) aligned by
+        position; each distinct text and carrier is read once.
 
-    def _classify_array(self, values: np.ndarray, carriers: np.ndarray | None) -> np.ndarray:
+        ``statuses`` holds the milestone a provider's status code stands for ('' or missing
+        where it says nothing specific); it is weighed against each text as :func:`reconcile`
+        does.
+        """
+        desc = descriptions if isinstance(descriptions, pd.Series) else pd.Series(descriptions)
+        values = desc.to_numpy(dtype=object)
+        carrier_values = self._aligned(carriers, len(values), "carriers")
+        readings = self._read_array(values, carrier_values)
+        milestones = np.array([r.milestone for r in readings], dtype=object)
+        status_values = self._aligned(statuses, len(values), "statuses")
+        if status_values is not None and len(values):
+            status = pd.Series(status_values).fillna("").astype(str).to_numpy(dtype=object)
+            weak = np.array([r.generic for r in readings], dtype=bool)
+            valid = np.isin(status, MILESTONES)
+            take = valid & (status != UNKNOWN) & (weak | (milestones == UNKNOWN))
+            milestones = np.where(take, status, milestones)
+        return pd.Series(milestones, index=desc.index, dtype="string", name="milestone")
+
+    @staticmethod
+    def _aligned(column: object, n: int, name: str) -> np.ndarray | None:
+        if column is None:
+            return None
+        series = column if isinstance(column, pd.Series) else pd.Series(column, dtype=object)
+        if len(series) != n:
+            raise InputError(
+                f"got {n} descriptions but {len(series)} {name}",
+                "classify_many",
+                f"Pass one of the {name} per description (the same length), or none",
+            )
+        return series.to_numpy(dtype=object)
+
+    def _read_array(self, values: np.ndarray, carriers: np.ndarray | None) -> np.ndarray:
+        """Readings for many texts (object array), each distinct (text, carrier) read once."""
         if len(values) == 0:
             return np.array([], dtype=object)
+        nothing = Reading("", None, UNKNOWN, None, decided_by="nothing")
         try:
             codes, uniques = pd.factorize(values, use_na_sentinel=True)
             if carriers is None:
-                labels = np.array([self.classify(u) for u in uniques] + [UNKNOWN], dtype=object)
-                return labels[codes]  # code -1 (missing text) picks the trailing 'unknown'
+                found = [self.read(u) for u in uniques] + [nothing]
+                return np.array(found, dtype=object)[codes]  # code -1 (missing) takes 'nothing'
             ccodes, cuniques = pd.factorize(carriers, use_na_sentinel=True)
-        except TypeError:  # unhashable cells: classify one by one
+        except TypeError:  # unhashable cells: read one by one
             cs = carriers if carriers is not None else [None] * len(values)
-            return np.array([self.classify(v, c) for v, c in zip(values, cs, strict=True)])
+            out = np.empty(len(values), dtype=object)
+            out[:] = [self.read(v, c) for v, c in zip(values, cs, strict=True)]
+            return out
         width = len(cuniques) + 1
         pair = codes.astype(np.int64) * width + (ccodes + 1)
         pair_codes, pair_uniques = pd.factorize(pair)
@@ -378,14 +795,14 @@ class PhraseMatcher:
         for i, p in enumerate(pair_uniques):
             d, c = divmod(int(p), width)
             text = uniques[d] if d >= 0 else None
-            labels[i] = self.classify(text, cuniques[c - 1] if c > 0 else None)
+            labels[i] = self.read(text, cuniques[c - 1] if c > 0 else None)
         return labels[pair_codes]
 
 
 @cache
 def default_matcher() -> PhraseMatcher:
-    """The matcher over the shipped phrase table (loaded once)."""
-    return PhraseMatcher(load_phrases())
+    """The matcher over the shipped tables (loaded once)."""
+    return PhraseMatcher(load_phrases(), load_parts(), load_precedence())
 
 
 def classify(description: object, carrier: str | None = None) -> str:
@@ -396,11 +813,23 @@ def classify(description: object, carrier: str | None = None) -> str:
 def classify_many(
     descriptions: pd.Series | Sequence[object],
     carriers: pd.Series | Sequence[object] | None = None,
+    statuses: pd.Series | Sequence[object] | None = None,
 ) -> pd.Series:
-    """Milestones for a column of event texts (and optional carriers), as a string Series."""
-    return default_matcher().classify_many(descriptions, carriers)
+    """Milestones for a column of event texts (optional carriers and providers' status
+    opinions), as a string Series."""
+    return default_matcher().classify_many(descriptions, carriers, statuses)
 
 
-def explain(description: object, carrier: str | None = None) -> Phrase | None:
-    """The phrase-table rule that decides a text's milestone, or None."""
-    return default_matcher().match(description, carrier)
+def explain(
+    description: object,
+    carrier: str | None = None,
+    raw_status: str | None = None,
+    provider: str | None = None,
+) -> Reading:
+    """How a text is read: milestone, deciding event word, meaning parts, precedence row.
+
+    With ``raw_status`` (and ``provider``: 17track, aftership or kuaidi100; guessed from
+    the code when not given), the reading also shows how the provider's code was weighed.
+    """
+    reading = default_matcher().read(description, carrier)
+    return reconcile(reading, status_code(provider, raw_status))

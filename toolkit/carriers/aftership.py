@@ -27,7 +27,7 @@ from toolkit.carriers.base import (
     text,
 )
 from toolkit.keys import Secret
-from toolkit.model import Milestone
+from toolkit.phrases import status_milestone
 
 VERSION = "2025-01"
 HOST = "https://api.aftership.com"
@@ -64,37 +64,6 @@ SLUGS: dict[str, str] = {
 }
 CODES = {code: slug for slug, code in reversed(list(SLUGS.items()))}
 
-# AfterShip subtag -> milestone. Generic ones (InTransit_001 "on the way") are left to the text.
-SUBTAGS: dict[str, str] = {
-    "InfoReceived_001": Milestone.INFO_RECEIVED,
-    "InTransit_002": Milestone.ACCEPTED,
-    "InTransit_004": Milestone.ARRIVED_DESTINATION,
-    "InTransit_005": Milestone.CUSTOMS_CLEARED,
-    "InTransit_006": Milestone.CUSTOMS_CLEARANCE,
-    "OutForDelivery_001": Milestone.OUT_FOR_DELIVERY,
-    "OutForDelivery_003": Milestone.OUT_FOR_DELIVERY,
-    "OutForDelivery_004": Milestone.OUT_FOR_DELIVERY,
-    "AvailableForPickup_001": Milestone.AVAILABLE_FOR_PICKUP,
-    "AttemptFail_001": Milestone.DELIVERY_FAILED,
-    "AttemptFail_002": Milestone.DELIVERY_FAILED,
-    "AttemptFail_003": Milestone.DELIVERY_FAILED,
-    "Delivered_001": Milestone.DELIVERED,
-    "Delivered_002": Milestone.DELIVERED,
-    "Delivered_003": Milestone.DELIVERED,
-    "Delivered_004": Milestone.DELIVERED,
-    "Exception_004": Milestone.CUSTOMS_HOLD,  # delayed in customs clearance
-    "Exception_006": Milestone.CUSTOMS_HOLD,  # held for payment of duties
-    "Exception_010": Milestone.RETURNING,
-    "Exception_011": Milestone.RETURNED,
-}
-TAGS: dict[str, str] = {
-    "InfoReceived": Milestone.INFO_RECEIVED,
-    "OutForDelivery": Milestone.OUT_FOR_DELIVERY,
-    "AvailableForPickup": Milestone.AVAILABLE_FOR_PICKUP,
-    "AttemptFail": Milestone.DELIVERY_FAILED,
-    "Delivered": Milestone.DELIVERED,
-}
-
 ERRORS: dict[int, tuple[str, str]] = {
     4005: (INVALID_NUMBER, "AfterShip says the number is not valid: check it for typos"),
     4017: (INVALID_NUMBER, "AfterShip says the number's format is invalid: check it for typos"),
@@ -106,6 +75,7 @@ ERRORS: dict[int, tuple[str, str]] = {
         "the number, or give the carrier (international_carrier column)",
     ),
 }
+PROVIDER = "aftership"  # its name in toolkit/data/status_codes.csv
 
 
 # Zone of a checkpoint's country when its time comes without an offset (one-zone countries).
@@ -137,8 +107,9 @@ def local_to_utc(value: str, country: Any) -> str | None:
 
 
 def milestone_for(subtag: Any, tag: Any) -> str:
-    """Milestone an AfterShip checkpoint's codes imply, or '' when they are too generic."""
-    return str(SUBTAGS.get(text(subtag)) or TAGS.get(text(tag)) or "")
+    """Milestone an AfterShip checkpoint's codes imply (toolkit/data/status_codes.csv), or ''
+    when they are too generic; the subtag first, the tag when it says nothing."""
+    return status_milestone(PROVIDER, text(subtag)) or status_milestone(PROVIDER, text(tag))
 
 
 class AfterShipClient(ServiceClient):
@@ -256,7 +227,7 @@ class AfterShipClient(ServiceClient):
                     location=location,
                     description=text(cp.get("message")),
                     raw_status=text(cp.get("subtag") or cp.get("tag")),
-                    milestone=milestone_for(cp.get("subtag"), cp.get("tag")),
+                    status_milestone=milestone_for(cp.get("subtag"), cp.get("tag")),
                 )
             )
         parsed = Parsed(events=rows)

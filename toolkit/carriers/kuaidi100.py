@@ -23,7 +23,8 @@ from toolkit.carriers.base import (
     text,
 )
 from toolkit.keys import Secret
-from toolkit.model import CARRIERS, Milestone
+from toolkit.model import CARRIERS
+from toolkit.phrases import status_milestone
 from toolkit.privacy import phone_last4
 
 HOST = "https://poll.kuaidi100.com"
@@ -31,45 +32,13 @@ PATH = "/poll/query.do"
 # Kuaidi100 publishes no per-second limit for this endpoint; a cautious default.
 RATE = 5.0
 
-# State of a waybill (the `state` field) and per-event status names -> milestone.
-STATE: dict[str, str] = {
-    "0": "",  # 在途: in transit, the text says more
-    "1": Milestone.ACCEPTED,  # 揽收
-    "2": "",  # 疑难: a problem of some kind (failed attempt, damage...), the text says which
-    "3": Milestone.DELIVERED,  # 签收
-    "4": Milestone.RETURNED,  # 退签
-    "5": Milestone.OUT_FOR_DELIVERY,  # 派件
-    "6": Milestone.RETURNING,  # 退回
-    "7": "",  # 转投: redirected, the text says more
-    "8": Milestone.CUSTOMS_CLEARANCE,  # 清关
-    "10": Milestone.CUSTOMS_CLEARANCE,  # 待清关
-    "11": Milestone.CUSTOMS_CLEARANCE,  # 清关中
-    "12": Milestone.CUSTOMS_CLEARED,  # 已清关
-    "13": Milestone.CUSTOMS_HOLD,  # 清关异常
-    "14": Milestone.DELIVERY_FAILED,  # 拒签
-}
-STATUS_NAMES: dict[str, str] = {
-    "在途": "",
-    "揽收": Milestone.ACCEPTED,
-    "疑难": "",
-    "签收": Milestone.DELIVERED,
-    "退签": Milestone.RETURNED,
-    "派件": Milestone.OUT_FOR_DELIVERY,
-    "退回": Milestone.RETURNING,
-    "转投": "",
-    "转单": "",
-    "清关": Milestone.CUSTOMS_CLEARANCE,
-    "待清关": Milestone.CUSTOMS_CLEARANCE,
-    "清关中": Milestone.CUSTOMS_CLEARANCE,
-    "已清关": Milestone.CUSTOMS_CLEARED,
-    "清关异常": Milestone.CUSTOMS_HOLD,
-    "拒签": Milestone.DELIVERY_FAILED,
-}
-
 
 def sign(param: str, key: str, customer: str) -> str:
     """Kuaidi100 request signature: upper-case hex MD5 of param + key + customer."""
     return hashlib.md5((param + key + customer).encode("utf-8")).hexdigest().upper()
+
+
+PROVIDER = "kuaidi100"  # its name in toolkit/data/status_codes.csv
 
 
 def phone_tail(phone: Any) -> str:
@@ -225,9 +194,7 @@ class Kuaidi100Client(ServiceClient):
         for i, ev in enumerate(payload.get("data") or []):
             status = text(ev.get("status"))
             raw = status or (f"state {state}" if i == 0 and state else "")
-            milestone = STATUS_NAMES.get(status, "") if status else ""
-            if not status and i == 0:
-                milestone = STATE.get(state, "")
+            opinion = status_milestone(PROVIDER, raw)
             rows.append(
                 self.row(
                     query,
@@ -236,7 +203,7 @@ class Kuaidi100Client(ServiceClient):
                     location=text(ev.get("location") or ev.get("areaName")),
                     description=text(ev.get("context")),
                     raw_status=raw,
-                    milestone=str(milestone),
+                    status_milestone=opinion,
                 )
             )
         if not rows:

@@ -25,7 +25,7 @@ from toolkit.carriers.base import (
     text,
 )
 from toolkit.keys import Secret
-from toolkit.model import Milestone
+from toolkit.phrases import status_milestone
 
 HOST = "https://api.17track.net"
 PATH = "/track/v2.2"
@@ -86,53 +86,13 @@ CARRIER_KEYS: dict[str, int] = {
     "fedex": 100003,
 }
 _BY_KEY = {v: k for k, v in CARRIER_KEYS.items()}
-
-# 17TRACK sub-status -> milestone. Generic ones (InTransit_Other...) are left to the text.
-SUB_STATUS: dict[str, str] = {
-    "InfoReceived": Milestone.INFO_RECEIVED,
-    "InTransit_PickedUp": Milestone.ACCEPTED,
-    "InTransit_Departure": Milestone.DEPARTED_ORIGIN,
-    "InTransit_Arrival": Milestone.ARRIVED_DESTINATION,
-    "InTransit_CustomsProcessing": Milestone.CUSTOMS_CLEARANCE,
-    "InTransit_CustomsReleased": Milestone.CUSTOMS_CLEARED,
-    "InTransit_CustomsRequiringInformation": Milestone.CUSTOMS_HOLD,
-    "AvailableForPickup_Other": Milestone.AVAILABLE_FOR_PICKUP,
-    "OutForDelivery_Other": Milestone.OUT_FOR_DELIVERY,
-    "DeliveryFailure_Other": Milestone.DELIVERY_FAILED,
-    "DeliveryFailure_NoBody": Milestone.DELIVERY_FAILED,
-    "DeliveryFailure_Security": Milestone.DELIVERY_FAILED,
-    "DeliveryFailure_Rejected": Milestone.DELIVERY_FAILED,
-    "DeliveryFailure_InvalidAddress": Milestone.DELIVERY_FAILED,
-    "Delivered_Other": Milestone.DELIVERED,
-    "Exception_Returning": Milestone.RETURNING,
-    "Exception_Returned": Milestone.RETURNED,
-    "Exception_NoBody": Milestone.EXCEPTION,
-    "Exception_Security": Milestone.CUSTOMS_HOLD,
-    "Exception_Damage": Milestone.EXCEPTION,
-    "Exception_Rejected": Milestone.EXCEPTION,
-    "Exception_Delayed": Milestone.EXCEPTION,
-    "Exception_Lost": Milestone.EXCEPTION,
-    "Exception_Destroyed": Milestone.EXCEPTION,
-    "Exception_Cancel": Milestone.EXCEPTION,
-    "Exception_Other": Milestone.EXCEPTION,
-}
-# 17TRACK event stage -> milestone, used when the sub-status says nothing specific.
-STAGE: dict[str, str] = {
-    "InfoReceived": Milestone.INFO_RECEIVED,
-    "PickedUp": Milestone.ACCEPTED,
-    "Departure": Milestone.DEPARTED_ORIGIN,
-    "Arrival": Milestone.ARRIVED_DESTINATION,
-    "AvailableForPickup": Milestone.AVAILABLE_FOR_PICKUP,
-    "OutForDelivery": Milestone.OUT_FOR_DELIVERY,
-    "Delivered": Milestone.DELIVERED,
-    "Returning": Milestone.RETURNING,
-    "Returned": Milestone.RETURNED,
-}
+PROVIDER = "17track"  # its name in toolkit/data/status_codes.csv
 
 
 def milestone_for(sub_status: Any, stage: Any) -> str:
-    """Milestone a 17TRACK event's codes imply, or '' when they are too generic."""
-    return str(SUB_STATUS.get(text(sub_status)) or STAGE.get(text(stage)) or "")
+    """Milestone a 17TRACK event's codes imply (toolkit/data/status_codes.csv), or '' when
+    they are too generic; the sub-status first, the event stage when it says nothing."""
+    return status_milestone(PROVIDER, text(sub_status)) or status_milestone(PROVIDER, text(stage))
 
 
 class SeventeenTrackClient(ServiceClient):
@@ -246,7 +206,7 @@ class SeventeenTrackClient(ServiceClient):
                         ),
                         description=text(ev.get("description")),
                         raw_status=text(ev.get("sub_status") or ev.get("stage")),
-                        milestone=milestone_for(ev.get("sub_status"), ev.get("stage")),
+                        status_milestone=milestone_for(ev.get("sub_status"), ev.get("stage")),
                     )
                 )
         parsed = Parsed(events=rows)
