@@ -104,7 +104,11 @@ def test_other_carrier_asking_for_a_phone_is_reported():
 
 def test_customs_states_map_to_customs_milestones():
     res = client(FakeKuaidi100()).track([q("1100087654321", "ems")])
-    assert [r["status_milestone"] for r in res.events] == ["customs_clearance", "customs_clearance", ""]
+    assert [r["status_milestone"] for r in res.events] == [
+        "customs_clearance",
+        "customs_clearance",
+        "",
+    ]
     assert res.events[0]["raw_status"] == "清关中"
 
 
