@@ -289,6 +289,7 @@ class Phrase:
     lang: str = ""
     example: str = ""
     row: int = 0  # line number in the table file, for messages
+    table: str = "phrases.csv"  # the file it comes from
 
     @property
     def generic(self) -> bool:
@@ -296,7 +297,7 @@ class Phrase:
         return self.priority in GENERIC_BANDS
 
 
-def _parse_row(values: dict[str, str], where: str, line: int) -> Phrase:
+def _parse_row(values: dict[str, str], where: str, line: int, table: str) -> Phrase:
     """One validated Phrase from a CSV row."""
     if not values["pattern"]:
         raise SchemaError(
@@ -338,7 +339,27 @@ def _parse_row(values: dict[str, str], where: str, line: int) -> Phrase:
         lang=values["lang"],
         example=values["example"],
         row=line,
+        table=table,
     )
+
+
+def _shipped(stem: str) -> list[str]:
+    """The shipped tables of one kind: ``stem.csv``, then ``stem_*.csv`` (one per language
+    or carrier family) in name order."""
+    folder = resources.files("toolkit").joinpath("data")
+    extra = sorted(
+        f.name
+        for f in folder.iterdir()
+        if f.name.startswith(stem + "_") and f.name.endswith(".csv")
+    )
+    return [f"{stem}.csv", *extra]
+
+
+def _tables(path: str | Path | None, stem: str) -> list[tuple[str | Path | None, str]]:
+    """(path, default name) pairs to read: the given file, or every shipped table."""
+    if path is not None:
+        return [(path, Path(path).name)]
+    return [(None, name) for name in _shipped(stem)]
 
 
 def default_phrases_path() -> Path:
@@ -347,24 +368,27 @@ def default_phrases_path() -> Path:
 
 
 def load_phrases(path: str | Path | None = None) -> tuple[Phrase, ...]:
-    """Read and validate a phrase table (the shipped one when path is None)."""
+    """Read and validate a phrase table (every shipped one when path is None)."""
     phrases: list[Phrase] = []
     seen: dict[tuple[str, str, str | None], Phrase] = {}
-    for values, where, line in _table_rows(path, "phrases.csv", PHRASE_COLUMNS, "phrase table"):
-        phrase = _parse_row(values, where, line)
-        key = (phrase.kind, normalize_text(phrase.pattern), phrase.carrier)
-        earlier = seen.get(key)
-        if earlier is not None and earlier.milestone != phrase.milestone:
-            raise SchemaError(
-                f"pattern {phrase.pattern!r} is also on line {earlier.row} with milestone "
-                f"{earlier.milestone!r}, here with {phrase.milestone!r}",
-                where,
-                "Keep one of the two rows",
-                columns=["pattern", "milestone"],
-                rows=[earlier.row, line],
-            )
-        seen[key] = phrase
-        phrases.append(phrase)
+    for source, name in _tables(path, "phrases"):
+        for values, where, line in _table_rows(source, name, PHRASE_COLUMNS, "phrase table"):
+            table = name
+            phrase = _parse_row(values, where, line, table)
+            key = (phrase.kind, normalize_text(phrase.pattern), phrase.carrier)
+            earlier = seen.get(key)
+            if earlier is not None and earlier.milestone != phrase.milestone:
+                place = "line" if earlier.table == table else f"{earlier.table}, line"
+                raise SchemaError(
+                    f"pattern {phrase.pattern!r} is also on {place} {earlier.row} with milestone "
+                    f"{earlier.milestone!r}, here with {phrase.milestone!r}",
+                    where,
+                    "Keep one of the two rows",
+                    columns=["pattern", "milestone"],
+                    rows=[earlier.row, line],
+                )
+            seen[key] = phrase
+            phrases.append(phrase)
     return tuple(phrases)
 
 
@@ -382,26 +406,42 @@ class Part:
     lang: str = ""
     example: str = ""
     row: int = 0
+    table: str = "parts.csv"
 
 
 def load_parts(path: str | Path | None = None) -> tuple[Part, ...]:
-    """Read and validate a meaning-parts table (the shipped one when path is None)."""
+    """Read and validate a meaning-parts table (every shipped one when path is None)."""
+    return tuple(
+        part for source, name in _tables(path, "parts") for part in _load_parts_table(source, name)
+    )
+
+
+def _load_parts_table(path: str | Path | None, name: str) -> list[Part]:
     parts: list[Part] = []
-    for values, where, line in _table_rows(path, "parts.csv", PART_COLUMNS, "parts table"):
+    for values, where, line in _table_rows(path, name, PART_COLUMNS, "parts table"):
         kind = _check_kind(values, where, line)
-        name, value = values["part"], values["value"]
-        if value not in PARTS.get(name, ()):
+        part_name, value = values["part"], values["value"]
+        if value not in PARTS.get(part_name, ()):
             raise SchemaError(
-                f"part {name}={value!r} is not a known meaning part",
+                f"part {part_name}={value!r} is not a known meaning part",
                 where,
                 "Known parts: " + "; ".join(f"{p}: {', '.join(vs)}" for p, vs in PARTS.items()),
                 columns=["part", "value"],
                 rows=[line],
             )
         parts.append(
-            Part(values["pattern"], kind, name, value, values["lang"], values["example"], line)
+            Part(
+                values["pattern"],
+                kind,
+                part_name,
+                value,
+                values["lang"],
+                values["example"],
+                line,
+                name,
+            )
         )
-    return tuple(parts)
+    return parts
 
 
 # ------------------------------------------------------------------------ precedence
@@ -558,6 +598,7 @@ class FoundPart:
     value: str
     matched: str  # the stretch of (normalised) text that marked it
     row: int
+    table: str = "parts.csv"
 
 
 @dataclass(frozen=True)
@@ -586,7 +627,7 @@ class Reading:
         if self.event is not None:
             e = self.event
             out.append(
-                f"  event word: {e.pattern!r} -> {e.milestone} (phrases.csv line {e.row}, "
+                f"  event word: {e.pattern!r} -> {e.milestone} ({e.table} line {e.row}, "
                 f"priority {e.priority}{', generic' if e.generic else ''})"
             )
         else:
@@ -642,8 +683,14 @@ _Rule = tuple[Phrase, Callable[[str], object]]
 _PartRule = tuple[Part, Callable[[str], object]]
 
 
-def _rank_key(phrase: Phrase) -> tuple[int, int, int, int]:
-    return (-phrase.priority, 0 if phrase.carrier else 1, -len(phrase.pattern), phrase.row)
+def _rank_key(phrase: Phrase) -> tuple[int, int, int, str, int]:
+    return (
+        -phrase.priority,
+        0 if phrase.carrier else 1,
+        -len(phrase.pattern),
+        phrase.table,
+        phrase.row,
+    )
 
 
 class PhraseMatcher:
@@ -660,7 +707,7 @@ class PhraseMatcher:
         self.parts: tuple[Part, ...] = tuple(parts)
         self.precedence: tuple[Precedence, ...] = tuple(precedence)
         rules = [
-            (p, _compile(p.pattern, p.kind, f"phrase on line {p.row}" if p.row else None))
+            (p, _compile(p.pattern, p.kind, f"{p.table}, line {p.row}" if p.row else None))
             for p in self.phrases
         ]
         self._general = tuple(r for r in rules if r[0].carrier is None)
@@ -670,7 +717,7 @@ class PhraseMatcher:
                 r for r in rules if r[0].carrier is None or r[0].carrier == code
             )
         self._part_rules: tuple[_PartRule, ...] = tuple(
-            (p, _compile(p.pattern, p.kind, f"part on line {p.row}")) for p in self.parts
+            (p, _compile(p.pattern, p.kind, f"{p.table}, line {p.row}")) for p in self.parts
         )
         self._read_str = lru_cache(maxsize=cache_size)(self._read_uncached)
 
@@ -686,7 +733,7 @@ class PhraseMatcher:
             m = test(normalized)
             if m:
                 matched = m.group(0) if isinstance(m, re.Match) else normalize_text(part.pattern)
-                found.append(FoundPart(part.part, part.value, matched, part.row))
+                found.append(FoundPart(part.part, part.value, matched, part.row, part.table))
         return tuple(found)
 
     def _read_uncached(self, text: str, carrier: str | None) -> Reading:
