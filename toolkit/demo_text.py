@@ -802,8 +802,70 @@ class _Book:
     raw_vocab: tuple[str, ...]
 
 
+# Keys whose wording is also drawn from the real-scan corpus (toolkit.corpus), with the
+# milestone the corpus row must carry. Keys whose text carries more than the milestone
+# (a linked number, documents asked for, a refusal by customs) keep the book's wording.
+REAL_WORDING: dict[str, str] = {
+    "info": "info_received",
+    "accept": "accepted",
+    "origin": "in_transit",
+    "depart": "departed_origin",
+    "transit": "in_transit",
+    "arrive": "arrived_destination",
+    "customs": "customs_clearance",
+    "hold": "customs_hold",
+    "hold2": "customs_hold",
+    "cleared": "customs_cleared",
+    "handover": "handed_over",
+    "x_returning_intl": "returning",
+    "x_returned_intl": "returned",
+    "d_accept": "accepted",
+    "d_hub_in": "domestic_in_transit",
+    "d_hub_out": "domestic_in_transit",
+    "d_dest_in": "domestic_in_transit",
+    "d_station": "domestic_in_transit",
+    "d_ofd": "out_for_delivery",
+    "d_failed": "delivery_failed",
+    "d_pickup": "available_for_pickup",
+    "d_delivered": "delivered",
+    "x_damaged": "exception",
+    "x_returning": "returning",
+    "x_returned": "returned",
+}
+# Corpus carriers whose texts a demo carrier may speak (its own first).
+_CORPUS_FAMILY: dict[str, tuple[str, ...]] = {
+    "deutschepost": ("deutschepost", "dhlparcel"),
+    "chinapost": ("chinapost", "ems"),
+    "ems": ("ems", "chinapost"),
+}
+REAL_PER_KEY = 24  # at most this many real texts per carrier and key
+
+
+def real_wording() -> dict[tuple[str, str], list[str]]:
+    """(carrier, milestone) -> real texts from the corpus (braces escaped for the book)."""
+    from toolkit.corpus import corpus
+
+    df = corpus()
+    out: dict[tuple[str, str], list[str]] = {}
+    for (carrier, milestone), group in df.groupby(["carrier", "expected"], sort=True):
+        texts = sorted(set(group["text"]))
+        out[carrier, milestone] = [t.replace("{", "{{").replace("}", "}}") for t in texts]
+    return out
+
+
+def _real_texts(real: dict, code: str, key: str) -> list[str]:
+    milestone = REAL_WORDING.get(key)
+    if milestone is None:
+        return []
+    texts: list[str] = []
+    for member in _CORPUS_FAMILY.get(code, (code,)):
+        texts += real.get((member, milestone), [])
+    return texts[:REAL_PER_KEY]
+
+
 def _build_book() -> _Book:
     templates: list[str] = []
+    real = real_wording()
     start = np.full((len(CARRIER_CODES), len(KEYS)), -1, dtype=np.int32)
     count = np.zeros_like(start)
     raw = np.full_like(start, -1)
@@ -817,6 +879,7 @@ def _build_book() -> _Book:
             if texts is None and international:
                 texts = _SHARED_EN.get(key) or _SHARED_ZH.get(key)
             if texts:
+                texts = [*texts, *(t for t in _real_texts(real, code, key) if t not in texts)]
                 start[c, k], count[c, k] = len(templates), len(texts)
                 templates.extend(texts)
             base = key[:-3] if key.endswith("_zh") else key

@@ -101,6 +101,8 @@ CARRIERS: dict[str, Carrier] = {
         _C("sto", "STO Express", "申通快递", "CN", "Asia/Shanghai", "domestic", "shentong"),
         _C("yunda", "Yunda Express", "韵达快递", "CN", "Asia/Shanghai", "domestic", "yunda"),
         _C("jd", "JD Logistics", "京东物流", "CN", "Asia/Shanghai", "domestic", "jd"),
+        _C("jt", "J&T Express", "极兔速递", "CN", "Asia/Shanghai", "domestic", "jtexpress"),
+        _C("best", "Best Express", "百世快递", "CN", "Asia/Shanghai", "domestic", "huitongkuaidi"),
     ]
 }
 DOMESTIC_CARRIERS: frozenset[str] = frozenset(

@@ -88,6 +88,8 @@ import csv
 import html
 import io
 import re
+import re._constants as _sre
+import re._parser as _sre_parse
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -172,7 +174,97 @@ def _compile(pattern: str, kind: str, where: str | None) -> Callable[[str], re.M
             "Fix the regular expression, or use kind 'substr' for plain text",
             columns=["pattern"],
         ) from None
-    return compiled.search
+    needles = _required_literals(pattern)
+    if not needles:
+        return compiled.search
+    search = compiled.search
+
+    def test(text: str) -> re.Match | None:
+        # The regex can only match where one of its required literals occurs: a cheap
+        # substring check first keeps a table of a thousand rules fast.
+        return search(text) if any(n in text for n in needles) else None
+
+    return test
+
+
+# Opcodes of the standard-library regex parser, to find the literals a pattern requires.
+_LITERAL, _BRANCH, _GROUP = _sre.LITERAL, _sre.BRANCH, _sre.SUBPATTERN
+_REPEATS = (_sre.MAX_REPEAT, _sre.MIN_REPEAT, getattr(_sre, "POSSESSIVE_REPEAT", None))
+
+
+def _required_literals(pattern: str) -> frozenset[str] | None:
+    """Strings one of which every match of the pattern contains (case-folded), or None."""
+    try:
+        parsed = _sre_parse.parse(pattern, re.IGNORECASE)
+    except re.error:  # pragma: no cover - compiled just before
+        return None
+    found = _needs(list(parsed))
+    if not found or any(len(n) < 1 for n in found):
+        return None
+    return frozenset(found)
+
+
+def _needs(items: list) -> set[str] | None:
+    """Literals one of which a sequence of parsed items requires (None when unknown)."""
+    best: set[str] | None = None
+    run: list[str] = []
+
+    def close_run() -> None:
+        nonlocal best, run
+        if run:
+            literal = "".join(run).casefold()
+            if best is None or len(literal) > min(len(x) for x in best):
+                best = {literal}
+            run = []
+
+    for op, arg in items:
+        if op is _LITERAL:
+            run.append(chr(arg))
+            continue
+        close_run()
+        sub: set[str] | None = None
+        if op is _GROUP:
+            sub = _needs(list(arg[-1]))
+        elif op is _BRANCH:
+            alternatives = [_needs(list(b)) for b in arg[1]]
+            if all(alternatives):
+                sub = set().union(*alternatives)
+        elif op in _REPEATS and arg[0] >= 1:
+            sub = _needs(list(arg[2]))
+        if sub and (best is None or min(map(len, sub)) > min(map(len, best))):
+            best = sub
+    close_run()
+    return best
+
+
+def _keys(pattern: str, kind: str) -> frozenset[str] | None:
+    """The one- or two-character keys one of which any text a rule matches contains
+    (None: the rule must be tried on every text)."""
+    needles = {normalize_text(pattern)} if kind == "substr" else _required_literals(pattern)
+    if not needles:
+        return None
+    return frozenset(n[:2] for n in needles)
+
+
+class _Index:
+    """Rules in rank order, found by the two-character keys a text contains, so that a
+    text is tried against the few rules it could match instead of all of them."""
+
+    def __init__(self, keys: Sequence[frozenset[str] | None]):
+        self.always = frozenset(i for i, k in enumerate(keys) if k is None)
+        self.by_key: dict[str, list[int]] = {}
+        for i, k in enumerate(keys):
+            for key in k or ():
+                self.by_key.setdefault(key, []).append(i)
+
+    def candidates(self, text: str) -> list[int]:
+        """Positions of the rules that could match this (normalised) text, in order."""
+        keys = {text[i : i + 2] for i in range(len(text) - 1)}
+        keys.update(text)
+        found = set(self.always)
+        for key in keys & self.by_key.keys():
+            found.update(self.by_key[key])
+        return sorted(found)
 
 
 def _matched_text(pattern: str, kind: str, text: str) -> str:
@@ -710,14 +802,19 @@ class PhraseMatcher:
             (p, _compile(p.pattern, p.kind, f"{p.table}, line {p.row}" if p.row else None))
             for p in self.phrases
         ]
-        self._general = tuple(r for r in rules if r[0].carrier is None)
-        self._by_carrier: dict[str, tuple[_Rule, ...]] = {}
+        keys = {p: _keys(p.pattern, p.kind) for p in (*self.phrases, *self.parts)}
+
+        def indexed(chosen: list) -> tuple[tuple, _Index]:
+            return tuple(chosen), _Index([keys[r[0]] for r in chosen])
+
+        self._general = indexed([r for r in rules if r[0].carrier is None])
+        self._by_carrier: dict[str, tuple[tuple[_Rule, ...], _Index]] = {}
         for code in {p.carrier for p in self.phrases if p.carrier}:
-            self._by_carrier[code] = tuple(
-                r for r in rules if r[0].carrier is None or r[0].carrier == code
+            self._by_carrier[code] = indexed(
+                [r for r in rules if r[0].carrier is None or r[0].carrier == code]
             )
-        self._part_rules: tuple[_PartRule, ...] = tuple(
-            (p, _compile(p.pattern, p.kind, f"{p.table}, line {p.row}")) for p in self.parts
+        self._part_rules: tuple[tuple[_PartRule, ...], _Index] = indexed(
+            [(p, _compile(p.pattern, p.kind, f"{p.table}, line {p.row}")) for p in self.parts]
         )
         self._read_str = lru_cache(maxsize=cache_size)(self._read_uncached)
 
@@ -729,7 +826,9 @@ class PhraseMatcher:
 
     def _find_parts(self, normalized: str) -> tuple[FoundPart, ...]:
         found = []
-        for part, test in self._part_rules:
+        rules, index = self._part_rules
+        for i in index.candidates(normalized):
+            part, test = rules[i]
             m = test(normalized)
             if m:
                 matched = m.group(0) if isinstance(m, re.Match) else normalize_text(part.pattern)
@@ -740,14 +839,15 @@ class PhraseMatcher:
         normalized = normalize_text(text)
         if not normalized:
             return Reading(text, carrier, UNKNOWN, None, decided_by="nothing")
-        parts = self._find_parts(normalized) if self._part_rules else ()
+        parts = self._find_parts(normalized) if self.parts else ()
         found: dict[str, frozenset[str]] = {}
         for p in parts:
             found[p.part] = found.get(p.part, frozenset()) | {p.value}
-        rules = self._by_carrier.get(carrier, self._general) if carrier else self._general
+        rules, index = self._by_carrier.get(carrier, self._general) if carrier else self._general
         rejected: set[str] = set()
         set_aside: list[tuple[Phrase, Precedence]] = []
-        for phrase, test in rules:  # ordered best first
+        for i in index.candidates(normalized):  # ordered best first
+            phrase, test = rules[i]
             if phrase.milestone in rejected or not test(normalized):
                 continue
             rule = next((r for r in self.precedence if r.applies(phrase.milestone, found)), None)
