@@ -553,6 +553,7 @@ def test_table_is_large_and_covers_every_milestone():
         "ja",
         "ko",
         "ru",
+        "tr",
     }
 
 

@@ -17,7 +17,11 @@ from toolkit.normalize import normalize
 from toolkit.phrases import classify, classify_many, explain
 
 CORPUS = corpus()
-ROWS = list(CORPUS.itertuples(index=True))
+# Rows are asserted one by one on the development part only: a failing held-out row would
+# print its text, and the held-out part must stay unseen by whoever writes the rules. The
+# held-out part is held to its measured accuracy as a whole instead.
+DEV_ROWS = list(CORPUS[CORPUS["split"] == "dev"].itertuples(index=True))
+HELD_OUT_FLOOR = 0.79  # measured by bench/reading_real.py; raise it as the reader improves
 
 
 def _id(row) -> str:
@@ -62,8 +66,8 @@ def test_held_out_part_is_chosen_by_source_and_stays_put():
     assert all(held_out(u) for u in held["unit"].unique())
 
 
-@pytest.mark.parametrize("row", ROWS, ids=_id)
-def test_every_real_text_reads_as_labelled(row):
+@pytest.mark.parametrize("row", DEV_ROWS, ids=_id)
+def test_every_development_text_reads_as_labelled(row):
     got = classify(row.text, row.carrier)
     if row.known_miss:
         assert got != row.expected, (
@@ -74,22 +78,28 @@ def test_every_real_text_reads_as_labelled(row):
     assert got == row.expected, f"{row.text!r} [{row.carrier}] ->\n{explain(row.text, row.carrier)}"
 
 
+def test_the_held_out_part_reads_at_least_as_well_as_measured():
+    held = CORPUS[CORPUS["split"] == "held_out"]
+    right = classify_many(held["text"], held["carrier"]).to_numpy() == held["expected"].to_numpy()
+    assert len(held) >= 200
+    assert right.mean() >= HELD_OUT_FLOOR, f"held-out accuracy fell to {right.mean():.1%}"
+
+
 def test_known_misses_give_their_reason():
     marked = CORPUS[CORPUS["known_miss"] != ""]
     assert (marked["known_miss"].str.len() > 10).all()
     assert len(marked) <= 0.03 * len(CORPUS)
 
 
-_NOISE_PREFIX = ["【广东省深圳市宝安区】", "[SHENZHEN] ", "(12) ", "  ", "2026-03-08 16:20 "]
+# What carriers and systems put around a scan text: hub and station names in brackets,
+# spaces, a full stop.
+_NOISE_PREFIX = ["【广东省深圳市宝安区】", "[SHENZHEN] ", "(12) ", "  ", "〔LAX HUB〕 "]
 _NOISE_SUFFIX = ["【北京市】", " [NEW YORK NY]", "  ", " 。", " (ID 4471)"]
 
 
 def _full_width(text: str) -> str:
     """ASCII punctuation turned into its full-width form, as Chinese systems often write it."""
-    return "".join(
-        chr(ord(c) + 0xFEE0) if c in ",:;()!?" else c
-        for c in text
-    )
+    return "".join(chr(ord(c) + 0xFEE0) if c in ",:;()!?" else c for c in text)
 
 
 @settings(max_examples=300, deadline=None)

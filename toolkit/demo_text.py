@@ -842,10 +842,12 @@ REAL_PER_KEY = 24  # at most this many real texts per carrier and key
 
 
 def real_wording() -> dict[tuple[str, str], list[str]]:
-    """(carrier, milestone) -> real texts from the corpus (braces escaped for the book)."""
+    """(carrier, milestone) -> real texts from the corpus's development part (braces
+    escaped for the book); the held-out part stays unseen, even through the demo."""
     from toolkit.corpus import corpus
 
     df = corpus()
+    df = df[df["split"] == "dev"]
     out: dict[tuple[str, str], list[str]] = {}
     for (carrier, milestone), group in df.groupby(["carrier", "expected"], sort=True):
         texts = sorted(set(group["text"]))

@@ -237,6 +237,24 @@ def _needs(items: list) -> set[str] | None:
     return best
 
 
+# Bracketed hub or station names and stray punctuation that carriers put around a text.
+_WRAPPING = re.compile(
+    r"^(?:[\s\W]*[【\[(〔<][^】\])〕>]*[】\])〕>])*[\s\W]*|(?:[\s\W]*[【\[(〔<][^】\])〕>]*[】\])〕>])*[\s\W]*$"
+)
+_ANCHOR = re.compile(r"(?<![\[\\])\^|(?<!\\)\$")
+
+
+def core_text(normalized: str) -> str:
+    """A normalised text without the bracketed names and punctuation wrapped around it:
+    what ``^`` and ``$`` in a rule are anchored to (a status name stays a status name
+    when a hub name is put before it)."""
+    return _WRAPPING.sub("", normalized)
+
+
+def _anchored(pattern: str, kind: str) -> bool:
+    return kind == "regex" and _ANCHOR.search(pattern) is not None
+
+
 def _keys(pattern: str, kind: str) -> frozenset[str] | None:
     """The one- or two-character keys one of which any text a rule matches contains
     (None: the rule must be tried on every text)."""
@@ -771,7 +789,7 @@ def reconcile(reading: Reading, status: StatusCode | None) -> Reading:
     return replace(reading, status=status, text_milestone=reading.milestone)
 
 
-_Rule = tuple[Phrase, Callable[[str], object]]
+_Rule = tuple[Phrase, Callable[[str], object], bool]  # rule, its test, anchored to the core
 _PartRule = tuple[Part, Callable[[str], object]]
 
 
@@ -799,7 +817,11 @@ class PhraseMatcher:
         self.parts: tuple[Part, ...] = tuple(parts)
         self.precedence: tuple[Precedence, ...] = tuple(precedence)
         rules = [
-            (p, _compile(p.pattern, p.kind, f"{p.table}, line {p.row}" if p.row else None))
+            (
+                p,
+                _compile(p.pattern, p.kind, f"{p.table}, line {p.row}" if p.row else None),
+                _anchored(p.pattern, p.kind),
+            )
             for p in self.phrases
         ]
         keys = {p: _keys(p.pattern, p.kind) for p in (*self.phrases, *self.parts)}
@@ -846,9 +868,10 @@ class PhraseMatcher:
         rules, index = self._by_carrier.get(carrier, self._general) if carrier else self._general
         rejected: set[str] = set()
         set_aside: list[tuple[Phrase, Precedence]] = []
+        core = core_text(normalized)
         for i in index.candidates(normalized):  # ordered best first
-            phrase, test = rules[i]
-            if phrase.milestone in rejected or not test(normalized):
+            phrase, test, anchored = rules[i]
+            if phrase.milestone in rejected or not test(core if anchored else normalized):
                 continue
             rule = next((r for r in self.precedence if r.applies(phrase.milestone, found)), None)
             if rule is not None and rule.then == NEXT:
