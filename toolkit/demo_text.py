@@ -6,6 +6,7 @@ filled per scan, ``{num}`` last); ``BOOK`` turns it into arrays the generator in
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 
@@ -841,13 +842,24 @@ _CORPUS_FAMILY: dict[str, tuple[str, ...]] = {
 REAL_PER_KEY = 24  # at most this many real texts per carrier and key
 
 
-def real_wording() -> dict[tuple[str, str], list[str]]:
-    """(carrier, milestone) -> real texts from the corpus's development part (braces
-    escaped for the book); the held-out part stays unseen, even through the demo."""
+WORDING_PARTS = ("dev", "held_out", "all", "none")
+
+
+def real_wording(part: str | None = None) -> dict[tuple[str, str], list[str]]:
+    """(carrier, milestone) -> real texts from one part of the corpus (braces escaped for
+    the book). The demo speaks the development part: the held-out part stays unseen, even
+    through the demo. ``TOOLKIT_DEMO_WORDING=held_out`` (or ``all``, ``none``) makes a
+    world that speaks another part, for benchmarks that must not look at the texts."""
     from toolkit.corpus import corpus
 
+    part = part or os.environ.get("TOOLKIT_DEMO_WORDING", "dev")
+    if part not in WORDING_PARTS:
+        raise ValueError(f"TOOLKIT_DEMO_WORDING={part!r}: use one of {', '.join(WORDING_PARTS)}")
     df = corpus()
-    df = df[df["split"] == "dev"]
+    if part == "none":
+        return {}
+    if part != "all":
+        df = df[df["split"] == part]
     out: dict[tuple[str, str], list[str]] = {}
     for (carrier, milestone), group in df.groupby(["carrier", "expected"], sort=True):
         texts = sorted(set(group["text"]))
