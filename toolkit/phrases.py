@@ -737,14 +737,14 @@ class Reading:
         if self.event is not None:
             e = self.event
             out.append(
-                f"  event word: {e.pattern!r} -> {e.milestone} ({e.table} line {e.row}, "
+                f"  event word: «{e.pattern}» -> {e.milestone} ({e.table} line {e.row}, "
                 f"priority {e.priority}{', generic' if e.generic else ''})"
             )
         else:
             out.append("  event word: none found")
         for phrase, rule in self.set_aside:
             out.append(
-                f"  set aside: {phrase.pattern!r} -> {phrase.milestone}, because precedence.csv "
+                f"  set aside: «{phrase.pattern}» -> {phrase.milestone}, because precedence.csv "
                 f"line {rule.row}: {rule}"
             )
         if self.parts:
@@ -847,12 +847,16 @@ class PhraseMatcher:
         )
 
     def _find_parts(self, normalized: str) -> tuple[FoundPart, ...]:
-        found = []
+        found: list[FoundPart] = []
+        seen: set[tuple[str, str]] = set()
         rules, index = self._part_rules
         for i in index.candidates(normalized):
             part, test = rules[i]
+            if (part.part, part.value) in seen:
+                continue  # one table's word is enough to show the part
             m = test(normalized)
             if m:
+                seen.add((part.part, part.value))
                 matched = m.group(0) if isinstance(m, re.Match) else normalize_text(part.pattern)
                 found.append(FoundPart(part.part, part.value, matched, part.row, part.table))
         return tuple(found)
