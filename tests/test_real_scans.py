@@ -14,7 +14,7 @@ from toolkit.corpus import CORPUS_COLUMNS, corpus, held_out, load_corpus, source
 from toolkit.errors import SchemaError
 from toolkit.model import MILESTONES
 from toolkit.normalize import normalize
-from toolkit.phrases import classify, classify_many, explain
+from toolkit.phrases import classify, classify_many, core_text, explain
 
 CORPUS = corpus()
 # Rows are asserted one by one on the development part only: a failing held-out row would
@@ -217,3 +217,15 @@ def test_a_broken_corpus_file_is_reported_with_its_line(tmp_path):
     )
     with pytest.raises(SchemaError, match=r"scans.tsv, line 2.*milestone 'flying'"):
         load_corpus(path)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="【】[]()〔〕<>{} .,。x中", max_size=300))
+def test_the_core_of_a_text_is_a_piece_of_it(text):
+    assert core_text(text) in text
+
+
+def test_the_core_drops_the_names_around_a_status():
+    assert core_text("【广东省深圳市宝安区】posting【北京市】") == "posting"
+    assert core_text("〔lax hub〕 advised (id 4471)") == "advised"
+    assert core_text("【已签收】") == "已签收"

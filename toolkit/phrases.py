@@ -237,18 +237,40 @@ def _needs(items: list) -> set[str] | None:
     return best
 
 
-# Bracketed hub or station names and stray punctuation that carriers put around a text.
-_WRAPPING = re.compile(
-    r"^(?:[\s\W]*[【\[(〔<][^】\])〕>]*[】\])〕>])*[\s\W]*|(?:[\s\W]*[【\[(〔<][^】\])〕>]*[】\])〕>])*[\s\W]*$"
-)
+# Brackets carriers put hub or station names in, and their closing partners.
+_OPENING, _CLOSING = "【[(〔<{", "】])〕>}"
 _ANCHOR = re.compile(r"(?<![\[\\])\^|(?<!\\)\$")
 
 
 def core_text(normalized: str) -> str:
     """A normalised text without the bracketed names and punctuation wrapped around it:
     what ``^`` and ``$`` in a rule are anchored to (a status name stays a status name
-    when a hub name is put before it)."""
-    return _WRAPPING.sub("", normalized)
+    when a hub name is put before it). Linear in the text's length."""
+    start, end = 0, len(normalized)
+    while True:
+        while start < end and not normalized[start].isalnum() and normalized[start] not in _OPENING:
+            start += 1
+        while (
+            end > start
+            and not normalized[end - 1].isalnum()
+            and normalized[end - 1] not in _CLOSING
+        ):
+            end -= 1
+        moved = False
+        if start < end and normalized[start] in _OPENING:
+            close = normalized.find(_CLOSING[_OPENING.index(normalized[start])], start + 1, end)
+            if close == end - 1:  # the whole text is one bracketed name: keep its inside
+                start, end, moved = start + 1, end - 1, True
+            elif close >= 0:
+                start, moved = close + 1, True
+        if end > start and normalized[end - 1] in _CLOSING:
+            opening = normalized.rfind(
+                _OPENING[_CLOSING.index(normalized[end - 1])], start, end - 1
+            )
+            if opening > start:
+                end, moved = opening, True
+        if not moved:
+            return normalized[start:end]
 
 
 def _anchored(pattern: str, kind: str) -> bool:
