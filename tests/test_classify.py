@@ -554,6 +554,7 @@ def test_table_is_large_and_covers_every_milestone():
         "ko",
         "ru",
         "tr",
+        "pl",
     }
 
 
