@@ -307,14 +307,6 @@ class _Index:
         return sorted(found)
 
 
-def _matched_text(pattern: str, kind: str, text: str) -> str:
-    """The stretch of a normalised text a pattern matched (for explanations)."""
-    if kind == "substr":
-        return normalize_text(pattern)
-    m = re.search(pattern, text, re.IGNORECASE)
-    return m.group(0) if m else ""
-
-
 # ------------------------------------------------------------------------ table files
 
 
@@ -431,16 +423,7 @@ class Phrase:
 
 def _parse_row(values: dict[str, str], where: str, line: int, table: str) -> Phrase:
     """One validated Phrase from a CSV row."""
-    if not values["pattern"]:
-        raise SchemaError(
-            "the pattern is empty",
-            where,
-            "Fill in the phrase or delete the row",
-            columns=["pattern"],
-        )
-    kind = values["kind"].casefold()
-    if kind not in KINDS:
-        _check_kind(values, where, line)
+    kind = _check_kind(values, where, line)  # a known kind, a pattern, one that compiles
     milestone = _check_milestone(values["milestone"], "milestone", where, line)
     try:
         priority = int(values["priority"])
@@ -461,7 +444,6 @@ def _parse_row(values: dict[str, str], where: str, line: int, table: str) -> Phr
             columns=["carrier"],
             rows=[line],
         )
-    _check_kind(values, where, line)
     return Phrase(
         pattern=values["pattern"],
         kind=kind,
