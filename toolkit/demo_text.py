@@ -855,9 +855,9 @@ def real_wording(part: str | None = None) -> dict[tuple[str, str], list[str]]:
     part = part or os.environ.get("TOOLKIT_DEMO_WORDING", "dev")
     if part not in WORDING_PARTS:
         raise ValueError(f"TOOLKIT_DEMO_WORDING={part!r}: use one of {', '.join(WORDING_PARTS)}")
-    df = corpus()
     if part == "none":
         return {}
+    df = corpus()
     if part != "all":
         df = df[df["split"] == part]
     out: dict[tuple[str, str], list[str]] = {}

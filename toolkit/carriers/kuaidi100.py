@@ -31,14 +31,12 @@ HOST = "https://poll.kuaidi100.com"
 PATH = "/poll/query.do"
 # Kuaidi100 publishes no per-second limit for this endpoint; a cautious default.
 RATE = 5.0
+PROVIDER = "kuaidi100"  # its name in toolkit/data/status_codes.csv
 
 
 def sign(param: str, key: str, customer: str) -> str:
     """Kuaidi100 request signature: upper-case hex MD5 of param + key + customer."""
     return hashlib.md5((param + key + customer).encode("utf-8")).hexdigest().upper()
-
-
-PROVIDER = "kuaidi100"  # its name in toolkit/data/status_codes.csv
 
 
 def phone_tail(phone: Any) -> str:
