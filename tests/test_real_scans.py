@@ -229,3 +229,18 @@ def test_the_core_drops_the_names_around_a_status():
     assert core_text("【广东省深圳市宝安区】posting【北京市】") == "posting"
     assert core_text("〔lax hub〕 advised (id 4471)") == "advised"
     assert core_text("【已签收】") == "已签收"
+
+
+def test_the_real_number_corpus_is_sourced_and_well_formed():
+    from toolkit.corpus import load_numbers
+
+    df = load_numbers()
+    assert len(df) >= 200
+    assert not df.duplicated(["number", "carrier"]).any()
+    assert (df["number"] == df["number"].str.strip()).all()
+    assert df["number"].str.fullmatch(r"[A-Za-z0-9-]{6,40}").all()
+    source = df["source"]
+    assert (
+        source.str.match(r"^github:[^/\s]+/[^/\s]+/\S") | source.str.match(r"^https?://\S+$")
+    ).all()
+    assert df["carrier"].str.fullmatch(r"[a-z0-9]+").all()

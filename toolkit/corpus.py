@@ -113,6 +113,37 @@ def load_corpus(path: str | Path | None = None) -> pd.DataFrame:
     return df
 
 
+NUMBER_COLUMNS: tuple[str, ...] = ("number", "carrier", "valid", "source", "note")
+
+
+def default_numbers_path() -> Path:
+    """Path of the real tracking-number corpus shipped with the toolkit."""
+    return Path(str(resources.files("toolkit").joinpath("data", "real_numbers.tsv")))
+
+
+def load_numbers(path: str | Path | None = None) -> pd.DataFrame:
+    """Real tracking numbers, each with the carrier its source names and the source
+    (``toolkit/data/real_numbers.tsv``), split into parts the same way as the scans."""
+    path = Path(path) if path is not None else default_numbers_path()
+    df = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, quoting=3, encoding="utf-8")
+    missing = [c for c in NUMBER_COLUMNS if c not in df.columns]
+    if missing:
+        raise MissingColumnsError(missing, "numbers corpus", str(path))
+    bad = ~df["valid"].isin(["yes", "no", ""])
+    if bad.any():
+        line = int(df.index[bad][0]) + 2
+        raise SchemaError(
+            f"valid {df.loc[bad, 'valid'].iloc[0]!r} is not yes, no or empty",
+            f"{path.name}, line {line}",
+            "Write yes where the source treats the number as real, no where it says it is invalid",
+            columns=["valid"],
+            rows=[line],
+        )
+    df["unit"] = [source_unit(s, c) for s, c in zip(df["source"], df["carrier"], strict=True)]
+    df["split"] = ["held_out" if held_out(u) else "dev" for u in df["unit"]]
+    return df
+
+
 @cache
 def corpus() -> pd.DataFrame:
     """The shipped corpus (loaded once; do not modify the frame in place)."""
