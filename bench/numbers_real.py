@@ -61,7 +61,10 @@ def main() -> int:
             )
     print(f"| target | | {TARGETS['first']:.0%} | {TARGETS['any']:.0%} |\n")
     failed_check = valid[valid["check"].eq(False)]
-    print(f"numbers the source calls valid that fail their check digit: {len(failed_check)}\n")
+    print(
+        f"numbers the source calls valid that parse() does not accept (no format matches, "
+        f"or a check digit fails): {len(failed_check)}\n"
+    )
     print("| carrier | numbers | first | anywhere | most often placed first instead |")
     print("|---|---|---|---|---|")
     for carrier, part in out.groupby("carrier"):
