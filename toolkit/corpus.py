@@ -77,6 +77,22 @@ def expected_milestone(milestone: str, carrier: str) -> str:
     return milestone
 
 
+def _read_table(path: Path, columns: tuple[str, ...], what: str) -> pd.DataFrame:
+    """A tab-separated corpus file as text columns, or an error naming what is missing."""
+    df = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, quoting=3, encoding="utf-8")
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise MissingColumnsError(missing, what, str(path))
+    return df
+
+
+def _split(df: pd.DataFrame) -> pd.DataFrame:
+    """Each row's source unit and part ('dev' or 'held_out')."""
+    df["unit"] = [source_unit(s, c) for s, c in zip(df["source"], df["carrier"], strict=True)]
+    df["split"] = ["held_out" if held_out(u) else "dev" for u in df["unit"]]
+    return df
+
+
 def load_corpus(path: str | Path | None = None) -> pd.DataFrame:
     """The corpus with its ``unit``, ``split`` ('dev' or 'held_out') and ``expected`` columns."""
     path = Path(path) if path is not None else default_corpus_path()
@@ -105,8 +121,7 @@ def load_corpus(path: str | Path | None = None) -> pd.DataFrame:
                 columns=[column],
                 rows=[line],
             )
-    df["unit"] = [source_unit(s, c) for s, c in zip(df["source"], df["carrier"], strict=True)]
-    df["split"] = ["held_out" if held_out(u) else "dev" for u in df["unit"]]
+    df = _split(df)
     df["expected"] = [
         expected_milestone(m, c) for m, c in zip(df["milestone"], df["carrier"], strict=True)
     ]
@@ -125,10 +140,7 @@ def load_numbers(path: str | Path | None = None) -> pd.DataFrame:
     """Real tracking numbers, each with the carrier its source names and the source
     (``toolkit/data/real_numbers.tsv``), split into parts the same way as the scans."""
     path = Path(path) if path is not None else default_numbers_path()
-    df = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, quoting=3, encoding="utf-8")
-    missing = [c for c in NUMBER_COLUMNS if c not in df.columns]
-    if missing:
-        raise MissingColumnsError(missing, "numbers corpus", str(path))
+    df = _read_table(path, NUMBER_COLUMNS, "numbers corpus")
     bad = ~df["valid"].isin(["yes", "no", ""])
     if bad.any():
         line = int(df.index[bad][0]) + 2
@@ -139,9 +151,7 @@ def load_numbers(path: str | Path | None = None) -> pd.DataFrame:
             columns=["valid"],
             rows=[line],
         )
-    df["unit"] = [source_unit(s, c) for s, c in zip(df["source"], df["carrier"], strict=True)]
-    df["split"] = ["held_out" if held_out(u) else "dev" for u in df["unit"]]
-    return df
+    return _split(df)
 
 
 @cache
