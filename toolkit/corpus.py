@@ -22,6 +22,7 @@ on the held-out part says how the reader does on sources it has not seen.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -86,6 +87,27 @@ def _read_table(path: Path, columns: tuple[str, ...], what: str) -> pd.DataFrame
     return df
 
 
+def _reject(
+    df: pd.DataFrame,
+    bad: pd.Series,
+    column: str,
+    path: Path,
+    what: Callable[[str], str],
+    hint: str,
+) -> None:
+    """A SchemaError naming the first bad row's file line (header is line 1), if any."""
+    if not bad.any():
+        return
+    lines = (df.index[bad] + 2).tolist()
+    raise SchemaError(
+        what(df.loc[bad, column].iloc[0]),
+        f"{path.name}, line {lines[0]}",
+        hint,
+        columns=[column],
+        rows=lines,
+    )
+
+
 def _split(df: pd.DataFrame) -> pd.DataFrame:
     """Each row's source unit and part ('dev' or 'held_out')."""
     df["unit"] = [source_unit(s, c) for s, c in zip(df["source"], df["carrier"], strict=True)]
@@ -96,31 +118,24 @@ def _split(df: pd.DataFrame) -> pd.DataFrame:
 def load_corpus(path: str | Path | None = None) -> pd.DataFrame:
     """The corpus with its ``unit``, ``split`` ('dev' or 'held_out') and ``expected`` columns."""
     path = Path(path) if path is not None else default_corpus_path()
-    df = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False, quoting=3, encoding="utf-8")
-    missing = [c for c in CORPUS_COLUMNS if c not in df.columns]
-    if missing:
-        raise MissingColumnsError(missing, "corpus", str(path))
-    bad = ~df["milestone"].isin(MILESTONES)
-    if bad.any():
-        rows = (df.index[bad] + 2).tolist()
-        raise SchemaError(
-            f"milestone {df.loc[bad, 'milestone'].iloc[0]!r} is not a known milestone",
-            f"{path.name}, line {rows[0]}",
-            f"Allowed values: {', '.join(MILESTONES)}",
-            columns=["milestone"],
-            rows=rows,
-        )
+    df = _read_table(path, CORPUS_COLUMNS, "corpus")
+    _reject(
+        df,
+        ~df["milestone"].isin(MILESTONES),
+        "milestone",
+        path,
+        lambda v: f"milestone {v!r} is not a known milestone",
+        f"Allowed values: {', '.join(MILESTONES)}",
+    )
     for column in ("text", "source", "carrier"):
-        blank = df[column].str.strip() == ""
-        if blank.any():
-            line = int(df.index[blank][0]) + 2
-            raise SchemaError(
-                f"column {column!r} is blank",
-                f"{path.name}, line {line}",
-                "Every row needs its text, its carrier and its public source",
-                columns=[column],
-                rows=[line],
-            )
+        _reject(
+            df,
+            df[column].str.strip() == "",
+            column,
+            path,
+            lambda _v, c=column: f"column {c!r} is blank",
+            "Every row needs its text, its carrier and its public source",
+        )
     df = _split(df)
     df["expected"] = [
         expected_milestone(m, c) for m, c in zip(df["milestone"], df["carrier"], strict=True)
@@ -141,16 +156,14 @@ def load_numbers(path: str | Path | None = None) -> pd.DataFrame:
     (``toolkit/data/real_numbers.tsv``), split into parts the same way as the scans."""
     path = Path(path) if path is not None else default_numbers_path()
     df = _read_table(path, NUMBER_COLUMNS, "numbers corpus")
-    bad = ~df["valid"].isin(["yes", "no", ""])
-    if bad.any():
-        line = int(df.index[bad][0]) + 2
-        raise SchemaError(
-            f"valid {df.loc[bad, 'valid'].iloc[0]!r} is not yes, no or empty",
-            f"{path.name}, line {line}",
-            "Write yes where the source treats the number as real, no where it says it is invalid",
-            columns=["valid"],
-            rows=[line],
-        )
+    _reject(
+        df,
+        ~df["valid"].isin(["yes", "no", ""]),
+        "valid",
+        path,
+        lambda v: f"valid {v!r} is not yes, no or empty",
+        "Write yes where the source treats the number as real, no where it says it is invalid",
+    )
     return _split(df)
 
 
