@@ -129,6 +129,7 @@ PARTS: dict[str, tuple[str, ...]] = {
     "office": ("exchange", "delivery_office", "local_carrier", "airline"),
     "negation": ("not_yet",),
 }
+_KNOWN_PARTS = "Known parts: " + "; ".join(f"{p}: {', '.join(vs)}" for p, vs in PARTS.items())
 # Event-word priority bands that carry only a generic meaning: a provider's specific
 # status code outweighs a reading that rests on them.
 GENERIC_BANDS: frozenset[int] = frozenset({10, 12, 35, 38})
@@ -487,12 +488,11 @@ def load_phrases(path: str | Path | None = None) -> tuple[Phrase, ...]:
     seen: dict[tuple[str, str, str | None], Phrase] = {}
     for source, name in _tables(path, "phrases"):
         for values, where, line in _table_rows(source, name, PHRASE_COLUMNS, "phrase table"):
-            table = name
-            phrase = _parse_row(values, where, line, table)
+            phrase = _parse_row(values, where, line, name)
             key = (phrase.kind, normalize_text(phrase.pattern), phrase.carrier)
             earlier = seen.get(key)
             if earlier is not None and earlier.milestone != phrase.milestone:
-                place = "line" if earlier.table == table else f"{earlier.table}, line"
+                place = "line" if earlier.table == name else f"{earlier.table}, line"
                 raise SchemaError(
                     f"pattern {phrase.pattern!r} is also on {place} {earlier.row} with milestone "
                     f"{earlier.milestone!r}, here with {phrase.milestone!r}",
@@ -539,7 +539,7 @@ def _load_parts_table(path: str | Path | None, name: str) -> list[Part]:
             raise SchemaError(
                 f"part {part_name}={value!r} is not a known meaning part",
                 where,
-                "Known parts: " + "; ".join(f"{p}: {', '.join(vs)}" for p, vs in PARTS.items()),
+                _KNOWN_PARTS,
                 columns=["part", "value"],
                 rows=[line],
             )
@@ -624,7 +624,7 @@ def _parse_condition(term: str, where: str, line: int) -> Condition:
         raise SchemaError(
             problem,
             where,
-            "Known parts: " + "; ".join(f"{p}: {', '.join(vs)}" for p, vs in PARTS.items()),
+            _KNOWN_PARTS,
             columns=["when"],
             rows=[line],
         )
