@@ -213,6 +213,14 @@ def _kernel_manager(folder: str):
         def __init__(self, **kwargs):
             super().__init__(transport="ipc", ip=os.path.join(folder, "kernel"), **kwargs)
 
+        async def _async_interrupt_kernel(self) -> None:
+            # jupyter_client interrupts the kernel before asking it to shut down; the report
+            # has finished by then, and a SIGINT racing the shutdown message only makes
+            # ipykernel print "KeyboardInterrupt caught in kernel" on the analyst's terminal.
+            if self.shutting_down:
+                return
+            await super()._async_interrupt_kernel()
+
     return LocalSocketKernelManager
 
 
