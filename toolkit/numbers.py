@@ -82,40 +82,96 @@ S10_OPERATORS: dict[str, str] = {
 }
 
 
+# Other postal operators and the cross-border forwarders that book S10 numbers, by the
+# issuing country: an S10 number is the post's, and the forwarder that sold the label
+# (AliExpress/Cainiao, Yanwen, YunExpress, 4PX) tracks it too. Forwarders come after the post.
+S10_OTHER_OPERATORS: dict[str, str] = {
+    "SG": "singpost",
+    "HK": "hongkongpost",
+    "MY": "posmalaysia",
+    "NL": "postnl",
+    "PT": "ctt",
+    "LU": "postlu",
+    "CH": "swisspost",
+    "SE": "postnord",
+    "TW": "chunghwapost",
+}
+S10_FORWARDERS: dict[str, tuple[str, ...]] = {
+    "CN": ("cainiao", "yanwen", "yunexpress", "4px"),
+    "SG": ("cainiao", "4px"),
+}
+# Yanwen's own S10-shaped numbers end in a code that is not a country (YP, YN, YR...).
+YANWEN_SUFFIXES = frozenset({"YP", "YN", "YR", "YW", "YX"})
+
+# Carriers that parse() may name but that the toolkit has no client settings for: their
+# numbers are recognised so the analyst knows whose they are; they are tracked through the
+# international service's own carrier detection.
+NUMBER_ONLY_CARRIERS: dict[str, str] = {
+    "cainiao": "Cainiao (AliExpress)",
+    "4px": "4PX",
+    "yanwen": "Yanwen",
+    "postnl": "PostNL",
+    "dhlecommerce": "DHL eCommerce",
+    "singpost": "Singapore Post",
+    "hongkongpost": "Hongkong Post",
+    "posmalaysia": "Pos Malaysia",
+    "ctt": "CTT (Portugal)",
+    "postlu": "POST Luxembourg",
+    "swisspost": "Swiss Post",
+    "postnord": "PostNord",
+    "chunghwapost": "Chunghwa Post",
+    "dhlparcel": "DHL Paket",
+}
+
+
+def _mod10(lo: int, hi: int, odd: int, even: int = 1) -> Callable[[str], tuple[int, ...]]:
+    """Mod 10 over n[lo:hi]: counted from the left, odd positions (0-based) times `odd`,
+    even ones times `even`; letters count as (code - 3) mod 10."""
+
+    def check(n: str) -> tuple[int, ...]:
+        part = n[lo : hi if hi else len(n)]
+        total = sum(
+            (int(c) if c.isdigit() else (ord(c) - 3) % 10) * (odd if i % 2 else even)
+            for i, c in enumerate(part)
+        )
+        return ((10 - total % 10) % 10,)
+
+    return check
+
+
+def _weighted(lo: int, hi: int, weights: tuple[int, ...]) -> Callable[[str], tuple[int, ...]]:
+    """Sum of n[lo:hi] times repeating weights, mod 11, then mod 10 (FedEx)."""
+
+    def check(n: str) -> tuple[int, ...]:
+        return (_weighted_mod11(n[lo:hi], weights),)
+
+    return check
+
+
+def _mod7(lo: int, hi: int) -> Callable[[str], tuple[int, ...]]:
+    """The number n[lo:hi] mod 7 (DHL Express waybills, Japan Post)."""
+
+    def check(n: str) -> tuple[int, ...]:
+        return (int(n[lo:hi]) % 7,)
+
+    return check
+
+
 def _chk_gs1(n: str) -> tuple[int, ...]:
     return (_gs1(n[:-1]),)
 
 
-def _chk_fedex_ground(n: str) -> tuple[int, ...]:  # the last 15 digits carry the check
-    return (_gs1(n[-15:-1]),)
-
-
-def _chk_usps_zip(n: str) -> tuple[int, ...]:  # 420 + ZIP, then a 22-digit IMpb number
-    return (_gs1(n[-22:-1]),)
+def _chk_usps_zip(n: str) -> tuple[int, ...]:  # 420 + ZIP5 or ZIP9, then an IMpb number
+    body = n[8:] if n[8] == "9" and len(n) - 8 in (22, 26) else n[12:]
+    return (_gs1(body[:-1]),)
 
 
 def _chk_usps_20(n: str) -> tuple[int, ...]:  # plain, or with the implied 91 prefix
     return (_gs1(n[:-1]), _gs1("91" + n[:-1]))
 
 
-def _chk_smartpost_20(n: str) -> tuple[int, ...]:  # with the implied 92 prefix
-    return (_gs1("92" + n[:-1]),)
-
-
 def _chk_sscc(n: str) -> tuple[int, ...]:  # 00 application identifier, then SSCC-18
     return (_gs1(n[2:-1]),)
-
-
-def _chk_fedex_12(n: str) -> tuple[int, ...]:
-    return (_weighted_mod11(n[:-1], (3, 1, 7)),)
-
-
-def _chk_fedex_34(n: str) -> tuple[int, ...]:  # the last 14 digits carry the check
-    return (_weighted_mod11(n[-14:-1], (1, 7, 3)),)
-
-
-def _chk_dhl_10(n: str) -> tuple[int, ...]:
-    return (int(n[:9]) % 7,)
 
 
 @dataclass(frozen=True)
@@ -131,43 +187,140 @@ class Format:
     check_at: int = -1  # index of the check character
     # [start, end) of the characters suggestions may change; end 0 means the end of the number
     edit: tuple[int, int] = (0, 0)
+    # A gate admits the format's carriers only when the check passes, without making the
+    # number "valid": used where a check digit exists but passes by chance too often
+    # (1 in 7) to outrank formats without one.
+    gate: bool = False
+    source: str = ""  # where the shape was read from: specification, SDK fixtures, docs
 
 
+_JK = "jkeen/tracking_number_data couriers/*.json (MIT)"
 _R = Format
-# The pattern table: every recognised shape. Check-digit schemes and sample numbers follow
-# jkeen/tracking_number_data (UPU S10, UPS, FedEx, USPS, DHL, YunExpress); Chinese domestic
-# prefixes follow courier auto-detection tables such as BF-zh/Courier-Validation.
+# The pattern table: every recognised shape, with where it was read from. Sources named
+# "github:owner/repo/path" are public code holding real numbers of that carrier (the same
+# numbers are in toolkit/data/real_numbers.tsv); see data/README.md for the ranking rules.
 # fmt: off
 FORMATS: tuple[Format, ...] = (
-    _R("s10", "UPU S10", r"[A-Z]{2}\d{9}[A-Z]{2}", (), 100, _check_s10, 10, (2, 11)),
-    _R("ups_1z", "UPS 1Z", r"1Z[A-Z0-9]{16}", ("ups",), 100, _check_ups, -1, (2, 18)),
-    _R("yunexpress", "YunExpress (YT + 16 digits)", r"YT\d{16}", ("yunexpress",), 100),
-    _R("yto", "YTO (YT + 13 digits)", r"YT\d{13}", ("yto",), 100),
-    _R("sf", "SF Express (SF + 12-13 digits)", r"SF\d{12,13}", ("sf",), 100),
-    _R("jd", "JD Logistics", r"JD(?:\d{13}|[A-Z]\d{12}|[A-Z]{2}\d{11})", ("jd",), 100),
-    _R("dhl_piece", "DHL piece number", r"(?:JJD|JVGL)\d{9,20}", ("dhl",), 90),
-    _R("fedex_34", "FedEx (34 digits)", r"100\d{31}|96\d{32}", ("fedex",), 90, _chk_fedex_34),
-    _R("usps_420", "USPS IMpb with ZIP", r"420\d{27}|420\d{31}", ("usps",), 90, _chk_usps_zip),
-    _R("fedex_22", "FedEx Ground (96, 22 digits)", r"96\d{20}", ("fedex",), 90, _chk_fedex_ground),
-    _R("usps_impb", "USPS IMpb", r"9[1-5]\d{20}|9[1-5]\d{24}", ("usps",), 80, _chk_gs1),
-    _R("fedex_smartpost", "FedEx SmartPost (92, 22 digits)", r"92\d{20}", ("fedex",), 50, _chk_gs1),
-    _R("dhl_10", "DHL Express (10 digits)", r"\d{10}", ("dhl",), 80, _chk_dhl_10),
-    _R("usps_20", "USPS (20 digits)", r"\d{20}", ("usps",), 60, _chk_usps_20),
-    _R("fedex_20", "FedEx SmartPost (20 digits)", r"\d{20}", ("fedex",), 50, _chk_smartpost_20),
-    _R("fedex_sscc", "FedEx Ground SSCC (00 + 18 digits)", r"00\d{18}", ("fedex",), 40, _chk_sscc),
-    _R("zto_14", "ZTO (14 digits)", r"7[3-68]\d{12}", ("zto",), 70),
-    _R("sto_14", "STO (14 digits)", r"77\d{12}", ("sto",), 60),
-    _R("sto_15", "STO (15 digits)", r"(?:77|88)\d{13}", ("sto",), 60),
-    _R("yunda_15", "Yunda (15 digits)", r"[34]\d{14}", ("yunda",), 60),
-    _R("fedex_15", "FedEx Ground (15 digits)", r"\d{15}", ("fedex",), 50, _chk_gs1),
-    _R("ems_13", "EMS (13 digits)", r"(?:1[0-2]|5[0-2]|9[5-9])\d{11}", ("ems",), 50),
-    _R("yunda_13", "Yunda (13 digits)", r"(?:3\d|4[36]|5\d|1[029])\d{11}", ("yunda",), 40),
-    _R("sto_12", "STO (12-13 digits)", r"(?:77|88|66|55|58)\d{10,11}|(?:268|368)\d{9,10}",
-       ("sto",), 35),
-    _R("chinapost_13", "China Post parcel (13 digits)", r"9[6-9]\d{11}", ("chinapost",), 30),
-    _R("fedex_12", "FedEx Express (12 digits)", r"\d{12}", ("fedex",), 50, _chk_fedex_12),
-    _R("zto_12", "ZTO (12 digits)", r"[5-7]\d{11}", ("zto",), 30),
-    _R("sf_12", "SF Express (12 digits, older labels)", r"\d{12}", ("sf",), 10),
+    _R("s10", "UPU S10", r"[A-Z]{2}\d{9}[A-Z]{2}", (), 100, _check_s10, 10, (2, 11),
+       source="UPU S10 standard; " + _JK),
+    _R("yanwen_s10", "Yanwen (S10 shape, Y suffix)", r"[A-Z]{2}\d{9}Y[NPRWX]", ("yanwen",), 95,
+       _check_s10, 10, (2, 11), source="github:hdnpt/geartrack/test/yanwen.test.js; "
+       "github:clooney/yanwen-tracking-api"),
+    _R("ups_1z", "UPS 1Z", r"1Z[A-Z0-9]{16}", ("ups",), 100, _check_ups, -1, (2, 18), source=_JK),
+    _R("ups_waybill", "UPS waybill (letter + 10 digits)", r"[AHJKTV]\d{10}", ("ups",), 90,
+       _mod10(1, 10, 2), source=_JK),
+    _R("yunexpress", "YunExpress (YT + 16 digits)", r"YT\d{16}", ("yunexpress",), 100,
+       source=_JK),
+    _R("yto", "YTO (YT + 13 digits)", r"YT\d{13}", ("yto",), 100,
+       source="github:kuaidi100-api/java-demo; github:BF-zh/Courier-Validation"),
+    _R("sf", "SF Express (SF + 11-13 digits)", r"SF\d{11,13}", ("sf",), 100,
+       source="github:kuaidi100-api/go-demo; github:BF-zh/Courier-Validation; "
+       "cnblogs.com/wjs2019/p/18515838"),
+    _R("jd", "JD Logistics", r"JD(?:\d{13}|[A-Z]\d{12}|[A-Z]{2}\d{11})", ("jd",), 100,
+       source="github:BF-zh/Courier-Validation; github:phillip2019/hive-third-functions"),
+    _R("jt", "J&T Express (JT + 13 digits)", r"[JU]T\d{13}", ("jt", "best"), 100,
+       source="github:codemonkey-m/JituExpress; github:BF-zh/Courier-Validation; "
+       "github:fuzui/aggregatelogistics"),
+    _R("cainiao_lp", "Cainiao (LP + 14 digits)", r"LP\d{14}", ("cainiao",), 100,
+       source="github:hdnpt/geartrack/test/cainiao.test.js; github:clooney/cainiao-tracking-php"),
+    _R("4px", "4PX (4PX + 13 digits + CN)", r"4PX\d{13}CN", ("4px",), 100,
+       source="4PX tracking numbers as printed on its labels"),
+    _R("4px_s", "4PX (S + 12 digits)", r"S\d{12}", ("4px",), 90,
+       source="https://github.com/hdnpt/geartrack/issues/9"),
+    _R("yanwen_bys", "Yanwen (BYS + 9 digits)", r"BYS\d{9}", ("yanwen",), 90,
+       source="github:dongfangzhizhou/Trackingmore--Class--Java/track.class.python"),
+    _R("postnl_3s", "PostNL (3S + 4 letters + digits)", r"3S[A-Z]{4}\d{7,11}", ("postnl",), 100,
+       source="github:firstred/postnl-api-php"),
+    _R("dhl_piece", "DHL piece number", r"J[A-Z]{2,3}\d{9,10}|JJD\d{9,20}", ("dhl",), 90,
+       source=_JK),
+    _R("dhl_jd", "DHL Paket / Express (JD + 18 digits)", r"JD\d{18}", ("dhl", "dhlparcel"), 90,
+       source="github:purplship/purplship/modules/connectors/dhl_express/tests"),
+    _R("dhl_ecommerce", "DHL eCommerce (GM + 10-39)", r"GM(?=[0-9A-Z]*\d)[0-9A-Z]{10,39}",
+       ("dhlecommerce",), 90, source=_JK + "; github:sailrish/shipit/test/stub_data"),
+    _R("colissimo", "La Poste Colissimo (digit, letter, 11 digits)", r"6[A-Z]\d{11}",
+       ("laposte", "yanwen"), 80,
+       source="https://github.com/NTag/suivicolissimo/issues/1; github:purplship/purplship/"
+       "modules/connectors/colissimo"),
+    _R("auspost", "Australia Post article id", r"\d[A-Z]{2}\d{7}(?:\d{6}|\d{11})?", ("auspost",),
+       80, source="github:karrioapi/karrio/modules/connectors/australiapost/tests"),
+    _R("fedex_34", "FedEx Express (34 digits)", r"[0-8]\d{33}", ("fedex",), 85,
+       _weighted(20, 33, (1, 7, 3)), source=_JK),
+    _R("fedex_gsn", "FedEx Ground GSN (96, 34 digits)", r"96\d{32}", ("fedex",), 90,
+       _weighted(20, 33, (1, 7, 3)), source=_JK),
+    _R("fedex_astra", "FedEx ASTRA (32 digits)", r"3\d{31}", ("fedex",), 90,
+       _weighted(16, 27, (3, 1, 7)), 27, source=_JK),
+    _R("usps_420", "USPS IMpb with ZIP", r"420\d{5}(?:\d{4})?9[1-5]\d{20}(?:\d{4})?",
+       ("usps",), 95, _chk_usps_zip, source=_JK),
+    _R("fedex_22", "FedEx Ground (96, 22 digits)", r"96\d{20}", ("fedex",), 90,
+       _mod10(7, 21, 3), source=_JK),
+    _R("usps_impb", "USPS IMpb", r"9[1-5]\d{20}|9[1-5]\d{24}", ("usps",), 80, _chk_gs1,
+       source=_JK),
+    # FedEx SmartPost labels carry a USPS IMpb number (USPS delivers): FedEx comes second.
+    _R("fedex_smartpost", "FedEx SmartPost (92, 22 digits)", r"92\d{20}", ("fedex",), 50,
+       _chk_gs1, source="FedEx SmartPost labels (USPS IMpb numbers)"),
+    _R("dp_sscc", "Deutsche Post DHL (GS1 prefix 340434)", r"(?:00)?340434\d{12}",
+       ("deutschepost", "dhl", "dhlparcel"), 95, _chk_gs1,
+       source="github:karrioapi/karrio/modules/connectors/dhl_parcel_de/tests"),
+    _R("dhl_10", "DHL Express (10-11 digits)", r"\d{10,11}", ("dhl",), 80, _mod7(0, -1),
+       source=_JK),
+    _R("usps_20", "USPS (20 digits)", r"\d{20}", ("usps",), 60, _chk_usps_20, source=_JK),
+    # FedEx SmartPost's 20 digits check with an implied 92 in front; USPS numbers of the
+    # same length pass that by chance 1 time in 10, so it names FedEx without a verdict.
+    _R("fedex_20", "FedEx SmartPost (20 digits)", r"\d{20}", ("fedex",), 55,
+       lambda n: (_gs1("92" + n[:-1]),), gate=True,
+       source="github:mediocre/bloodhound/test/carriers/fedEx.js; github:sailrish/shipit/test"),
+    _R("fedex_door_tag", "FedEx door tag (DT + 12 digits)", r"DT\d{12}", ("fedex",), 90,
+       source="github:karrioapi/karrio/modules/connectors/fedex/tests; "
+       "github:sailrish/shipit/test/guessCarrier.coffee"),
+    _R("fedex_sscc", "FedEx Ground SSCC-18", r"0[0-4]\d{16}", ("fedex",), 40, _mod10(2, 17, 1, 3),
+       source=_JK),
+    _R("fedex_sscc_00", "FedEx Ground SSCC (00 + 18 digits)", r"00\d{18}", ("fedex",), 40,
+       _chk_sscc, source=_JK),
+    _R("yto_18", "YTO (18 digits)", r"8\d{17}", ("yto",), 70,
+       source="github:linlinjava/litemall; github:fondon/logistics"),
+    _R("canadapost_16", "Canada Post (16 digits)", r"\d{16}", ("canadapost",), 60,
+       source="github:sailrish/shipit/test/stub_data/canada_post_*.xml"),
+    _R("zto_14", "ZTO (14 digits)", r"7[3-68]\d{12}", ("zto", "best"), 70,
+       source="github:BF-zh/Courier-Validation; github:fuzui/aggregatelogistics"),
+    _R("sto_14", "STO (14 digits)", r"77\d{12}", ("sto",), 60,
+       source="github:phillip2019/hive-third-functions"),
+    _R("best_14", "Best Express (14 digits)", r"7[0-2]\d{12}", ("best",), 60,
+       source="github:XadillaX/xto/const/namemapper.js; github:longxuecheng/pitaya-wechat-service"),
+    _R("dhl_ecommerce_14", "DHL eCommerce (14 digits)", r"\d{14}", ("dhlecommerce", "chinapost"),
+       20, source=_JK + "; github:AfterShip/aftership-sdk-python/examples"),
+    _R("sto_15", "STO (15 digits)", r"(?:77|88|55)\d{13}", ("sto", "best"), 60,
+       source="github:kuaidi100-api/java-demo; github:fuzui/aggregatelogistics"),
+    _R("yunda_15", "Yunda (15 digits)", r"[34]\d{14}", ("yunda", "zto"), 60,
+       source="github:dongasai/kuaidi100/tests; github:BF-zh/Courier-Validation"),
+    _R("fedex_15", "FedEx Ground (15 digits)", r"\d{15}", ("fedex",), 50, _chk_gs1, source=_JK),
+    _R("ems_13", "EMS (13 digits)", r"(?:1[0-2]|5[0-2]|9[5-9])\d{11}", ("ems",), 50,
+       source="github:dongfangzhizhou/Trackingmore--Class--Java; github:BF-zh/Courier-Validation"),
+    _R("yunda_13", "Yunda (13 digits)", r"(?:3\d|4[36]|5\d|1[029])\d{11}", ("yunda",), 40,
+       source="github:kuaidi100-api/php-demo; github:RiverDanceGit/kdniaoGo"),
+    _R("sto_13", "STO (13 digits)", r"(?:33|77|88|66|55|58)\d{11}|268\d{10}|368\d{10}",
+       ("sto",), 35, source="http://39.103.169.235/p/17360b4cef28"),
+    _R("chinapost_13", "China Post parcel (13 digits)", r"(?:9[6-9]|1[12]|43)\d{11}",
+       ("chinapost",), 30, source="github:arkbriar/ChinaPostBot; github:XadillaX/xto"),
+    _R("koreapost_13", "Korea Post (13 digits)", r"6\d{12}", ("koreapost",), 20,
+       source="https://github.com/shlee322/delivery-tracker/issues/186"),
+    _R("fedex_12", "FedEx Express (12 digits)", r"\d{12}", ("fedex",), 50,
+       _weighted(0, 11, (3, 1, 7)), source=_JK),
+    _R("sf_12", "SF Express (12 digits, older labels)", r"\d{12}", ("sf",), 40,
+       source="github:AfterShip/aftership-sdk-nodejs/test; github:xifengzhu/kuaidi100"),
+    _R("sto_12", "STO (12 digits)", r"(?:22|36|40|66)\d{10}", ("sto",), 35,
+       source="github:cinaofdai/think-query-express; https://cnblogs.com/liuqu/p/7477329.html"),
+    _R("zto_12", "ZTO (12 digits)", r"\d{12}", ("zto",), 30,
+       source="github:clooney/zto-tracking-nodejs; github:XadillaX/xto"),
+    _R("yto_12", "YTO (10 or 12 digits)", r"\d{10}|\d{12}", ("yto",), 25,
+       source="github:XadillaX/xto/const/namemapper.js; github:roylez/alfred_kuaidi"),
+    _R("best_12", "Best Express (11-12 digits)", r"\d{11,12}", ("best",), 20,
+       source="github:XadillaX/xto/const/namemapper.js; github:roylez/alfred_kuaidi"),
+    _R("4px_12", "4PX (12 digits)", r"\d{12}", ("4px",), 15,
+       source="github:tonylabs/medusa-fulfillment-4px/docs/4px.md"),
+    _R("japanpost_12", "Japan Post (11-12 digits)", r"\d{11,12}", ("japanpost",), 10,
+       _mod7(0, -1), gate=True, source="Japan Post: the last digit is the rest mod 7"),
+    _R("cainiao_23", "Cainiao (23 digits)", r"\d{23}", ("cainiao",), 30,
+       source="https://github.com/hdnpt/geartrack-website/issues/50"),
 )
 # fmt: on
 _COMPILED = tuple((f, re.compile(f.regex)) for f in FORMATS)
@@ -202,8 +355,9 @@ _NEAR_MISSES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         ),
         (
             r"\d+",
-            "{length} digits matches no known format (FedEx 12, 15, 20, 22 or 34; USPS "
-            "20, 22, 26, 30 or 34; DHL Express 10; Chinese domestic carriers 12 to 15).",
+            "{length} digits matches no known format (FedEx 12, 15, 18, 20, 22, 32 or 34; "
+            "USPS 20, 22, 26, 30 or 34; DHL Express 10-11; Canada Post 16; Chinese domestic "
+            "carriers 10 to 15, YTO 18).",
         ),
     )
 )
@@ -211,7 +365,8 @@ _EXPECTED = (
     "Not a known tracking-number format: expected e.g. LX123456785US (UPU S10), 1Z + 16 "
     "letters or digits (UPS), 12, 15, 20, 22 or 34 digits (FedEx), 20-22 digits (USPS), "
     "10 digits (DHL Express), YT + 16 digits (YunExpress), SF + 12-13 digits (SF Express), "
-    "YT + 13 digits (YTO), JD + 13 characters (JD), or 12-15 digits (ZTO, STO, Yunda, EMS)."
+    "YT + 13 digits (YTO), JD + 13 characters (JD), JT + 13 digits (J&T), LP + 14 digits "
+    "(Cainiao), or 12-15 digits (ZTO, STO, Yunda, EMS)."
 )
 
 # Full-width ASCII to half-width, lower to upper case, separators removed: one translate table.
@@ -283,13 +438,22 @@ def _suggest(fmt: Format, rx: re.Pattern[str], n: str) -> list[str]:
 def _s10_carriers(n: str) -> tuple[str, ...]:
     country = n[-2:]
     if country == "CN":
-        return ("ems", "chinapost") if n[0] == "E" else ("chinapost", "ems")
-    op = S10_OPERATORS.get(country)
-    return (op,) if op else ()
+        posts: tuple[str, ...] = ("ems", "chinapost") if n[0] == "E" else ("chinapost", "ems")
+    else:
+        op = S10_OPERATORS.get(country) or S10_OTHER_OPERATORS.get(country)
+        posts = (op,) if op else ()
+    return posts + S10_FORWARDERS.get(country, ())
+
+
+def carrier_label(code: str) -> str:
+    """A carrier's display name from its code (toolkit carriers and number-only ones)."""
+    if code in CARRIERS:
+        return CARRIERS[code].name
+    return NUMBER_ONLY_CARRIERS.get(code, code)
 
 
 def _names(codes: Iterable[str]) -> str:
-    return ", ".join(CARRIERS[c].name if c in CARRIERS else c for c in codes)
+    return ", ".join(carrier_label(c) for c in codes)
 
 
 def _check_problem(fmt: Format, n: str, decided: bool) -> str:
@@ -349,6 +513,12 @@ def _parse_text(text: str, suggest: bool = True) -> TrackingNumber:
         if not rx.fullmatch(n):
             continue
         carriers = fmt.carriers
+        if fmt.gate:  # the carrier is admitted only when its check passes; no verdict
+            if _check_ok(fmt, n):
+                matched.append((2, -fmt.weight, order, fmt, rx, carriers))
+            continue
+        if fmt.name == "s10" and n[-2:] in YANWEN_SUFFIXES:
+            continue
         if fmt.name == "s10":
             country = n[-2:]
             carriers = _s10_carriers(n)
