@@ -240,11 +240,10 @@ def implausible(
             .astype("string")
             .fillna("")
             .to_numpy(object),
-            "time_utc": pd.to_datetime(events["time_utc"], utc=True).to_numpy(),
+            "time_utc": pd.to_datetime(events["time_utc"], utc=True).reset_index(drop=True),
             "milestone": _text_column(events, "milestone").to_numpy(object),
         }
     )
-    frame["time_utc"] = pd.to_datetime(frame["time_utc"], utc=True)
     cache: dict[tuple[str, str], tuple[str, str] | None] = {}
     cities = []
     for pair in zip(
