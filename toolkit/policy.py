@@ -225,3 +225,35 @@ class CompensationPolicy:
 
 
 DEFAULT_POLICY = CompensationPolicy()
+
+
+# ------------------------------------------------- plausibility of a carrier answer
+# Thresholds of toolkit.plausibility: when an answer for one tracking number is set aside as
+# scans that cannot belong to the parcel. A false alarm hides a real parcel's scans, so
+# each value leaves room for the oddities of real traces.
+
+# Days a scan may come before the parcel's recorded shipping time. Sellers often record
+# "shipped" a day or more after the carrier's pick-up, and time zones move a date by a
+# day; a week earlier is no longer a clerical slip but another (older) parcel under the
+# same number. Pre-advice (info_received) scans are not counted: labels are often made
+# days before the parcel leaves.
+PLAUSIBLE_EARLY_SCAN_DAYS = 7.0
+
+# Distinct cities a number's last-mile scans (out for delivery, delivered, ready for
+# pick-up, delivery failed) may name. A real trace has one destination city; one more
+# covers a parcel sent on to a neighbouring city after a mis-sort or an address change,
+# and one more the same city written two ways (上海 / Shanghai).
+PLAUSIBLE_DELIVERY_CITIES = 3
+
+# Delivery scans one number may have. A parcel is delivered once; carriers repeat the
+# scan (parcel locker, then signature) and 17TRACK reports both posts' delivery scans.
+PLAUSIBLE_DELIVERIES = 3
+
+# Pick-up (accepted) scans one number may have. Chinese carriers write several at the
+# origin outlet (已收件, 已揽收, 已收取快件 twice) and an international answer repeats the
+# origin post's acceptance.
+PLAUSIBLE_PICKUPS = 4
+
+# Shortest run of digits checked for placeholder patterns (1111111111, 1234567890):
+# shorter runs of equal or consecutive digits occur by chance in real numbers.
+PLACEHOLDER_MIN_DIGITS = 8

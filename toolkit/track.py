@@ -16,6 +16,7 @@ from toolkit.carriers.aftership import AfterShipClient
 from toolkit.carriers.base import (
     CARRIER_UNKNOWN,
     DEFAULT_TTL,
+    IMPLAUSIBLE,
     INVALID_NUMBER,
     MALFORMED,
     NOT_FOUND,
@@ -32,6 +33,7 @@ from toolkit.errors import InputError, MissingColumnsError, SchemaError
 from toolkit.keys import Keys, load_keys
 from toolkit.model import CARRIERS, DOMESTIC_CARRIERS, EVENT_COLUMNS, empty_events
 from toolkit.numbers import parse
+from toolkit.plausibility import implausible
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +140,7 @@ class _Run:
         self.hints: dict[str, str] = {}
         self.frames: list[pd.DataFrame] = []
         self.parcel_phone: dict[str, str] = {}
+        self.parcel_shipped: dict[str, Any] = {}
 
     # ------------------------------------------------------------ clients
     def _per_service(self, value, name):
@@ -218,6 +221,8 @@ class _Run:
             phone = phone_of.get(number) or item.get("phone")
             if phone:
                 self.parcel_phone.setdefault(parcel_id, phone)
+            if item.get("shipped_at") is not None:
+                self.parcel_shipped.setdefault(parcel_id, item["shipped_at"])
             carrier = _carrier_code(item.get("carrier"))
             first = tn.candidates[0] if tn.candidates else None
             is_domestic = item.get("leg") == "domestic" or (
@@ -260,6 +265,9 @@ class _Run:
         links = list(res.links)
         frame = self._normalize(res.events)
         if frame is not None and len(frame):
+            frame, set_aside = self._set_aside(frame)
+            links = [k for k in links if (k.parcel_id, k.from_number) not in set_aside]
+        if frame is not None and len(frame):
             self.frames.append(frame)
             if "linked_number" in frame.columns:
                 handover = (frame["milestone"] == "handed_over").fillna(False).astype(bool)
@@ -275,6 +283,36 @@ class _Run:
                         )
                     )
         return links
+
+    def _set_aside(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, set[tuple[str, str]]]:
+        """Drop the answers that cannot belong to their parcel; each becomes an error."""
+        found = implausible(frame, self.parcel_shipped)
+        if not found:
+            return frame, set()
+        key = frame["parcel_id"].astype(str) + "\x00" + frame["tracking_number"].astype(str)
+        doubtful = key.isin([f"{p}\x00{n}" for p, n in found])
+        for (parcel_id, number), reasons in found.items():
+            rows = frame.loc[doubtful & (key == f"{parcel_id}\x00{number}")]
+            service = str(rows["source"].iloc[0]) if len(rows) else "toolkit"
+            client = self.clients.get(service.split("·")[0])
+            title = client.title if client is not None else service
+            code = str(rows["carrier"].iloc[0]) if len(rows) else ""
+            carrier = CARRIERS.get(code)
+            who = carrier.name if carrier else "the carrier"
+            self.errors.append(
+                NumberError(
+                    number,
+                    parcel_id,
+                    service,
+                    IMPLAUSIBLE,
+                    f"the {len(rows)} scans {title} gave for {number} cannot all belong to "
+                    f"this parcel: {'; '.join(reasons)}. They are kept out of the diagnosis. "
+                    "Check the number with the sender (a mistyped or placeholder number shows "
+                    f"other parcels' scans), or ask {who} which parcel it belongs to",
+                )
+            )
+        kept = frame.loc[~doubtful].reset_index(drop=True)
+        return kept, set(found)
 
     def _normalize(self, rows: list[dict]) -> pd.DataFrame | None:
         """normalize() the rows; rows it cannot read become errors for their numbers."""
@@ -450,12 +488,15 @@ def _parcel_items(df: pd.DataFrame) -> Iterable[dict]:
         if intl is None and dom is None:
             yield {"number": "", "parcel_id": parcel_id or f"row {pos}"}
             continue
+        shipped = row.get("shipped_at")
+        shipped = None if shipped is None or pd.isna(shipped) else shipped
         if intl is not None:
             yield {
                 "number": intl,
                 "parcel_id": parcel_id,
                 "carrier": cell(row, "international_carrier"),
                 "phone": phone,
+                "shipped_at": shipped,
             }
         if dom is not None:
             yield {
@@ -464,4 +505,5 @@ def _parcel_items(df: pd.DataFrame) -> Iterable[dict]:
                 "carrier": cell(row, "domestic_carrier"),
                 "phone": phone,
                 "leg": "domestic",
+                "shipped_at": shipped,
             }

@@ -60,7 +60,13 @@ FINDING_LIST_COLUMNS = (
 )
 CURRENCIES = ("CNY", "USD", "EUR", "GBP", "JPY", "KRW", "AUD", "CAD", "HKD")
 # Tracking failures that say something about the number rather than the service.
-NUMBER_FAILURES = ("not_found", "invalid_number", "carrier_unknown", "needs_phone")
+NUMBER_FAILURES = (
+    "not_found",
+    "invalid_number",
+    "carrier_unknown",
+    "needs_phone",
+    "implausible_answer",
+)
 SANDBOX_NOTE_HTML = (
     '<div style="padding:4px 8px;border-left:4px solid #b5651d;background:#fff4e5;'
     'color:#5a3e1b;font-size:12px"><b>Sandbox data</b>: these scans come from the built-in '
@@ -100,6 +106,13 @@ def events_html(events: pd.DataFrame, max_rows: int = 200) -> str:
 def buyer_message_html(d: Diagnosis, lang: str) -> str:
     """The buyer message as escaped, line-preserving HTML."""
     return f'<div style="white-space:pre-wrap">{escape(d.buyer_message(lang))}</div>'
+
+
+def error_note(row: Any) -> str:
+    """One line of the errors table as a note: the number, then what went wrong."""
+    if row.error == "implausible_answer":
+        return f"{row.tracking_number}: answer set aside: {row.message}"
+    return f"{row.tracking_number}: {row.message}"
 
 
 def message_html(text: str, kind: str = "error") -> str:
@@ -468,7 +481,7 @@ class ParcelInvestigator:
         events, errors = track(rows if rows is not None else tn.normalized, **self.track_options)
         self.parcel, self.events, self.errors = rec, events, errors
         self._w_sandbox.value = SANDBOX_NOTE_HTML if events.attrs.get("sandbox") else ""
-        notes = [f"{r.tracking_number}: {r.message}" for r in errors.itertuples(index=False)]
+        notes = [error_note(r) for r in errors.itertuples(index=False)]
         service_failed = (~errors["error"].isin(NUMBER_FAILURES)).any() if len(errors) else False
         if events.empty and service_failed:
             self._say("The parcel could not be tracked.\n" + "\n".join(notes))
@@ -730,7 +743,7 @@ class GroupTriage:
         if events is None:
             events, errors = track(parcels, **self.track_options)
             if len(errors):
-                shown = [f"{r.tracking_number}: {r.message}" for r in errors.head(5).itertuples()]
+                shown = [error_note(r) for r in errors.head(5).itertuples()]
                 more = f"\n… and {len(errors) - 5} more" if len(errors) > 5 else ""
                 notes.append(
                     f"{len(errors)} number(s) could not be tracked:\n" + "\n".join(shown) + more

@@ -43,6 +43,7 @@ CONNECTION = "connection_error"
 MALFORMED = "malformed_response"
 AUTH = "auth"
 QUOTA = "quota"
+IMPLAUSIBLE = "implausible_answer"  # scans that cannot belong to the parcel (toolkit.plausibility)
 ERROR_KINDS: tuple[str, ...] = (
     NOT_FOUND,
     INVALID_NUMBER,
@@ -55,6 +56,7 @@ ERROR_KINDS: tuple[str, ...] = (
     MALFORMED,
     AUTH,
     QUOTA,
+    IMPLAUSIBLE,
 )
 
 SANDBOX_KEY = "sandbox"
