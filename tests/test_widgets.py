@@ -98,6 +98,56 @@ def test_a_mistyped_number_offers_corrections_that_can_be_clicked(demo_set, stor
     assert inv._w_suggestions.children == ()
 
 
+def _mistyped_s10(parcels: pd.DataFrame) -> tuple[pd.Series, str]:
+    """A demo parcel with an S10 number, and that number with one serial digit changed so
+    that the likeliest edit (fixing the check digit) is not the true number."""
+    from toolkit.numbers import s10_check_digit
+
+    moving = parcels[parcels["true_category"].isin(["delivered", "moving"])]
+    for _, row in moving.iterrows():
+        true = str(row["international_number"])
+        if parse(true).format != "s10" or parse(true).valid is not True:
+            continue
+        serial = true[2:10]
+        for d in "0123456789":
+            typed = serial[:3] + d + serial[4:]
+            if d != serial[3] and s10_check_digit(typed) != s10_check_digit(serial):
+                return row, true[:5] + d + true[6:]
+    raise AssertionError("no S10 number in the demo set")
+
+
+def test_a_correction_found_in_the_parcels_table_comes_first_and_opens_that_parcel(demo_set, store):
+    parcels, _, _ = demo_set
+    row, typed = _mistyped_s10(parcels)
+    true = row["international_number"]
+    assert parse(typed).suggestions[0] != true  # edit likelihood alone ranks it lower
+    inv = investigator(demo_set, store)
+    inv._w_number.value = typed
+    first = inv._w_suggestions.children[0]
+    assert first.description == f"{true} → {row['parcel_id']}"
+    assert "parcels table" in first.tooltip
+    first.click()
+    assert inv._w_number.value == true
+    assert inv.diagnosis is not None
+    assert set(inv.events["parcel_id"]) == {row["parcel_id"]}
+
+
+def test_without_a_parcels_table_the_correction_the_carrier_has_scans_for_comes_first(
+    demo_set, store
+):
+    parcels, _, now = demo_set
+    row, typed = _mistyped_s10(parcels)
+    true = row["international_number"]
+    inv = ParcelInvestigator(now=now, store=store)
+    inv._w_number.value = typed
+    assert inv._w_suggestions.children[0].description != true
+    inv._b_investigate.click()  # not found: the suggestions are checked with the service
+    first = inv._w_suggestions.children[0]
+    assert first.description == f"{true} ✓ scans"
+    assert first.button_style == "info"
+    assert "Corrections that lead to a parcel" in inv._w_message.value
+
+
 @pytest.mark.parametrize("text", ["", "   ", "<script>alert(1)</script>", "🙂" * 50, "1" * 500])
 def test_any_text_ends_in_a_message_or_a_diagnosis_never_an_exception(demo_set, store, text):
     inv = investigator(demo_set, store)

@@ -25,7 +25,7 @@ from toolkit.diagnose import Diagnosis, diagnose, diagnose_all, fit_eta
 from toolkit.errors import InputError, ToolkitError
 from toolkit.findings import COMPENSATION_KINDS, STATUSES
 from toolkit.io import write_spreadsheet_csv
-from toolkit.lookup import parcel_ids_for
+from toolkit.lookup import Correction, parcel_ids_for, rank_corrections
 from toolkit.model import CATEGORIES, PARCEL_DTYPES, empty_parcels
 from toolkit.numbers import TrackingNumber, parse
 from toolkit.plots import timeline_figure
@@ -60,6 +60,7 @@ FINDING_LIST_COLUMNS = (
 )
 CURRENCIES = ("CNY", "USD", "EUR", "GBP", "JPY", "KRW", "AUD", "CAD", "HKD")
 # Tracking failures that say something about the number rather than the service.
+SUGGESTION_BUTTONS = 5  # corrections offered as buttons under the number
 NUMBER_FAILURES = (
     "not_found",
     "invalid_number",
@@ -309,6 +310,7 @@ class ParcelInvestigator:
         self.events: pd.DataFrame | None = None
         self.errors: pd.DataFrame | None = None
         self.diagnosis: Diagnosis | None = None
+        self.corrections: list[Correction] = []
 
         options = [("— demo parcels —", "")]
         if parcels is not None and len(parcels):
@@ -407,15 +409,45 @@ class ParcelInvestigator:
     def _on_number(self, change) -> None:
         self.parsed = parse(change["new"])
         self._w_parse.value = parse_html(self.parsed)
+        self._show_corrections(self.parsed.suggestions)
+
+    def _show_corrections(self, suggestions: tuple[str, ...], with_scans: set[str] = frozenset()):
+        """Buttons for the corrections that lead somewhere first: a parcel in the loaded
+        table, then a number the carrier has scans for, then the likeliest edits."""
+        self.corrections = rank_corrections(
+            suggestions, self.parcels, self.history, with_scans=with_scans
+        )
         buttons = []
-        for s in self.parsed.suggestions[:5]:
-            b = w.Button(description=s, tooltip=f"Use {s}", layout=w.Layout(width="auto"))
-            b.on_click(functools.partial(self._use_suggestion, s))
+        for c in self.corrections[:SUGGESTION_BUTTONS]:
+            label = c.number + (f" → {c.parcel_id}" if c.parcel_id else "")
+            label += " ✓ scans" if c.has_scans and not c.parcel_id else ""
+            b = w.Button(
+                description=label,
+                tooltip=f"Investigate {c.number}: {c.why}",
+                layout=w.Layout(width="auto"),
+                button_style="info" if c.leads_somewhere else "",
+            )
+            b.on_click(functools.partial(self._use_suggestion, c.number))
             buttons.append(b)
         self._w_suggestions.children = tuple(buttons)
 
     def _use_suggestion(self, number: str, _button=None) -> None:
         self._w_number.value = number
+        self.investigate(number)
+
+    def _check_corrections(self, tn: TrackingNumber) -> None:
+        """Ask the carrier service which suggested corrections have scans (one call)."""
+        from toolkit.track import numbers_with_scans
+
+        self._show_corrections(tn.suggestions)
+        if not tn.suggestions or any(c.parcel_id is not None for c in self.corrections):
+            return  # a correction already leads to a known parcel: no call needed
+        try:
+            found = numbers_with_scans(tn.suggestions, **self.track_options)
+        except ToolkitError as exc:  # the number's own result stays on screen
+            log.warning("checking the suggested corrections failed: %s", exc)
+            return
+        self._show_corrections(tn.suggestions, found)
 
     def _on_lang(self, change) -> None:
         if self.diagnosis is not None:
@@ -487,6 +519,10 @@ class ParcelInvestigator:
             self._say("The parcel could not be tracked.\n" + "\n".join(notes))
             self._w_result.layout.display = "none"
             return None
+        if events.empty and tn.valid is False:
+            self._check_corrections(tn)
+            if any(c.leads_somewhere for c in self.corrections):
+                notes.append("Corrections that lead to a parcel are shown first, marked blue.")
         if notes:
             self._say("\n".join(notes), "warning")
         now = self.now if self.now is not None else pd.Timestamp.now(tz="UTC")
