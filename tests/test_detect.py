@@ -362,3 +362,17 @@ def test_the_investigator_shows_a_mismatch_as_a_warning_beside_the_diagnosis(
     else:
         assert inv.events.empty and inv.diagnosis.category == "number_not_found"
     assert "Warning" in inv._w_message.value and "could not be tracked" not in inv._w_message.value
+
+
+def test_the_localhost_server_answers_detection_by_path(world):
+    from toolkit.sandbox import serve
+
+    with serve(port=0, world=world) as server:
+        found = detect_carrier(AMBIGUOUS, sandbox=True, base_url=server.url, cache_dir=False)
+        events, errors = track(
+            AMBIGUOUS, sandbox=True, base_url=server.url, cache_dir=False, progress=False
+        )
+        paths = [e.path for e in server.app.log]
+    assert found == [TRUE_CARRIER]
+    assert errors.empty and set(events["carrier"]) == {TRUE_CARRIER}
+    assert paths == ["/autonumber/auto", "/autonumber/auto", "/poll/query.do"]

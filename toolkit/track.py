@@ -258,11 +258,13 @@ class _Run:
         decides the service: an international carrier goes to `services` with that carrier,
         a Chinese domestic one to Kuaidi100. Where the number's format disagrees with it,
         the number is still tracked with the named carrier and a carrier_mismatch warning
-        row says so. A number that fits several carriers and has none named is first put
-        to one carrier detection call per distinct number (Kuaidi100 autonumber when it may
-        be Chinese domestic, else the international service's detection; 17TRACK's spends
-        one registration of the quota, which tracking that number spends anyway), and is
-        routed by the carrier detected. If detection fails, the format's ranking is used.
+        row says so. A number that fits several carriers and has none named costs one
+        carrier detection request per distinct number before tracking (Kuaidi100 autonumber
+        when it may be Chinese domestic, else the international service's detection;
+        17TRACK's registers the number, one unit of its quota that tracking it there spends
+        anyway, plus a free gettrackinfo if it was registered before; a cached answer costs
+        nothing), and is routed by the carrier detected. If detection fails (network,
+        quota, key), the format's ranking is used and the number is tracked all the same.
         """
         phone_of = {_norm(k): v for k, v in phones.items()}
         plans: list[dict] = []
