@@ -11,9 +11,10 @@ import pytest
 from carrier_fakes import FakeServices
 
 import toolkit
+import toolkit.numbers
 from toolkit.errors import InputError, MissingColumnsError
 from toolkit.keys import Keys, Secret
-from toolkit.model import EVENT_COLUMNS, validate_events
+from toolkit.model import CARRIERS, DOMESTIC_CARRIERS, EVENT_COLUMNS, validate_events
 
 KEYS = Keys(
     seventeentrack=Secret("test-17track-key"),
@@ -221,3 +222,56 @@ def test_without_keys_or_transport_the_built_in_sandbox_answers():
         "kuaidi100·sandbox",
     }
     assert set(errors["tracking_number"]) | set(events["tracking_number"]) >= {"LZ603184755US"}
+
+
+# ------------------------------------------------------------------ the named carrier decides
+
+
+def test_a_named_international_carrier_overrides_a_domestic_looking_format():
+    number = "75891234567890"
+    looks = toolkit.numbers.parse(number)
+    assert looks.candidates[0] in DOMESTIC_CARRIERS and "fedex" not in looks.candidates
+    parcels = pd.DataFrame(
+        {
+            "parcel_id": ["ORD-9"],
+            "international_number": [number],
+            "international_carrier": ["FedEx"],
+        }
+    )
+    events, errors, fake = run(parcels, follow=False)
+    assert fake.kuaidi100.requests == []  # not re-routed to the domestic service
+    sent = [e for r in fake.seventeen.requests for e in json.loads(r.content)]
+    assert sent and all(e == {"number": number, "carrier": 100003} for e in sent)
+    assert set(events["tracking_number"]) == {number}
+    assert set(events["leg"]) == {"international"}
+    (row,) = errors.to_dict("records")
+    assert row["error"] == "carrier_mismatch" and row["parcel_id"] == "ORD-9"
+    message = row["message"]
+    assert number in message and "FedEx" in message and "international_carrier" in message
+    assert CARRIERS[looks.candidates[0]].name in message  # what the format suggests
+
+
+def test_a_named_domestic_carrier_goes_to_kuaidi100_even_on_the_international_column():
+    parcels = pd.DataFrame(
+        {"parcel_id": ["ORD-8"], "international_number": ["YT7512345678901"],
+         "international_carrier": ["yto"]}
+    )  # fmt: skip
+    events, errors, fake = run(parcels)
+    assert fake.seventeen.requests == []
+    assert kuaidi100_numbers(fake) == ["YT7512345678901"]
+    assert errors.empty and set(events["carrier"]) == {"yto"}
+
+
+def test_a_named_carrier_that_agrees_carries_no_warning():
+    parcels = pd.DataFrame(
+        {
+            "parcel_id": ["ORD-1", "ORD-2"],
+            "international_number": ["RR205774935DE", "LZ603184755US"],
+            "international_carrier": ["deutschepost", "USPS"],
+            "domestic_number": ["1100087654321", None],
+            "domestic_carrier": ["ems", None],
+            "recipient_phone": [None, "13800135678"],
+        }
+    )
+    _events, errors, _fake = run(parcels)
+    assert "carrier_mismatch" not in set(errors["error"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import pandas as pd
 
 from toolkit.carriers.aftership import AfterShipClient
 from toolkit.carriers.base import (
+    CARRIER_MISMATCH,
     CARRIER_UNKNOWN,
     DEFAULT_TTL,
     IMPLAUSIBLE,
@@ -23,14 +25,15 @@ from toolkit.carriers.base import (
     Link,
     NumberError,
     Query,
+    RequestFailed,
     Result,
     ServiceClient,
     carrier_from_name,
 )
 from toolkit.carriers.kuaidi100 import Kuaidi100Client
 from toolkit.carriers.seventeentrack import SeventeenTrackClient
-from toolkit.errors import InputError, MissingColumnsError, SchemaError
-from toolkit.keys import Keys, load_keys
+from toolkit.errors import CarrierError, InputError, MissingColumnsError, SchemaError
+from toolkit.keys import Keys, load_keys, redact
 from toolkit.model import CARRIERS, DOMESTIC_CARRIERS, EVENT_COLUMNS, empty_events
 from toolkit.numbers import parse
 from toolkit.plausibility import implausible
@@ -38,6 +41,7 @@ from toolkit.plausibility import implausible
 log = logging.getLogger(__name__)
 
 INTERNATIONAL_SERVICES = ("17track", "aftership")
+_SERVICE_TITLES = {"17track": "17TRACK", "aftership": "AfterShip", "kuaidi100": "Kuaidi100"}
 ERROR_COLUMNS = ("tracking_number", "parcel_id", "service", "error", "message")
 MAX_HOPS = 2  # last-mile links followed from a followed number, at most
 PROGRESS_FROM = 10  # numbers from which a progress bar is shown by default
@@ -123,6 +127,69 @@ def track(
         run.close()
 
 
+def detect_carrier(
+    number: str,
+    *,
+    services: str = "17track",
+    sandbox: bool | None = None,
+    keys: Keys | None = None,
+    base_url: str | Mapping[str, str] | None = None,
+    transport: httpx.BaseTransport | None = None,
+    refresh: bool = False,
+    cache_dir: str | Path | bool | None = None,
+    timeout: float = 20.0,
+    max_attempts: int = 4,
+) -> list[str]:
+    """Carrier codes a carrier service detects for a number, most likely first ([] if none).
+
+    The service is the one track() would ask: Kuaidi100's number recognition when the
+    number may be Chinese domestic, else `services` ("17track" registers the number, which
+    spends one unit of its quota; "aftership" asks couriers/detect). Keys, sandbox and
+    base_url work as in track(). Raises CarrierError when the service cannot be asked.
+    """
+    if base_url is None:
+        base_url = os.environ.get(BASE_URL_VARIABLE, "").strip() or None
+    if services not in INTERNATIONAL_SERVICES:
+        raise InputError(
+            f"unknown service {services!r}",
+            "services",
+            f"Use one of {', '.join(INTERNATIONAL_SERVICES)}",
+        )
+    tn = parse(number)
+    if not tn.normalized:
+        raise InputError(
+            " ".join(tn.problems) or "no tracking number was given", "number", "Give the number"
+        )
+    run = _Run(
+        services=services,
+        keys=keys if keys is not None else load_keys(),
+        sandbox=sandbox,
+        options=dict(
+            refresh=refresh,
+            cache_dir=cache_dir,
+            cache_ttl=DEFAULT_TTL,
+            timeout=timeout,
+            concurrency=1,
+            max_attempts=max_attempts,
+        ),
+        base_url=base_url,
+        rate_limit=None,
+        transport=transport,
+    )
+    try:
+        client = run.client(run.detector(tn))
+        try:
+            return client.detect(tn.normalized)
+        except RequestFailed as exc:
+            raise CarrierError(
+                f"{client.title} could not detect the carrier: {exc.message}",
+                tn.normalized,
+                "Run again later, or give the carrier yourself",
+            ) from None
+    finally:
+        run.close()
+
+
 class _Run:
     """One call of track(): the clients it made and what it has gathered."""
 
@@ -188,13 +255,24 @@ class _Run:
 
     # -------------------------------------------------------------- input
     def queries(self, numbers, phones) -> tuple[list[Query], list[Query]]:
-        """Split the input into international and domestic queries."""
+        """Split the input into international and domestic queries.
+
+        A carrier named in the parcels table (international_carrier, domestic_carrier)
+        decides the service: an international carrier goes to `services` with that carrier,
+        a Chinese domestic one to Kuaidi100. Where the number's format disagrees with it,
+        the number is still tracked with the named carrier and a carrier_mismatch warning
+        row says so. A number that fits several carriers and has none named costs one
+        carrier detection request per distinct number before tracking (Kuaidi100 autonumber
+        when it may be Chinese domestic, else the international service's detection;
+        17TRACK's registers the number, one unit of its quota that tracking it there spends
+        anyway, plus a free gettrackinfo if it was registered before; a cached answer costs
+        nothing), and is routed by the carrier detected. If detection fails (network,
+        quota, key), the format's ranking is used and the number is tracked all the same.
+        """
         phone_of = {_norm(k): v for k, v in phones.items()}
-        items = list(_items(numbers))
-        intl: list[Query] = []
-        dom: list[Query] = []
+        plans: list[dict] = []
         seen: set[tuple[str, str]] = set()
-        for item in items:
+        for item in _items(numbers):
             raw = item["number"]
             tn = parse(raw)
             number = tn.normalized
@@ -223,17 +301,122 @@ class _Run:
                 self.parcel_phone.setdefault(parcel_id, phone)
             if item.get("shipped_at") is not None:
                 self.parcel_shipped.setdefault(parcel_id, item["shipped_at"])
-            carrier = _carrier_code(item.get("carrier"))
-            first = tn.candidates[0] if tn.candidates else None
-            is_domestic = item.get("leg") == "domestic" or (
-                tn.format != "s10" and first in DOMESTIC_CARRIERS
+            named = _carrier_code(item.get("carrier"))
+            plans.append(
+                {
+                    "tn": tn,
+                    "parcel_id": parcel_id,
+                    "phone": phone,
+                    "named": named,
+                    "leg": item.get("leg"),
+                    "detect": named is None and _ambiguous(tn),
+                }
             )
-            if is_domestic:
-                carrier = carrier or _domestic_guess(tn.candidates)
+        detected = self._detect_all([p["tn"] for p in plans if p["detect"]])
+        intl: list[Query] = []
+        dom: list[Query] = []
+        for p in plans:
+            tn, named = p["tn"], p["named"]
+            number, parcel_id, phone = tn.normalized, p["parcel_id"], p["phone"]
+            if named is not None:
+                self._check_named(tn, named, parcel_id, p["leg"])
+                domestic = named in DOMESTIC_CARRIERS and not (
+                    tn.format == "s10" and p["leg"] != "domestic"
+                )  # a postal S10 number's own leg is tracked internationally
+                carrier = named
+            elif detected.get(number):
+                carrier = detected[number][0]
+                domestic = carrier in DOMESTIC_CARRIERS
+            else:
+                carrier = None
+                first = tn.candidates[0] if tn.candidates else None
+                domestic = p["leg"] == "domestic" or (
+                    tn.format != "s10" and first in DOMESTIC_CARRIERS
+                )
+                if domestic:
+                    carrier = _domestic_guess(tn.candidates)
+            if domestic:
                 dom.append(Query(number, parcel_id, carrier, phone, "domestic"))
             else:
                 intl.append(Query(number, parcel_id, carrier, None, "international"))
         return intl, dom
+
+    # ------------------------------------------------------------ detection
+    def _uses_sandbox(self, name: str) -> bool:
+        """Whether the client for this service is (or would be) the sandbox."""
+        if name in self.clients:
+            return self.clients[name].sandbox
+        if self.force_sandbox is not None:
+            return bool(self.force_sandbox)
+        k = self.keys
+        secret = {
+            "17track": (k.seventeentrack,),
+            "aftership": (k.aftership,),
+            "kuaidi100": (k.kuaidi100_key, k.kuaidi100_customer),
+        }[name]
+        return any(s is None for s in secret)
+
+    def detector(self, tn) -> str:
+        """The service asked to detect this number's carrier.
+
+        Kuaidi100 when a candidate is a Chinese domestic carrier (it knows them all, and the
+        international express carriers too), else the international service; a service
+        with a key is preferred over one answered by the sandbox.
+        """
+        domestic = any(c in DOMESTIC_CARRIERS for c in tn.candidates)
+        first, other = ("kuaidi100", self.services) if domestic else (self.services, "kuaidi100")
+        if self._uses_sandbox(first) and not self._uses_sandbox(other):
+            return other
+        return first
+
+    def _detect_all(self, numbers: list) -> dict[str, list[str]]:
+        """Detected carriers per distinct number, most likely first; failures are skipped."""
+        out: dict[str, list[str]] = {}
+        for tn in numbers:
+            number = tn.normalized
+            if number in out:
+                continue
+            try:
+                found = self.client(self.detector(tn)).detect(number)
+            except Exception as exc:  # detection only advises: tracking goes on without it
+                secrets = [c for client in self.clients.values() for c in client.secrets()]
+                log.info(
+                    "carrier detection failed for %s (%s); ranking by format instead",
+                    number,
+                    redact(str(exc), secrets),
+                )
+                found = []
+            out[number] = found
+        return out
+
+    def _check_named(self, tn, named: str, parcel_id: str, leg: str | None) -> None:
+        """Warn (carrier_mismatch) when the number's format does not fit the named carrier."""
+        if not tn.candidates or (tn.format == "s10" and named in ("chinapost", "ems")):
+            return  # an unknown format says nothing; China Post and EMS share S10 numbers
+        fits = named in tn.candidates and (tn.valid is False or _fits(tn.normalized, named))
+        if fits:
+            return
+        column = "domestic_carrier" if leg == "domestic" else "international_carrier"
+        others = [c for c in _plausible(tn) if c != named] or list(tn.candidates)
+        names = ", ".join(_carrier_name(c) for c in others[:3])
+        why = (
+            f"its format fails {_carrier_name(named)}'s check digit"
+            if named in tn.candidates
+            else f"its format matches {names}, not {_carrier_name(named)}"
+        )
+        service = "Kuaidi100" if named in DOMESTIC_CARRIERS else _SERVICE_TITLES[self.services]
+        self.errors.append(
+            NumberError(
+                tn.normalized,
+                parcel_id,
+                "toolkit",
+                CARRIER_MISMATCH,
+                f"Warning: {tn.normalized} was tracked as {_carrier_name(named)} through "
+                f"{service} because {column} names it, but {why} (the format suggests "
+                f"{names}). If no scans come back, check the carrier with the sender and "
+                f"correct {column}, or leave it blank to let the number decide",
+            )
+        )
 
     # ---------------------------------------------------------------- run
     def go(self, numbers, phones, progress, follow) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -444,6 +627,41 @@ def _domestic_guess(candidates: Iterable[str]) -> str | None:
     return None
 
 
+def _carrier_name(code: str) -> str:
+    carrier = CARRIERS.get(code)
+    return carrier.name if carrier else code
+
+
+def _fits(number: str, carrier: str) -> bool:
+    """Whether some format of this carrier matches the number and passes its check digit."""
+    from toolkit import numbers as nb
+
+    shaped = False
+    for fmt in getattr(nb, "FORMATS", ()):
+        if carrier not in getattr(fmt, "carriers", ()) or not re.fullmatch(fmt.regex, number):
+            continue
+        shaped = True
+        check = getattr(fmt, "check", None)
+        if check is None:
+            return True
+        try:
+            if number[fmt.check_at] in {str(d) for d in check(number)}:
+                return True
+        except (IndexError, ValueError, TypeError):
+            return True  # a scheme the toolkit cannot apply here rules nothing out
+    return not shaped  # e.g. S10 numbers, whose carrier comes from the country code
+
+
+def _plausible(tn) -> list[str]:
+    """The number's candidates whose format it fits (check digit included)."""
+    return [c for c in tn.candidates if _fits(tn.normalized, c)]
+
+
+def _ambiguous(tn) -> bool:
+    """A number whose format fits more than one carrier (S10 numbers name their operator)."""
+    return tn.format != "s10" and len(_plausible(tn)) > 1
+
+
 def _items(numbers: Any) -> Iterable[dict]:
     """Input rows as dicts with number, parcel_id, carrier, phone, leg."""
     if isinstance(numbers, str):
@@ -522,3 +740,8 @@ def numbers_with_scans(numbers: Iterable[str], **options: Any) -> set[str]:
     if events.empty:
         return set()
     return set(events["tracking_number"].astype(str))
+
+
+# At package level `toolkit.track` is the function track(); this makes the documented name
+# toolkit.track.detect_carrier work there as well as in the module.
+track.detect_carrier = detect_carrier  # type: ignore[attr-defined]

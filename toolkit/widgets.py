@@ -21,6 +21,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from toolkit.carriers.base import WARNING_KINDS
 from toolkit.diagnose import Diagnosis, diagnose, diagnose_all, fit_eta
 from toolkit.errors import InputError, ToolkitError
 from toolkit.findings import COMPENSATION_KINDS, STATUSES
@@ -68,6 +69,9 @@ NUMBER_FAILURES = (
     "needs_phone",
     "implausible_answer",
 )
+# Rows of the errors table that warn about a number that WAS tracked (carrier_mismatch):
+# shown as warnings beside the diagnosis, never as a failure that hides it.
+TRACKING_WARNINGS = WARNING_KINDS
 SANDBOX_NOTE_HTML = (
     '<div style="padding:4px 8px;border-left:4px solid #b5651d;background:#fff4e5;'
     'color:#5a3e1b;font-size:12px"><b>Sandbox data</b>: these scans come from the built-in '
@@ -514,7 +518,10 @@ class ParcelInvestigator:
         self.parcel, self.events, self.errors = rec, events, errors
         self._w_sandbox.value = SANDBOX_NOTE_HTML if events.attrs.get("sandbox") else ""
         notes = [error_note(r) for r in errors.itertuples(index=False)]
-        service_failed = (~errors["error"].isin(NUMBER_FAILURES)).any() if len(errors) else False
+        failed = errors[~errors["error"].isin(TRACKING_WARNINGS)] if len(errors) else errors
+        service_failed = (
+            bool((~failed["error"].isin(NUMBER_FAILURES)).any()) if len(failed) else False
+        )
         if events.empty and service_failed:
             self._say("The parcel could not be tracked.\n" + "\n".join(notes))
             self._w_result.layout.display = "none"
@@ -778,12 +785,15 @@ class GroupTriage:
         notes = []
         if events is None:
             events, errors = track(parcels, **self.track_options)
-            if len(errors):
-                shown = [error_note(r) for r in errors.head(5).itertuples()]
-                more = f"\n… and {len(errors) - 5} more" if len(errors) > 5 else ""
-                notes.append(
-                    f"{len(errors)} number(s) could not be tracked:\n" + "\n".join(shown) + more
-                )
+            warned = errors["error"].isin(TRACKING_WARNINGS)
+            for rows, what in (
+                (errors[~warned], "could not be tracked"),
+                (errors[warned], "were tracked with a warning"),
+            ):
+                if len(rows):
+                    shown = [error_note(r) for r in rows.head(5).itertuples()]
+                    more = f"\n… and {len(rows) - 5} more" if len(rows) > 5 else ""
+                    notes.append(f"{len(rows)} number(s) {what}:\n" + "\n".join(shown) + more)
         if now is not None:
             self.now = pd.Timestamp(now)
         elif self.now is None:

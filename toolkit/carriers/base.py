@@ -44,6 +44,9 @@ MALFORMED = "malformed_response"
 AUTH = "auth"
 QUOTA = "quota"
 IMPLAUSIBLE = "implausible_answer"  # scans that cannot belong to the parcel (toolkit.plausibility)
+# A warning, not a failure: the number WAS tracked with the carrier the analyst named, but
+# its format points to another carrier. The row says which, so the analyst can check.
+CARRIER_MISMATCH = "carrier_mismatch"
 ERROR_KINDS: tuple[str, ...] = (
     NOT_FOUND,
     INVALID_NUMBER,
@@ -57,7 +60,10 @@ ERROR_KINDS: tuple[str, ...] = (
     AUTH,
     QUOTA,
     IMPLAUSIBLE,
+    CARRIER_MISMATCH,
 )
+# Kinds in the errors table that are warnings about a number that was tracked.
+WARNING_KINDS: tuple[str, ...] = (CARRIER_MISMATCH,)
 
 SANDBOX_KEY = "sandbox"
 DEFAULT_TTL = 6 * 3600.0  # seconds an answer with scans stays fresh
@@ -407,6 +413,51 @@ class ServiceClient:
     def parse(self, query: Query, payload: Any) -> Parsed:
         """Turn one number's payload into raw event rows, an error or links."""
         raise NotImplementedError
+
+    def ask_detection(self, number: str) -> Any:
+        """Ask the service which carrier a number belongs to: its answer (cacheable JSON).
+
+        Raises RequestFailed when the service cannot be asked (network, key, quota).
+        """
+        raise NotImplementedError(f"{self.title} has no carrier detection")
+
+    def read_detection(self, payload: Any) -> list[str]:
+        """Toolkit carrier codes in a detection answer, most likely first."""
+        raise NotImplementedError(f"{self.title} has no carrier detection")
+
+    # -------------------------------------------------------------- detection
+    def detect(self, number: str) -> list[str]:
+        """Toolkit carrier codes the service names for a number, most likely first.
+
+        [] when the service does not recognise the number. Answers are cached like tracking
+        answers (an empty one only briefly). Raises RequestFailed when the service cannot be
+        asked (network, key, quota); the message never holds a key.
+        """
+        from toolkit.numbers import clean
+
+        key = clean(text(number))
+        if not key:
+            raise InputError("no tracking number was given", "detect", "Give the number as text")
+        namespace = f"{self.namespace}|detect"
+        if self.cache is not None and not self.refresh:
+            cached = self.cache.get_many(namespace, [key])
+            if key in cached:
+                return self._read_detection_safely(cached[key])
+        payload = self.ask_detection(key)
+        codes = self._read_detection_safely(payload)
+        if self.cache is not None:
+            self.cache.put_many(namespace, [(key, payload, bool(codes))])
+        return codes
+
+    def _read_detection_safely(self, payload: Any) -> list[str]:
+        try:
+            codes = self.read_detection(payload)
+        except (AttributeError, KeyError, TypeError, ValueError):
+            log.debug("%s: could not read a detection answer", self.name, exc_info=True)
+            raise RequestFailed(
+                MALFORMED, f"{self.title} sent a carrier detection answer the toolkit cannot read"
+            ) from None
+        return list(dict.fromkeys(c for c in codes if c in CARRIERS))
 
     # ---------------------------------------------------------------- helpers
     def error(self, query: Query, kind: str, message: str) -> NumberError:

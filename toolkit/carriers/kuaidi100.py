@@ -31,6 +31,20 @@ HOST = "https://poll.kuaidi100.com"
 PATH = "/poll/query.do"
 # Kuaidi100 publishes no per-second limit for this endpoint; a cautious default.
 RATE = 5.0
+# Intelligent number recognition (智能单号识别). Kuaidi100's document
+# (api.kuaidi100.com/document/5f1106542977d50a94e10241) gives the address
+# http://www.kuaidi100.com/autonumber/auto with the fields `num` and `key`, sent as
+# application/x-www-form-urlencoded; its official SDKs (kuaidi100-api, ApiInfoConstant
+# AUTO_NUM_URL) put them in the query string instead. The toolkit posts them as a form over
+# HTTPS so the key never appears in a URL (and so in no request log). The answer is a JSON
+# list, most likely company first: [{"lengthPre": 15, "comCode": "yuantong", "name": ...}]
+# (the SDK's AutoNumResp also names `noPre` and `noCount`); an unrecognised number gets [].
+# Errors come as {"returnCode": "701", "message": "key缺失", "result": false}: 601 the key
+# is expired or not enabled for the service, 701 the key is missing, 201 not a valid number.
+AUTONUMBER_HOST = "https://www.kuaidi100.com"
+AUTONUMBER_PATH = "/autonumber/auto"
+# Kuaidi100 company code -> toolkit carrier code.
+COMPANIES: dict[str, str] = {c.kuaidi100: code for code, c in CARRIERS.items() if c.kuaidi100}
 PROVIDER = "kuaidi100"  # its name in toolkit/data/status_codes.csv
 
 
@@ -131,6 +145,48 @@ class Kuaidi100Client(ServiceClient):
                 )
             return {q.number: self.error(q, NEEDS_PHONE, msg)}
         return {q.number: body}
+
+    # ------------------------------------------------------------ detection
+    def ask_detection(self, number: str) -> Any:
+        """Kuaidi100 autonumber: the companies whose numbers look like this one."""
+        live = self.base_url == HOST  # a sandbox or local server answers on its own host
+        url = AUTONUMBER_HOST + AUTONUMBER_PATH if live else AUTONUMBER_PATH
+        _status, body = self.request(
+            "POST", url, data={"num": number, "key": self._key.reveal()}, check=self._check_auto
+        )
+        return body
+
+    def read_detection(self, payload: Any) -> list[str]:
+        if isinstance(payload, dict):  # returnCode 201: not a valid number, so none known
+            return []
+        return [COMPANIES.get(text(item.get("comCode")).lower(), "") for item in payload]
+
+    def _check_auto(self, status: int, body: Any) -> None:
+        if isinstance(body, list):
+            if not all(isinstance(item, dict) for item in body):
+                raise Retryable(MALFORMED, "Kuaidi100 sent a recognition list it cannot read")
+            return
+        if not isinstance(body, dict):
+            raise Retryable(MALFORMED, "Kuaidi100 sent a recognition answer that is not JSON")
+        code = text(body.get("returnCode"))
+        message = text(body.get("message"))
+        if code == "201":
+            return
+        if code == "601":
+            raise RequestFailed(
+                QUOTA,
+                "the Kuaidi100 key has expired or is not enabled for number recognition "
+                "(returnCode 601): top up the account",
+            )
+        if code in ("701", "503"):
+            raise RequestFailed(
+                AUTH, f"Kuaidi100 did not accept the key (returnCode {code}): check KUAIDI100_KEY"
+            )
+        if not code:
+            raise Retryable(MALFORMED, "Kuaidi100 sent a recognition answer without a list")
+        if code in ("501", "502"):
+            raise Retryable(SERVER_ERROR, f"Kuaidi100 is busy (returnCode {code}: {message})")
+        raise RequestFailed(SERVER_ERROR, f"Kuaidi100 answered returnCode {code} ({message})")
 
     def _check(self, status: int, body: Any) -> None:
         if not isinstance(body, dict):

@@ -69,6 +69,10 @@ ERRORS: dict[int, tuple[str, str]] = {
 }
 
 # Known 17TRACK carrier keys (from their carrier list) for carriers the toolkit knows.
+# The list is https://res.17track.net/asset/carrier/info/apicarrier.all.json (records
+# {"key": 21051, "_name": "USPS", "_country_iso": "US", ...}). Keys of the Chinese
+# express companies (SF, YTO, ZTO, STO, Yunda, JD) are left out until read from that list:
+# a key the toolkit cannot name is read as "carrier not known" (detection answers []).
 CARRIER_KEYS: dict[str, int] = {
     "usps": 21051,
     "royalmail": 11031,
@@ -164,6 +168,45 @@ class SeventeenTrackClient(ServiceClient):
             if number in by_number and number not in answers:
                 answers[number] = self._rejected(by_number[number], (item or {}).get("error") or {})
         return answers
+
+    # ------------------------------------------------------------ detection
+    # 17TRACK has no separate detection endpoint: register without a carrier and it assigns
+    # one (auto_detection is on by default), answering {"origin": 1, "number": ...,
+    # "carrier": 21051} in data.accepted; "origin" 1 is auto-detected, 2 the code given was
+    # confirmed, 3 a guess. A number it cannot place is rejected with -18019903. (17TRACK
+    # API v2.2 documentation, register; the recorded answer is
+    # tests/fixtures/carriers/seventeentrack_register.json.) Registering spends one unit of
+    # the tracking quota, as tracking the number would; a number registered before is
+    # rejected with -18019901 and its carrier is read from gettrackinfo, which is free.
+    def ask_detection(self, number: str) -> Any:
+        """Register the number without a carrier: the carrier 17TRACK assigns, as an answer."""
+        reg = self._post("register", [{"number": number}])
+        for item in reg.get("accepted") or []:
+            if text((item or {}).get("number")).upper() == number.upper():
+                return {
+                    "number": number,
+                    "carrier": item.get("carrier"),
+                    "origin": item.get("origin"),
+                }
+        for item in reg.get("rejected") or []:
+            if text((item or {}).get("number")).upper() != number.upper():
+                continue
+            code = ((item or {}).get("error") or {}).get("code")
+            if code == ALREADY_REGISTERED:
+                break
+            kind, hint = ERRORS.get(code, (SERVER_ERROR, "17TRACK rejected the number"))
+            if kind in (CARRIER_UNKNOWN, INVALID_NUMBER):  # 17TRACK does not know it
+                return {"number": number, "carrier": None, "error": code}
+            raise RequestFailed(kind, f"{hint} (17TRACK code {code})")
+        info = self._post("gettrackinfo", [{"number": number}])
+        for item in info.get("accepted") or []:
+            if text((item or {}).get("number")).upper() == number.upper():
+                return {"number": number, "carrier": item.get("carrier"), "origin": None}
+        return {"number": number, "carrier": None}
+
+    def read_detection(self, payload: Any) -> list[str]:
+        code = _BY_KEY.get(payload.get("carrier"))
+        return [code] if code else []
 
     def _rejected(self, q: Query, err: dict):
         code = err.get("code")

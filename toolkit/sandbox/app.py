@@ -438,6 +438,29 @@ def _k100_time(scan: Scan) -> str:
     return scan.when.strftime("%Y-%m-%d %H:%M:%S")
 
 
+# Intelligent number recognition (智能单号识别): `num` and `key` as form fields or in the query
+# string; the answer is a list of companies, most likely first, [] for a number nobody knows
+# (api.kuaidi100.com/document/5f1106542977d50a94e10241; the SDK's AutoNumResp has lengthPre,
+# comCode, noPre, noCount). Errors are returnCode 701 (key missing) and 201 (not a number).
+KUAIDI100_AUTONUMBER_PATH = "/autonumber/auto"
+
+
+def _k100_field(request: Request, form: Mapping[str, list[str]], name: str) -> str:
+    """A field of an autonumber request: from the form body, else from the query string."""
+    return (form.get(name) or request.query.get(name) or [""])[0].strip()
+
+
+def _k100_company(code: str, number: str) -> dict:
+    carrier = CARRIERS[code]
+    return {
+        "lengthPre": len(number),
+        "comCode": carrier.kuaidi100,
+        "name": carrier.name_zh,
+        "noPre": number[:4],
+        "noCount": 1,
+    }
+
+
 # ---------------------------------------------------------------- AfterShip Tracking API
 
 AFTERSHIP_COURIERS: dict[str, dict] = {
@@ -665,6 +688,8 @@ class SandboxApp:
             )
         if path.rstrip("/") == "/poll/query.do":
             return KUAIDI100, self._k100_query
+        if path.rstrip("/") == KUAIDI100_AUTONUMBER_PATH:
+            return KUAIDI100, self._k100_autonumber
         if path.startswith("/tracking/"):
             return AFTERSHIP, self._as_dispatch
         return None, lambda r: _json(404, {"error": f"no sandbox service answers {r.path}"})
@@ -676,6 +701,8 @@ class SandboxApp:
                 return tuple(str(i.get("number", "")) for i in items if isinstance(i, dict))
             if service == KUAIDI100:
                 form = parse_qs(request.body.decode("utf-8"), keep_blank_values=True)
+                if request.path.rstrip("/") == KUAIDI100_AUTONUMBER_PATH:
+                    return (_k100_field(request, form, "num"),)
                 return (str(json.loads(form.get("param", ["{}"])[0]).get("num", "")),)
             if service == AFTERSHIP:
                 if request.method == "GET":
@@ -789,6 +816,11 @@ class SandboxApp:
         if isinstance(asked, int) and asked > 0:
             return asked
         shipment = self.world.lookup(number, "international")
+        if shipment is None:  # a domestic number: 17TRACK places it if it has a key for it
+            domestic = self.world.lookup(number, "domestic")
+            key = _t17_provider(domestic.carrier)["key"] if domestic else 0
+            if key:
+                return key
         carrier = shipment.carrier if shipment else detect_carrier(number)
         if carrier is None:
             return None
@@ -862,6 +894,25 @@ class SandboxApp:
             if len(given) < 4 or not wanted or given[-4:] != wanted[-4:]:
                 return _k100_error("408", "快递公司参数异常：验证码错误")
         return self._k100_answer(number, com, scans, param)
+
+    def _k100_autonumber(self, request: Request) -> Response:
+        try:
+            form = parse_qs(request.body.decode("utf-8"), keep_blank_values=True)
+        except UnicodeDecodeError:
+            form = {}
+        if not _k100_field(request, form, "key"):
+            return _k100_error("701", "key缺失")
+        number = _k100_field(request, form, "num")
+        if not NUMBER_FORMAT.match(number):
+            return _k100_error("201", "不是有效的快递单号")
+        carriers = []
+        for leg in ("domestic", "international"):  # the world knows each number's carrier
+            shipment = self.world.lookup(number, leg)
+            if shipment is not None and shipment.carrier:
+                carriers.append(shipment.carrier)
+        known = [c for c in dict.fromkeys(carriers) if c in CARRIERS and CARRIERS[c].kuaidi100]
+        payload = [_k100_company(c, number) for c in known]
+        return _json(200, payload, {"content-type": "application/json;charset=UTF-8"})
 
     @staticmethod
     def _k100_answer(number: str, com: str, scans: list[Scan], param: dict) -> Response:
