@@ -394,6 +394,8 @@ class TrackingNumber:
     suggestions: tuple[str, ...] = ()  # corrected numbers that pass, most likely first
     format: str | None = None
     country: str | None = None  # issuing country of a UPU S10 number
+    # the candidates whose format the number fits, check digit included, most likely first
+    plausible: tuple[str, ...] = ()
 
     @property
     def carrier(self) -> str | None:
@@ -566,6 +568,7 @@ def _parse_text(text: str, suggest: bool = True) -> TrackingNumber:
         suggestions=tuple(dict.fromkeys(suggestions))[:MAX_SUGGESTIONS],
         format=matched[0][3].name,
         country=country,
+        plausible=tuple(plausible),
     )
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -35,7 +34,7 @@ from toolkit.carriers.seventeentrack import SeventeenTrackClient
 from toolkit.errors import CarrierError, InputError, MissingColumnsError, SchemaError
 from toolkit.keys import Keys, load_keys, redact
 from toolkit.model import CARRIERS, DOMESTIC_CARRIERS, EVENT_COLUMNS, empty_events
-from toolkit.numbers import parse
+from toolkit.numbers import carrier_label, parse
 from toolkit.plausibility import implausible
 
 log = logging.getLogger(__name__)
@@ -393,7 +392,7 @@ class _Run:
         """Warn (carrier_mismatch) when the number's format does not fit the named carrier."""
         if not tn.candidates or (tn.format == "s10" and named in ("chinapost", "ems")):
             return  # an unknown format says nothing; China Post and EMS share S10 numbers
-        fits = named in tn.candidates and (tn.valid is False or _fits(tn.normalized, named))
+        fits = named in tn.candidates and (tn.valid is False or named in tn.plausible)
         if fits:
             return
         column = "domestic_carrier" if leg == "domestic" else "international_carrier"
@@ -628,33 +627,12 @@ def _domestic_guess(candidates: Iterable[str]) -> str | None:
 
 
 def _carrier_name(code: str) -> str:
-    carrier = CARRIERS.get(code)
-    return carrier.name if carrier else code
-
-
-def _fits(number: str, carrier: str) -> bool:
-    """Whether some format of this carrier matches the number and passes its check digit."""
-    from toolkit import numbers as nb
-
-    shaped = False
-    for fmt in getattr(nb, "FORMATS", ()):
-        if carrier not in getattr(fmt, "carriers", ()) or not re.fullmatch(fmt.regex, number):
-            continue
-        shaped = True
-        check = getattr(fmt, "check", None)
-        if check is None:
-            return True
-        try:
-            if number[fmt.check_at] in {str(d) for d in check(number)}:
-                return True
-        except (IndexError, ValueError, TypeError):
-            return True  # a scheme the toolkit cannot apply here rules nothing out
-    return not shaped  # e.g. S10 numbers, whose carrier comes from the country code
+    return carrier_label(code)
 
 
 def _plausible(tn) -> list[str]:
     """The number's candidates whose format it fits (check digit included)."""
-    return [c for c in tn.candidates if _fits(tn.normalized, c)]
+    return list(tn.plausible)
 
 
 def _ambiguous(tn) -> bool:
