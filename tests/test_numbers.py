@@ -186,10 +186,14 @@ def test_pure_digits_matching_several_carriers_are_ranked_and_flagged():
     )
 
 
-def test_22_digit_numbers_starting_92_list_usps_before_fedex():
+def test_22_digit_numbers_starting_92_list_usps_then_the_consolidators():
     r = parse("9261292700768711948021")
     assert r.valid is True
-    assert r.candidates == ("usps", "fedex")
+    assert r.candidates == ("usps", "fedex", "dhlecommerce", "upsmi", "pitneybowes")
+
+
+def test_usps_retail_numbers_name_usps_alone():
+    assert parse("9505511069605048600624").candidates == ("usps",)
 
 
 def test_passing_fedex_check_ranks_fedex_before_format_only_carriers():

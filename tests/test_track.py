@@ -275,3 +275,25 @@ def test_a_named_carrier_that_agrees_carries_no_warning():
     )
     _events, errors, _fake = run(parcels)
     assert "carrier_mismatch" not in set(errors["error"])
+
+
+def test_the_caller_can_name_the_carrier_of_numbers_given_as_text():
+    number = "75891234567890"  # a ZTO-looking number the caller knows is FedEx
+    events, errors, fake = run([number], carrier="FedEx", follow=False)
+    assert fake.kuaidi100.requests == []
+    sent = [e for r in fake.seventeen.requests for e in json.loads(r.content)]
+    assert sent and all(e == {"number": number, "carrier": 100003} for e in sent)
+    assert set(events["tracking_number"]) == {number}
+    assert list(errors["error"]) == ["carrier_mismatch"]
+
+
+@pytest.mark.parametrize(
+    ("numbers", "carrier", "words"),
+    [
+        (["LZ603184755US"], "Acme Parcels", "unknown carrier 'Acme Parcels'"),
+        (pd.DataFrame({"international_number": ["LZ603184755US"]}), "usps", "parcels table"),
+    ],
+)
+def test_a_carrier_the_toolkit_cannot_use_is_refused_with_what_to_do(numbers, carrier, words):
+    with pytest.raises(InputError, match=words):
+        run(numbers, carrier=carrier)

@@ -121,6 +121,8 @@ NUMBER_ONLY_CARRIERS: dict[str, str] = {
     "postnord": "PostNord",
     "chunghwapost": "Chunghwa Post",
     "dhlparcel": "DHL Paket",
+    "upsmi": "UPS Mail Innovations",
+    "pitneybowes": "Pitney Bowes",
 }
 
 
@@ -159,6 +161,20 @@ def _mod7(lo: int, hi: int) -> Callable[[str], tuple[int, ...]]:
 
 def _chk_gs1(n: str) -> tuple[int, ...]:
     return (_gs1(n[:-1]),)
+
+
+# USPS IMpb numbers whose application identifier marks a commercial mailer or a vendor
+# label (92, 93, 94) may have been printed by a consolidator that carried the parcel
+# before USPS (the specification's description of these identifiers): they come after USPS.
+MAILER_AIS = frozenset({"92", "93", "94"})
+USPS_CONSOLIDATORS = ("fedex", "dhlecommerce", "upsmi", "pitneybowes")
+
+
+def _impb_ai(n: str) -> str:
+    """The application identifier of a USPS IMpb number (after 420 + ZIP when present)."""
+    if not n.startswith("420"):
+        return n[:2]
+    return n[8:10] if n[8] == "9" and len(n) - 8 in (22, 26) else n[12:14]
 
 
 def _chk_usps_zip(n: str) -> tuple[int, ...]:  # 420 + ZIP5 or ZIP9, then an IMpb number
@@ -552,6 +568,8 @@ def _parse_text(text: str, suggest: bool = True) -> TrackingNumber:
         if suggest:
             suggestions.extend(_suggest(fmt, rx, n))
     candidates = tuple(dict.fromkeys(c for m in matched for c in m[5]))
+    if matched[0][3].name in ("usps_impb", "usps_420") and _impb_ai(n) in MAILER_AIS:
+        candidates = tuple(dict.fromkeys((*candidates, *USPS_CONSOLIDATORS)))
     plausible = list(dict.fromkeys(c for m in matched if m[0] != 3 for c in m[5]))
     if len(plausible) > 1 and n.isdigit():
         problems.insert(

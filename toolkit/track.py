@@ -84,6 +84,7 @@ def track(
     follow: bool = True,
     sandbox: bool | None = None,
     keys: Keys | None = None,
+    carrier: str | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Events of these numbers from the carrier services (or the sandbox), and the failures.
 
@@ -94,8 +95,30 @@ def track(
     A service without a key is answered by the sandbox (not cached unless `cache_dir` is
     given) and `events.attrs["sandbox"]` is then True. Keys come from the environment or
     .env unless `keys` is given; `base_url` defaults to $TOOLKIT_CARRIER_BASE_URL.
+    `carrier` names the carrier of numbers given as text (a code or a name such as
+    "FedEx" or "顺丰"); a parcels table names its own in international_carrier and
+    domestic_carrier. A named carrier decides the service even where the number's format
+    points elsewhere; such numbers get a carrier_mismatch warning row.
     Returns (events in the contract, errors with one row per number that failed).
     """
+    if carrier is not None:
+        if isinstance(numbers, pd.DataFrame):
+            raise InputError(
+                "carrier= was given with a parcels table",
+                "carrier",
+                "Name each parcel's carriers in its international_carrier and "
+                "domestic_carrier columns instead",
+            )
+        if _carrier_code(carrier) is None:
+            raise InputError(
+                f"unknown carrier {carrier!r}",
+                "carrier",
+                f"Use one of {', '.join(CARRIERS)}, or leave it out to let the number decide",
+            )
+        given = [item["number"] for item in _items(numbers)]  # checks each item is text
+        numbers = pd.DataFrame(
+            {"tracking_number": given, "international_carrier": carrier}, dtype=object
+        )
     if base_url is None:
         base_url = os.environ.get(BASE_URL_VARIABLE, "").strip() or None
     if services not in INTERNATIONAL_SERVICES:
