@@ -189,6 +189,22 @@ def check_shareable(page: str, forbidden: dict[str, str]) -> None:
         )
 
 
+_TITLE = re.compile(r'<h1 class="report-title">(.*?)</h1>', re.S)
+
+
+def _title_of(nb) -> str | None:
+    """The title the report's header shows (its h1), as plain text for the page's title."""
+    import html
+
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            text = out.get("data", {}).get("text/html", "")
+            m = _TITLE.search("".join(text) if isinstance(text, list) else text)
+            if m:
+                return html.unescape(m.group(1))
+    return None
+
+
 def _file_name(carrier: str | None, out_dir: Path, when: dt.datetime) -> Path:
     stem = f"partner-report-{carrier or 'all'}-{when:%Y%m%d-%H%M%S}"
     path, n = out_dir / f"{stem}.html", 1
@@ -320,8 +336,8 @@ def render_report(
             parcels.to_pickle(params["parcels_path"])
             events.to_pickle(params["events_path"])
         nb = _execute(params, tmp)
-        title = TEXT[language]["title"].format(
-            who=carrier_label(code) or TEXT[language]["all_carriers"]
+        title = _title_of(nb) or TEXT[language]["title"].format(
+            who=carrier_label(code, language) or TEXT[language]["all_carriers"]
         )
         page = to_html(nb, title, language)
         check_shareable(page, _forbidden(tmp, findings_url))
