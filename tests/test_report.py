@@ -733,6 +733,57 @@ def test_export_masks_recipients_and_escapes_carrier_text(exported, evil_set):
         assert pid in page
 
 
+@pytest.fixture(scope="module")
+def exported_one(evil_set, tmp_path_factory):
+    """The partner export of the evil parcel alone, with keys set and its finding recorded."""
+    from toolkit.findings import FindingsStore
+
+    parcels, events, now = evil_set
+    tmp = tmp_path_factory.mktemp("export-one")
+    url = f"sqlite:///{tmp / 'findings.sqlite'}"
+    with FindingsStore(url) as store:
+        store.add(
+            [EVIL_ID],
+            category="customs_hold",
+            analyst="ana",
+            notes="Asked the provider for the release documents",
+            internal_notes=INTERNAL_NOTE,
+        )
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in FAKE_KEYS.items():
+            mp.setenv(name, value)
+        return export_for_partner(
+            [EVIL_ID], parcels, events, tmp / "out", now=now, findings_url=url
+        )
+
+
+@pytest.mark.slow
+def test_export_of_one_parcel_is_that_parcels_page(exported_one, evil_set):
+    parcels, _, _ = evil_set
+    page = exported_one.read_text(encoding="utf-8")
+    assert exported_one.name.startswith(f"partner-report-{EVIL_ID}-")
+    carrier = CARRIERS[parcels.set_index("parcel_id").loc[EVIL_ID, "international_carrier"]]
+    title = re.search(r"<title>(.*?)</title>", page, re.S).group(1).strip()
+    assert title == f"Parcel {EVIL_ID}: tracking report for {carrier.name}"
+    for group in (
+        "all carriers",
+        "The 1 parcels",
+        '<nav class="report-contents',
+        "by lane",
+        "gone dark",
+    ):
+        assert group not in page
+    assert page.count('class="plotly-graph-div"') == 1  # its timeline, no group chart
+    assert ">The parcel</h2>" in page and ">Timeline</h2>" in page
+    assert ">Finding recorded</h2>" in page and "Asked the provider" in page
+    assert f"Questions for {carrier.name}" in page
+    # the same safety as every report: offline, masked, escaped, no internal notes
+    assert external_references(page) == [] and len(page.encode()) < MAX_BYTES
+    assert INTERNAL_NOTE not in page and EVIL_SCRIPT not in page and EVIL_IMG not in page
+    for value in (*EVIL_RECIPIENT.values(), *EVIL_LEAKS, *FAKE_KEYS.values()):
+        assert value not in page
+
+
 def test_export_needs_parcels_and_says_so(demo_set, tmp_path):
     parcels, events, _ = demo_set
     with pytest.raises(InputError, match="no parcel to export"):
@@ -810,7 +861,7 @@ def test_cli_report_for_one_carrier_from_a_parcels_file(tmp_path, demo_set):
     )
     assert done.returncode == 0, done.stderr
     page = Path(done.stdout.strip()).read_text(encoding="utf-8")
-    assert "SF Express" in page and "无物流信息包裹" in page
+    assert "顺丰速运" in page and "无物流信息包裹" in page
     # The named parcel SF does not carry is left out, and the report says so.
     assert "发件方指定的 4 个包裹中的 3 个" in page
     assert str(ids) not in page

@@ -302,7 +302,7 @@ def render_report(
         )
     ids = selection_ids(parcels_file, parcel_ids)
     tables = load_tables()[:2] if parcels is None else (parcels, events)
-    select_parcels(  # fail before running
+    scope = select_parcels(  # fail before running
         *tables,
         carrier=carrier,
         since=since,
@@ -341,7 +341,9 @@ def render_report(
         )
         page = to_html(nb, title, language)
         check_shareable(page, _forbidden(tmp, findings_url))
-    path = _file_name(code, out, dt.datetime.now())
+    # a report on one parcel is named after it (letters, digits, dashes only)
+    one = re.sub(r"[^A-Za-z0-9-]+", "-", str(scope["parcel_id"].iloc[0])) if len(scope) == 1 else ""
+    path = _file_name(code or one.strip("-")[:40] or None, out, dt.datetime.now())
     path.write_text(page, encoding="utf-8")
     return path
 

@@ -1308,7 +1308,8 @@ class PartnerReport:
     def questions_html(self) -> str:
         """The requests the diagnoses address to this carrier (or to every carrier)."""
         e = html.escape
-        title = self.t("questions", who=self.who) if self.carrier else self.t("questions_all")
+        named = self.carrier or self.single  # a report on one parcel asks its carriers
+        title = self.t("questions", who=self.who) if named else self.t("questions_all")
         head = f'<h2 id="{SECTION_IDS["questions_all"]}">{e(title)}</h2>'
         if self.questions.empty:
             return head + f"<p>{e(self.t('no_questions'))}</p>"
