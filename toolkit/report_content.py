@@ -151,6 +151,7 @@ TEXT: dict[str, dict[str, str]] = {
         "with an empty Answer column to fill in).",
         "findings": "Findings recorded",
         "no_findings": "No findings are recorded for these parcels.",
+        "no_finding_one": "No finding is recorded for this parcel.",
         "time": "Time (local)",
         "carrier": "Carrier",
         "number": "Number",
@@ -226,6 +227,7 @@ TEXT: dict[str, dict[str, str]] = {
         "questions_csv": "下载这些请求（CSV 表格，每行一个请求，可在“答复”列填写）。",
         "findings": "已记录的调查结果",
         "no_findings": "这些包裹没有已记录的调查结果。",
+        "no_finding_one": "该包裹没有已记录的调查结果。",
         "time": "时间（当地）",
         "carrier": "承运商",
         "number": "单号",
@@ -1286,7 +1288,8 @@ class PartnerReport:
         e = html.escape
         rows = self.evidence[self.evidence["parcel_id"] == parcel_id]
         words = self.evidence_text.get(parcel_id, "")
-        head = f"<p><b>{e(str(parcel_id))}</b>: {e(words)}</p>"
+        # a report on one parcel says the evidence in words in its summary already
+        head = "" if self.single else f"<p><b>{e(str(parcel_id))}</b>: {e(words)}</p>"
         if rows.empty:
             return head
         table = pd.DataFrame(
@@ -1368,7 +1371,8 @@ class PartnerReport:
         key = "finding_one" if self.single else "findings"
         head = f'<h2 id="{SECTION_IDS["findings"]}">{e(self.t(key))}</h2>'
         if self.findings is None or self.findings.empty:
-            return head + f"<p>{e(self.t('no_findings'))}</p>"
+            none = "no_finding_one" if self.single else "no_findings"
+            return head + f"<p>{e(self.t(none))}</p>"
         status = FINDING_STATUS_ZH if self.language == "zh" else FINDING_STATUS_EN
         columns = FINDING_COLUMNS_ZH if self.language == "zh" else FINDING_COLUMNS_EN
         table = self.findings.assign(
