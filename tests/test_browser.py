@@ -24,7 +24,8 @@ import pytest
 from report_fixtures import EVIL_ID, EVIL_IMG, EVIL_SCRIPT, stuck_demo_ids, with_evil_parcel
 
 from toolkit import demo
-from toolkit.report import export_for_partner
+from toolkit.report import export_for_partner, render_report
+from toolkit.report_content import MAX_LANES
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -180,6 +181,93 @@ def test_partner_downloads_the_requests_as_a_spreadsheet_offline(browser, partne
     assert not sheet.apply(lambda c: c.str.contains("13912345678")).any().any()
     assert outside == []
     context.close()
+
+
+def offline_page(browser, outside: list, errors: list, **options):
+    """A page that may load only the file itself; requests elsewhere and errors are kept."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900}, **options)
+    page.route(
+        "**/*",
+        lambda route: (
+            route.continue_()
+            if route.request.url.startswith(LOCAL_SCHEMES)
+            else (outside.append(route.request.url), route.abort())
+        ),
+    )
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    return page
+
+
+@pytest.fixture(scope="module")
+def all_carriers_html(tmp_path_factory) -> Path:
+    chromium()
+    parcels, _ = demo.load_demo()
+    return render_report(tmp_path_factory.mktemp("all"), now=parcels["as_of"].iloc[0])
+
+
+def test_all_carrier_report_leads_from_its_contents_to_each_carrier(browser, all_carriers_html):
+    outside, errors = [], []
+    page = offline_page(browser, outside, errors)
+    page.goto(all_carriers_html.as_uri(), wait_until="load")
+    page.wait_for_function(ALL_DRAWN, timeout=60_000)
+    page.screenshot(path="/tmp/partner-all-top.png")
+    links = page.locator("nav.report-contents ul.report-carriers a")
+    sections = page.locator("h3[id^='carrier-']")
+    assert links.count() == sections.count() > 5
+    assert links.nth(0).text_content() == "UPS: 157 parcels need action"
+    link = links.nth(2)
+    target = link.get_attribute("href")[1:]
+    link.click()
+    page.wait_for_timeout(300)
+    top = page.evaluate("(id) => document.getElementById(id).getBoundingClientRect().top", target)
+    assert 0 <= top < 100, top  # the carrier's section is at the top of the window
+    heading = page.locator(f"h3#{target}").text_content()
+    assert heading.startswith(link.text_content().split(":")[0])
+    page.screenshot(path="/tmp/partner-all-carrier.png")
+
+    page.click("nav.report-contents a[href='#lanes']")
+    page.wait_for_timeout(300)
+    page.screenshot(path="/tmp/partner-all-lanes.png")
+    note = page.locator("p.report-lanes-note").text_content()
+    assert note.startswith(f"The charts show the {MAX_LANES} lanes with the most parcels")
+    ticks = page.evaluate(
+        """() => [...document.querySelectorAll('.plotly-graph-div')].slice(0, 2).map(d => ({
+            y: [...d.querySelectorAll('.ytick text')].map(t => t.textContent),
+            x: [...d.querySelectorAll('.xtick text')].map(t => t.textContent),
+            lanes: d._fullData[0].type === 'heatmap' ? d._fullData[0].x.length : null,
+        }))"""
+    )
+    outcomes, heatmap = ticks
+    assert len(outcomes["y"]) == MAX_LANES and not any("other" in y for y in outcomes["y"])
+    # every heatmap column has its lane's name under it
+    assert len(heatmap["x"]) == heatmap["lanes"] <= MAX_LANES
+    assert outside == [] and errors == []
+    page.close()
+
+
+def test_one_parcel_export_is_a_page_about_that_parcel(browser, tmp_path):
+    parcels, events = demo.load_demo()
+    now = pd.Timestamp(parcels["as_of"].iloc[0])
+    pid = parcels.loc[parcels["true_category"] == "handover_not_synced", "parcel_id"].iloc[0]
+    path = export_for_partner([pid], parcels, events, tmp_path, now=now)
+    outside, errors = [], []
+    page = offline_page(browser, outside, errors)
+    page.goto(path.as_uri(), wait_until="load")
+    page.wait_for_function(ALL_DRAWN, timeout=30_000)
+    page.screenshot(path="/tmp/partner-one.png", full_page=True)
+    assert page.title().startswith(f"Parcel {pid}: tracking report for ")
+    text = page.locator("body").inner_text()
+    assert "all carriers" not in text and "The 1 parcels" not in text
+    titles = page.evaluate(
+        """() => [...document.querySelectorAll('.plotly-graph-div')]
+                 .map(d => d._fullLayout.title.text)"""
+    )
+    assert len(titles) == 1 and titles[0].startswith(pid)  # its timeline; no group chart
+    for heading in ("The parcel", "Timeline", "Questions for", "Finding"):
+        assert page.locator("h2", has_text=heading).count() == 1, heading
+    assert outside == [] and errors == []
+    page.close()
 
 
 # ------------------------------------------------------------------ JupyterLab

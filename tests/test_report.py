@@ -29,7 +29,7 @@ from report_fixtures import (
 
 from toolkit import demo
 from toolkit.errors import FileFormatError, InputError, ToolkitError
-from toolkit.model import CATEGORIES
+from toolkit.model import CARRIERS, CATEGORIES
 from toolkit.report import (
     DEFAULT_OUT,
     ROOT,
@@ -38,7 +38,13 @@ from toolkit.report import (
     export_for_partner,
     external_references,
 )
-from toolkit.report_content import LANGUAGES, read_selection, select_parcels
+from toolkit.report_content import (
+    CATEGORY_LABELS,
+    LANGUAGES,
+    MAX_LANES,
+    read_selection,
+    select_parcels,
+)
 
 MAX_BYTES = 8 * 1024 * 1024
 
@@ -220,7 +226,11 @@ def test_report_by_findings_lists_only_those_findings(demo_set, findings_store):
     assert "Parcels with a recorded finding (category customs_hold)." in header
     assert "ana" not in header  # who recorded it stays in the team
     table = html_table(r.findings_html())
-    assert sorted(table["notes"]) == ["held for inspection", "released on appeal"]
+    assert sorted(table["Notes"]) == ["held for inspection", "released on appeal"]
+    # what a partner reads: situations and statuses in words, times to the minute
+    assert set(table["Situation"]) == {"Held by customs"}
+    assert set(table["Status"]) == {"Open", "Resolved"}
+    assert table["Updated (UTC)"].str.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}").all()
     zh = build_report(
         parcels, events, now=now, findings_url=url, findings_filter={"analyst": "bo"}, language="zh"
     )
@@ -319,6 +329,12 @@ class _Cells(HTMLParser):
         if self._cell is not None:
             self._cell.append(data)
 
+    @classmethod
+    def rows_of(cls, page: str) -> list[list[str]]:
+        parser = cls()
+        parser.feed(page)
+        return parser.rows
+
 
 def html_table(page: str) -> pd.DataFrame:
     parser = _Cells()
@@ -358,6 +374,132 @@ def test_stuck_table_lists_every_parcel_needing_action(sf_report):
     assert table["Evidence"].str.len().min() > 10
 
 
+def html_tables(page: str) -> list[pd.DataFrame]:
+    """Every table of a page, in order."""
+    return [html_table(part) for part in re.split(r"(?=<table)", page) if part.startswith("<table")]
+
+
+def tables_of(r) -> list[pd.DataFrame]:
+    return html_tables(r.stuck_html())
+
+
+@pytest.fixture(scope="module")
+def all_report(demo_set):
+    parcels, events, now = demo_set
+    return build_report(parcels, events, now=now)
+
+
+def test_contents_link_to_every_section_and_one_entry_per_carrier(all_report):
+    r = all_report
+    contents = r.contents_html()
+    sections = (r.summary_html, r.lanes_html, r.stuck_html, r.timelines_intro_html)
+    sections += (r.questions_html, r.findings_html)
+    page = "\n".join([r.header_html(), contents, *(f() for f in sections)])
+    links = re.findall(r'href="#([^"]+)"', contents)
+    ids = re.findall(r'id="([^"]+)"', page)
+    assert links and set(links) <= set(ids)
+    assert {"summary", "lanes", "need-action", "questions", "findings"} <= set(links)
+    # one contents entry per carrier section, in the sections' order, with their counts
+    sections = re.findall(r'<h3 id="(carrier-[^"]+)">([^<]+)</h3>', r.stuck_html())
+    carrier_links = [x for x in links if x.startswith("carrier-")]
+    assert carrier_links == [anchor for anchor, _ in sections]
+    stuck = r.stuck.merge(r.parcels[["parcel_id", "international_carrier"]], on="parcel_id")
+    assert len(sections) == stuck["international_carrier"].nunique() > 5
+    first = sections[0][1]  # the carrier with the most parcels needing action comes first
+    assert f"{first.split(' (')[0]}: {len(tables_of(r)[0])} parcels need action" in contents
+    # each section lists exactly the parcels of its carrier; together, every parcel once
+    tables = tables_of(r)
+    assert len(tables) == len(sections)
+    listed = [pid for t in tables for pid in t["Parcel"]]
+    assert sorted(listed) == sorted(r.stuck["parcel_id"])
+    for (_, heading), table in zip(sections, tables, strict=True):
+        assert heading.endswith(f"({len(table):,} parcels)")
+        carriers = {n.split(" · ")[-1] for n in table["International number"]}
+        assert len(carriers) == 1 and heading.startswith(carriers.pop())
+
+
+def test_a_carrier_report_lists_its_parcels_in_one_section(sf_report):
+    assert len(sf_report.carrier_sections()) == 1
+    assert "<h3" not in sf_report.stuck_html()
+    assert len(html_tables(sf_report.stuck_html())) == 1
+
+
+def test_lane_charts_show_the_top_lanes_and_sum_up_the_rest_in_a_sentence(all_report):
+    r = all_report
+    lanes = r.parcels["lane"].value_counts()
+    assert len(lanes) > MAX_LANES  # the demo set has more lanes than the charts draw
+    top = set(lanes.index[:MAX_LANES])
+    outcomes, heatmap = r.lane_figures()[:2]
+    drawn = {y for t in outcomes.data for y in t.y}
+    assert drawn == top and not any("other" in y for y in drawn)
+    assert set(heatmap.data[0].x) <= top  # every heatmap column is a named top lane
+    note = re.search(r'<p class="report-lanes-note">([^<]+)</p>', r.lanes_html()).group(1)
+    rest = r.parcels[~r.parcels["lane"].isin(top)]
+    rest_stuck = rest["parcel_id"].isin(set(r.stuck["parcel_id"])).sum()
+    assert note == (
+        f"The charts show the {MAX_LANES} lanes with the most parcels "
+        f"({len(r.parcels) - len(rest):,} of {len(r.parcels):,} parcels). "
+        f"The other {len(lanes) - MAX_LANES} lanes carry {len(rest):,} parcels, "
+        f"{rest_stuck:,} of which need action; the table of parcels that need action lists "
+        "them all."
+    )
+
+
+def test_tables_say_situations_in_words_and_times_to_the_minute(all_report):
+    r = all_report
+    minute = r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}"
+    labels = set(CATEGORY_LABELS["en"].values())
+    stuck = pd.concat(html_tables(r.stuck_html()))
+    assert set(stuck["Situation"]) <= labels
+    scanned = stuck["Last scan"][stuck["Last scan"] != ""]  # parcels with no scan have none
+    assert len(scanned) > 100
+    assert scanned.str.match(minute + r" [A-Z]").all()  # no seconds, no offset
+    assert not scanned.str.match(r"\S*T\d\d:").any()
+    names = {c.name for c in CARRIERS.values()}
+    evidence = pd.concat(
+        html_table(r.evidence_html(pid).split("</p>", 1)[1])
+        for pid in r.timeline_parcels()
+        if "<table" in r.evidence_html(pid)
+    )
+    assert evidence["Time (local)"].str.fullmatch(minute).all()
+    assert not evidence["Milestone"].str.contains("_").any()
+    assert set(evidence["Carrier"]) <= names
+
+
+def test_a_parcels_domestic_number_is_the_same_in_every_table(demo_set, sf_report):
+    parcels, _, _ = demo_set
+    r = sf_report
+    stuck = pd.concat(html_tables(r.stuck_html())).set_index("Parcel")
+    requests = r.questions_table().set_index("Parcel")
+    both = requests.index.intersection(stuck.index).unique()
+    assert len(both) > 5
+    for pid in both:
+        given = set(requests.loc[[pid], "Domestic number"].dropna()) - {""}
+        shown = stuck.loc[pid, "Domestic number"].split(" · ")[0]
+        assert given <= {shown}, (pid, given, shown)
+    # including parcels whose number only a handover scan names
+    unknown = set(parcels.loc[parcels["domestic_number"].isna(), "parcel_id"])
+    linked = [p for p in both if p in unknown and stuck.loc[p, "Domestic number"].startswith("SF")]
+    assert linked
+
+
+def test_chinese_report_names_carriers_in_chinese(demo_set):
+    parcels, events, now = demo_set
+    zh = build_report(parcels, events, now=now, language="zh")
+    contents = zh.contents_html()
+    assert "美国邮政：" in contents and "USPS：" not in contents
+    assert (
+        '<h3 id="carrier-2-usps">美国邮政（' in zh.stuck_html() or "美国邮政（" in zh.stuck_html()
+    )
+    stuck = pd.concat(html_tables(zh.stuck_html()))
+    assert stuck["国际单号"].str.endswith(("邮政", "快递", "物流", "DHL", "UPS", "EMS")).all()
+    assert zh.questions["to"].str.contains("美国邮政").any()
+    assert not zh.questions["to"].str.contains("USPS|Royal Mail").any()
+    sf = build_report(parcels, events, carrier="sf", now=now, language="zh")
+    assert sf.title() == "无物流信息包裹：顺丰速运报告"
+    assert "SF Express" not in sf.header_html()
+
+
 def test_personal_data_is_masked_everywhere_in_the_content(demo_set, sf_report):
     parcels, _, _ = demo_set
     text = report_text(sf_report)
@@ -380,7 +522,7 @@ def test_carrier_text_is_escaped_and_phone_numbers_in_it_masked(evil_set):
     r = build_report(parcels, events, parcel_ids=[EVIL_ID], now=now)
     text = report_text(r)
     assert EVIL_SCRIPT not in text and EVIL_IMG not in text
-    assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in r.stuck_html()
+    assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in r.summary_html()
     assert "&lt;img src=x onerror=" in r.evidence_html(EVIL_ID)
     assert EVIL_RECIPIENT["recipient_phone"] not in text
     assert "139****5678" in text
@@ -391,18 +533,29 @@ def test_carrier_text_is_escaped_and_phone_numbers_in_it_masked(evil_set):
 
 
 @pytest.mark.parametrize("category", [str(c) for c in CATEGORIES])
-def test_a_report_on_one_parcel_of_any_kind_has_every_section(demo_set, category):
+def test_a_report_on_one_parcel_is_that_parcels_page(demo_set, category):
     # What "Export for partner" does for the parcel on screen, whatever its situation.
     parcels, events, now = demo_set
     pid = parcels.loc[parcels["true_category"] == category, "parcel_id"].iloc[0]
     for language in LANGUAGES:
         r = build_report(parcels, events, parcel_ids=[pid], now=now, language=language)
-        report_text(r)  # every section renders
-        assert pid in r.stuck_html() or category in ("delivered", "moving")
-        figures = r.lane_figures()
-        assert len(figures) >= 3
-        for fig in figures:  # every figure draws something or says why it cannot
-            assert fig.data or fig.layout.annotations, fig.layout.title.text
+        text = report_text(r)  # every section renders
+        header = r.header_html()
+        assert r.title().startswith(("Parcel " if language == "en" else "包裹 ") + pid)
+        for group_words in ("all carriers", "所有承运商", "The 1 parcels", "1 个包裹"):
+            assert group_words not in header
+        # no group charts, no contents, no table of parcels: the parcel's own page
+        assert r.lane_figures() == [] and r.lanes_html() == ""
+        assert r.contents_html() == "" and r.stuck_html() == ""
+        facts = dict(row for row in _Cells.rows_of(r.summary_html()))
+        situation = "Situation" if language == "en" else "状态"
+        assert facts[situation] == r.category_label(category)
+        assert facts["Parcel" if language == "en" else "包裹"] == pid
+        assert ("Expected delivery" if language == "en" else "预计送达") in facts
+        if (events["parcel_id"] == pid).any():
+            assert r.timeline_parcels() == [pid]
+            assert r.timeline(pid).data
+            assert ("Timeline" if language == "en" else "物流轨迹") in text
 
 
 def test_chinese_report_labels(demo_set):
@@ -580,6 +733,57 @@ def test_export_masks_recipients_and_escapes_carrier_text(exported, evil_set):
         assert pid in page
 
 
+@pytest.fixture(scope="module")
+def exported_one(evil_set, tmp_path_factory):
+    """The partner export of the evil parcel alone, with keys set and its finding recorded."""
+    from toolkit.findings import FindingsStore
+
+    parcels, events, now = evil_set
+    tmp = tmp_path_factory.mktemp("export-one")
+    url = f"sqlite:///{tmp / 'findings.sqlite'}"
+    with FindingsStore(url) as store:
+        store.add(
+            [EVIL_ID],
+            category="customs_hold",
+            analyst="ana",
+            notes="Asked the provider for the release documents",
+            internal_notes=INTERNAL_NOTE,
+        )
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in FAKE_KEYS.items():
+            mp.setenv(name, value)
+        return export_for_partner(
+            [EVIL_ID], parcels, events, tmp / "out", now=now, findings_url=url
+        )
+
+
+@pytest.mark.slow
+def test_export_of_one_parcel_is_that_parcels_page(exported_one, evil_set):
+    parcels, _, _ = evil_set
+    page = exported_one.read_text(encoding="utf-8")
+    assert exported_one.name.startswith(f"partner-report-{EVIL_ID}-")
+    carrier = CARRIERS[parcels.set_index("parcel_id").loc[EVIL_ID, "international_carrier"]]
+    title = re.search(r"<title>(.*?)</title>", page, re.S).group(1).strip()
+    assert title == f"Parcel {EVIL_ID}: tracking report for {carrier.name}"
+    for group in (
+        "all carriers",
+        "The 1 parcels",
+        '<nav class="report-contents',
+        "by lane",
+        "gone dark",
+    ):
+        assert group not in page
+    assert page.count('class="plotly-graph-div"') == 1  # its timeline, no group chart
+    assert ">The parcel</h2>" in page and ">Timeline</h2>" in page
+    assert ">Finding recorded</h2>" in page and "Asked the provider" in page
+    assert f"Questions for {carrier.name}" in page
+    # the same safety as every report: offline, masked, escaped, no internal notes
+    assert external_references(page) == [] and len(page.encode()) < MAX_BYTES
+    assert INTERNAL_NOTE not in page and EVIL_SCRIPT not in page and EVIL_IMG not in page
+    for value in (*EVIL_RECIPIENT.values(), *EVIL_LEAKS, *FAKE_KEYS.values()):
+        assert value not in page
+
+
 def test_export_needs_parcels_and_says_so(demo_set, tmp_path):
     parcels, events, _ = demo_set
     with pytest.raises(InputError, match="no parcel to export"):
@@ -657,7 +861,7 @@ def test_cli_report_for_one_carrier_from_a_parcels_file(tmp_path, demo_set):
     )
     assert done.returncode == 0, done.stderr
     page = Path(done.stdout.strip()).read_text(encoding="utf-8")
-    assert "SF Express" in page and "无物流信息包裹" in page
+    assert "顺丰速运" in page and "无物流信息包裹" in page
     # The named parcel SF does not carry is left out, and the report says so.
     assert "发件方指定的 4 个包裹中的 3 个" in page
     assert str(ids) not in page

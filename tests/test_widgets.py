@@ -242,14 +242,16 @@ def test_export_for_partner_says_where_the_file_is(demo_set, store, tmp_path):
     assert "Partner report written to" in inv._w_export.value, inv._w_message.value
     written = list((tmp_path / "reports").glob("*.html"))
     assert len(written) == 1 and str(written[0]) in inv._w_export.value
-    assert "Parcels without tracking" in written[0].read_text(encoding="utf-8")
+    page = written[0].read_text(encoding="utf-8")  # the parcel's own page, not a group's
+    assert f"Parcel {row['parcel_id']}: tracking report for " in page
+    assert "all carriers" not in page
     # a Chinese carrier gets the report in Chinese
     inv._w_report_lang.value = "zh"
     inv._b_export.click()
     (chinese,) = set((tmp_path / "reports").glob("*.html")) - set(written)
     assert str(chinese) in inv._w_export.value
     page = chinese.read_text(encoding="utf-8")
-    assert "无物流信息包裹" in page and "请发起查件" in page
+    assert f"包裹 {row['parcel_id']}：" in page and "请发起查件" in page
 
 
 # ------------------------------------------------------------------ GroupTriage

@@ -189,6 +189,22 @@ def check_shareable(page: str, forbidden: dict[str, str]) -> None:
         )
 
 
+_TITLE = re.compile(r'<h1 class="report-title">(.*?)</h1>', re.S)
+
+
+def _title_of(nb) -> str | None:
+    """The title the report's header shows (its h1), as plain text for the page's title."""
+    import html
+
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            text = out.get("data", {}).get("text/html", "")
+            m = _TITLE.search("".join(text) if isinstance(text, list) else text)
+            if m:
+                return html.unescape(m.group(1))
+    return None
+
+
 def _file_name(carrier: str | None, out_dir: Path, when: dt.datetime) -> Path:
     stem = f"partner-report-{carrier or 'all'}-{when:%Y%m%d-%H%M%S}"
     path, n = out_dir / f"{stem}.html", 1
@@ -286,7 +302,7 @@ def render_report(
         )
     ids = selection_ids(parcels_file, parcel_ids)
     tables = load_tables()[:2] if parcels is None else (parcels, events)
-    select_parcels(  # fail before running
+    scope = select_parcels(  # fail before running
         *tables,
         carrier=carrier,
         since=since,
@@ -320,12 +336,14 @@ def render_report(
             parcels.to_pickle(params["parcels_path"])
             events.to_pickle(params["events_path"])
         nb = _execute(params, tmp)
-        title = TEXT[language]["title"].format(
-            who=carrier_label(code) or TEXT[language]["all_carriers"]
+        title = _title_of(nb) or TEXT[language]["title"].format(
+            who=carrier_label(code, language) or TEXT[language]["all_carriers"]
         )
         page = to_html(nb, title, language)
         check_shareable(page, _forbidden(tmp, findings_url))
-    path = _file_name(code, out, dt.datetime.now())
+    # a report on one parcel is named after it (letters, digits, dashes only)
+    one = re.sub(r"[^A-Za-z0-9-]+", "-", str(scope["parcel_id"].iloc[0])) if len(scope) == 1 else ""
+    path = _file_name(code or one.strip("-")[:40] or None, out, dt.datetime.now())
     path.write_text(page, encoding="utf-8")
     return path
 

@@ -56,7 +56,7 @@ STUCK: tuple[str, ...] = tuple(
 )
 MAX_TIMELINES = 12  # timelines drawn for the longest-silent parcels; the table lists all
 GROUP_FIGURES: tuple[str, ...] = ("gone_dark", "ageing", "dwell")
-MAX_LANES = 15  # lanes drawn one by one in the lane figures; the rest are summed as one bar
+MAX_LANES = 12  # lanes drawn in the lane figures (most parcels first); a sentence sums the rest
 SELECTION_COLUMNS: tuple[str, ...] = (
     "parcel_id",
     "international_number",
@@ -83,6 +83,7 @@ TEXT: dict[str, dict[str, str]] = {
     "en": {
         "title": "Parcels without tracking: report for {who}",
         "all_carriers": "all carriers",
+        "unknown_carrier": "Carrier not known",
         "as_of": "Data as of {now} UTC.",
         "scope_since": "Parcels shipped since {since}.",
         "scope_until": "Parcels shipped before {until}.",
@@ -106,7 +107,26 @@ TEXT: dict[str, dict[str, str]] = {
         "ageing": "Parcels not delivered, by days since the last scan",
         "dwell": "Time spent in each stage in China, by carrier",
         "lane": "Lane",
-        "other_lanes": "other lanes ({n})",
+        "lanes_shown": "The charts show the {k} lanes with the most parcels ({n:,} of {total:,} "
+        "parcels).",
+        "lanes_rest": "The other {m} lanes carry {rest:,} parcels, {rest_stuck:,} of which need "
+        "action; the table of parcels that need action lists them all.",
+        "contents": "Contents",
+        "by_carrier": "{name}: {n:,} parcels need action",
+        "carrier_section": "{name} ({n:,} parcels)",
+        "parcel_title": "Parcel {id}: tracking report for {who}",
+        "the_parcel": "The parcel",
+        "timeline": "Timeline",
+        "eta": "Expected delivery",
+        "no_eta": "no estimate",
+        "finding_one": "Finding recorded",
+        "updated": "Updated",
+        "follow_up": "Follow-up",
+        "status": "Status",
+        "root_cause": "Root cause",
+        "actions_taken": "Actions taken",
+        "notes": "Notes",
+        "numbers": "Tracking numbers",
         "stuck_title": "Parcels that need action",
         "no_stuck": "No parcel in this report needs action.",
         "parcel": "Parcel",
@@ -131,6 +151,7 @@ TEXT: dict[str, dict[str, str]] = {
         "with an empty Answer column to fill in).",
         "findings": "Findings recorded",
         "no_findings": "No findings are recorded for these parcels.",
+        "no_finding_one": "No finding is recorded for this parcel.",
         "time": "Time (local)",
         "carrier": "Carrier",
         "number": "Number",
@@ -141,6 +162,7 @@ TEXT: dict[str, dict[str, str]] = {
     "zh": {
         "title": "无物流信息包裹：{who}报告",
         "all_carriers": "所有承运商",
+        "unknown_carrier": "承运商未知",
         "as_of": "数据截至 {now}（UTC）。",
         "scope_since": "{since} 以来发出的包裹。",
         "scope_until": "{until} 之前发出的包裹。",
@@ -164,7 +186,25 @@ TEXT: dict[str, dict[str, str]] = {
         "dwell": "各承运商在中国境内各环节的停留时间",
         "no_dwell": "尚无可测量的环节停留时间：没有包裹同时具备某一环节的首尾两次扫描",
         "lane": "线路",
-        "other_lanes": "其他线路（{n}）",
+        "lanes_shown": "图中为包裹最多的 {k} 条线路（共 {total:,} 个包裹中的 {n:,} 个）。",
+        "lanes_rest": "其余 {m} 条线路共有 {rest:,} 个包裹，其中 {rest_stuck:,} 个需处理；"
+        "“需处理的包裹”表列出全部包裹。",
+        "contents": "目录",
+        "by_carrier": "{name}：{n:,} 个包裹需处理",
+        "carrier_section": "{name}（{n:,} 个包裹）",
+        "parcel_title": "包裹 {id}：{who}物流情况报告",
+        "the_parcel": "包裹情况",
+        "timeline": "物流轨迹",
+        "eta": "预计送达",
+        "no_eta": "暂无预估",
+        "finding_one": "已记录的调查结果",
+        "updated": "更新时间",
+        "follow_up": "跟进日期",
+        "status": "状态",
+        "root_cause": "原因",
+        "actions_taken": "已采取的措施",
+        "notes": "备注",
+        "numbers": "单号",
         "stuck_title": "需处理的包裹",
         "no_stuck": "本报告中没有需要处理的包裹。",
         "parcel": "包裹",
@@ -187,6 +227,7 @@ TEXT: dict[str, dict[str, str]] = {
         "questions_csv": "下载这些请求（CSV 表格，每行一个请求，可在“答复”列填写）。",
         "findings": "已记录的调查结果",
         "no_findings": "这些包裹没有已记录的调查结果。",
+        "no_finding_one": "该包裹没有已记录的调查结果。",
         "time": "时间（当地）",
         "carrier": "承运商",
         "number": "单号",
@@ -571,12 +612,77 @@ def parcels_with_findings(wanted: Mapping[str, object], url: str | None = None) 
 # ---------------------------------------------------------------- the report
 
 
-def carrier_label(code: str | None) -> str | None:
-    """A carrier's display name (the code itself when the registry does not know it)."""
+def carrier_label(code: str | None, language: str = "en") -> str | None:
+    """A carrier's display name in the language (the code itself when the registry does not
+    know it)."""
     if code is None:
         return None
-    c = CARRIERS.get(code)
-    return c.name if c else code
+    c = CARRIERS.get(str(code).lower())
+    if c is None:
+        return str(code)
+    return c.name_zh if language == "zh" and c.name_zh else c.name
+
+
+_ISO_MINUTE = re.compile(r"^\s*(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2})(?::\d{2}(?:\.\d+)?)?")
+
+
+def minute_text(value: object) -> str:
+    """A time as 'YYYY-MM-DD HH:MM': timestamps (in UTC when tz-aware) and ISO text, whose
+    seconds, fractions and offset are left off; other text unchanged, missing values empty."""
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, pd.Timestamp):
+        if pd.isna(value):
+            return ""
+        t = value.tz_convert("UTC") if value.tzinfo is not None else value
+        return f"{t:%Y-%m-%d %H:%M}"
+    text = str(value)
+    m = _ISO_MINUTE.match(text)
+    return f"{m.group(1)} {m.group(2)}" if m else text
+
+
+def milestone_label(milestone: object, language: str = "en") -> str:
+    """A milestone as the timelines' legend names it ('customs hold', '海关扣留')."""
+    words = str(milestone).replace("_", " ")
+    return FIGURE_TEXT_ZH.get(words, words) if language == "zh" else words
+
+
+def report_eta(diagnosis) -> object:
+    """The delivery estimate the report shows for a parcel (an object with ``text()``), or None.
+
+    The one place the report takes a parcel's ETA from: swap it here to use another estimate.
+    """
+    return diagnosis.eta
+
+
+def _domestic_link(parcels: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
+    """Each parcel's domestic number and carrier as far as known: the parcels table's, else
+    the one its latest handover scan names, else those of its latest domestic scan."""
+
+    def given(col: str) -> pd.Series:
+        if col not in parcels.columns:
+            return pd.Series(pd.NA, index=parcels.index, dtype="string")
+        v = parcels[col].astype("string").str.strip()
+        return v.where(v != "")
+
+    out = pd.DataFrame(
+        {
+            "parcel_id": parcels["parcel_id"],
+            "domestic_number": given("domestic_number"),
+            "domestic_carrier": given("domestic_carrier"),
+        }
+    )
+    ev = events.sort_values("time_utc", kind="stable")
+    sources = [(ev[ev["leg"].astype("string") == "domestic"], "tracking_number", "carrier")]
+    if "linked_number" in ev.columns:
+        sources.insert(0, (ev[ev["linked_number"].notna()], "linked_number", "linked_carrier"))
+    for rows, number, carrier in sources:
+        last = rows.groupby("parcel_id", observed=True).tail(1).set_index("parcel_id")
+        for col, src in (("domestic_number", number), ("domestic_carrier", carrier)):
+            if src in last.columns:
+                found = out["parcel_id"].map(last[src]).astype("string")
+                out[col] = out[col].fillna(found)
+    return out
 
 
 def _masked_events(
@@ -756,8 +862,13 @@ def _who_label(who: str, language: str) -> str:
     if language == "zh":
         for role, zh in _WHO_ZH.items():
             if who.startswith(role):
-                return zh + who[len(role) :]
+                name = who[len(role) :].strip()
+                return f"{zh} {_NAME_ZH.get(name, name)}".strip()
     return who
+
+
+# English carrier names (as actions address them) to their Chinese names
+_NAME_ZH: dict[str, str] = {c.name: c.name_zh for c in CARRIERS.values() if c.name_zh}
 
 
 def _addressed_to(who: str, carrier: str | None) -> bool:
@@ -814,9 +925,30 @@ class PartnerReport:
         return CATEGORY_LABELS[self.language].get(str(category), str(category))
 
     @property
+    def single(self) -> bool:
+        """True when the report is about one parcel (the partner export of a parcel)."""
+        return len(self.diagnoses) == 1
+
+    @property
     def who(self) -> str:
-        """The carrier the report addresses, in words."""
-        return carrier_label(self.carrier) or self.t("all_carriers")
+        """The carrier(s) the report addresses, in words: those of the parcel in a one-parcel
+        report without a carrier."""
+        if self.carrier is None and self.single:
+            row = self.parcels.iloc[0]
+            names = [
+                carrier_label(str(row[c]), self.language)
+                for c in ("international_carrier", "domestic_carrier")
+                if c in row.index and pd.notna(row[c]) and str(row[c]).strip()
+            ]
+            if names:
+                return " / ".join(dict.fromkeys(names))
+        return carrier_label(self.carrier, self.language) or self.t("all_carriers")
+
+    def title(self) -> str:
+        """The report's title: the carrier's (or all carriers') report, or the parcel's."""
+        if self.single:
+            return self.t("parcel_title", id=self.diagnoses["parcel_id"].iloc[0], who=self.who)
+        return self.t("title", who=self.who)
 
     @property
     def stuck(self) -> pd.DataFrame:
@@ -826,11 +958,38 @@ class PartnerReport:
             ["days_since_last_scan", "parcel_id"], ascending=[False, True], na_position="last"
         )
 
+    def carrier_sections(self) -> list[tuple[str, str, pd.DataFrame]]:
+        """(anchor id, carrier name, diagnoses) of the parcels needing action per international
+        carrier, the carrier with most first; one section without a split when the report is
+        for one carrier."""
+        stuck = self.stuck
+        if self.carrier is not None:
+            return [("need-action-" + _slug(self.carrier), self.who, stuck)]
+        carrier = (
+            self.parcels.set_index("parcel_id")["international_carrier"]
+            .astype("string")
+            .str.strip()
+            .str.lower()
+            .reindex(stuck["parcel_id"])
+            .fillna("")
+            .to_numpy()
+        )
+        counts = pd.Series(carrier, dtype=object).value_counts(sort=False)
+        order = sorted(counts.index, key=lambda c: (-counts[c], c == "", c))
+        return [
+            (
+                f"carrier-{i + 1}-{_slug(code)}",
+                carrier_label(code, self.language) if code else self.t("unknown_carrier"),
+                stuck[carrier == code],
+            )
+            for i, code in enumerate(order)
+        ]
+
     # ---- sections, each one escaped HTML or plotly figures
 
     def heading_html(self, key: str) -> str:
-        """A section heading in the report's language."""
-        return f"<h2>{html.escape(self.t(key))}</h2>"
+        """A section heading in the report's language, with the anchor the contents link to."""
+        return f'<h2 id="{SECTION_IDS.get(key, key)}">{html.escape(self.t(key))}</h2>'
 
     def header_html(self) -> str:
         """Title, date of the data, scope and the masking note."""
@@ -840,7 +999,7 @@ class PartnerReport:
             lines.append(self.t("scope_since", since=_day_or_time(self.since)))
         if self.until is not None:
             lines.append(self.t("scope_until", until=_day_or_time(self.until)))
-        if self.named is not None:
+        if self.named is not None and not self.single:
             n = len(self.diagnoses)
             key = "scope_selection" if n == self.named else "scope_selection_some"
             lines.append(self.t(key, n=n, m=self.named))
@@ -854,14 +1013,55 @@ class PartnerReport:
         lines.append(self.t("masked"))
         banner = '<p class="report-demo">' + e(self.t("demo")) + "</p>" if self.demo else ""
         return (
-            f'<h1 class="report-title">{e(self.t("title", who=self.who))}</h1>'
+            f'<h1 class="report-title">{e(self.title())}</h1>'
             + "".join(f"<p>{e(line)}</p>" for line in lines)
             + banner
         )
 
-    def summary_html(self) -> str:
-        """Counts: parcels, parcels needing action, and parcels per situation."""
+    def contents_html(self) -> str:
+        """The list of sections, with one link per carrier's parcels needing action; empty
+        in a one-parcel report."""
+        if self.single:
+            return ""
         e = html.escape
+
+        def item(key: str, inner: str = "") -> str:
+            return f'<li><a href="#{SECTION_IDS[key]}">{e(self.t(key))}</a>{inner}</li>'
+
+        sections = self.carrier_sections() if len(self.stuck) else []
+        carriers = "".join(
+            f'<li><a href="#{anchor}">{e(self.t("by_carrier", name=name, n=len(rows)))}</a></li>'
+            for anchor, name, rows in sections
+        )
+        items = [
+            item("summary"),
+            item("lanes"),
+            item("stuck_title", f'<ul class="report-carriers">{carriers}</ul>' if carriers else ""),
+        ]
+        if self.timeline_parcels():
+            items.append(item("timelines"))
+        items += [item("questions_all"), item("findings")]
+        return (
+            f'<nav class="report-contents"><h2>{e(self.t("contents"))}</h2>'
+            f"<ul>{''.join(items)}</ul></nav>"
+        )
+
+    def summary_html(self) -> str:
+        """Counts: parcels, parcels needing action, and parcels per situation; in a one-parcel
+        report, that parcel's numbers, situation, last scan and expected delivery."""
+        e = html.escape
+        if self.single:
+            pid = self.diagnoses["parcel_id"].iloc[0]
+            row = self._parcel_rows(self.diagnoses).iloc[0]
+            eta = self.eta.get(pid)
+            row[self.t("eta")] = _eta_text(eta, self.language) if eta else self.t("no_eta")
+            cells = "".join(
+                f"<tr><th>{e(str(k))}</th><td>{e(str(v))}</td></tr>" for k, v in row.items()
+            )
+            return (
+                f'<h2 id="{SECTION_IDS["the_parcel"]}">{e(self.t("the_parcel"))}</h2>'
+                f'<table class="report-table report-parcel"><tbody>{cells}</tbody></table>'
+            )
         counts = (
             self.diagnoses["category"].astype(str).value_counts().reindex(CATEGORIES, fill_value=0)
         )
@@ -881,21 +1081,53 @@ class PartnerReport:
         if pd.notna(silence):
             key.append((self.t("median_silence"), f"{silence:.1f}"))
         facts = "".join(f"<li><b>{e(k)}</b>: {e(v)}</li>" for k, v in key)
-        return f"<h2>{e(self.t('summary'))}</h2><ul>{facts}</ul>" + table.to_html(
-            index=False, escape=True, classes="report-table"
+        return (
+            self.heading_html("summary")
+            + f"<ul>{facts}</ul>"
+            + table.to_html(index=False, escape=True, classes="report-table")
         )
 
+    def _lanes(self) -> tuple[pd.Series, list[str]]:
+        """Each parcel's lane (indexed by parcel id) and the lanes drawn: those with the most
+        parcels, at most MAX_LANES."""
+        lane = pd.Series(_lane(self.parcels).to_numpy(), index=self.parcels["parcel_id"])
+        order = lane.value_counts()  # most parcels first, ties in order of appearance
+        return lane, list(order.index[:MAX_LANES])
+
+    def lanes_html(self) -> str:
+        """The lanes heading and, when not every lane is drawn, what the others hold; empty
+        in a one-parcel report."""
+        if self.single:
+            return ""
+        e = html.escape
+        lane, shown = self._lanes()
+        head = self.heading_html("lanes")
+        rest = ~lane.isin(shown)
+        if not rest.any():
+            return head
+        stuck_ids = set(self.stuck["parcel_id"])
+        rest_ids = lane.index[rest.to_numpy()]
+        text = (
+            self.t("lanes_shown", k=len(shown), n=int((~rest).sum()), total=len(lane))
+            + " "
+            + self.t(
+                "lanes_rest",
+                m=lane[rest].nunique(),
+                rest=int(rest.sum()),
+                rest_stuck=sum(pid in stuck_ids for pid in rest_ids),
+            )
+        )
+        return head + f'<p class="report-lanes-note">{e(text)}</p>'
+
     def lane_figures(self) -> list[go.Figure]:
-        """Per-lane figures: situations of all parcels, and silence of those needing action."""
-        lanes = _lane(self.parcels)
-        lane_of = dict(zip(self.parcels["parcel_id"], lanes, strict=True))
-        d = self.diagnoses.assign(lane=self.diagnoses["parcel_id"].map(lane_of))
-        order = d["lane"].value_counts()
-        shown = list(order.index[:MAX_LANES])
-        if len(order) > MAX_LANES:
-            other = self.t("other_lanes", n=len(order) - MAX_LANES)
-            d["lane"] = d["lane"].where(d["lane"].isin(shown), other)
-            shown.append(other)
+        """Per-lane figures for the lanes with the most parcels (situations of the parcels,
+        share gone dark), then the ageing and dwell figures of all parcels; none in a
+        one-parcel report."""
+        if self.single:
+            return []
+        lane, shown = self._lanes()
+        d = self.diagnoses.assign(lane=self.diagnoses["parcel_id"].map(lane))
+        d = d[d["lane"].isin(shown)]
         counts = d.groupby(["lane", "category"], observed=True).size().unstack(fill_value=0)
         outcomes = go.Figure()
         for cat in [c for c in CATEGORIES if c in counts.columns]:
@@ -919,20 +1151,30 @@ class PartnerReport:
             margin={"l": 20, "r": 20, "t": 60, "b": 40},
         )
         figures = [outcomes]
-        figures += self._group_figures()
+        figures += self._group_figures(set(lane.index[lane.isin(shown).to_numpy()]))
         if self.language == "zh":
             figures = [figure_in_chinese(f) for f in figures]
         return figures
 
-    def _group_figures(self) -> list[go.Figure]:
-        """Gone-dark share by carrier and lane, ageing of open parcels, dwell time per stage."""
+    def _group_figures(self, on_shown_lanes: set) -> list[go.Figure]:
+        """Gone-dark share by carrier and lane (the lanes drawn), ageing of open parcels, dwell
+        time per stage."""
         from toolkit import plots
 
         zh = self.language == "zh"
         titles = {k: html.escape(self.t(k)) if zh else None for k in GROUP_FIGURES}
         dwell = plots.dwell_times(self.events, self.parcels)
+        named = self.parcels[self.parcels["parcel_id"].isin(on_shown_lanes)].assign(
+            international_carrier=lambda p: p["international_carrier"].map(
+                lambda c: carrier_label(c, self.language) if pd.notna(c) else c
+            )
+        )
         return [
-            plots.gone_dark_heatmap(self.diagnoses, self.parcels, title=titles["gone_dark"]),
+            plots.gone_dark_heatmap(
+                self.diagnoses[self.diagnoses["parcel_id"].isin(on_shown_lanes)],
+                named,
+                title=titles["gone_dark"],
+            ),
             plots.ageing_histogram(self.diagnoses, self.now, title=titles["ageing"]),
             plots.dwell_figure(
                 dwell,
@@ -942,55 +1184,82 @@ class PartnerReport:
             ),
         ]
 
-    def stuck_html(self) -> str:
-        """The parcels that need action, with their situation, last scan and evidence."""
-        e = html.escape
-        title = f"<h2>{e(self.t('stuck_title'))}</h2>"
-        stuck = self.stuck
-        if stuck.empty:
-            return title + f"<p>{e(self.t('no_stuck'))}</p>"
-        p = self.parcels.set_index("parcel_id").reindex(stuck["parcel_id"])
+    def _number_text(self, numbers: pd.Series, carriers: pd.Series) -> pd.Series:
+        """'number · carrier name' per parcel; the name alone without a number."""
+        name = carriers.map(lambda c: carrier_label(c, self.language) if pd.notna(c) else "")
+        number = numbers.astype("string").fillna("")
+        return (number + " · " + name.astype("string")).str.strip(" ·")
+
+    def _parcel_rows(self, diagnoses: pd.DataFrame) -> pd.DataFrame:
+        """The columns the parcels needing action are listed with, one row per diagnosis."""
+        ids = diagnoses["parcel_id"]
+        p = self.parcels.set_index("parcel_id").reindex(ids)
         last = (
             self.events.sort_values("time_utc", kind="stable")
             .groupby("parcel_id")
             .tail(1)
             .set_index("parcel_id")
-            .reindex(stuck["parcel_id"])
+            .reindex(ids)
+        )
+        carrier = last["carrier"].map(
+            lambda c: carrier_label(c, self.language) if pd.notna(c) else ""
         )
         last_text = (
-            last["time_local"].fillna("").astype(str)
+            last["time_local"].map(minute_text)
             + " "
-            + last["carrier"].fillna("").astype(str)
+            + carrier.astype(str)
             + " "
             + last["description"].fillna("").astype(str)
         ).str.strip()
-        table = pd.DataFrame(
+        return pd.DataFrame(
             {
-                self.t("parcel"): stuck["parcel_id"].to_numpy(),
-                self.t("international"): (
-                    p["international_number"].fillna("")
-                    + " "
-                    + p["international_carrier"].fillna("")
+                self.t("parcel"): ids.to_numpy(),
+                self.t("international"): self._number_text(
+                    p["international_number"], p["international_carrier"]
                 ).to_numpy(),
-                self.t("domestic"): (
-                    p["domestic_number"].fillna("") + " " + p["domestic_carrier"].fillna("")
+                self.t("domestic"): self._number_text(
+                    p["domestic_number"], p["domestic_carrier"]
                 ).to_numpy(),
                 self.t("lane"): p["lane"].to_numpy(),
                 self.t("recipient"): p["recipient"].to_numpy(),
                 self.t("shipped"): p["shipped_at"].dt.strftime("%Y-%m-%d").fillna("").to_numpy(),
-                self.t("category"): [self.category_label(c) for c in stuck["category"]],
-                self.t("silent"): stuck["days_since_last_scan"].round(1).to_numpy(),
+                self.t("category"): [self.category_label(c) for c in diagnoses["category"]],
+                self.t("silent"): diagnoses["days_since_last_scan"].round(1).to_numpy(),
                 self.t("last_scan"): last_text.to_numpy(),
-                self.t("evidence"): self.evidence_text.reindex(stuck["parcel_id"])
-                .fillna("")
-                .to_numpy(),
+                self.t("evidence"): self.evidence_text.reindex(ids).fillna("").to_numpy(),
             }
         )
-        return title + table.to_html(index=False, escape=True, na_rep="", classes="report-table")
+
+    def stuck_html(self) -> str:
+        """The parcels that need action, with their situation, last scan and evidence: one
+        section per international carrier in a report on all carriers; empty in a one-parcel
+        report (its summary says it all)."""
+        if self.single:
+            return ""
+        e = html.escape
+        title = self.heading_html("stuck_title")
+        if self.stuck.empty:
+            return title + f"<p>{e(self.t('no_stuck'))}</p>"
+        parts = [title]
+        for anchor, name, rows in self.carrier_sections():
+            if self.carrier is None:
+                parts.append(
+                    f'<h3 id="{anchor}">{e(self.t("carrier_section", name=name, n=len(rows)))}</h3>'
+                )
+            parts.append(
+                self._parcel_rows(rows).to_html(
+                    index=False, escape=True, na_rep="", classes="report-table"
+                )
+            )
+        return "".join(parts)
 
     def timeline_parcels(self) -> list[str]:
         """Parcels whose timelines the report draws: the longest silent that have scans."""
         with_scans = self.stuck[self.stuck["parcel_id"].isin(set(self.events["parcel_id"]))]
+        if self.single:
+            with_scans = self.diagnoses[
+                self.diagnoses["parcel_id"].isin(set(self.events["parcel_id"]))
+            ]
         return with_scans["parcel_id"].astype(str).head(MAX_TIMELINES).tolist()
 
     def timelines_intro_html(self) -> str:
@@ -999,7 +1268,10 @@ class PartnerReport:
         k = len(self.timeline_parcels())
         if not k:
             return ""
-        return f"<h2>{e(self.t('timelines'))}</h2><p>{e(self.t('timelines_more', n=len(self.stuck), k=k))}</p>"
+        if self.single:
+            return f'<h2 id="{SECTION_IDS["timeline"]}">{e(self.t("timeline"))}</h2>'
+        more = e(self.t("timelines_more", n=len(self.stuck), k=k))
+        return self.heading_html("timelines") + f"<p>{more}</p>"
 
     def timeline(self, parcel_id: str) -> go.Figure:
         """Timeline of one parcel's masked scans, with its expected delivery window."""
@@ -1016,32 +1288,32 @@ class PartnerReport:
         e = html.escape
         rows = self.evidence[self.evidence["parcel_id"] == parcel_id]
         words = self.evidence_text.get(parcel_id, "")
-        head = f"<p><b>{e(str(parcel_id))}</b>: {e(words)}</p>"
+        # a report on one parcel says the evidence in words in its summary already
+        head = "" if self.single else f"<p><b>{e(str(parcel_id))}</b>: {e(words)}</p>"
         if rows.empty:
             return head
-        cols = {
-            "time_local": self.t("time"),
-            "carrier": self.t("carrier"),
-            "tracking_number": self.t("number"),
-            "milestone": self.t("milestone"),
-            "location": self.t("location"),
-            "description": self.t("description"),
-        }
-        table = rows[list(cols)]
-        if self.language == "zh":  # milestones as the figures name them
-            table = table.assign(
-                milestone=table["milestone"].map(
-                    lambda m: FIGURE_TEXT_ZH.get(str(m).replace("_", " "), m)
-                )
-            )
-        table = table.rename(columns=cols)
+        table = pd.DataFrame(
+            {
+                self.t("time"): rows["time_local"].map(minute_text).to_numpy(),
+                self.t("carrier"): rows["carrier"]
+                .map(lambda c: carrier_label(c, self.language) if pd.notna(c) else "")
+                .to_numpy(),
+                self.t("number"): rows["tracking_number"].to_numpy(),
+                self.t("milestone"): rows["milestone"]
+                .map(lambda m: _capital(milestone_label(m, self.language)))
+                .to_numpy(),
+                self.t("location"): rows["location"].to_numpy(),
+                self.t("description"): rows["description"].to_numpy(),
+            }
+        )
         return head + table.to_html(index=False, escape=True, na_rep="", classes="report-table")
 
     def questions_html(self) -> str:
         """The requests the diagnoses address to this carrier (or to every carrier)."""
         e = html.escape
-        title = self.t("questions", who=self.who) if self.carrier else self.t("questions_all")
-        head = f"<h2>{e(title)}</h2>"
+        named = self.carrier or self.single  # a report on one parcel asks its carriers
+        title = self.t("questions", who=self.who) if named else self.t("questions_all")
+        head = f'<h2 id="{SECTION_IDS["questions_all"]}">{e(title)}</h2>'
         if self.questions.empty:
             return head + f"<p>{e(self.t('no_questions'))}</p>"
         cols = {"parcel_id": self.t("parcel")}
@@ -1093,20 +1365,64 @@ class PartnerReport:
         return "data:text/csv;charset=utf-8;base64," + base64.b64encode(data).decode("ascii")
 
     def findings_html(self) -> str:
-        """The findings recorded for these parcels, partner-safe (no analyst-only notes)."""
+        """The findings recorded for these parcels, partner-safe (no analyst-only notes), with
+        situations and statuses in words and times to the minute."""
         e = html.escape
-        head = f"<h2>{e(self.t('findings'))}</h2>"
+        key = "finding_one" if self.single else "findings"
+        head = f'<h2 id="{SECTION_IDS["findings"]}">{e(self.t(key))}</h2>'
         if self.findings is None or self.findings.empty:
-            return head + f"<p>{e(self.t('no_findings'))}</p>"
-        table = self.findings
-        if self.language == "zh":
-            table = table.assign(
-                category=table["category"].map(lambda c: self.category_label(c) if c else c),
-                status=table["status"].map(lambda s: FINDING_STATUS_ZH.get(s, s)),
-            ).rename(columns=FINDING_COLUMNS_ZH)
-        else:
-            table = table.rename(columns=lambda c: c.replace("_", " "))
+            none = "no_finding_one" if self.single else "no_findings"
+            return head + f"<p>{e(self.t(none))}</p>"
+        status = FINDING_STATUS_ZH if self.language == "zh" else FINDING_STATUS_EN
+        columns = FINDING_COLUMNS_ZH if self.language == "zh" else FINDING_COLUMNS_EN
+        table = self.findings.assign(
+            category=self.findings["category"].map(lambda c: self.category_label(c) if c else c),
+            status=self.findings["status"].map(lambda s: status.get(s, s)),
+            follow_up=self.findings["follow_up"].map(lambda t: minute_text(t)[:10]),
+            updated_at=self.findings["updated_at"].map(_utc_minute_text),
+        ).rename(columns=columns)
         return head + table.to_html(index=False, escape=True, na_rep="", classes="report-table")
+
+
+def _utc_minute_text(value: object) -> str:
+    """A stored time (ISO text, any offset) as 'YYYY-MM-DD HH:MM' in UTC; empty when blank."""
+    if value is None or value is pd.NA or not str(value).strip():
+        return ""
+    try:
+        t = pd.Timestamp(str(value))
+    except (ValueError, TypeError):
+        return str(value)
+    return minute_text(t.tz_localize("UTC") if t.tzinfo is None else t)
+
+
+def _eta_text(eta: object, language: str) -> str:
+    """An estimate's range in the report's language."""
+    text = eta.text()  # type: ignore[attr-defined]
+    if language == "zh":
+        text = text.replace(" or later", " 或更晚").replace(" to ", " 至 ")
+    return text
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _slug(code: object) -> str:
+    """A carrier code as part of an HTML id: lower-case letters, digits and dashes only."""
+    return re.sub(r"[^a-z0-9]+", "-", str(code).lower()).strip("-") or "unknown"
+
+
+# Anchors of the report's sections, which the contents list links to.
+SECTION_IDS: dict[str, str] = {
+    "summary": "summary",
+    "lanes": "lanes",
+    "stuck_title": "need-action",
+    "timelines": "timelines",
+    "questions_all": "questions",
+    "findings": "findings",
+    "the_parcel": "parcel",
+    "timeline": "timeline",
+}
 
 
 QUESTION_COLUMNS: tuple[str, ...] = (
@@ -1127,9 +1443,25 @@ FINDING_COLUMNS_ZH: dict[str, str] = {
     "actions_taken": "已采取的措施",
     "notes": "备注",
     "follow_up": "跟进日期",
-    "updated_at": "更新时间",
+    "updated_at": "更新时间（UTC）",
 }
 FINDING_STATUS_ZH: dict[str, str] = {"open": "处理中", "waiting": "等待答复", "resolved": "已解决"}
+FINDING_STATUS_EN: dict[str, str] = {
+    "open": "Open",
+    "waiting": "Waiting for an answer",
+    "resolved": "Resolved",
+}
+FINDING_COLUMNS_EN: dict[str, str] = {
+    "parcel_ids": "Parcels",
+    "tracking_numbers": "Tracking numbers",
+    "category": "Situation",
+    "status": "Status",
+    "root_cause": "Root cause",
+    "actions_taken": "Actions taken",
+    "notes": "Notes",
+    "follow_up": "Follow-up",
+    "updated_at": "Updated (UTC)",
+}
 
 # Columns of a finding a partner sees; internal notes never leave the store.
 FINDING_COLUMNS: tuple[str, ...] = (
@@ -1206,6 +1538,8 @@ def build_report(
     ids = set(scope["parcel_id"])
     own_events = events[events["parcel_id"].isin(ids).to_numpy(bool)]
     stuck_ids = diagnoses.loc[diagnoses["category"].astype(str).isin(STUCK), "parcel_id"]
+    if len(scope) == 1:  # a report on one parcel explains it whatever its situation
+        stuck_ids = diagnoses["parcel_id"]
     stuck = scope.set_index("parcel_id", drop=False).loc[stuck_ids]
     maskers = recipient_maskers(scope, scope["parcel_id"])  # one per parcel, for all texts
     evidence, words, questions, eta = [], {}, [], {}
@@ -1221,8 +1555,8 @@ def build_report(
             evidence.append(
                 d.evidence[[*evidence_cols, "location", "description"]].assign(parcel_id=pid)
             )
-        if d.eta is not None:
-            eta[pid] = d.eta
+        if (estimate := report_eta(d)) is not None:
+            eta[pid] = estimate
         questions += [
             {
                 "parcel_id": pid,
@@ -1236,8 +1570,12 @@ def build_report(
             for a in d.actions
             if _addressed_to(a.who, code)
         ]
+    link = _domestic_link(scope, own_events)  # one domestic number for every table
     shown = scope.drop(columns=[c for c in scope.columns if c in PERSONAL_COLUMNS]).assign(
-        recipient=_recipient(scope).to_numpy(), lane=_lane(scope).to_numpy()
+        recipient=_recipient(scope).to_numpy(),
+        lane=_lane(scope).to_numpy(),
+        domestic_number=link["domestic_number"].to_numpy(),
+        domestic_carrier=link["domestic_carrier"].to_numpy(),
     )
     return PartnerReport(
         carrier=code,
