@@ -420,6 +420,7 @@ def test_case_width_and_whitespace_do_not_matter(variant, plain):
 
 def test_normalize_text():
     assert normalize_text("  Ａｂｃ\t\n ＤＥＦ　中文，（１２３）") == "abc def 中文,(123)"
+    assert normalize_text("PARCEL_SORTED_AT_HUB") == "parcel sorted at hub"
 
 
 @pytest.mark.parametrize(

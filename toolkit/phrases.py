@@ -26,7 +26,8 @@ see why a text got its milestone.
 
 Texts and ``substr`` patterns are compared after normalisation: Unicode NFKC (full-width
 letters, digits and punctuation become half-width), case folding, and runs of whitespace
-collapsed to one space. ``regex`` patterns are matched case-insensitively against the
+collapsed to one space; underscores count as spaces ("NOT_HOME" reads as "not home").
+``regex`` patterns are matched case-insensitively against the
 normalised text, so write them with half-width punctuation.
 
 **Provider codes.** 17TRACK sub-statuses, AfterShip subtags and Kuaidi100 states are one
@@ -139,8 +140,12 @@ _KUAIDI100_TO_CODE = {c.kuaidi100: code for code, c in CARRIERS.items() if c.kua
 
 
 def normalize_text(text: str) -> str:
-    """Text in the form phrases are matched against: NFKC, case-folded, single-spaced."""
-    folded = unicodedata.normalize("NFKC", text).casefold()
+    """Text in the form phrases are matched against: NFKC, case-folded, single-spaced.
+
+    Underscores read as spaces, so status names written as ``OUT_FOR_DELIVERY`` (DHL
+    Parcel NL and other status-name APIs) meet the same word rules as "Out for delivery".
+    """
+    folded = unicodedata.normalize("NFKC", text).casefold().replace("_", " ")
     return _WHITESPACE.sub(" ", folded).strip()
 
 
