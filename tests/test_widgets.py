@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 
 import httpx
@@ -304,6 +305,33 @@ def test_filters_update_summary_and_charts_consistently_with_pandas(triage, demo
     assert {v for _, v in g._w_parcels.options} == set(expected["parcel_id"])
     g._b_reset.click()
     assert sum(summary_counts(g).values()) == len(parcels)
+
+
+def test_every_message_the_triage_widget_sends_is_json(demo_set, store, monkeypatch):
+    """The kernel refuses NaN in widget messages ("Out of range float values are not JSON
+    compliant", a red warning under the cell): blank heatmap cells must travel as null."""
+    import comm
+
+    sent: list[tuple[str, object]] = []
+
+    def publish(self, msg_type, data=None, metadata=None, buffers=None, **keys):
+        sent.append((msg_type, data))
+
+    monkeypatch.setattr(comm.DummyComm, "publish_msg", publish)
+    parcels, events, now = demo_set
+    g = GroupTriage(parcels, events, now=now, store=store)
+    g._w_category.value = ("customs_hold", "silent_too_long")
+    g._w_days.value = (2, g._w_days.max)
+    g._b_select_all.click()
+    g._b_reset.click()
+    assert any("_py2js_addTraces" in str(data) for _, data in sent), "no figure data was sent"
+    (heat,) = g._w_heatmap.data
+    assert None in [z for row in heat.z for z in row]  # the demo set has empty cells
+    for msg_type, data in sent:
+        try:
+            json.dumps(data, allow_nan=False, default=str)
+        except ValueError as exc:
+            pytest.fail(f"a {msg_type} message is not JSON: {exc}")
 
 
 def test_one_finding_for_several_parcels(triage, store):

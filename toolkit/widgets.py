@@ -29,7 +29,7 @@ from toolkit.io import write_spreadsheet_csv
 from toolkit.lookup import Correction, parcel_ids_for, rank_corrections
 from toolkit.model import CATEGORIES, PARCEL_DTYPES, empty_parcels
 from toolkit.numbers import TrackingNumber, parse
-from toolkit.plots import timeline_figure
+from toolkit.plots import grid_cells, timeline_figure
 from toolkit.triage import Triage, TriageFilter, triage_table
 
 log = logging.getLogger(__name__)
@@ -1198,7 +1198,7 @@ def _heatmap_figure(data: pd.DataFrame) -> go.Figure:
     custom = np.dstack([total.fillna(0).to_numpy(), dark.fillna(0).to_numpy()])
     fig = go.Figure(
         go.Heatmap(
-            z=(grid * 100).to_numpy(),
+            z=grid_cells((grid * 100).to_numpy()),
             x=lanes,
             y=carriers,
             customdata=custom,
