@@ -220,6 +220,14 @@ def test_saving_in_the_lab_of_make_lab_writes_notebooks_without_outputs(tmp_path
         assert (work / "notes.txt").read_text() == "outputs: keep me"
 
 
+def test_the_exports_folder_in_the_lab_root_is_ignored_by_git():
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    name = "notebooks/exports/triage-selection-20261202-CONTAINS-RECIPIENT-DATA.csv"
+    r = subprocess.run(["git", "check-ignore", "-q", name], cwd=ROOT)
+    assert r.returncode == 0, f"{name} would be committed; list notebooks/exports/ in .gitignore"
+
+
 def test_strip_notebook_keeps_sources_tags_and_kernelspec():
     nb = _with_outputs(NOTEBOOKS[0])
     nb.cells[1].metadata["tags"] = ["parameters"]
