@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import re
-import secrets
-import shlex
 import shutil
-import signal
-import socket
 import subprocess
-import sys
-import time
 import tomllib
 from pathlib import Path
 
 import httpx
 import nbformat
 import pytest
+from lab_server import lab_server
 
 from toolkit.nbstrip import strip_notebook
 
@@ -78,80 +71,6 @@ def test_readme_opens_with_the_two_commands():
 # ------------------------------------------------------------ saving from JupyterLab
 
 
-def _lab_command() -> list[str]:
-    """The command `make lab` runs (as `make -n` prints it), with this interpreter's jupyter."""
-    if shutil.which("make") is None:
-        pytest.skip("make is not installed")
-    out = subprocess.run(
-        ["make", "-s", "-n", "lab", "LAB_ARGS="],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    (line,) = [ln for ln in out.splitlines() if re.search(r"\bjupyter lab\b", ln)]
-    argv = shlex.split(line)
-    return [str(Path(sys.executable).parent / "jupyter"), *argv[1:]]
-
-
-@contextlib.contextmanager
-def _lab_server(notebook_dir: Path, home: Path):
-    """JupyterLab as `make lab` starts it, over notebook_dir on a free port; (url, token)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    token = secrets.token_hex(16)
-    env = dict(
-        os.environ,
-        JUPYTER_CONFIG_DIR=str(home / "config"),
-        JUPYTER_RUNTIME_DIR=str(home / "runtime"),
-        JUPYTERLAB_WORKSPACES_DIR=str(home / "workspaces"),
-    )
-    log_path = home / "lab.log"
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(
-            [
-                *[a for a in _lab_command() if not a.startswith("--notebook-dir=")],
-                f"--notebook-dir={notebook_dir}",
-                "--no-browser",
-                "--ip=127.0.0.1",
-                f"--port={port}",
-                "--ServerApp.port_retries=0",
-                f"--ServerApp.token={token}",
-                "--allow-root",
-                "--LabApp.news_url=None",
-                "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                if proc.poll() is not None:
-                    pytest.fail("JupyterLab stopped:\n" + log_path.read_text()[-3000:])
-                with contextlib.suppress(httpx.HTTPError):
-                    r = httpx.get(f"{url}/api/status", params={"token": token}, timeout=2)
-                    if r.status_code == 200:
-                        break
-                if time.monotonic() > deadline:
-                    pytest.fail("JupyterLab did not answer within 60 s")
-                time.sleep(0.3)
-            yield url, token
-        finally:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=5)
-
-
 def _with_outputs(path: Path) -> nbformat.NotebookNode:
     """The notebook as Lab holds it after Run All: outputs, counts, timings, widget state."""
     nb = nbformat.read(path, as_version=4)
@@ -182,7 +101,7 @@ def test_saving_in_the_lab_of_make_lab_writes_notebooks_without_outputs(tmp_path
     for path in NOTEBOOKS:
         shutil.copy(path, work)
     (tmp_path / "home").mkdir()
-    with _lab_server(work, tmp_path / "home") as (url, token):
+    with lab_server(work, tmp_path / "home") as (url, token):
         for path in NOTEBOOKS:
             nb = _with_outputs(path)
             assert sum(len(c.get("outputs", [])) for c in nb.cells) > 0

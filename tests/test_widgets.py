@@ -447,6 +447,7 @@ def test_exports_go_to_the_exports_folder_of_the_lab_root_by_default(
     (checkout / "notebooks").mkdir(parents=True)
     (checkout / "pyproject.toml").write_text("")
     monkeypatch.setattr(toolkit.report, "ROOT", checkout)
+    monkeypatch.delenv("TOOLKIT_EXPORT_DIR", raising=False)
     monkeypatch.chdir(checkout / "notebooks")
     parcels, events, now = demo_set
     g = GroupTriage(parcels, events, now=now, store=store)

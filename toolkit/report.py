@@ -201,12 +201,19 @@ def _file_name(carrier: str | None, out_dir: Path, when: dt.datetime) -> Path:
     return path
 
 
+EXPORT_DIR_ENV = "TOOLKIT_EXPORT_DIR"
+
+
 def default_export_dir() -> Path:
-    """Where exports go unless told: notebooks/exports/ in a checkout, else ./exports.
+    """Where exports go unless told: $TOOLKIT_EXPORT_DIR, notebooks/exports/ in a checkout,
+    else ./exports.
 
     notebooks/ is the JupyterLab root of ``make lab``, so files there can be downloaded
-    from the notebook; the folder is git-ignored.
+    from the notebook; the folder is git-ignored. A Lab started on another folder names a
+    folder inside its root with TOOLKIT_EXPORT_DIR.
     """
+    if os.environ.get(EXPORT_DIR_ENV, "").strip():
+        return Path(os.environ[EXPORT_DIR_ENV].strip()).expanduser()
     if (ROOT / "pyproject.toml").is_file() and (ROOT / "notebooks").is_dir():
         return ROOT / "notebooks" / "exports"
     return Path.cwd() / "exports"

@@ -1167,6 +1167,14 @@ def link_target(path: Path, start: Path | None = None) -> str:
     return quote(Path(rel).as_posix())
 
 
+# An arrow into a tray, drawn inline: a font may lack the arrow characters.
+_DOWNLOAD_ICON = (
+    '<svg width="12" height="12" viewBox="0 0 12 12" aria-hidden="true" '
+    'style="vertical-align:-1px"><path d="M6 1v7M3 5.5 6 8.5 9 5.5M1.5 10.5h9" '
+    'fill="none" stroke="currentColor" stroke-width="1.5"/></svg>'
+)
+
+
 def download_link_html(path: Path, start: Path | None = None) -> str:
     """An HTML link that downloads the file when clicked in JupyterLab."""
     name = Path(path).name
@@ -1174,7 +1182,7 @@ def download_link_html(path: Path, start: Path | None = None) -> str:
         f'<a href="{escape(link_target(path, start))}" download="{escape(name)}" '
         'style="display:inline-block;padding:4px 10px;border:1px solid #2a7f62;'
         'border-radius:3px;color:#2a7f62;text-decoration:none;font-family:sans-serif">'
-        f"&#x2B73; Download {escape(name)}</a>"
+        f"{_DOWNLOAD_ICON} Download {escape(name)}</a>"
     )
 
 
