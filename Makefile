@@ -25,8 +25,9 @@ demo: $(STAMP)
 # JupyterLab refuses to run as root unless told; containers and CI machines often are root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
+# jupyter/jupyter_server_config.py: every save writes notebooks without outputs (clean in git).
 lab: $(STAMP) $(DEMO)
-	$(BIN)/jupyter lab --notebook-dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
+	$(BIN)/jupyter lab --notebook-dir=notebooks --config=jupyter/jupyter_server_config.py $(ROOT_FLAG) $(LAB_ARGS)
 
 test: $(STAMP) $(DEMO)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

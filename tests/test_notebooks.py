@@ -71,3 +71,33 @@ def test_api_keys_never_reach_notebook_output(monkeypatch):
     text = outputs_text(nb)
     for value in fake.values():
         assert value not in text
+
+
+@pytest.mark.slow
+def test_triage_notebook_runs_without_warnings_and_leaves_the_findings_store_alone(
+    tmp_path, monkeypatch
+):
+    """Run All on notebook 02 shows no JSON warning and adds no demo finding to the real store."""
+    from toolkit.findings import FindingsStore, default_path
+
+    url = f"sqlite:///{tmp_path / 'team-findings.sqlite'}"
+    with FindingsStore(url) as team:
+        team.add(parcel_ids=["P-REAL-1"], category="customs_hold", analyst="mei")
+        before = team.query()
+    default = default_path()
+    default_before = default.stat().st_mtime_ns if default.exists() else None
+    monkeypatch.setenv("TOOLKIT_FINDINGS_URL", url)
+
+    nb = execute(ROOT / "notebooks" / "02_triage_group.ipynb")
+
+    text = outputs_text(nb)
+    assert "not JSON compliant" not in text
+    assert not [o for c in nb.cells for o in c.get("outputs", []) if o.get("name") == "stderr"], (
+        "a cell wrote to stderr (shown in red in Lab)"
+    )
+    assert "demo analyst" in text, "the notebook no longer shows its example finding"
+    with FindingsStore(url) as team:
+        after = team.query()
+    assert after["id"].tolist() == before["id"].tolist()
+    assert "demo analyst" not in set(after["analyst"])
+    assert (default.stat().st_mtime_ns if default.exists() else None) == default_before

@@ -4,10 +4,17 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 import tomllib
 from pathlib import Path
 
+import httpx
+import nbformat
 import pytest
+from lab_server import lab_server
+
+from toolkit.nbstrip import strip_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -59,3 +66,92 @@ def test_notebook_is_stored_without_outputs_and_with_a_kernelspec(path):
 def test_readme_opens_with_the_two_commands():
     head = (ROOT / "README.md").read_text(encoding="utf-8")[:1500]
     assert "make lab" in head and "make test" in head
+
+
+# ------------------------------------------------------------ saving from JupyterLab
+
+
+def _with_outputs(path: Path) -> nbformat.NotebookNode:
+    """The notebook as Lab holds it after Run All: outputs, counts, timings, widget state."""
+    nb = nbformat.read(path, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    for n, cell in enumerate(code, start=1):
+        cell.execution_count = n
+        cell.metadata["execution"] = {"iopub.execute_input": "2026-12-02T08:00:00Z"}
+        cell.outputs = [
+            nbformat.v4.new_output("stream", name="stdout", text="Li Wei, 13800138000\n"),
+            nbformat.v4.new_output(
+                "display_data", data={"text/html": "<div>" + "x" * 200_000 + "</div>"}
+            ),
+        ]
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
+    return nb
+
+
+def _text(source: str | list[str]) -> str:
+    return "".join(source) if isinstance(source, list) else source
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_saving_in_the_lab_of_make_lab_writes_notebooks_without_outputs(tmp_path):
+    """A save through the server (what Lab's save and autosave send) leaves no output on disk."""
+    work = tmp_path / "notebooks"
+    work.mkdir()
+    for path in NOTEBOOKS:
+        shutil.copy(path, work)
+    (tmp_path / "home").mkdir()
+    with lab_server(work, tmp_path / "home") as (url, token):
+        for path in NOTEBOOKS:
+            nb = _with_outputs(path)
+            assert sum(len(c.get("outputs", [])) for c in nb.cells) > 0
+            r = httpx.put(
+                f"{url}/api/contents/{path.name}",
+                params={"token": token},
+                json={"type": "notebook", "format": "json", "content": nb},
+                timeout=30,
+            )
+            assert r.status_code == 200, r.text
+            saved = json.loads((work / path.name).read_text(encoding="utf-8"))
+            code = [c for c in saved["cells"] if c["cell_type"] == "code"]
+            assert code and all(c["outputs"] == [] for c in code), path.name
+            assert all(c["execution_count"] is None for c in code), path.name
+            assert all("execution" not in c["metadata"] for c in code), path.name
+            assert "widgets" not in saved["metadata"]
+            # what was written is the stored notebook: same cells, tags and kernelspec
+            stored = json.loads(path.read_text(encoding="utf-8"))
+            assert [_text(c["source"]) for c in saved["cells"]] == [
+                _text(c["source"]) for c in stored["cells"]
+            ]
+            assert [c["metadata"] for c in saved["cells"]] == [
+                c["metadata"] for c in stored["cells"]
+            ]
+            assert saved["metadata"]["kernelspec"]["name"] == "python3"
+            assert (work / path.name).stat().st_size < 100_000
+        # a file that is not a notebook is saved as it is
+        r = httpx.put(
+            f"{url}/api/contents/notes.txt",
+            params={"token": token},
+            json={"type": "file", "format": "text", "content": "outputs: keep me"},
+            timeout=30,
+        )
+        assert r.status_code in (200, 201), r.text
+        assert (work / "notes.txt").read_text() == "outputs: keep me"
+
+
+def test_the_exports_folder_in_the_lab_root_is_ignored_by_git():
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    name = "notebooks/exports/triage-selection-20261202-CONTAINS-RECIPIENT-DATA.csv"
+    r = subprocess.run(["git", "check-ignore", "-q", name], cwd=ROOT)
+    assert r.returncode == 0, f"{name} would be committed; list notebooks/exports/ in .gitignore"
+
+
+def test_strip_notebook_keeps_sources_tags_and_kernelspec():
+    nb = _with_outputs(NOTEBOOKS[0])
+    nb.cells[1].metadata["tags"] = ["parameters"]
+    assert strip_notebook(nb) is True
+    assert all(not c.get("outputs") and c.get("execution_count") is None for c in nb.cells)
+    assert nb.cells[1].metadata == {"tags": ["parameters"]}
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+    assert strip_notebook(nb) is False  # already clean: nothing to rewrite

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
+from pathlib import Path
+from urllib.parse import unquote
 
 import httpx
 import pandas as pd
@@ -232,26 +235,48 @@ def test_saving_a_finding_stores_it_and_lists_it(demo_set, store):
     assert rec["id"] in again._w_findings.value
 
 
-def test_export_for_partner_says_where_the_file_is(demo_set, store, tmp_path):
+def download_link(widget) -> tuple[str, str]:
+    """(href, download name) of the link the widget's download area shows."""
+    (out,) = widget._w_download.outputs
+    html = out["data"]["text/html"]
+    m = re.search(r'<a href="([^"]+)" download="([^"]+)"', html)
+    assert m, html
+    return unquote(m.group(1)), m.group(2)
+
+
+def test_export_for_partner_says_where_the_file_is(demo_set, store, tmp_path, monkeypatch):
     parcels, _, _ = demo_set
     row = first_of(parcels, "silent_too_long")
-    inv = investigator(demo_set, store, out_dir=tmp_path / "reports")
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    monkeypatch.chdir(notebooks)  # a kernel runs in its notebook's folder
+    inv = investigator(demo_set, store, out_dir=notebooks / "exports")
     inv._w_number.value = row["international_number"]
     inv._b_investigate.click()
     inv._b_export.click()
-    assert "Partner report written to" in inv._w_export.value, inv._w_message.value
-    written = list((tmp_path / "reports").glob("*.html"))
-    assert len(written) == 1 and str(written[0]) in inv._w_export.value
-    page = written[0].read_text(encoding="utf-8")  # the parcel's own page, not a group's
+    (written,) = (notebooks / "exports").glob("*.html")
+    assert written.name.endswith("-partner-safe.html")
+    assert f"Partner report written: exports/{written.name}" in inv._w_export.value
+    assert "safe to send to the partner" in inv._w_export.value
+    # a link the analyst can click in Lab: relative to the notebook, downloads the file
+    assert download_link(inv) == (f"exports/{written.name}", written.name)
+    page = written.read_text(encoding="utf-8")  # the parcel's own page, not a group's
     assert f"Parcel {row['parcel_id']}: tracking report for " in page
     assert "all carriers" not in page
+    for col in ("recipient_name", "recipient_phone", "recipient_address"):
+        assert row[col] not in page
     # a Chinese carrier gets the report in Chinese
     inv._w_report_lang.value = "zh"
     inv._b_export.click()
-    (chinese,) = set((tmp_path / "reports").glob("*.html")) - set(written)
-    assert str(chinese) in inv._w_export.value
+    (chinese,) = set((notebooks / "exports").glob("*.html")) - {written}
+    assert chinese.name in inv._w_export.value
+    assert download_link(inv)[1] == chinese.name
     page = chinese.read_text(encoding="utf-8")
     assert f"包裹 {row['parcel_id']}：" in page and "请发起查件" in page
+    # investigating another parcel clears the old link
+    inv._w_number.value = first_of(parcels, "customs_hold")["international_number"]
+    inv._b_investigate.click()
+    assert inv._w_download.outputs == ()
 
 
 # ------------------------------------------------------------------ GroupTriage
@@ -308,6 +333,33 @@ def test_filters_update_summary_and_charts_consistently_with_pandas(triage, demo
     assert sum(summary_counts(g).values()) == len(parcels)
 
 
+def test_every_message_the_triage_widget_sends_is_json(demo_set, store, monkeypatch):
+    """The kernel refuses NaN in widget messages ("Out of range float values are not JSON
+    compliant", a red warning under the cell): blank heatmap cells must travel as null."""
+    import comm
+
+    sent: list[tuple[str, object]] = []
+
+    def publish(self, msg_type, data=None, metadata=None, buffers=None, **keys):
+        sent.append((msg_type, data))
+
+    monkeypatch.setattr(comm.DummyComm, "publish_msg", publish)
+    parcels, events, now = demo_set
+    g = GroupTriage(parcels, events, now=now, store=store)
+    g._w_category.value = ("customs_hold", "silent_too_long")
+    g._w_days.value = (2, g._w_days.max)
+    g._b_select_all.click()
+    g._b_reset.click()
+    assert any("_py2js_addTraces" in str(data) for _, data in sent), "no figure data was sent"
+    (heat,) = g._w_heatmap.data
+    assert None in [z for row in heat.z for z in row]  # the demo set has empty cells
+    for msg_type, data in sent:
+        try:
+            json.dumps(data, allow_nan=False, default=str)
+        except ValueError as exc:
+            pytest.fail(f"a {msg_type} message is not JSON: {exc}")
+
+
 def test_one_finding_for_several_parcels(triage, store):
     g = triage
     g._w_category.value = ("customs_hold",)
@@ -345,7 +397,13 @@ def test_export_csv_writes_the_selection(triage, demo_set, tmp_path):
     assert g.selected == picked
     g._b_csv.click()
     (path,) = (tmp_path / "exports").glob("*.csv")
+    # the name and the message say it holds recipient data
+    assert path.name.endswith("-CONTAINS-RECIPIENT-DATA.csv")
     assert str(path) in g._w_export.value
+    assert "CONTAINS RECIPIENT DATA" in g._w_export.value
+    assert "never send it to a partner" in g._w_export.value
+    href, name = download_link(g)
+    assert name == path.name and (Path.cwd() / href).resolve() == path.resolve()
     assert path.read_bytes().startswith(b"\xef\xbb\xbf")  # Excel then reads the Chinese text
     out = pd.read_csv(path, dtype=str, encoding="utf-8-sig")
     assert out["parcel_id"].tolist() == picked
@@ -365,7 +423,10 @@ def test_export_for_partner_renders_the_selection_masked(triage, demo_set, tmp_p
     g._w_report_lang.value = "zh"
     g._b_partner.click()
     (path,) = (tmp_path / "exports").glob("*.html")
-    assert f"Partner report written to {path}" in g._w_export.value, g._w_message.value
+    assert path.name.endswith("-partner-safe.html")
+    assert f"Partner report written: {path}" in g._w_export.value, g._w_message.value
+    assert "masked" in g._w_export.value
+    assert download_link(g)[1] == path.name
     html = path.read_text(encoding="utf-8")
     assert "无物流信息包裹" in html and "请说明海关自" in html  # in Chinese, as chosen
     assert all(pid in html for pid in picked)
@@ -374,6 +435,40 @@ def test_export_for_partner_renders_the_selection_masked(triage, demo_set, tmp_p
     for _, row in parcels[parcels["parcel_id"].isin(picked)].iterrows():
         assert row["recipient_phone"] not in html
         assert row["recipient_address"] not in html
+        assert row["recipient_name"] not in html
+
+
+def test_exports_go_to_the_exports_folder_of_the_lab_root_by_default(
+    demo_set, store, tmp_path, monkeypatch
+):
+    """Without out_dir the files land in notebooks/exports/, which Lab can offer for download."""
+    import toolkit.report
+
+    checkout = tmp_path / "checkout"
+    (checkout / "notebooks").mkdir(parents=True)
+    (checkout / "pyproject.toml").write_text("")
+    monkeypatch.setattr(toolkit.report, "ROOT", checkout)
+    monkeypatch.delenv("TOOLKIT_EXPORT_DIR", raising=False)
+    monkeypatch.chdir(checkout / "notebooks")
+    parcels, events, now = demo_set
+    g = GroupTriage(parcels, events, now=now, store=store)
+    g._w_category.value = ("customs_hold",)
+    g._w_parcels.value = tuple(v for _, v in g._w_parcels.options[:2])
+    g._b_csv.click()
+    (csv,) = (checkout / "notebooks" / "exports").glob("*.csv")
+    assert download_link(g) == (f"exports/{csv.name}", csv.name)
+    assert f"written to exports/{csv.name}" in g._w_export.value
+
+
+def test_a_csv_without_recipient_columns_is_not_named_as_personal(demo_set, store, tmp_path):
+    parcels, events, now = demo_set
+    bare = parcels.drop(columns=["recipient_name", "recipient_phone", "recipient_address"])
+    g = GroupTriage(bare, events, now=now, store=store, out_dir=tmp_path)
+    g._w_parcels.value = tuple(v for _, v in g._w_parcels.options[:3])
+    g._b_csv.click()
+    (csv,) = tmp_path.glob("*.csv")
+    assert "RECIPIENT" not in csv.name
+    assert "holds no recipient data" in g._w_export.value
 
 
 def upload(g: GroupTriage, name: str, content: bytes) -> None:

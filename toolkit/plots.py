@@ -196,6 +196,16 @@ def _utc(value: object, name: str) -> pd.Timestamp:
     return ts.tz_convert("UTC")
 
 
+def grid_cells(values: np.ndarray) -> list[list[float | None]]:
+    """A 2-D grid of numbers with blank cells (NaN, ±inf) as None, which JSON holds as null.
+
+    Heatmaps leave cells without data blank. NaN is not JSON: a figure inside a widget
+    (FigureWidget) sends its data over the kernel's JSON channel, where NaN is refused.
+    """
+    grid = np.asarray(values, dtype=float)
+    return np.where(np.isfinite(grid), grid, None).tolist()
+
+
 def _escape(values: pd.Series, limit: int | None = None) -> pd.Series:
     """HTML-escaped text of a column (blank for missing), optionally cut to ``limit`` chars."""
     text = values.astype("string").fillna("")
@@ -732,7 +742,7 @@ def gone_dark_heatmap(
     zmax = float(np.nanmax(z)) if np.isfinite(z).any() else 1.0
     fig = go.Figure(
         go.Heatmap(
-            z=z,
+            z=grid_cells(z),
             x=lanes,
             y=carriers,
             customdata=custom,

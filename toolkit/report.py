@@ -40,6 +40,7 @@ __all__ = [
     "PartnerReport",
     "build_report",
     "check_shareable",
+    "default_export_dir",
     "export_for_partner",
     "external_references",
     "load",
@@ -52,6 +53,8 @@ NOTEBOOK = ROOT / "notebooks" / "03_partner_report.ipynb"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 TEMPLATE = "partner"
 DEFAULT_OUT = ROOT / "out"
+# Every partner report is masked; its file name says so, for whoever sends it on.
+SAFE_SUFFIX = "-partner-safe"
 # Cells left out of the HTML: parameters (local paths, store URLs) and notes for analysts.
 REMOVED_TAGS: tuple[str, ...] = ("parameters", "injected-parameters", "analyst-only")
 
@@ -207,11 +210,29 @@ def _title_of(nb) -> str | None:
 
 def _file_name(carrier: str | None, out_dir: Path, when: dt.datetime) -> Path:
     stem = f"partner-report-{carrier or 'all'}-{when:%Y%m%d-%H%M%S}"
-    path, n = out_dir / f"{stem}.html", 1
+    path, n = out_dir / f"{stem}{SAFE_SUFFIX}.html", 1
     while path.exists():
         n += 1
-        path = out_dir / f"{stem}-{n}.html"
+        path = out_dir / f"{stem}-{n}{SAFE_SUFFIX}.html"
     return path
+
+
+EXPORT_DIR_ENV = "TOOLKIT_EXPORT_DIR"
+
+
+def default_export_dir() -> Path:
+    """Where exports go unless told: $TOOLKIT_EXPORT_DIR, notebooks/exports/ in a checkout,
+    else ./exports.
+
+    notebooks/ is the JupyterLab root of ``make lab``, so files there can be downloaded
+    from the notebook; the folder is git-ignored. A Lab started on another folder names a
+    folder inside its root with TOOLKIT_EXPORT_DIR.
+    """
+    if os.environ.get(EXPORT_DIR_ENV, "").strip():
+        return Path(os.environ[EXPORT_DIR_ENV].strip()).expanduser()
+    if (ROOT / "pyproject.toml").is_file() and (ROOT / "notebooks").is_dir():
+        return ROOT / "notebooks" / "exports"
+    return Path.cwd() / "exports"
 
 
 def _kernel_manager(folder: str):
@@ -359,14 +380,18 @@ def export_for_partner(
     language: str = "en",
     findings_url: str | None = None,
 ) -> Path:
-    """The partner report for these parcels (ids or numbers) as one HTML file; return its path."""
+    """The partner report for these parcels (ids or numbers) as one HTML file; return its path.
+
+    Recipient data is masked, as in every partner report. The file goes to out_dir, by default
+    the git-ignored exports folder inside the Lab root (``default_export_dir``).
+    """
     ids = [parcel_ids] if isinstance(parcel_ids, str) else list(parcel_ids)
     if not ids:
         raise InputError(
             "no parcel to export", "export for partner", "Select at least one parcel first"
         )
     return render_report(
-        DEFAULT_OUT if out_dir is None else out_dir,
+        default_export_dir() if out_dir is None else out_dir,
         carrier=carrier,
         parcels=parcels,
         events=events,

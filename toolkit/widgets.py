@@ -10,10 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import logging
+import os
 from collections.abc import Callable, Mapping
 from html import escape
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import ipywidgets as w
 import numpy as np
@@ -27,9 +29,9 @@ from toolkit.errors import InputError, ToolkitError
 from toolkit.findings import COMPENSATION_KINDS, STATUSES
 from toolkit.io import write_spreadsheet_csv
 from toolkit.lookup import Correction, parcel_ids_for, rank_corrections
-from toolkit.model import CATEGORIES, PARCEL_DTYPES, empty_parcels
+from toolkit.model import CATEGORIES, PARCEL_DTYPES, PERSONAL_COLUMNS, empty_parcels
 from toolkit.numbers import TrackingNumber, parse
-from toolkit.plots import timeline_figure
+from toolkit.plots import grid_cells, timeline_figure
 from toolkit.triage import Triage, TriageFilter, triage_table
 
 log = logging.getLogger(__name__)
@@ -355,6 +357,7 @@ class ParcelInvestigator:
         )
         self._w_report_lang = _report_language()
         self._w_export = w.HTML()
+        self._w_download = w.Output()
 
         self._w_demo.observe(self._on_demo, names="value")
         self._w_number.observe(self._on_number, names="value")
@@ -378,6 +381,7 @@ class ParcelInvestigator:
                 self.form.layout,
                 w.HBox([self._b_save, self._b_export, self._w_report_lang]),
                 self._w_export,
+                self._w_download,
                 w.HTML("<b>Earlier findings for this parcel</b>"),
                 self._w_findings,
             ]
@@ -496,6 +500,7 @@ class ParcelInvestigator:
         self._w_events.value = ""
         self._w_findings.value = ""
         self._w_export.value = ""
+        self._w_download.outputs = ()
         self._b_save.disabled = True
         self._b_export.disabled = True
         with self._w_fig.batch_update():
@@ -617,7 +622,7 @@ class ParcelInvestigator:
             now=self.now,
             language=self._w_report_lang.value,
         )
-        self._w_export.value = message_html(f"Partner report written to {path}", "ok")
+        _show_export(self._w_export, self._w_download, Path(path), partner=True)
         return Path(path)
 
     def _ipython_display_(self) -> None:
@@ -716,6 +721,7 @@ class GroupTriage:
         self._b_partner = w.Button(description="Export for partner", icon="file-export")
         self._w_report_lang = _report_language()
         self._w_export = w.HTML()
+        self._w_download = w.Output()
 
         for widget in (
             self._w_carrier,
@@ -752,6 +758,7 @@ class GroupTriage:
                 self.form.layout,
                 w.HBox([self._b_save, self._b_csv, self._b_partner, self._w_report_lang]),
                 self._w_export,
+                self._w_download,
             ]
         )
         if parcels is not None:
@@ -1086,20 +1093,23 @@ class GroupTriage:
         return out.merge(d, on="parcel_id", how="left")
 
     def export_csv(self, path: str | Path | None = None) -> Path:
-        """Write the selection with its diagnosis to CSV (recipient data kept); return the path."""
+        """Write the selection with its diagnosis to CSV (recipient data kept); return the path.
+
+        The file name ends in -CONTAINS-RECIPIENT-DATA when the selection has any recipient
+        name, phone or address, so that nobody mistakes it for a file to send on.
+        """
         table = self.selection_table()
+        personal = _has_recipient_data(table)
         if path is None:
             stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
-            path = _export_dir(self.out_dir) / f"triage-selection-{stamp}.csv"
+            suffix = RECIPIENT_DATA_SUFFIX if personal else ""
+            path = _export_dir(self.out_dir) / f"triage-selection-{stamp}{suffix}.csv"
         # UTF-8 with BOM so that Excel reads the Chinese text; formula-like text defused
         path = write_spreadsheet_csv(table, path)
-        self._w_export.value = message_html(
-            f"{len(table):,} parcel(s) written to {path.resolve()}. The file keeps recipient "
-            "names, phones and addresses: it is for your own use; send partners the "
-            "'Export for partner' report instead.",
-            "ok",
+        _show_export(
+            self._w_export, self._w_download, Path(path), rows=len(table), personal=personal
         )
-        return path
+        return Path(path)
 
     def export_for_partner(self) -> Path:
         """Write the partner report for the selection; return its path."""
@@ -1115,7 +1125,7 @@ class GroupTriage:
             now=self.now,
             language=self._w_report_lang.value,
         )
-        self._w_export.value = message_html(f"Partner report written to {path}", "ok")
+        _show_export(self._w_export, self._w_download, Path(path), partner=True)
         return Path(path)
 
     def _ipython_display_(self) -> None:
@@ -1125,8 +1135,97 @@ class GroupTriage:
 
 
 def _export_dir(out_dir: Path | None) -> Path:
-    """Where exports go: the given folder, else ./exports under the working folder."""
-    return out_dir if out_dir is not None else Path.cwd() / "exports"
+    """Where exports go: the given folder, else notebooks/exports/ (inside the Lab root)."""
+    from toolkit.report import default_export_dir
+
+    return out_dir if out_dir is not None else default_export_dir()
+
+
+RECIPIENT_DATA_SUFFIX = "-CONTAINS-RECIPIENT-DATA"
+
+
+def _has_recipient_data(table: pd.DataFrame) -> bool:
+    """True when any recipient name, phone or address of the table is filled in."""
+    cols = [c for c in PERSONAL_COLUMNS if c in table.columns]
+    if not cols:
+        return False
+    values = table[cols].astype("string").apply(lambda col: col.str.strip())
+    return bool((values.notna() & (values != "")).any().any())
+
+
+def link_target(path: Path, start: Path | None = None) -> str:
+    """The href of a file relative to the notebook's folder (the kernel's working folder).
+
+    JupyterLab resolves relative links in outputs against the notebook's path and turns them
+    into download addresses of its server; a server path (/home/...) is no link at all.
+    """
+    start = Path.cwd() if start is None else start
+    try:
+        rel = os.path.relpath(Path(path).resolve(), start.resolve())
+    except ValueError:  # another drive (Windows): no relative link exists
+        rel = Path(path).resolve().as_posix()
+    return quote(Path(rel).as_posix())
+
+
+# An arrow into a tray, drawn inline: a font may lack the arrow characters.
+_DOWNLOAD_ICON = (
+    '<svg width="12" height="12" viewBox="0 0 12 12" aria-hidden="true" '
+    'style="vertical-align:-1px"><path d="M6 1v7M3 5.5 6 8.5 9 5.5M1.5 10.5h9" '
+    'fill="none" stroke="currentColor" stroke-width="1.5"/></svg>'
+)
+
+
+def download_link_html(path: Path, start: Path | None = None) -> str:
+    """An HTML link that downloads the file when clicked in JupyterLab."""
+    name = Path(path).name
+    return (
+        f'<a href="{escape(link_target(path, start))}" download="{escape(name)}" '
+        'style="display:inline-block;padding:4px 10px;border:1px solid #2a7f62;'
+        'border-radius:3px;color:#2a7f62;text-decoration:none;font-family:sans-serif">'
+        f"{_DOWNLOAD_ICON} Download {escape(name)}</a>"
+    )
+
+
+def _shown_path(path: Path) -> str:
+    """The file's path relative to the working folder when it is inside, else as given."""
+    try:
+        return Path(path).resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _show_export(
+    message: w.HTML,
+    download: w.Output,
+    path: Path,
+    *,
+    partner: bool = False,
+    rows: int | None = None,
+    personal: bool = False,
+) -> None:
+    """Say what was written and whether it may leave the team; offer it for download."""
+    shown = _shown_path(path)
+    if partner:
+        text = (
+            f"Partner report written: {shown}. Recipient names, phones and addresses are "
+            "masked: this file is safe to send to the partner."
+        )
+        kind = "ok"
+    elif personal:
+        text = (
+            f"{rows:,} parcel(s) written to {shown}. This file CONTAINS RECIPIENT DATA "
+            "(full names, phones, addresses): keep it for your own follow-up and never send "
+            "it to a partner; use 'Export for partner' for them."
+        )
+        kind = "warning"
+    else:
+        text = f"{rows:,} parcel(s) written to {shown}. It holds no recipient data."
+        kind = "ok"
+    message.value = message_html(text, kind)
+    from IPython.display import HTML
+
+    download.outputs = ()
+    download.append_display_data(HTML(download_link_html(path)))
 
 
 def _replace(widget: go.FigureWidget, fig: go.Figure, keep_layout: bool = False) -> None:
@@ -1198,7 +1297,7 @@ def _heatmap_figure(data: pd.DataFrame) -> go.Figure:
     custom = np.dstack([total.fillna(0).to_numpy(), dark.fillna(0).to_numpy()])
     fig = go.Figure(
         go.Heatmap(
-            z=(grid * 100).to_numpy(),
+            z=grid_cells((grid * 100).to_numpy()),
             x=lanes,
             y=carriers,
             customdata=custom,
