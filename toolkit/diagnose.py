@@ -14,8 +14,10 @@ Rules, first match wins (thresholds from DiagnosisConfig, per lane):
 5. customs_hold: a hold no later release, handover or domestic scan cleared.
 6. awaiting_clearance: arrived (or released) with no domestic scan yet, within the
    clearance + handover window from arrival (handover window from the last release scan).
-7. handover_not_synced: the same, past that window.
-8. silent_too_long: last scan older than the leg's silence limit.
+7. handover_not_synced: the same, past that window, while the last scan is no older than
+   the lane's loss limit (policy.HANDOVER_LOSS_LIMIT, the international silence limit).
+8. silent_too_long: last scan older than the leg's silence limit (for a parcel waiting
+   for its handover, the limit of rule 7); the evidence names the limit passed.
 9. moving: anything else.
 
 Dates in texts are calendar dates in China (Asia/Shanghai).
@@ -65,6 +67,7 @@ from toolkit.model import (
 from toolkit.policy import (
     DEFAULT_CONFIG,
     DEFAULT_POLICY,
+    HANDOVER_LOSS_LIMIT,
     LANE_FIELDS,
     CompensationPolicy,
     DiagnosisConfig,
@@ -398,6 +401,7 @@ def _core(
     silence_ns = np.where(has_events, np.maximum(now_ns - last_any, 0), 0)
     silence_days = silence_ns / day
     limit = np.where(dom_seen, th["domestic_silence_days"], th["international_silence_days"])
+    limit = np.where(waiting_stage, th[HANDOVER_LOSS_LIMIT], limit)
     invalid_number = ~has_events & valid.eq(False).fillna(False).to_numpy(bool)
 
     conditions = [
@@ -407,7 +411,7 @@ def _core(
         returned | exc_active,
         hold_active,
         waiting_stage & (now_ns <= deadline),
-        waiting_stage,
+        waiting_stage & (silence_days <= limit),
         silence_days > limit,
     ]
     choices = [
@@ -489,6 +493,7 @@ def _core(
         since=_days_text(since_ref),
         silence=_days_text((silence_ns // day).astype(np.int64)),
         window=_days_text(np.ceil(window).astype(np.int64)),
+        limit=_limit_text(limit, dom_seen, waiting_stage),
         number=intl["normalized"].fillna("").to_numpy(dtype=object),
     )
     basis = _basis_column(level, parcels, stage, eta)
@@ -518,6 +523,7 @@ def _core(
             "_deadline": deadline,
             "_limit": limit,
             "_dom_seen": dom_seen,
+            "_waiting": waiting_stage,
             "_stage": stage,
             "_eta_level": level,
             "_eta_n": eta["eta_n"].to_numpy(),
@@ -564,12 +570,32 @@ def _evidence_text(is_cat, returned, **cols) -> np.ndarray:
         "no domestic scan for ", "{since}", " since ", "{ref_phrase}", " on ", "{ref_date}",
         " (normally within ", "{window}", ")",
     )  # fmt: skip
-    put(is_cat[C.SILENT_TOO_LONG], "no scan for ", "{silence}", " since ", "{last_phrase}", " on ", "{last_date}")  # fmt: skip
+    put(
+        is_cat[C.SILENT_TOO_LONG],
+        "no scan for ", "{silence}", " since ", "{last_phrase}", " on ", "{last_date}", ", past ",
+        "{limit}",
+    )  # fmt: skip
     put(exc & returned, "{ref_phrase}", " on ", "{ref_date}")
     put(exc & ~returned, "exception reported on ", "{ref_date}", "; no normal scan since")
     put(is_cat[C.NUMBER_INVALID], "number ", "{number}", " fails its check; no scans under it")
     put(is_cat[C.NUMBER_NOT_FOUND], "no scans under number ", "{number}")
     return out
+
+
+def _limit_text(limit: np.ndarray, dom_seen: np.ndarray, waiting: np.ndarray) -> np.ndarray:
+    """Which silence limit applies to each parcel, in words ("the lane's 14-day loss limit
+    for the international leg")."""
+    uniq, inv = np.unique(limit, return_inverse=True)
+    days = np.array([f"{v:g}-day" for v in uniq], dtype=object)[inv]
+    what = np.where(
+        waiting,
+        " loss limit for a parcel with no domestic scan after arrival "
+        "(too long for a handover not yet synced)",
+        np.where(
+            dom_seen, " loss limit for the domestic leg", " loss limit for the international leg"
+        ),
+    )
+    return "the lane's " + days + what
 
 
 def _basis_column(level: np.ndarray, parcels: pd.DataFrame, stage: np.ndarray, eta) -> np.ndarray:
@@ -1065,6 +1091,10 @@ def _evidence_zh(category, row, facts, intl, now, ref_time, shipped) -> list[str
             silent_days=0 if pd.isna(last_scan) else int((now - last_scan) // pd.Timedelta(days=1)),
             window_days=window,
             number=intl.normalized or _text(facts["international_number"]) or "",
+            limit_days=float(row["_limit"]),
+            limit_leg="handover"
+            if bool(row["_waiting"])
+            else ("domestic" if bool(row["_dom_seen"]) else "international"),
         )
     ]
     if category == C.NUMBER_INVALID and intl.suggestions:
