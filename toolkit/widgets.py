@@ -27,6 +27,7 @@ from toolkit.errors import InputError, ToolkitError
 from toolkit.findings import COMPENSATION_KINDS, STATUSES
 from toolkit.io import write_spreadsheet_csv
 from toolkit.lookup import Correction, parcel_ids_for, rank_corrections
+from toolkit.messages import carrier_name
 from toolkit.model import CATEGORIES, PARCEL_DTYPES, empty_parcels
 from toolkit.numbers import TrackingNumber, parse
 from toolkit.plots import timeline_figure
@@ -637,6 +638,15 @@ def _report_language() -> w.Dropdown:
     )
 
 
+def _option_label(column: str, value: str) -> str:
+    """A filter option as analysts read it: a carrier's name with its code."""
+    if column == "carrier":
+        name = carrier_name(value)
+        if name and name.lower() != value:
+            return f"{name} [{value}]"
+    return value
+
+
 def _bare_parcels(rec: Mapping[str, Any]) -> pd.DataFrame:
     """A one-row parcels table in the contract from a partial record."""
     row = {c: rec.get(c, pd.NA) for c in PARCEL_DTYPES}
@@ -699,6 +709,14 @@ class GroupTriage:
             continuous_update=False,
             layout=w.Layout(width="480px"),
         )
+        self._w_delivered = w.Checkbox(
+            value=False,
+            description="Include delivered",
+            indent=False,
+            layout=w.Layout(width="160px"),
+            tooltip="Delivered parcels in the days-silent range and the longest-silent "
+            "timelines (their days count from the delivery)",
+        )
         self._b_reset = w.Button(description="Clear filters", icon="times")
         self._w_summary = w.HTML()
         self._w_ageing = go.FigureWidget()
@@ -725,6 +743,7 @@ class GroupTriage:
             self._w_days,
         ):
             widget.observe(self._on_filter, names="value")
+        self._w_delivered.observe(self._on_delivered, names="value")
         self._w_upload.observe(self._on_upload, names="value")
         self._w_parcels.observe(self._on_pick, names="value")
         self._b_demo.on_click(self._on_demo)
@@ -741,7 +760,7 @@ class GroupTriage:
                 self._w_status,
                 self._w_message,
                 w.HBox([self._w_carrier, self._w_lane, self._w_province, self._w_category]),
-                w.HBox([self._w_days, self._b_reset]),
+                w.HBox([self._w_days, self._w_delivered, self._b_reset]),
                 self._w_summary,
                 self._w_ageing,
                 self._w_heatmap,
@@ -805,7 +824,7 @@ class GroupTriage:
             events,
             diagnoses,
         )
-        self.triage = Triage(triage_table(diagnoses, parcels, self.now))
+        self.triage = Triage(triage_table(diagnoses, parcels, self.now, events))
         self._index_events()
         self._set_filter_options()
         sandbox = bool(events.attrs.get("sandbox")) or (
@@ -858,12 +877,24 @@ class GroupTriage:
                 (self._w_category, "category"),
             ):
                 widget.value = ()
-                widget.options = [(f"{v} ({n:,})", v) for v, n in t.options(column)]
-            self._w_days.max = max(t.max_days, 1)
+                widget.options = [
+                    (f"{_option_label(column, v)} ({n:,})", v) for v, n in t.options(column)
+                ]
+            self._w_delivered.value = False
             self._w_days.min = 0
-            self._w_days.value = (0, self._w_days.max)
+            self._set_days_range()
         finally:
             self._quiet = False
+
+    def _set_days_range(self) -> None:
+        """The days-silent slider over the parcels it judges, set to its full range."""
+        top = max(self.triage.max_days_of(self._w_delivered.value), 1)
+        if top > self._w_days.max:
+            self._w_days.max = top
+            self._w_days.value = (0, top)
+        else:
+            self._w_days.value = (0, top)
+            self._w_days.max = top
 
     # ------------------------------------------------------------ filtering
     def current_filter(self) -> TriageFilter:
@@ -875,6 +906,7 @@ class GroupTriage:
             provinces=tuple(self._w_province.value),
             categories=tuple(self._w_category.value),
             days=(int(lo), int(hi)),
+            include_delivered=bool(self._w_delivered.value),
         )
 
     def filtered_ids(self) -> list[str]:
@@ -927,9 +959,13 @@ class GroupTriage:
         _replace(self._w_heatmap, _heatmap_figure(data), keep_layout=True)
 
     def _draw_swimlanes(self) -> None:
-        ids = self.selected or self.triage.ids(self.mask, self.swimlane_limit)
+        with_delivered = bool(self._w_delivered.value)
+        candidates = self.mask & self.triage.silent(with_delivered)
+        ids = self.selected or self.triage.ids(
+            candidates, self.swimlane_limit, include_delivered=with_delivered
+        )
         ids = ids[: self.swimlane_limit]
-        total = len(self.selected) if self.selected else int(self.mask.sum())
+        total = len(self.selected) if self.selected else int(candidates.sum())
         if (ids, total) == self._swimlane_key:
             return  # the same parcels are drawn already
         self._swimlane_key = (ids, total)
@@ -947,24 +983,29 @@ class GroupTriage:
             if build is None:
                 return
             fig = build(events, parcel_ids=ids, max_parcels=self.swimlane_limit)
-            if total > len(ids):
+            if not self.selected:
+                what = "parcels with scans" if with_delivered else "parcels not yet delivered"
                 fig.update_layout(
-                    title=f"Scans of the {len(ids):,} longest-silent of {total:,} parcels"
+                    title=f"Scans of the {len(ids):,} longest-silent of {total:,} {what}"
+                    if total > len(ids)
+                    else f"Scans of the {total:,} {what}, longest silent first"
                 )
             self._w_swimlanes.update(data=fig.data, layout=fig.layout, overwrite=True)
 
     def _fill_list(self) -> None:
         ids = self.triage.ids(self.mask, self.list_limit)
         rows = self.triage.rows(ids)
+        # days silent mean nothing for a delivered parcel: its list entry leaves them out
+        silence = (" · " + rows["days_silent"].astype(str) + " d").where(
+            rows["category"].astype(str) != "delivered", ""
+        )
         labels = (
             rows["parcel_id"]
             + " · "
             + rows["category"].astype(str)
             + " · "
             + rows["lane"]
-            + " · "
-            + rows["days_silent"].astype(str)
-            + " d"
+            + silence
         )
         self._quiet = True
         try:
@@ -990,6 +1031,17 @@ class GroupTriage:
     def _on_filter(self, _change=None) -> None:
         if not self._quiet:
             self.refresh()
+
+    @_guarded
+    def _on_delivered(self, _change=None) -> None:
+        if self._quiet or self.triage is None:
+            return
+        self._quiet = True
+        try:
+            self._set_days_range()
+        finally:
+            self._quiet = False
+        self.refresh()
 
     @_guarded
     def _on_upload(self, change) -> None:
