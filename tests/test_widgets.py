@@ -252,6 +252,34 @@ def test_export_for_partner_says_where_the_file_is(demo_set, store, tmp_path):
     assert "无物流信息包裹" in page and "请发起查件" in page
 
 
+def test_the_partner_export_shows_the_delivery_estimate_the_investigator_shows(
+    demo_set, store, tmp_path
+):
+    from toolkit.diagnose import parcel_eta
+    from toolkit.report_content import build_report
+
+    parcels, _, now = demo_set
+    row = first_of(parcels, "awaiting_clearance")
+    inv = investigator(demo_set, store, out_dir=tmp_path / "reports")
+    inv._w_number.value = row["international_number"]
+    inv._b_investigate.click()
+    shown = inv.diagnosis.eta
+    assert shown is not None and shown.high is None  # "2026-11-27 or later"
+    pid = inv.diagnosis.parcel_id
+    # the tables, moment and lane model the estimate was made from go to the report
+    tables, when, model = inv.basis[:2], inv.basis[2], inv.basis[3]
+    assert when == now and parcel_eta(inv.parcel, inv.events, when, model) == shown
+    assert build_report(*tables, parcel_ids=[pid], now=when).eta[pid] == shown
+    # (the parcel's own row and scans alone hold too little history for any estimate)
+    alone = parcels[parcels["parcel_id"] == pid]
+    assert build_report(alone, inv.events, parcel_ids=[pid], now=when).eta.get(pid) != shown
+    # and the page written shows it on the parcel's timeline
+    inv._b_export.click()
+    (page,) = (tmp_path / "reports").glob("*.html")
+    text = page.read_text(encoding="utf-8")
+    assert "delivery expected from" in text and shown.low.isoformat() in text
+
+
 # ------------------------------------------------------------------ GroupTriage
 
 

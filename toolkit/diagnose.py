@@ -85,6 +85,7 @@ __all__ = [
     "diagnose",
     "diagnose_all",
     "fit_eta",
+    "parcel_eta",
 ]
 
 M = Milestone
@@ -844,28 +845,7 @@ def diagnose(
     (their lanes come from ``parcels`` when given). Pass ``eta_model=fit_eta(...)`` to reuse
     one fitted history across many calls.
     """
-    now = utc_now(now)
-    _check_events(events)
-    if parcel is None:
-        rec = _parcel_from_events(events)
-    else:
-        rec = dict(parcel.items()) if isinstance(parcel, Mapping | pd.Series) else None
-        if rec is None:
-            raise InputError(
-                f"parcel must be a dict or pandas Series, got {type(parcel).__name__}", "diagnose"
-            )
-        if _text(rec.get("parcel_id")) is None:
-            rec["parcel_id"] = rec.get("international_number")
-        if _text(rec.get("parcel_id")) is None:
-            raise InputError(
-                "the parcel has neither parcel_id nor international_number",
-                "diagnose",
-                "Give at least one of them",
-            )
-        rec.setdefault("international_number", pd.NA)
-    pid = rec["parcel_id"]
-    own = events[(events["parcel_id"] == pid).to_numpy(bool)]
-    _complete_record(rec, own)
+    rec, own, now = _one_parcel(events, now, parcel)
     one = _record_table([rec])
     if eta_model is None:
         history_parcels = parcels if parcels is not None else one
@@ -945,6 +925,82 @@ def _distinct_in_time_order(ev: pd.DataFrame) -> pd.DataFrame:
     return ev.drop_duplicates(subset=key).sort_values(["time_utc"], kind="stable")
 
 
+def _eta_of(row, rec: Mapping, config: DiagnosisConfig) -> ETA | None:
+    """The delivery estimate in one parcel's core row (None where the core gives none)."""
+    if int(row["_eta_level"]) < 0:
+        return None
+    stage = int(row["_stage"])
+    return ETA(
+        low=row["eta_low"].date(),
+        high=None if pd.isna(row["eta_high"]) else row["eta_high"].date(),
+        low_chance=config.eta_low_quantile,
+        high_chance=config.eta_high_quantile,
+        basis=basis_text(
+            int(row["_eta_level"]), rec, stage, int(row["_eta_n"]), int(row["_eta_delivered"])
+        ),
+        n=int(row["_eta_n"]),
+        delivered=int(row["_eta_delivered"]),
+        stage=STAGES[stage],
+    )
+
+
+def _one_parcel(
+    events: pd.DataFrame, now: pd.Timestamp | None, parcel: Mapping | pd.Series | None
+) -> tuple[dict, pd.DataFrame, pd.Timestamp]:
+    """(parcel record completed from its scans, its own scans, now) for one-parcel calls."""
+    now = utc_now(now)
+    _check_events(events)
+    if parcel is None:
+        rec = _parcel_from_events(events)
+    else:
+        rec = dict(parcel.items()) if isinstance(parcel, Mapping | pd.Series) else None
+        if rec is None:
+            raise InputError(
+                f"parcel must be a dict or pandas Series, got {type(parcel).__name__}", "diagnose"
+            )
+        if _text(rec.get("parcel_id")) is None:
+            rec["parcel_id"] = rec.get("international_number")
+        if _text(rec.get("parcel_id")) is None:
+            raise InputError(
+                "the parcel has neither parcel_id nor international_number",
+                "diagnose",
+                "Give at least one of them",
+            )
+        rec.setdefault("international_number", pd.NA)
+    pid = rec["parcel_id"]
+    own = events[(events["parcel_id"] == pid).to_numpy(bool)]
+    _complete_record(rec, own)
+    return rec, own, now
+
+
+def parcel_eta(
+    parcel: Mapping | pd.Series | None,
+    events: pd.DataFrame,
+    now: pd.Timestamp | None,
+    eta_model: EtaModel,
+    *,
+    config: DiagnosisConfig = DEFAULT_CONFIG,
+) -> ETA | None:
+    """A parcel's delivery estimate: the one place that decides it.
+
+    The investigator's diagnosis, its timeline and the partner report all show this
+    estimate (``Diagnosis.eta`` is built by the same code), so the same parcel, scans,
+    ``now`` and lane model (``fit_eta`` over the same history) give the same dates
+    everywhere. ``events`` may hold other parcels (only the parcel's own scans count).
+    None where no estimate can be given: delivered, returned, no scans, or too little
+    history (``diagnose(...).eta_reason`` says which).
+    """
+    if not isinstance(eta_model, EtaModel):
+        raise InputError(
+            f"eta_model must be a fitted lane model, got {type(eta_model).__name__}",
+            "parcel_eta",
+            "Fit one with toolkit.diagnose.fit_eta(events, parcels, now) over the history",
+        )
+    rec, own, now = _one_parcel(events, now, parcel)
+    row = _core(own, _record_table([rec]), now, config, eta_model).iloc[0]
+    return _eta_of(row, rec, config)
+
+
 def _build(row, own, rec, now, config, policy, *, ordered: bool = False) -> Diagnosis:
     """The rich Diagnosis of one parcel from its core row (``ordered``: own is already distinct
     and in time order)."""
@@ -991,21 +1047,7 @@ def _build(row, own, rec, now, config, policy, *, ordered: bool = False) -> Diag
     days_late = None
     if start is not None:
         days_late = (now - start) / pd.Timedelta(days=1) - policy.promised_days
-    eta = None
-    if int(row["_eta_level"]) >= 0:
-        stage = int(row["_stage"])
-        eta = ETA(
-            low=row["eta_low"].date(),
-            high=None if pd.isna(row["eta_high"]) else row["eta_high"].date(),
-            low_chance=config.eta_low_quantile,
-            high_chance=config.eta_high_quantile,
-            basis=basis_text(
-                int(row["_eta_level"]), rec, stage, int(row["_eta_n"]), int(row["_eta_delivered"])
-            ),
-            n=int(row["_eta_n"]),
-            delivered=int(row["_eta_delivered"]),
-            stage=STAGES[stage],
-        )
+    eta = _eta_of(row, rec, config)
     facts = {
         "international_number": intl.normalized or _text(rec.get("international_number")),
         "international_carrier": _text(rec.get("international_carrier")) or intl.carrier,

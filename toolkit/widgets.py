@@ -309,7 +309,9 @@ class ParcelInvestigator:
         self.track_options = {"progress": False, **dict(track_options or {})}
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self._store = store
-        self._eta_model = None
+        # what the shown parcel's delivery estimate was made from, which an export passes on:
+        # (parcels, events, now, lane model)
+        self.basis: tuple[pd.DataFrame, pd.DataFrame, pd.Timestamp, Any] | None = None
         self.parsed: TrackingNumber | None = None
         self.parcel: dict[str, Any] | None = None
         self.events: pd.DataFrame | None = None
@@ -481,13 +483,34 @@ class ParcelInvestigator:
                     return rows.iloc[0].to_dict(), rows
         return {"parcel_id": number, "international_number": number}, None
 
-    def _eta(self):
-        if self._eta_model is None and self.history is not None and len(self.history):
-            self._eta_model = fit_eta(self.history, self.parcels, now=self.now)
-        return self._eta_model
+    def _estimate_basis(
+        self, rec: Mapping[str, Any], events: pd.DataFrame, now: pd.Timestamp
+    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.Timestamp, Any]:
+        """The tables the parcel's lane model is fitted on (the loaded history with this
+        parcel's scans as just tracked, and its record), now, and that model.
+
+        The partner export renders from the same tables and now, so the report's estimate
+        for the parcel is the one shown here (both come from diagnose.parcel_eta).
+        """
+        pid = str(rec["parcel_id"])
+        if self.parcels is not None and (self.parcels["parcel_id"].astype(str) == pid).any():
+            parcels = self.parcels
+        elif self.parcels is not None and len(self.parcels):
+            parcels = pd.concat([self.parcels, _bare_parcels(rec)], ignore_index=True)
+        else:
+            parcels = _bare_parcels(rec)
+        history = self.history
+        if history is not None and len(history):
+            others = history[(history["parcel_id"].astype(str) != pid).to_numpy(bool)]
+            history = pd.concat([others, events], ignore_index=True) if len(events) else others
+            history.attrs = dict(events.attrs)
+        else:
+            history = events
+        return parcels, history, now, fit_eta(history, parcels, now=now)
 
     def _clear(self) -> None:
         self.diagnosis = None
+        self.basis = None
         self.events = None
         self._w_result.layout.display = "none"
         self._w_sandbox.value = ""
@@ -534,7 +557,8 @@ class ParcelInvestigator:
         if notes:
             self._say("\n".join(notes), "warning")
         now = self.now if self.now is not None else pd.Timestamp.now(tz="UTC")
-        d = diagnose(events, now=now, parcel=rec, eta_model=self._eta())
+        self.basis = self._estimate_basis(rec, events, now)
+        d = diagnose(events, now=now, parcel=rec, eta_model=self.basis[3])
         self.diagnosis = d
         self._show(d, events, now)
         return d
@@ -606,16 +630,15 @@ class ParcelInvestigator:
         if self.diagnosis is None or self.events is None:
             raise InputError("no parcel is shown", "export", "Investigate a parcel first")
         pid = self.diagnosis.parcel_id
-        if self.parcels is not None and (self.parcels["parcel_id"].astype(str) == pid).any():
-            parcels = self.parcels[self.parcels["parcel_id"].astype(str) == pid]
-        else:
-            parcels = _bare_parcels(self.parcel or {"parcel_id": pid})
+        # the report fits its lane model on the tables the shown estimate came from, at the
+        # same moment: the same estimate (toolkit.diagnose.parcel_eta) on both
+        parcels, events, now, _ = self.basis
         path = export_for_partner(
             [pid],
             parcels,
-            self.events,
+            events,
             out_dir=self.out_dir,
-            now=self.now,
+            now=now,
             language=self._w_report_lang.value,
         )
         self._w_export.value = message_html(f"Partner report written to {path}", "ok")
