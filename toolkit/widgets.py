@@ -665,7 +665,7 @@ def _option_label(column: str, value: str) -> str:
     """A filter option as analysts read it: a carrier's name with its code."""
     if column == "carrier":
         name = carrier_name(value)
-        if name and name.lower() != value:
+        if name and name != value:
             return f"{name} [{value}]"
     return value
 
