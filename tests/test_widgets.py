@@ -267,7 +267,7 @@ def test_the_partner_export_shows_the_delivery_estimate_the_investigator_shows(
     assert shown is not None and shown.high is None  # "2026-11-27 or later"
     pid = inv.diagnosis.parcel_id
     # the tables, moment and lane model the estimate was made from go to the report
-    tables, when, model = inv.basis[:2], inv.basis[2], inv.basis[3]
+    tables, when, model = (inv.basis[0], inv.basis[1]()), inv.basis[2], inv.basis[3]
     assert when == now and parcel_eta(inv.parcel, inv.events, when, model) == shown
     assert build_report(*tables, parcel_ids=[pid], now=when).eta[pid] == shown
     # (the parcel's own row and scans alone hold too little history for any estimate)

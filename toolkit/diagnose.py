@@ -655,6 +655,30 @@ def fit_eta(
     return _fit_from_features(f, sf, parcels, now.value, config)
 
 
+def same_history(a: pd.DataFrame, b: pd.DataFrame, parcel_id: object) -> bool:
+    """True if two sets of one parcel's scans give a lane model (``fit_eta``) the same inputs:
+    the time it entered each stage, its delivery and its return. Then a model fitted with
+    either set is the same model."""
+
+    def inputs(ev: pd.DataFrame) -> tuple:
+        ev = ev[(ev["parcel_id"] == parcel_id).to_numpy(bool)]
+        _check_events(ev)
+        f = _features(ev, pd.Index([parcel_id]))
+        sf, _, _ = _stage_times(f)
+        last = f["last"][0]
+        ret = max(last[_IX[M.RETURNING]], last[_IX[M.RETURNED]])
+        returned = ret != NO_TIME and ret >= last[_IX[M.DELIVERED]]
+        return (
+            tuple(sf[0]),
+            int(f["first"][0, _IX[M.DELIVERED]]),
+            bool(returned),
+            int(last.max()) if returned else None,
+            int(f["count"][0]) > 0,
+        )
+
+    return inputs(a) == inputs(b)
+
+
 def diagnose_all(
     events: pd.DataFrame,
     parcels: pd.DataFrame,

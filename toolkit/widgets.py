@@ -22,7 +22,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 
 from toolkit.carriers.base import WARNING_KINDS
-from toolkit.diagnose import Diagnosis, diagnose, diagnose_all, fit_eta
+from toolkit.diagnose import Diagnosis, diagnose, diagnose_all, fit_eta, same_history
 from toolkit.errors import InputError, ToolkitError
 from toolkit.findings import COMPENSATION_KINDS, STATUSES
 from toolkit.io import write_spreadsheet_csv
@@ -311,7 +311,9 @@ class ParcelInvestigator:
         self._store = store
         # what the shown parcel's delivery estimate was made from, which an export passes on:
         # (parcels, events, now, lane model)
-        self.basis: tuple[pd.DataFrame, pd.DataFrame, pd.Timestamp, Any] | None = None
+        self.basis: tuple[pd.DataFrame, Callable[[], pd.DataFrame], pd.Timestamp, Any] | None = None
+        self._history_model: tuple[pd.Timestamp, Any] | None = None  # (now, fit on history)
+        self._ids_cache: dict[str, Any] = {}
         self.parsed: TrackingNumber | None = None
         self.parcel: dict[str, Any] | None = None
         self.events: pd.DataFrame | None = None
@@ -485,28 +487,51 @@ class ParcelInvestigator:
 
     def _estimate_basis(
         self, rec: Mapping[str, Any], events: pd.DataFrame, now: pd.Timestamp
-    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.Timestamp, Any]:
-        """The tables the parcel's lane model is fitted on (the loaded history with this
-        parcel's scans as just tracked, and its record), now, and that model.
+    ) -> tuple[pd.DataFrame, Callable[[], pd.DataFrame], pd.Timestamp, Any]:
+        """What the parcel's delivery estimate is made from: the parcels table (with its
+        record), the events (the loaded history with this parcel's scans as just tracked,
+        built when asked for), now, and the lane model fitted on them.
 
         The partner export renders from the same tables and now, so the report's estimate
         for the parcel is the one shown here (both come from diagnose.parcel_eta).
         """
         pid = str(rec["parcel_id"])
-        if self.parcels is not None and (self.parcels["parcel_id"].astype(str) == pid).any():
+        known = self.parcels is not None and pid in self._known_ids()
+        if known:
             parcels = self.parcels
         elif self.parcels is not None and len(self.parcels):
             parcels = pd.concat([self.parcels, _bare_parcels(rec)], ignore_index=True)
         else:
             parcels = _bare_parcels(rec)
         history = self.history
-        if history is not None and len(history):
-            others = history[(history["parcel_id"].astype(str) != pid).to_numpy(bool)]
-            history = pd.concat([others, events], ignore_index=True) if len(events) else others
-            history.attrs = dict(events.attrs)
-        else:
-            history = events
-        return parcels, history, now, fit_eta(history, parcels, now=now)
+        if history is None or not len(history):
+            return parcels, lambda: events, now, fit_eta(events, parcels, now=now)
+        mine = self._history_ids() == pid
+
+        def tables() -> pd.DataFrame:
+            out = pd.concat([history[~mine], events], ignore_index=True)
+            out.attrs = dict(events.attrs)
+            return out
+
+        if known and same_history(
+            history[mine].assign(parcel_id=pid), events.assign(parcel_id=pid), pid
+        ):
+            # the scans just tracked tell the model what the loaded ones did: the model
+            # fitted once on the loaded tables is the one these tables give
+            if self._history_model is None or self._history_model[0] != now:
+                self._history_model = (now, fit_eta(history, self.parcels, now=now))
+            return parcels, tables, now, self._history_model[1]
+        return parcels, tables, now, fit_eta(tables(), parcels, now=now)
+
+    def _known_ids(self) -> set[str]:
+        if self._ids_cache.get("parcels") is None:
+            self._ids_cache["parcels"] = set(self.parcels["parcel_id"].astype(str))
+        return self._ids_cache["parcels"]
+
+    def _history_ids(self) -> np.ndarray:
+        if self._ids_cache.get("history") is None:
+            self._ids_cache["history"] = self.history["parcel_id"].astype(str).to_numpy()
+        return self._ids_cache["history"]
 
     def _clear(self) -> None:
         self.diagnosis = None
@@ -632,7 +657,8 @@ class ParcelInvestigator:
         pid = self.diagnosis.parcel_id
         # the report fits its lane model on the tables the shown estimate came from, at the
         # same moment: the same estimate (toolkit.diagnose.parcel_eta) on both
-        parcels, events, now, _ = self.basis
+        parcels, tables, now, _ = self.basis
+        events = tables()
         path = export_for_partner(
             [pid],
             parcels,
