@@ -14,7 +14,12 @@ from hypothesis import strategies as st
 from toolkit.diagnose import diagnose, diagnose_all, diagnose_each, fit_eta
 from toolkit.errors import InputError, MissingColumnsError, SchemaError, ValueNotAllowedError
 from toolkit.model import CATEGORIES, EVENT_DTYPES
-from toolkit.policy import DEFAULT_CONFIG, CompensationPolicy, DiagnosisConfig
+from toolkit.policy import (
+    DEFAULT_CONFIG,
+    HANDOVER_LOSS_LIMIT,
+    CompensationPolicy,
+    DiagnosisConfig,
+)
 
 NOW = pd.Timestamp("2026-11-20 12:00", tz="UTC")
 INTL = "RB473124829GB"  # a valid UPU S10 number (Royal Mail)
@@ -196,9 +201,9 @@ def test_silent_too_long_international_and_domestic():
     ev = events("P1", [(25, "accepted"), (20, "departed_origin")])
     d = diagnose(ev, NOW, parcel())
     assert d.category == "silent_too_long"
-    assert (
-        d.evidence_text[0]
-        == "no scan for 20 days since departure from the origin country on 2026-10-31"
+    assert d.evidence_text[0] == (
+        "no scan for 20 days since departure from the origin country on 2026-10-31, "
+        "past the lane's 14-day loss limit for the international leg"
     )
     assert d.actions[0].who == "international provider Royal Mail"
     assert "trace" in d.actions[0].what
@@ -213,8 +218,72 @@ def test_silent_too_long_international_and_domestic():
     )
     d = diagnose(dom, NOW, parcel(domestic_number=DOM))
     assert d.category == "silent_too_long"  # 8 days > 5-day domestic limit
+    assert d.evidence_text[0].endswith("past the lane's 5-day loss limit for the domestic leg")
+    assert "超过本线路国内段 5 天的丢件期限" in d.evidence_text_zh[0]
     assert d.actions[0].who == "domestic carrier SF Express"
     assert "5678" in d.actions[0].what and d.actions[0].facts["domestic number"] == DOM
+
+
+# arrived, released by customs, then nothing: no domestic scan and no later international one
+ARRIVED_THEN_SILENT = [
+    (40, "accepted"),
+    (35, "departed_origin"),
+    (25, "arrived_destination"),
+    (20, "customs_cleared"),
+]
+
+
+def test_a_parcel_silent_past_the_loss_limit_after_arrival_is_a_suspected_loss():
+    ev = events("P1", ARRIVED_THEN_SILENT)
+    p = parcel(shipped_at=NOW - pd.Timedelta(days=41))
+    d = diagnose(ev, NOW, p)
+    # 20 days without a scan since the release: past the lane's 14-day international limit
+    assert getattr(DEFAULT_CONFIG, HANDOVER_LOSS_LIMIT) == 14
+    assert d.category == "silent_too_long"
+    assert d.evidence_text[0] == (
+        "no scan for 20 days since customs release on 2026-10-31, past the lane's 14-day loss "
+        "limit for a parcel with no domestic scan after arrival (too long for a handover not "
+        "yet synced)"
+    )
+    assert "超过本线路到港后无国内扫描 14 天的丢件期限" in d.evidence_text_zh[0]
+    # a trace with the international provider, and compensation: not "ask for the number"
+    assert d.actions[0].who == "international provider Royal Mail"
+    assert "Open a trace" in d.actions[0].what
+    assert not any("domestic waybill number" in a.what for a in d.actions)
+    assert any(a.what.startswith("Compensation is due") for a in d.actions)
+    # the same parcel within the limit (silent 12 days) is still a handover not synced
+    recent = events("P1", [(40, "accepted"), (35, "departed_origin"), (17, "arrived_destination"),
+                           (12, "customs_cleared")])  # fmt: skip
+    assert diagnose(recent, NOW, p).category == "handover_not_synced"
+
+
+def test_the_handover_upper_bound_follows_the_lane_and_both_paths_agree():
+    ev = pd.concat(
+        [
+            events("GB1", ARRIVED_THEN_SILENT),
+            events("AU1", ARRIVED_THEN_SILENT, carrier="auspost"),
+        ]
+    )
+    ps = parcels_table(
+        parcel("GB1"), parcel("AU1", international_carrier="auspost", origin_country="AU")
+    )
+    cfg = DEFAULT_CONFIG.with_override(origin_country="AU", international_silence_days=30)
+    table = diagnose_all(ev, ps, NOW, config=cfg).set_index("parcel_id")
+    assert table["category"].astype(str).to_dict() == {
+        "GB1": "silent_too_long",
+        "AU1": "handover_not_synced",  # 20 days is within this lane's 30-day limit
+    }
+    assert table.loc["GB1", "evidence"].endswith(
+        "(too long for a handover not yet synced)"
+    )  # the vectorised path names the limit as well
+    for pid, rec in (("GB1", ps.iloc[0]), ("AU1", ps.iloc[1])):
+        one = diagnose(ev, NOW, rec, config=cfg)
+        assert one.category == table.loc[pid, "category"]
+        assert one.evidence_text[0] == table.loc[pid, "evidence"]
+    # within the clearance and handover window the parcel waits, whatever the silence limit
+    short = DEFAULT_CONFIG.with_override(origin_country="GB", international_silence_days=1)
+    waiting = events("GB1", [(6, "accepted"), (4, "departed_origin"), (3, "arrived_destination")])
+    assert diagnose(waiting, NOW, parcel("GB1"), config=short).category == "awaiting_clearance"
 
 
 def test_returned_and_exception_and_a_later_scan_clears_an_exception():

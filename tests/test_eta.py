@@ -231,3 +231,21 @@ def test_no_estimate_for_returned_or_unknown_numbers():
     d = diagnose(ev, NOW)
     assert d.category == "returned_or_exception" and d.eta is None
     assert "returned" in d.eta_reason
+
+
+def test_parcel_eta_is_the_estimate_diagnose_gives_and_needs_a_lane_model():
+    from toolkit import demo
+    from toolkit.diagnose import parcel_eta
+
+    parcels, events = demo.load_demo()
+    now = pd.Timestamp(parcels["as_of"].iloc[0])
+    model = fit_eta(events, parcels, now)
+    seen = {}
+    for cat, rows in parcels.groupby("true_category"):
+        for _, p in rows.head(3).iterrows():
+            got = parcel_eta(p, events, now, model)
+            assert got == diagnose(events, now, p, eta_model=model).eta, p["parcel_id"]
+            seen[cat] = seen.get(cat, False) or got is not None
+    assert seen["moving"] and seen["awaiting_clearance"] and not seen["delivered"]
+    with pytest.raises(InputError, match="fitted lane model"):
+        parcel_eta(parcels.iloc[0], events, now, None)

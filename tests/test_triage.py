@@ -129,26 +129,33 @@ def test_any_filter_agrees_with_pandas(demo_triage, data):
         values = sorted(t[column].astype(str).unique())
         return tuple(data.draw(st.lists(st.sampled_from(values), max_size=3, unique=True)))
 
-    lo = data.draw(st.integers(0, tr.max_days))
-    hi = data.draw(st.integers(lo, tr.max_days))
+    with_delivered = data.draw(st.booleans())
+    top = tr.max_days_of(with_delivered)
+    lo = data.draw(st.integers(0, top))
+    hi = data.draw(st.integers(lo, top))
     flt = TriageFilter(
-        carriers=some("carrier"),
+        carriers=tuple(
+            data.draw(st.lists(st.sampled_from([v for v, _ in tr.options("carrier")]), max_size=3))
+        ),
         lanes=some("lane"),
         provinces=some("destination_province"),
         categories=some("category"),
         days=(lo, hi),
+        include_delivered=with_delivered,
     )
     expected = pd.Series(True, index=t.index)
+    if flt.carriers:  # either leg
+        expected &= t["carrier"].isin(flt.carriers) | t["domestic_carrier"].isin(flt.carriers)
     for column, chosen in (
-        ("carrier", flt.carriers),
         ("lane", flt.lanes),
         ("destination_province", flt.provinces),
         ("category", flt.categories),
     ):
         if chosen:
             expected &= t[column].astype(str).isin(chosen)
-    full = lo == 0 and hi == tr.max_days
-    expected &= t["days_silent"].between(lo, hi).where(t["days_known"], full)
+    if not (lo == 0 and hi == top):  # a narrowed range: delivered parcels only when asked for
+        judged = t["days_known"] & (with_delivered | (t["category"] != "delivered"))
+        expected &= judged & t["days_silent"].between(lo, hi)
     mask = tr.mask(flt)
     assert np.array_equal(mask, expected.to_numpy(bool))
     counts = tr.category_counts(mask).set_index("category")["parcels"]
@@ -166,3 +173,104 @@ def test_every_category_of_the_demo_set_is_a_filter_option(demo_triage):
     options = dict(tr.options("category"))
     assert set(options) <= set(CATEGORIES)
     assert sum(options.values()) == len(parcels)
+
+
+# ------------------------------------------------------------------ silence and carriers
+
+
+def legs_table() -> pd.DataFrame:
+    """Delivered long ago (the longest "silence"), stuck, never scanned, and two carriers."""
+    now = pd.Timestamp("2026-11-20 00:00", tz="UTC")
+    diag = pd.DataFrame(
+        {
+            "parcel_id": ["old", "stuck", "short", "noscan", "sf_scan"],
+            "category": [
+                "delivered",
+                "silent_too_long",
+                "handover_not_synced",
+                "number_not_found",
+                "moving",
+            ],
+            "last_scan_utc": pd.to_datetime(
+                ["2026-09-21", "2026-10-21", "2026-11-10", None, "2026-11-19"], utc=True
+            ),
+        }
+    )
+    parcels = pd.DataFrame(
+        {
+            "parcel_id": ["old", "stuck", "short", "noscan", "sf_scan"],
+            "international_number": ["N1", "N2", "N3", "N4", "N5"],
+            "international_carrier": ["usps", "USPS", "ems", "usps", "usps"],
+            "domestic_carrier": [" SF ", None, "ems", None, None],
+            "origin_country": ["US"] * 5,
+            "destination_province": ["广东省"] * 5,
+            "shipped_at": pd.to_datetime(
+                ["2026-09-01", "2026-10-01", "2026-11-01", "2026-08-01", "2026-11-01"], utc=True
+            ),
+        }
+    )
+    # the domestic carrier of sf_scan is known only from its scans
+    events = pd.DataFrame(
+        {
+            "parcel_id": ["sf_scan", "sf_scan"],
+            "carrier": ["usps", "sf"],
+            "leg": ["international", "domestic"],
+            "time_utc": pd.to_datetime(["2026-11-10", "2026-11-19"], utc=True),
+        }
+    )
+    return triage_table(diag, parcels, now, events)
+
+
+def test_delivered_and_unscanned_parcels_stay_out_of_the_silent_views():
+    tr = Triage(legs_table())
+    everything = tr.mask(TriageFilter())
+    assert everything.all()  # counts and rates still see every parcel
+    # "old" was delivered 60 days ago: the longest gap, but not silence
+    assert tr.ids(everything, silent=True) == ["stuck", "short", "sf_scan"]
+    # and "noscan" (shipped 111 days ago, no scan) has no scans to show either
+    assert tr.ids(everything, silent=True, include_delivered=True) == [
+        "old",
+        "stuck",
+        "short",
+        "sf_scan",
+    ]
+    # the full list keeps everything, the parcels whose silence counts first
+    assert tr.ids(everything) == ["noscan", "stuck", "short", "sf_scan", "old"]
+    # the days range runs over parcels not yet delivered...
+    assert tr.max_days == 111 and tr.max_days_of(include_delivered=True) == 111
+    long_silent = tr.mask(TriageFilter(days=(20, 200)))
+    assert tr.table.loc[long_silent, "parcel_id"].tolist() == ["stuck", "noscan"]
+    # ...and takes delivered ones in only when asked
+    with_delivered = tr.mask(TriageFilter(days=(20, 200), include_delivered=True))
+    assert tr.table.loc[with_delivered, "parcel_id"].tolist() == ["old", "stuck", "noscan"]
+
+
+def test_the_carrier_filter_matches_either_leg_with_the_report_codes():
+    tr = Triage(legs_table())
+    options = dict(tr.options("carrier"))
+    # lower-case codes, domestic carriers included; a parcel counts once per carrier
+    assert options == {"usps": 4, "sf": 2, "ems": 1}
+
+    def chosen(*codes: str) -> list[str]:
+        return tr.table.loc[tr.mask(TriageFilter(carriers=codes)), "parcel_id"].tolist()
+
+    assert chosen("sf") == ["old", "sf_scan"]  # the domestic leg, given or from its scans
+    assert chosen("usps") == ["old", "stuck", "noscan", "sf_scan"]
+    assert chosen("ems") == ["short"]  # EMS on both legs
+    assert chosen("sf", "ems") == ["old", "short", "sf_scan"]
+    # the heatmap still groups by the international carrier
+    assert set(tr.gone_dark(tr.mask(TriageFilter()))["carrier"]) == {"usps", "ems"}
+
+
+def test_every_carrier_option_selects_what_the_report_selects(demo_triage):
+    from toolkit.report_content import check_carrier, select_parcels
+
+    _, parcels, now = demo_triage
+    _, events = demo.load_demo()
+    tr = Triage(triage_table(diagnose_all(events, parcels, now=now), parcels, now, events))
+    codes = [v for v, _ in tr.options("carrier")]
+    assert {"sf", "ems", "yto", "zto", "jd"} <= set(codes)  # domestic carriers are there
+    for code in codes:
+        assert check_carrier(code, parcels, events) == code
+        mine = set(tr.table.loc[tr.mask(TriageFilter(carriers=(code,))), "parcel_id"])
+        assert mine == set(select_parcels(parcels, events, carrier=code)["parcel_id"]), code

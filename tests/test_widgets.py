@@ -279,6 +279,34 @@ def test_export_for_partner_says_where_the_file_is(demo_set, store, tmp_path, mo
     assert inv._w_download.outputs == ()
 
 
+def test_the_partner_export_shows_the_delivery_estimate_the_investigator_shows(
+    demo_set, store, tmp_path
+):
+    from toolkit.diagnose import parcel_eta
+    from toolkit.report_content import build_report
+
+    parcels, _, now = demo_set
+    row = first_of(parcels, "awaiting_clearance")
+    inv = investigator(demo_set, store, out_dir=tmp_path / "reports")
+    inv._w_number.value = row["international_number"]
+    inv._b_investigate.click()
+    shown = inv.diagnosis.eta
+    assert shown is not None and shown.high is None  # "2026-11-27 or later"
+    pid = inv.diagnosis.parcel_id
+    # the tables, moment and lane model the estimate was made from go to the report
+    tables, when, model = (inv.basis[0], inv.basis[1]()), inv.basis[2], inv.basis[3]
+    assert when == now and parcel_eta(inv.parcel, inv.events, when, model) == shown
+    assert build_report(*tables, parcel_ids=[pid], now=when).eta[pid] == shown
+    # (the parcel's own row and scans alone hold too little history for any estimate)
+    alone = parcels[parcels["parcel_id"] == pid]
+    assert build_report(alone, inv.events, parcel_ids=[pid], now=when).eta.get(pid) != shown
+    # and the page written shows it on the parcel's timeline
+    inv._b_export.click()
+    (page,) = (tmp_path / "reports").glob("*.html")
+    text = page.read_text(encoding="utf-8")
+    assert "delivery expected from" in text and shown.low.isoformat() in text
+
+
 # ------------------------------------------------------------------ GroupTriage
 
 
@@ -305,7 +333,9 @@ def test_filters_update_summary_and_charts_consistently_with_pandas(triage, demo
     carrier = table["carrier"].value_counts().index[0]
     g._w_carrier.value = (carrier,)
     g._w_days.value = (3, g._w_days.max)
-    expected = table[(table["carrier"] == carrier) & table["days_silent"].between(3, 10**9)]
+    on_leg = (table["carrier"] == carrier) | (table["domestic_carrier"] == carrier)
+    not_delivered = table["category"] != "delivered"  # silence counts until delivery
+    expected = table[on_leg & not_delivered & table["days_silent"].between(3, 10**9)]
     assert summary_counts(g) == expected["category"].astype(str).value_counts().to_dict()
 
     # Ageing histogram: one stacked trace per category, bars summing to the stuck parcels.
@@ -318,7 +348,9 @@ def test_filters_update_summary_and_charts_consistently_with_pandas(triage, demo
             dict(zip(trace.x, trace.y, strict=True)) == part["days_silent"].value_counts().to_dict()
         )
 
-    # Heatmap: one row, the chosen carrier; each cell the gone-dark share of its lane.
+    # Heatmap: one row, the chosen carrier (never a domestic one, so no other international
+    # carrier's parcels join it); each cell the gone-dark share of its lane.
+    assert not (table["domestic_carrier"] == carrier).any()
     (heat,) = g._w_heatmap.data
     assert list(heat.y) == [carrier]
     for lane, z in zip(heat.x, heat.z[0], strict=True):
@@ -358,6 +390,76 @@ def test_every_message_the_triage_widget_sends_is_json(demo_set, store, monkeypa
             json.dumps(data, allow_nan=False, default=str)
         except ValueError as exc:
             pytest.fail(f"a {msg_type} message is not JSON: {exc}")
+
+
+def test_longest_silent_views_leave_out_delivered_and_unscanned_parcels(triage):
+    g = triage
+    table = g.triage.table.set_index("parcel_id")
+    drawn_ids = lane_ids(g)
+    assert len(drawn_ids) == g.swimlane_limit  # every lane drawn has scans
+    cats = table.loc[drawn_ids, "category"].astype(str)
+    assert "delivered" not in set(cats)
+    assert table.loc[drawn_ids, "last_scan_utc"].notna().all()  # every lane has scans
+    # the demo's longest gaps are delivered parcels: without the rule they would fill the lanes
+    longest = table.sort_values("days_silent", ascending=False).head(g.swimlane_limit)
+    assert (longest["category"] == "delivered").sum() > g.swimlane_limit // 2
+    silent = table[(table["category"] != "delivered") & table["last_scan_utc"].notna()]
+    assert (
+        table.loc[drawn_ids, "days_silent"].min()
+        >= silent["days_silent"].nlargest(g.swimlane_limit).min()
+    )
+    assert f"of {len(silent):,} parcels not yet delivered" in g._w_swimlanes.layout.title.text
+    # the list puts delivered parcels last, and their entries say no days silent
+    listed = [v for _, v in g._w_parcels.options]
+    assert (table.loc[listed, "category"] != "delivered").all()  # 1,300 are not delivered
+    g._w_category.value = ("delivered",)
+    for label, pid in g._w_parcels.options:
+        assert label.endswith(table.loc[pid, "lane"]) and not label.endswith(" d")
+    assert not lane_ids(g)  # no longest-silent timelines among delivered parcels
+    g._w_category.value = ()
+
+    # the days-silent range runs over parcels not yet delivered...
+    undelivered = table[(table["category"] != "delivered") & table["days_known"]]
+    assert g._w_days.max == undelivered["days_silent"].max()  # unscanned: days since shipping
+    g._w_days.value = (10, g._w_days.max)
+    assert "delivered" not in summary_counts(g)
+    # ...and takes delivered ones, and their timelines, in when asked
+    g._w_delivered.value = True
+    assert g._w_days.value == (0, table["days_silent"].max())  # the range grows to them
+    g._w_days.value = (10, g._w_days.max)
+    assert summary_counts(g)["delivered"] == int(
+        ((table["category"] == "delivered") & (table["days_silent"] >= 10)).sum()
+    )
+    assert "delivered" in set(table.loc[lane_ids(g), "category"].astype(str))
+    assert "parcels with scans" in g._w_swimlanes.layout.title.text
+    g._b_reset.click()
+    assert g._w_delivered.value is False
+    assert "delivered" not in set(table.loc[lane_ids(g), "category"].astype(str))
+
+
+def lane_ids(g: GroupTriage) -> list[str]:
+    """Parcel ids whose scans the swimlane figure draws (named in the markers' hover text)."""
+    seen: dict[str, None] = {}
+    for trace in g._w_swimlanes.data:
+        for text in trace.hovertext if trace.hovertext is not None else ():
+            seen.setdefault(re.match(r"<b>([^<]+)</b>", text).group(1), None)
+    return list(seen)
+
+
+def test_the_carrier_filter_offers_domestic_carriers_and_matches_either_leg(triage, demo_set):
+    from toolkit.report_content import select_parcels
+
+    parcels, events, _ = demo_set
+    g = triage
+    options = dict((v, k) for k, v in g._w_carrier.options)
+    assert {"sf", "ems", "yto", "zto", "sto", "yunda", "jd"} <= set(options)
+    assert options["sf"].startswith("SF Express [sf] (")
+    g._w_carrier.value = ("sf",)
+    shown = {v for _, v in g._w_parcels.options}
+    assert shown == set(select_parcels(parcels, events, carrier="sf")["parcel_id"])
+    table = g.triage.table.set_index("parcel_id").loc[sorted(shown)]
+    assert (table["domestic_carrier"] == "sf").all()  # SF carries no parcel internationally
+    assert sum(summary_counts(g).values()) == len(shown) == int(options["sf"][:-1].split("(")[1])
 
 
 def test_one_finding_for_several_parcels(triage, store):

@@ -67,6 +67,7 @@ from toolkit.demo_text import (
 from toolkit.errors import InputError, ToolkitError
 from toolkit.model import CARRIERS, PARCEL_COLUMNS
 from toolkit.numbers import S10_OPERATORS, s10_check_digit
+from toolkit.policy import DEFAULT_CONFIG, HANDOVER_LOSS_LIMIT
 
 DEMO_DIR = Path(__file__).resolve().parent.parent / "data" / "demo"
 DEFAULT_AS_OF = "2026-11-20T04:00:00Z"
@@ -75,6 +76,8 @@ MIRROR_SOURCE = "demo-17track"  # the same scan seen again through an aggregator
 CHUNK_PARCELS = 50_000  # parcels generated at once (each chunk has its own random stream)
 MAX_PARCELS = 9_999_999  # parcel ids have 7 digits
 FORMATS = ("csv", "parquet")
+# Hours an unlinked handover may stay silent before diagnosis calls it a suspected loss.
+_HANDOVER_LOSS_HOURS = float(getattr(DEFAULT_CONFIG, HANDOVER_LOSS_LIMIT)) * 24.0
 
 EXTRA_PARCEL_COLUMNS = (
     "true_category",
@@ -548,7 +551,9 @@ def _chunk(
     age[m] = rng.uniform(0.05, 0.9, m.sum()) * (t[m, CLEARED] - t_k[m])
     m = w_["handover_in_progress"]
     age[m] = rng.uniform(0.05, 0.9, m.sum()) * (t[m, D_ACCEPT] - t_k[m])
-    _age(w_["handover_unlinked"], 60.0, 14 * 24.0)
+    # an unlinked handover is not a loss: it stays within the handover diagnosis's upper bound
+    # (past that silence limit a parcel is a suspected loss, see policy.HANDOVER_LOSS_LIMIT)
+    _age(w_["handover_unlinked"], 60.0, _HANDOVER_LOSS_HOURS)
     _age(w_["customs_inspection"] | w_["customs_documents"], 12.0, 10 * 24.0)
     _age(w_["lost_international"], 14 * 24.0, 30 * 24.0)
     _age(w_["lost_domestic"], 6 * 24.0, 25 * 24.0)

@@ -14,8 +14,10 @@ Rules, first match wins (thresholds from DiagnosisConfig, per lane):
 5. customs_hold: a hold no later release, handover or domestic scan cleared.
 6. awaiting_clearance: arrived (or released) with no domestic scan yet, within the
    clearance + handover window from arrival (handover window from the last release scan).
-7. handover_not_synced: the same, past that window.
-8. silent_too_long: last scan older than the leg's silence limit.
+7. handover_not_synced: the same, past that window, while the last scan is no older than
+   the lane's loss limit (policy.HANDOVER_LOSS_LIMIT, the international silence limit).
+8. silent_too_long: last scan older than the leg's silence limit (for a parcel waiting
+   for its handover, the limit of rule 7); the evidence names the limit passed.
 9. moving: anything else.
 
 Dates in texts are calendar dates in China (Asia/Shanghai).
@@ -65,6 +67,7 @@ from toolkit.model import (
 from toolkit.policy import (
     DEFAULT_CONFIG,
     DEFAULT_POLICY,
+    HANDOVER_LOSS_LIMIT,
     LANE_FIELDS,
     CompensationPolicy,
     DiagnosisConfig,
@@ -82,6 +85,7 @@ __all__ = [
     "diagnose",
     "diagnose_all",
     "fit_eta",
+    "parcel_eta",
 ]
 
 M = Milestone
@@ -398,6 +402,7 @@ def _core(
     silence_ns = np.where(has_events, np.maximum(now_ns - last_any, 0), 0)
     silence_days = silence_ns / day
     limit = np.where(dom_seen, th["domestic_silence_days"], th["international_silence_days"])
+    limit = np.where(waiting_stage, th[HANDOVER_LOSS_LIMIT], limit)
     invalid_number = ~has_events & valid.eq(False).fillna(False).to_numpy(bool)
 
     conditions = [
@@ -407,7 +412,7 @@ def _core(
         returned | exc_active,
         hold_active,
         waiting_stage & (now_ns <= deadline),
-        waiting_stage,
+        waiting_stage & (silence_days <= limit),
         silence_days > limit,
     ]
     choices = [
@@ -489,6 +494,7 @@ def _core(
         since=_days_text(since_ref),
         silence=_days_text((silence_ns // day).astype(np.int64)),
         window=_days_text(np.ceil(window).astype(np.int64)),
+        limit=_limit_text(limit, dom_seen, waiting_stage),
         number=intl["normalized"].fillna("").to_numpy(dtype=object),
     )
     basis = _basis_column(level, parcels, stage, eta)
@@ -518,6 +524,7 @@ def _core(
             "_deadline": deadline,
             "_limit": limit,
             "_dom_seen": dom_seen,
+            "_waiting": waiting_stage,
             "_stage": stage,
             "_eta_level": level,
             "_eta_n": eta["eta_n"].to_numpy(),
@@ -564,12 +571,32 @@ def _evidence_text(is_cat, returned, **cols) -> np.ndarray:
         "no domestic scan for ", "{since}", " since ", "{ref_phrase}", " on ", "{ref_date}",
         " (normally within ", "{window}", ")",
     )  # fmt: skip
-    put(is_cat[C.SILENT_TOO_LONG], "no scan for ", "{silence}", " since ", "{last_phrase}", " on ", "{last_date}")  # fmt: skip
+    put(
+        is_cat[C.SILENT_TOO_LONG],
+        "no scan for ", "{silence}", " since ", "{last_phrase}", " on ", "{last_date}", ", past ",
+        "{limit}",
+    )  # fmt: skip
     put(exc & returned, "{ref_phrase}", " on ", "{ref_date}")
     put(exc & ~returned, "exception reported on ", "{ref_date}", "; no normal scan since")
     put(is_cat[C.NUMBER_INVALID], "number ", "{number}", " fails its check; no scans under it")
     put(is_cat[C.NUMBER_NOT_FOUND], "no scans under number ", "{number}")
     return out
+
+
+def _limit_text(limit: np.ndarray, dom_seen: np.ndarray, waiting: np.ndarray) -> np.ndarray:
+    """Which silence limit applies to each parcel, in words ("the lane's 14-day loss limit
+    for the international leg")."""
+    uniq, inv = np.unique(limit, return_inverse=True)
+    days = np.array([f"{v:g}-day" for v in uniq], dtype=object)[inv]
+    what = np.where(
+        waiting,
+        " loss limit for a parcel with no domestic scan after arrival "
+        "(too long for a handover not yet synced)",
+        np.where(
+            dom_seen, " loss limit for the domestic leg", " loss limit for the international leg"
+        ),
+    )
+    return "the lane's " + days + what
 
 
 def _basis_column(level: np.ndarray, parcels: pd.DataFrame, stage: np.ndarray, eta) -> np.ndarray:
@@ -626,6 +653,30 @@ def fit_eta(
     f = _features(events, pd.Index(parcels["parcel_id"]))
     sf, _, _ = _stage_times(f)
     return _fit_from_features(f, sf, parcels, now.value, config)
+
+
+def same_history(a: pd.DataFrame, b: pd.DataFrame, parcel_id: object) -> bool:
+    """True if two sets of one parcel's scans give a lane model (``fit_eta``) the same inputs:
+    the time it entered each stage, its delivery and its return. Then a model fitted with
+    either set is the same model."""
+
+    def inputs(ev: pd.DataFrame) -> tuple:
+        ev = ev[(ev["parcel_id"] == parcel_id).to_numpy(bool)]
+        _check_events(ev)
+        f = _features(ev, pd.Index([parcel_id]))
+        sf, _, _ = _stage_times(f)
+        last = f["last"][0]
+        ret = max(last[_IX[M.RETURNING]], last[_IX[M.RETURNED]])
+        returned = ret != NO_TIME and ret >= last[_IX[M.DELIVERED]]
+        return (
+            tuple(sf[0]),
+            int(f["first"][0, _IX[M.DELIVERED]]),
+            bool(returned),
+            int(last.max()) if returned else None,
+            int(f["count"][0]) > 0,
+        )
+
+    return inputs(a) == inputs(b)
 
 
 def diagnose_all(
@@ -818,28 +869,7 @@ def diagnose(
     (their lanes come from ``parcels`` when given). Pass ``eta_model=fit_eta(...)`` to reuse
     one fitted history across many calls.
     """
-    now = utc_now(now)
-    _check_events(events)
-    if parcel is None:
-        rec = _parcel_from_events(events)
-    else:
-        rec = dict(parcel.items()) if isinstance(parcel, Mapping | pd.Series) else None
-        if rec is None:
-            raise InputError(
-                f"parcel must be a dict or pandas Series, got {type(parcel).__name__}", "diagnose"
-            )
-        if _text(rec.get("parcel_id")) is None:
-            rec["parcel_id"] = rec.get("international_number")
-        if _text(rec.get("parcel_id")) is None:
-            raise InputError(
-                "the parcel has neither parcel_id nor international_number",
-                "diagnose",
-                "Give at least one of them",
-            )
-        rec.setdefault("international_number", pd.NA)
-    pid = rec["parcel_id"]
-    own = events[(events["parcel_id"] == pid).to_numpy(bool)]
-    _complete_record(rec, own)
+    rec, own, now = _one_parcel(events, now, parcel)
     one = _record_table([rec])
     if eta_model is None:
         history_parcels = parcels if parcels is not None else one
@@ -919,6 +949,82 @@ def _distinct_in_time_order(ev: pd.DataFrame) -> pd.DataFrame:
     return ev.drop_duplicates(subset=key).sort_values(["time_utc"], kind="stable")
 
 
+def _eta_of(row, rec: Mapping, config: DiagnosisConfig) -> ETA | None:
+    """The delivery estimate in one parcel's core row (None where the core gives none)."""
+    if int(row["_eta_level"]) < 0:
+        return None
+    stage = int(row["_stage"])
+    return ETA(
+        low=row["eta_low"].date(),
+        high=None if pd.isna(row["eta_high"]) else row["eta_high"].date(),
+        low_chance=config.eta_low_quantile,
+        high_chance=config.eta_high_quantile,
+        basis=basis_text(
+            int(row["_eta_level"]), rec, stage, int(row["_eta_n"]), int(row["_eta_delivered"])
+        ),
+        n=int(row["_eta_n"]),
+        delivered=int(row["_eta_delivered"]),
+        stage=STAGES[stage],
+    )
+
+
+def _one_parcel(
+    events: pd.DataFrame, now: pd.Timestamp | None, parcel: Mapping | pd.Series | None
+) -> tuple[dict, pd.DataFrame, pd.Timestamp]:
+    """(parcel record completed from its scans, its own scans, now) for one-parcel calls."""
+    now = utc_now(now)
+    _check_events(events)
+    if parcel is None:
+        rec = _parcel_from_events(events)
+    else:
+        rec = dict(parcel.items()) if isinstance(parcel, Mapping | pd.Series) else None
+        if rec is None:
+            raise InputError(
+                f"parcel must be a dict or pandas Series, got {type(parcel).__name__}", "diagnose"
+            )
+        if _text(rec.get("parcel_id")) is None:
+            rec["parcel_id"] = rec.get("international_number")
+        if _text(rec.get("parcel_id")) is None:
+            raise InputError(
+                "the parcel has neither parcel_id nor international_number",
+                "diagnose",
+                "Give at least one of them",
+            )
+        rec.setdefault("international_number", pd.NA)
+    pid = rec["parcel_id"]
+    own = events[(events["parcel_id"] == pid).to_numpy(bool)]
+    _complete_record(rec, own)
+    return rec, own, now
+
+
+def parcel_eta(
+    parcel: Mapping | pd.Series | None,
+    events: pd.DataFrame,
+    now: pd.Timestamp | None,
+    eta_model: EtaModel,
+    *,
+    config: DiagnosisConfig = DEFAULT_CONFIG,
+) -> ETA | None:
+    """A parcel's delivery estimate: the one place that decides it.
+
+    The investigator's diagnosis, its timeline and the partner report all show this
+    estimate (``Diagnosis.eta`` is built by the same code), so the same parcel, scans,
+    ``now`` and lane model (``fit_eta`` over the same history) give the same dates
+    everywhere. ``events`` may hold other parcels (only the parcel's own scans count).
+    None where no estimate can be given: delivered, returned, no scans, or too little
+    history (``diagnose(...).eta_reason`` says which).
+    """
+    if not isinstance(eta_model, EtaModel):
+        raise InputError(
+            f"eta_model must be a fitted lane model, got {type(eta_model).__name__}",
+            "parcel_eta",
+            "Fit one with toolkit.diagnose.fit_eta(events, parcels, now) over the history",
+        )
+    rec, own, now = _one_parcel(events, now, parcel)
+    row = _core(own, _record_table([rec]), now, config, eta_model).iloc[0]
+    return _eta_of(row, rec, config)
+
+
 def _build(row, own, rec, now, config, policy, *, ordered: bool = False) -> Diagnosis:
     """The rich Diagnosis of one parcel from its core row (``ordered``: own is already distinct
     and in time order)."""
@@ -965,21 +1071,7 @@ def _build(row, own, rec, now, config, policy, *, ordered: bool = False) -> Diag
     days_late = None
     if start is not None:
         days_late = (now - start) / pd.Timedelta(days=1) - policy.promised_days
-    eta = None
-    if int(row["_eta_level"]) >= 0:
-        stage = int(row["_stage"])
-        eta = ETA(
-            low=row["eta_low"].date(),
-            high=None if pd.isna(row["eta_high"]) else row["eta_high"].date(),
-            low_chance=config.eta_low_quantile,
-            high_chance=config.eta_high_quantile,
-            basis=basis_text(
-                int(row["_eta_level"]), rec, stage, int(row["_eta_n"]), int(row["_eta_delivered"])
-            ),
-            n=int(row["_eta_n"]),
-            delivered=int(row["_eta_delivered"]),
-            stage=STAGES[stage],
-        )
+    eta = _eta_of(row, rec, config)
     facts = {
         "international_number": intl.normalized or _text(rec.get("international_number")),
         "international_carrier": _text(rec.get("international_carrier")) or intl.carrier,
@@ -1065,6 +1157,10 @@ def _evidence_zh(category, row, facts, intl, now, ref_time, shipped) -> list[str
             silent_days=0 if pd.isna(last_scan) else int((now - last_scan) // pd.Timedelta(days=1)),
             window_days=window,
             number=intl.normalized or _text(facts["international_number"]) or "",
+            limit_days=float(row["_limit"]),
+            limit_leg="handover"
+            if bool(row["_waiting"])
+            else ("domestic" if bool(row["_dom_seen"]) else "international"),
         )
     ]
     if category == C.NUMBER_INVALID and intl.suggestions:

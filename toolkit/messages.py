@@ -79,6 +79,14 @@ def eta_reason_zh(reason: str) -> str:
     return "暂无足够依据"
 
 
+# The silence limit a suspected loss passed, by leg (see toolkit.diagnose._limit_text).
+LIMIT_ZH: dict[str, str] = {
+    "domestic": "国内段",
+    "international": "国际段",
+    "handover": "到港后无国内扫描",
+}
+
+
 def evidence_zh(
     category: str,
     *,
@@ -90,6 +98,8 @@ def evidence_zh(
     silent_days: int,
     window_days: int | None,
     number: str,
+    limit_days: float | None = None,
+    limit_leg: str | None = None,
 ) -> str:
     """The diagnosis's evidence sentence in Chinese (the English one is built in diagnose)."""
     ref, last = _date_zh(ref_date), _date_zh(last_date)
@@ -107,7 +117,13 @@ def evidence_zh(
     if category == C.HANDOVER_NOT_SYNCED:
         return f"{ref} {ref_what}后 {since_days} 天没有国内扫描（通常 {window}内会有）"
     if category == C.SILENT_TOO_LONG:
-        return f"{last} {last_what}后 {silent_days} 天没有扫描"
+        limit = ""
+        if limit_days is not None:
+            what = LIMIT_ZH.get(limit_leg or "", LIMIT_ZH["international"])
+            limit = f"，超过本线路{what} {limit_days:g} 天的丢件期限"
+            if limit_leg == "handover":
+                limit += "（已超出交接未同步的合理时间）"
+        return f"{last} {last_what}后 {silent_days} 天没有扫描{limit}"
     if category == C.RETURNED_OR_EXCEPTION:
         if ref_milestone in ("returning", "returned"):
             return f"{ref} {ref_what}"

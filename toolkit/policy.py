@@ -165,6 +165,18 @@ class DiagnosisConfig:
 
 DEFAULT_CONFIG = DiagnosisConfig()
 
+# Upper bound of the handover diagnosis: the lane setting whose limit ends it. A parcel that
+# arrived (or was released by customs) and shows no domestic scan is "handover not synced"
+# once the clearance and handover window has passed: the domestic carrier most likely has it
+# under a number nobody linked, so the next step is to ask the international provider for
+# that number. Nobody has seen the parcel since the international carrier's last scan,
+# though, so the silence that marks a loss on the international leg applies as well: past
+# the lane's international_silence_days the parcel is a suspected loss (silent_too_long:
+# open a trace, compensate the buyer), not a link still worth waiting for. Domestic
+# carriers scan at least daily and deliver within days, so a handover really made that long
+# ago would have shown scans under any number the provider gives.
+HANDOVER_LOSS_LIMIT = "international_silence_days"
+
 
 @dataclass(frozen=True)
 class CompensationTier:

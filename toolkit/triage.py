@@ -1,7 +1,10 @@
 """Group triage: parcels joined with their diagnoses once, then filtered without loops.
 
 ``triage_table`` builds one row per parcel with the columns analysts filter on
-(carrier, lane, destination province, category, days since the last scan).
+(carrier of either leg, lane, destination province, category, days since the last scan).
+Silence is what matters for parcels not yet delivered: delivered parcels and parcels
+without any scan stay out of the "longest silent" views, and a narrowed days-silent
+range keeps delivered parcels out unless asked for (``TriageFilter.include_delivered``).
 ``Triage`` holds that table with every filter column factorised to integer codes,
 so a filter change is a handful of ``numpy`` look-ups over the codes, and the
 summaries the charts need (counts per category, ageing buckets, gone-dark shares
@@ -22,7 +25,9 @@ from toolkit.scorecard import GONE_DARK
 
 UNKNOWN = "(unknown)"
 LANE_ARROW = " → "
-# Columns a filter can pick values from, and the label analysts see.
+# Columns a filter can pick values from, and the label analysts see. The carrier filter
+# matches a parcel on either leg (international or domestic carrier), like the partner
+# report's --carrier, with the same lower-case carrier codes.
 FILTER_COLUMNS: dict[str, str] = {
     "carrier": "Carrier",
     "lane": "Lane",
@@ -51,11 +56,24 @@ def _text(values: pd.Series) -> pd.Series:
     return s.mask(s.isna() | (s == ""), UNKNOWN).astype(object)
 
 
-def triage_table(diagnoses: pd.DataFrame, parcels: pd.DataFrame, now: pd.Timestamp) -> pd.DataFrame:
+def _codes(values: pd.Series) -> pd.Series:
+    """Carrier codes as the report accepts them (lower case), blanks as UNKNOWN."""
+    return _text(values.astype("string").str.lower())
+
+
+def triage_table(
+    diagnoses: pd.DataFrame,
+    parcels: pd.DataFrame,
+    now: pd.Timestamp,
+    events: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """One row per diagnosed parcel with the columns group triage filters on.
 
-    ``days_silent`` is whole days since the last scan, or since shipping when the parcel
-    has no scan; ``days_known`` is False where neither time is known.
+    ``carrier`` and ``domestic_carrier`` are lower-case carrier codes; a parcel without a
+    domestic carrier on record takes the one of its latest domestic scan when ``events``
+    are given. ``days_silent`` is whole days since the last scan, or since shipping when
+    the parcel has no scan; ``days_known`` is False where neither time is known. For a
+    delivered parcel it counts from the delivery, and the silent views leave it out.
     """
     for df, cols, name in (
         (diagnoses, ("parcel_id", "category", "last_scan_utc"), "diagnoses"),
@@ -101,8 +119,21 @@ def triage_table(diagnoses: pd.DataFrame, parcels: pd.DataFrame, now: pd.Timesta
     out = pd.DataFrame(index=t.index)
     out["parcel_id"] = t["parcel_id"].to_numpy()
     out["international_number"] = col("international_number").astype("string")
-    out["carrier"] = _text(col("international_carrier"))
-    out["domestic_carrier"] = _text(col("domestic_carrier"))
+    out["carrier"] = _codes(col("international_carrier"))
+    domestic = col("domestic_carrier").astype("string")
+    if events is not None and len(events) and {"leg", "carrier", "parcel_id"} <= set(events):
+        dom = events[(events["leg"] == "domestic").to_numpy(bool)]
+        if len(dom):
+            latest = (
+                dom.sort_values("time_utc", kind="stable")
+                .assign(parcel_id=dom["parcel_id"].astype(str))
+                .groupby("parcel_id")["carrier"]
+                .last()
+                .astype("string")
+            )
+            blank = domestic.isna() | (domestic.str.strip() == "")
+            domestic = domestic.mask(blank, out["parcel_id"].map(latest).astype("string"))
+    out["domestic_carrier"] = _codes(domestic)
     out["origin_country"] = _text(col("origin_country"))
     out["destination_province"] = _text(col("destination_province"))
     out["lane"] = out["origin_country"] + LANE_ARROW + out["destination_province"]
@@ -128,6 +159,8 @@ class TriageFilter:
     provinces: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
     days: tuple[int, int] | None = None  # inclusive range of days_silent
+    # a narrowed days range judges delivered parcels too (their days count from delivery)
+    include_delivered: bool = False
 
 
 _FILTER_FIELDS = {
@@ -147,8 +180,11 @@ class Triage:
     values: dict[str, pd.Index] = field(init=False, repr=False)
     days: np.ndarray = field(init=False, repr=False)
     known: np.ndarray = field(init=False, repr=False)
+    delivered: np.ndarray = field(init=False, repr=False)
+    scanned: np.ndarray = field(init=False, repr=False)
     index: pd.Index = field(init=False, repr=False)
     _by_silence: np.ndarray = field(init=False, repr=False)
+    _by_days: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         missing = [c for c in TABLE_COLUMNS if c not in self.table.columns]
@@ -162,28 +198,58 @@ class Triage:
                 cat = self.table["category"].astype(pd.CategoricalDtype(list(CATEGORIES)))
                 self.codes[column] = cat.cat.codes.to_numpy(np.int64)
                 self.values[column] = pd.Index(CATEGORIES)
+            elif column == "carrier":
+                # one code list for both legs; an unknown domestic carrier matches nothing
+                intl = self.table["carrier"].astype(str)
+                dom = self.table["domestic_carrier"].astype(str)
+                values = pd.Index(sorted(set(intl) | (set(dom) - {UNKNOWN})))
+                self.values[column] = values
+                self.codes[column] = values.get_indexer(intl).astype(np.int64)
+                dom_codes = values.get_indexer(dom).astype(np.int64)
+                dom_codes[(dom == UNKNOWN).to_numpy()] = -1
+                self.codes["domestic_carrier"] = dom_codes
             else:
                 codes, uniques = pd.factorize(self.table[column], sort=True)
                 self.codes[column] = codes.astype(np.int64)
                 self.values[column] = pd.Index(uniques)
         self.days = self.table["days_silent"].to_numpy(np.int64)
         self.known = self.table["days_known"].to_numpy(bool)
-        # Longest silent first, then by id: the order of lists and samples.
-        self._by_silence = np.lexsort((self.table["parcel_id"].to_numpy(), -self.days))
+        self.delivered = self.codes["category"] == CATEGORIES.index(Category.DELIVERED)
+        self.scanned = self.table["last_scan_utc"].notna().to_numpy(bool)
+        ids = self.table["parcel_id"].to_numpy()
+        # Longest silent first, then by id: the order of lists and samples. Parcels whose
+        # silence means nothing (delivered, or not dated at all) come after the others.
+        self._by_silence = np.lexsort((ids, -self.days, self.delivered | ~self.known))
+        self._by_days = np.lexsort((ids, -self.days))
 
     def __len__(self) -> int:
         return len(self.table)
 
     @property
     def max_days(self) -> int:
-        """Largest days_silent in the table (0 when empty)."""
-        return int(self.days.max()) if len(self.days) else 0
+        """Largest days_silent of the parcels not yet delivered (0 when there are none)."""
+        return self.max_days_of(include_delivered=False)
+
+    def max_days_of(self, include_delivered: bool = False) -> int:
+        """Largest days_silent among the parcels a days range judges (0 when none)."""
+        judged = self.known & (include_delivered | ~self.delivered)
+        return int(self.days[judged].max()) if judged.any() else 0
+
+    def silent(self, include_delivered: bool = False) -> np.ndarray:
+        """Rows whose silence a "longest silent" view shows: parcels with scans, not delivered
+        (delivered ones too when asked for). Parcels without any scan have their own
+        categories (number invalid or not found) and no scans to show."""
+        return self.scanned & (include_delivered | ~self.delivered)
 
     def options(self, column: str) -> list[tuple[str, int]]:
         """(value, parcels) for every value of a filter column, most parcels first."""
         counts = np.bincount(
             self.codes[column][self.codes[column] >= 0], minlength=len(self.values[column])
         )
+        if column == "carrier":  # parcels with this carrier on either leg, each counted once
+            dom, intl = self.codes["domestic_carrier"], self.codes["carrier"]
+            other = (dom >= 0) & (dom != intl)
+            counts = counts + np.bincount(dom[other], minlength=len(counts))
         pairs = [(str(v), int(c)) for v, c in zip(self.values[column], counts, strict=True) if c]
         return sorted(pairs, key=lambda p: (-p[1], p[0]))
 
@@ -199,13 +265,18 @@ class Triage:
             )
         lookup = np.zeros(len(self.values[column]) + 1, bool)
         lookup[wanted[wanted >= 0]] = True
-        return lookup[self.codes[column]]  # code -1 (missing) reads the spare last slot
+        picked = lookup[self.codes[column]]  # code -1 (missing) reads the spare last slot
+        if column == "carrier":
+            picked |= lookup[self.codes["domestic_carrier"]]
+        return picked
 
     def mask(self, flt: TriageFilter) -> np.ndarray:
         """Boolean row mask of the parcels the filter keeps.
 
         Parcels whose silence cannot be dated (no scan, no shipping time) are kept only
-        while the day range is the full range, so they are never hidden by accident.
+        while the day range is the full range, so they are never hidden by accident. So
+        are delivered parcels, unless ``include_delivered``: then their days since the
+        delivery are judged like the others'. A carrier matches on either leg.
         """
         keep = np.ones(len(self), bool)
         for name, column in _FILTER_FIELDS.items():
@@ -220,9 +291,10 @@ class Triage:
                     "triage filter",
                     "Give (low, high) with low <= high",
                 )
-            full = lo <= 0 and hi >= self.max_days
-            in_range = (self.days >= lo) & (self.days <= hi)
-            keep &= np.where(self.known, in_range, full)
+            full = lo <= 0 and hi >= self.max_days_of(flt.include_delivered)
+            if not full:
+                judged = self.known & (flt.include_delivered | ~self.delivered)
+                keep &= judged & (self.days >= lo) & (self.days <= hi)
         return keep
 
     def category_counts(self, mask: np.ndarray) -> pd.DataFrame:
@@ -277,9 +349,23 @@ class Triage:
             }
         )
 
-    def ids(self, mask: np.ndarray, limit: int | None = None) -> list[str]:
-        """Parcel ids of the kept rows, longest silent first (at most ``limit``)."""
-        order = self._by_silence[mask[self._by_silence]]
+    def ids(
+        self,
+        mask: np.ndarray,
+        limit: int | None = None,
+        *,
+        silent: bool = False,
+        include_delivered: bool = False,
+    ) -> list[str]:
+        """Parcel ids of the kept rows, longest silent first (at most ``limit``).
+
+        Delivered and undated parcels come last; with ``silent`` only the rows of
+        ``silent(include_delivered)`` are listed (the longest-silent views).
+        """
+        if silent:
+            mask = mask & self.silent(include_delivered)
+        by = self._by_days if include_delivered else self._by_silence
+        order = by[mask[by]]
         if limit is not None:
             order = order[:limit]
         return self.table["parcel_id"].to_numpy()[order].tolist()

@@ -24,11 +24,12 @@ import plotly.graph_objects as go
 import plotly.io as pio
 
 from toolkit.carriers.base import WARNING_KINDS
-from toolkit.diagnose import Diagnosis, diagnose, diagnose_all, fit_eta
+from toolkit.diagnose import Diagnosis, diagnose, diagnose_all, fit_eta, same_history
 from toolkit.errors import InputError, ToolkitError
 from toolkit.findings import COMPENSATION_KINDS, STATUSES
 from toolkit.io import write_spreadsheet_csv
 from toolkit.lookup import Correction, parcel_ids_for, rank_corrections
+from toolkit.messages import carrier_name
 from toolkit.model import CATEGORIES, PARCEL_DTYPES, PERSONAL_COLUMNS, empty_parcels
 from toolkit.numbers import TrackingNumber, parse
 from toolkit.plots import grid_cells, timeline_figure
@@ -310,7 +311,11 @@ class ParcelInvestigator:
         self.track_options = {"progress": False, **dict(track_options or {})}
         self.out_dir = Path(out_dir) if out_dir is not None else None
         self._store = store
-        self._eta_model = None
+        # what the shown parcel's delivery estimate was made from, which an export passes on:
+        # (parcels, events, now, lane model)
+        self.basis: tuple[pd.DataFrame, Callable[[], pd.DataFrame], pd.Timestamp, Any] | None = None
+        self._history_model: tuple[pd.Timestamp, Any] | None = None  # (now, fit on history)
+        self._ids_cache: dict[str, Any] = {}
         self.parsed: TrackingNumber | None = None
         self.parcel: dict[str, Any] | None = None
         self.events: pd.DataFrame | None = None
@@ -484,13 +489,57 @@ class ParcelInvestigator:
                     return rows.iloc[0].to_dict(), rows
         return {"parcel_id": number, "international_number": number}, None
 
-    def _eta(self):
-        if self._eta_model is None and self.history is not None and len(self.history):
-            self._eta_model = fit_eta(self.history, self.parcels, now=self.now)
-        return self._eta_model
+    def _estimate_basis(
+        self, rec: Mapping[str, Any], events: pd.DataFrame, now: pd.Timestamp
+    ) -> tuple[pd.DataFrame, Callable[[], pd.DataFrame], pd.Timestamp, Any]:
+        """What the parcel's delivery estimate is made from: the parcels table (with its
+        record), the events (the loaded history with this parcel's scans as just tracked,
+        built when asked for), now, and the lane model fitted on them.
+
+        The partner export renders from the same tables and now, so the report's estimate
+        for the parcel is the one shown here (both come from diagnose.parcel_eta).
+        """
+        pid = str(rec["parcel_id"])
+        known = self.parcels is not None and pid in self._known_ids()
+        if known:
+            parcels = self.parcels
+        elif self.parcels is not None and len(self.parcels):
+            parcels = pd.concat([self.parcels, _bare_parcels(rec)], ignore_index=True)
+        else:
+            parcels = _bare_parcels(rec)
+        history = self.history
+        if history is None or not len(history):
+            return parcels, lambda: events, now, fit_eta(events, parcels, now=now)
+        mine = self._history_ids() == pid
+
+        def tables() -> pd.DataFrame:
+            out = pd.concat([history[~mine], events], ignore_index=True)
+            out.attrs = dict(events.attrs)
+            return out
+
+        if known and same_history(
+            history[mine].assign(parcel_id=pid), events.assign(parcel_id=pid), pid
+        ):
+            # the scans just tracked tell the model what the loaded ones did: the model
+            # fitted once on the loaded tables is the one these tables give
+            if self._history_model is None or self._history_model[0] != now:
+                self._history_model = (now, fit_eta(history, self.parcels, now=now))
+            return parcels, tables, now, self._history_model[1]
+        return parcels, tables, now, fit_eta(tables(), parcels, now=now)
+
+    def _known_ids(self) -> set[str]:
+        if self._ids_cache.get("parcels") is None:
+            self._ids_cache["parcels"] = set(self.parcels["parcel_id"].astype(str))
+        return self._ids_cache["parcels"]
+
+    def _history_ids(self) -> np.ndarray:
+        if self._ids_cache.get("history") is None:
+            self._ids_cache["history"] = self.history["parcel_id"].astype(str).to_numpy()
+        return self._ids_cache["history"]
 
     def _clear(self) -> None:
         self.diagnosis = None
+        self.basis = None
         self.events = None
         self._w_result.layout.display = "none"
         self._w_sandbox.value = ""
@@ -538,7 +587,8 @@ class ParcelInvestigator:
         if notes:
             self._say("\n".join(notes), "warning")
         now = self.now if self.now is not None else pd.Timestamp.now(tz="UTC")
-        d = diagnose(events, now=now, parcel=rec, eta_model=self._eta())
+        self.basis = self._estimate_basis(rec, events, now)
+        d = diagnose(events, now=now, parcel=rec, eta_model=self.basis[3])
         self.diagnosis = d
         self._show(d, events, now)
         return d
@@ -610,16 +660,16 @@ class ParcelInvestigator:
         if self.diagnosis is None or self.events is None:
             raise InputError("no parcel is shown", "export", "Investigate a parcel first")
         pid = self.diagnosis.parcel_id
-        if self.parcels is not None and (self.parcels["parcel_id"].astype(str) == pid).any():
-            parcels = self.parcels[self.parcels["parcel_id"].astype(str) == pid]
-        else:
-            parcels = _bare_parcels(self.parcel or {"parcel_id": pid})
+        # the report fits its lane model on the tables the shown estimate came from, at the
+        # same moment: the same estimate (toolkit.diagnose.parcel_eta) on both
+        parcels, tables, now, _ = self.basis
+        events = tables()
         path = export_for_partner(
             [pid],
             parcels,
-            self.events,
+            events,
             out_dir=self.out_dir,
-            now=self.now,
+            now=now,
             language=self._w_report_lang.value,
         )
         _show_export(self._w_export, self._w_download, Path(path), partner=True)
@@ -640,6 +690,15 @@ def _report_language() -> w.Dropdown:
         layout=w.Layout(width="150px"),
         tooltip="Language of the partner report",
     )
+
+
+def _option_label(column: str, value: str) -> str:
+    """A filter option as analysts read it: a carrier's name with its code."""
+    if column == "carrier":
+        name = carrier_name(value)
+        if name and name != value:
+            return f"{name} [{value}]"
+    return value
 
 
 def _bare_parcels(rec: Mapping[str, Any]) -> pd.DataFrame:
@@ -704,6 +763,14 @@ class GroupTriage:
             continuous_update=False,
             layout=w.Layout(width="480px"),
         )
+        self._w_delivered = w.Checkbox(
+            value=False,
+            description="Include delivered",
+            indent=False,
+            layout=w.Layout(width="160px"),
+            tooltip="Delivered parcels in the days-silent range and the longest-silent "
+            "timelines (their days count from the delivery)",
+        )
         self._b_reset = w.Button(description="Clear filters", icon="times")
         self._w_summary = w.HTML()
         self._w_ageing = go.FigureWidget()
@@ -731,6 +798,7 @@ class GroupTriage:
             self._w_days,
         ):
             widget.observe(self._on_filter, names="value")
+        self._w_delivered.observe(self._on_delivered, names="value")
         self._w_upload.observe(self._on_upload, names="value")
         self._w_parcels.observe(self._on_pick, names="value")
         self._b_demo.on_click(self._on_demo)
@@ -747,7 +815,7 @@ class GroupTriage:
                 self._w_status,
                 self._w_message,
                 w.HBox([self._w_carrier, self._w_lane, self._w_province, self._w_category]),
-                w.HBox([self._w_days, self._b_reset]),
+                w.HBox([self._w_days, self._w_delivered, self._b_reset]),
                 self._w_summary,
                 self._w_ageing,
                 self._w_heatmap,
@@ -812,7 +880,7 @@ class GroupTriage:
             events,
             diagnoses,
         )
-        self.triage = Triage(triage_table(diagnoses, parcels, self.now))
+        self.triage = Triage(triage_table(diagnoses, parcels, self.now, events))
         self._index_events()
         self._set_filter_options()
         sandbox = bool(events.attrs.get("sandbox")) or (
@@ -865,12 +933,24 @@ class GroupTriage:
                 (self._w_category, "category"),
             ):
                 widget.value = ()
-                widget.options = [(f"{v} ({n:,})", v) for v, n in t.options(column)]
-            self._w_days.max = max(t.max_days, 1)
+                widget.options = [
+                    (f"{_option_label(column, v)} ({n:,})", v) for v, n in t.options(column)
+                ]
+            self._w_delivered.value = False
             self._w_days.min = 0
-            self._w_days.value = (0, self._w_days.max)
+            self._set_days_range()
         finally:
             self._quiet = False
+
+    def _set_days_range(self) -> None:
+        """The days-silent slider over the parcels it judges, set to its full range."""
+        top = max(self.triage.max_days_of(self._w_delivered.value), 1)
+        if top > self._w_days.max:
+            self._w_days.max = top
+            self._w_days.value = (0, top)
+        else:
+            self._w_days.value = (0, top)
+            self._w_days.max = top
 
     # ------------------------------------------------------------ filtering
     def current_filter(self) -> TriageFilter:
@@ -882,6 +962,7 @@ class GroupTriage:
             provinces=tuple(self._w_province.value),
             categories=tuple(self._w_category.value),
             days=(int(lo), int(hi)),
+            include_delivered=bool(self._w_delivered.value),
         )
 
     def filtered_ids(self) -> list[str]:
@@ -934,9 +1015,13 @@ class GroupTriage:
         _replace(self._w_heatmap, _heatmap_figure(data), keep_layout=True)
 
     def _draw_swimlanes(self) -> None:
-        ids = self.selected or self.triage.ids(self.mask, self.swimlane_limit)
+        with_delivered = bool(self._w_delivered.value)
+        candidates = self.mask & self.triage.silent(with_delivered)
+        ids = self.selected or self.triage.ids(
+            candidates, self.swimlane_limit, include_delivered=with_delivered
+        )
         ids = ids[: self.swimlane_limit]
-        total = len(self.selected) if self.selected else int(self.mask.sum())
+        total = len(self.selected) if self.selected else int(candidates.sum())
         if (ids, total) == self._swimlane_key:
             return  # the same parcels are drawn already
         self._swimlane_key = (ids, total)
@@ -954,24 +1039,29 @@ class GroupTriage:
             if build is None:
                 return
             fig = build(events, parcel_ids=ids, max_parcels=self.swimlane_limit)
-            if total > len(ids):
+            if not self.selected:
+                what = "parcels with scans" if with_delivered else "parcels not yet delivered"
                 fig.update_layout(
-                    title=f"Scans of the {len(ids):,} longest-silent of {total:,} parcels"
+                    title=f"Scans of the {len(ids):,} longest-silent of {total:,} {what}"
+                    if total > len(ids)
+                    else f"Scans of the {total:,} {what}, longest silent first"
                 )
             self._w_swimlanes.update(data=fig.data, layout=fig.layout, overwrite=True)
 
     def _fill_list(self) -> None:
         ids = self.triage.ids(self.mask, self.list_limit)
         rows = self.triage.rows(ids)
+        # days silent mean nothing for a delivered parcel: its list entry leaves them out
+        silence = (" · " + rows["days_silent"].astype(str) + " d").where(
+            rows["category"].astype(str) != "delivered", ""
+        )
         labels = (
             rows["parcel_id"]
             + " · "
             + rows["category"].astype(str)
             + " · "
             + rows["lane"]
-            + " · "
-            + rows["days_silent"].astype(str)
-            + " d"
+            + silence
         )
         self._quiet = True
         try:
@@ -997,6 +1087,17 @@ class GroupTriage:
     def _on_filter(self, _change=None) -> None:
         if not self._quiet:
             self.refresh()
+
+    @_guarded
+    def _on_delivered(self, _change=None) -> None:
+        if self._quiet or self.triage is None:
+            return
+        self._quiet = True
+        try:
+            self._set_days_range()
+        finally:
+            self._quiet = False
+        self.refresh()
 
     @_guarded
     def _on_upload(self, change) -> None:
