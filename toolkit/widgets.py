@@ -552,7 +552,7 @@ class ParcelInvestigator:
         self._w_saved.value = ""
         self._b_save.disabled = True
         self._b_export.disabled = True
-        self._timeline.show(None)
+        self._timeline.hide()  # emptied or replaced when the next result is shown
 
     @property
     def _w_fig(self) -> go.FigureWidget:
@@ -583,6 +583,7 @@ class ParcelInvestigator:
         if events.empty and service_failed:
             self._say("The parcel could not be tracked.\n" + "\n".join(notes))
             self._w_result.layout.display = "none"
+            self._timeline.show(None)
             return None
         if events.empty and tn.valid is False:
             self._check_corrections(tn)
@@ -1219,6 +1220,10 @@ class FigureSlot:
     def __init__(self) -> None:
         self.widget = go.FigureWidget(layout={"template": TEMPLATE})
         self.box = w.Box([self.widget])
+        self.box.layout.display = "none"
+
+    def hide(self) -> None:
+        """Take the figure off screen (the next ``show`` replaces all of it)."""
         self.box.layout.display = "none"
 
     def show(self, fig: go.Figure | None) -> None:
