@@ -195,7 +195,9 @@ def bench_triage(browser, url, token, tmp, repeat: int) -> list[tuple[str, int, 
     context, page = open_page(browser, url, token, "bench_triage.ipynb", tmp, 600)
     print("triage notebook run", flush=True)
     page.wait_for_function(MATCHED, timeout=120_000)
-    page.wait_for_function("() => { const c = (" + CHARTS + ")(); return c.swimlanes; }")
+    page.wait_for_function(
+        "() => { const c = (" + CHARTS + ")(); return c.swimlanes; }", timeout=300_000
+    )
 
     def select(label: str, prefixes: tuple[str, ...]):
         menu = page.locator(".widget-select-multiple", has_text=label).locator("select")
