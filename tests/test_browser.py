@@ -39,6 +39,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 LOCAL_SCHEMES = ("file:", "data:", "blob:")
+NOTEBOOKS = ("01_investigate_parcel.ipynb", "02_triage_group.ipynb")
 ALL_DRAWN = """() => {
     const divs = [...document.querySelectorAll('.plotly-graph-div')];
     return divs.length > 0 && divs.every(d => d.querySelector('.main-svg'));
@@ -283,9 +284,24 @@ def free_port() -> int:
 def lab(tmp_path):
     """JupyterLab on a free localhost port over a copy of the notebooks; (url, token)."""
     chromium()
+    try:
+        with running_lab(tmp_path) as (url, token):
+            yield url, token
+    except LabFailed as exc:
+        pytest.fail(str(exc))
+
+
+class LabFailed(RuntimeError):
+    """JupyterLab did not start."""
+
+
+@contextlib.contextmanager
+def running_lab(tmp_path: Path, notebooks=NOTEBOOKS, env_extra: dict | None = None):
+    """Start JupyterLab over copies of the notebooks in tmp_path; yield (url, token)."""
     work = tmp_path / "notebooks"
-    work.mkdir()
-    shutil.copy(ROOT / "notebooks" / "01_investigate_parcel.ipynb", work)
+    work.mkdir(exist_ok=True)
+    for name in notebooks:
+        shutil.copy(ROOT / "notebooks" / name, work)
     port, token = free_port(), secrets.token_hex(16)
     env = dict(
         os.environ,
@@ -294,10 +310,13 @@ def lab(tmp_path):
         JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "workspaces"),
         TOOLKIT_FINDINGS_URL=f"sqlite:///{tmp_path / 'findings.sqlite'}",
         TOOLKIT_CACHE_DIR=str(tmp_path / "cache"),
+        # the kernel imports this checkout's toolkit, whatever the venv has installed
+        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        **(env_extra or {}),
     )
     # Start the notebook's kernel without asking (no "Select Kernel" dialog racing Run All).
     tracker = tmp_path / "settings" / "@jupyterlab" / "notebook-extension"
-    tracker.mkdir(parents=True)
+    tracker.mkdir(parents=True, exist_ok=True)
     (tracker / "tracker.jupyterlab-settings").write_text('{"autoStartDefaultKernel": true}')
     log = (tmp_path / "lab.log").open("w")
     proc = subprocess.Popen(
@@ -327,13 +346,15 @@ def lab(tmp_path):
         deadline = time.monotonic() + 60
         while True:
             if proc.poll() is not None:
-                pytest.fail("JupyterLab stopped:\n" + (tmp_path / "lab.log").read_text()[-3000:])
+                raise LabFailed(
+                    "JupyterLab stopped:\n" + (tmp_path / "lab.log").read_text()[-3000:]
+                )
             with contextlib.suppress(httpx.HTTPError):
                 r = httpx.get(f"{url}/api/status", params={"token": token}, timeout=2)
                 if r.status_code == 200:
                     break
             if time.monotonic() > deadline:
-                pytest.fail("JupyterLab did not answer within 60 s")
+                raise LabFailed("JupyterLab did not answer within 60 s")
             time.sleep(0.3)
         yield url, token
     finally:
@@ -443,4 +464,159 @@ def test_notebook_01_investigates_a_parcel_in_jupyterlab(browser, lab, tmp_path)
     lanes = cell.locator(".ytick text").all_text_contents()
     assert any(t.startswith("international ·") for t in lanes), lanes
     assert any(t.startswith("domestic ·") for t in lanes), lanes
+    context.close()
+
+
+# ------------------------------------------------------------------ widgets as analysts see them
+
+MONTHS = "Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec"
+# a date axis tick: "Nov 12", "Nov 12, 2026", "12:00", "Nov 2026", "2026"
+DATE_TICK = re.compile(rf"^(({MONTHS})( \d{{1,2}})?(,? \d{{4}})?|\d{{1,2}}:\d{{2}}|\d{{4}})$")
+# the chart's x tick labels (a date axis writes the year on a second line: take the first)
+X_TICKS = """(title) => {
+    const gd = [...document.querySelectorAll('.js-plotly-plot')]
+        .find(d => d._fullLayout && (d._fullLayout.title.text || '').includes(title));
+    if (!gd) return null;
+    return {
+        type: gd._fullLayout.xaxis.type,
+        ticks: [...gd.querySelectorAll('.xtick text')]
+            .map(t => (t.querySelector('tspan') || t).textContent.trim()),
+    };
+}"""
+
+
+def open_notebook(browser, url: str, token: str, name: str, tmp_path: Path):
+    """A page with the notebook open, every cell run; (context, page, console errors)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.route(
+        "**/*",
+        lambda route: (
+            route.continue_()
+            if route.request.url.startswith((url, *LOCAL_SCHEMES))
+            else route.abort()
+        ),
+    )
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(f"{url}/lab/tree/{name}?token={token}")
+    page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for(timeout=60_000)
+    wait_for_settled_kernel(page, url, token, name, tmp_path)
+    run_all_cells(page, tmp_path)
+    return context, page, errors
+
+
+def x_ticks(page, title: str, timeout: float = 30.0) -> dict:
+    """Axis type and x tick labels of the chart whose title contains ``title``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = page.evaluate(X_TICKS, title)
+        if (got and got["ticks"]) or time.monotonic() > deadline:
+            return got
+        page.wait_for_timeout(200)
+
+
+def shown_text(cell) -> str:
+    """The text a user sees in a cell (the demo-parcel menu's options left out)."""
+    return cell.evaluate(
+        """c => {
+            const menus = [...c.querySelectorAll('select')];
+            menus.forEach(m => { m.dataset.display = m.style.display; m.style.display = 'none'; });
+            const text = c.innerText;
+            menus.forEach(m => { m.style.display = m.dataset.display; });
+            return text;
+        }"""
+    )
+
+
+def investigate(page, cell, number: str) -> None:
+    box = cell.get_by_placeholder(re.compile(r"LX123456785US"))
+    box.fill(number)
+    cell.get_by_role("button", name="Investigate").click()
+
+
+def test_investigator_timeline_has_dates_and_shows_only_the_last_parcel(browser, lab, tmp_path):
+    url, token = lab
+    parcels, events = demo.load_demo()
+    counts = events["parcel_id"].value_counts()
+    stuck = parcels[
+        (parcels["true_category"] == "silent_too_long")
+        & parcels["parcel_id"].isin(counts[counts >= 3].index)
+    ]
+    first, second = stuck.iloc[0], stuck.iloc[1]
+    context, page, errors = open_notebook(
+        browser, url, token, "01_investigate_parcel.ipynb", tmp_path
+    )
+    number_box = page.get_by_placeholder(re.compile(r"LX123456785US"))
+    number_box.scroll_into_view_if_needed()
+    cell = page.locator(".jp-Cell", has=number_box)
+
+    investigate(page, cell, first["international_number"])
+    cell.locator("h4", has_text=f"Parcel {first['parcel_id']}:").wait_for(timeout=60_000)
+    got = x_ticks(page, f"Tracking timeline · {first['parcel_id']}")
+    assert got is not None and got["type"] == "date", got
+    assert got["ticks"] and all(DATE_TICK.match(t) for t in got["ticks"]), got
+    # the "now" and "silent" labels sit over the plot, not piled at its left edge
+    spots = page.evaluate(
+        """(title) => {
+            const gd = [...document.querySelectorAll('.js-plotly-plot')]
+                .find(d => (d._fullLayout.title.text || '').includes(title));
+            const plot = gd.querySelector('.cartesianlayer .bg, .nsewdrag').getBoundingClientRect();
+            return {left: plot.left, labels: [...gd.querySelectorAll('.annotation')]
+                .filter(a => /now|silent/.test(a.textContent))
+                .map(a => [a.textContent, a.getBoundingClientRect().left])};
+        }""",
+        f"Tracking timeline · {first['parcel_id']}",
+    )
+    assert any(t == "now" for t, _ in spots["labels"]), spots
+    assert all(x > spots["left"] + 20 for _, x in spots["labels"]), spots
+    page.screenshot(path="/tmp/browser-investigator-timeline.png", full_page=False)
+    # the actions checklist shows each action in full (wrapped), never cut with "…"
+    actions = cell.locator(".widget-checkbox")
+    actions.first.scroll_into_view_if_needed()
+    page.screenshot(path="/tmp/browser-investigator-actions.png", full_page=False)
+    cut = actions.evaluate_all(
+        "boxes => boxes.filter(b => { const s = b.querySelector('span');"
+        " return s && s.scrollWidth > s.clientWidth + 1; }).map(b => b.textContent)"
+    )
+    assert actions.count() >= 1 and cut == [], cut
+    cell.locator(".js-plotly-plot").first.screenshot(path="/tmp/browser-investigator-chart.png")
+
+    # a second parcel replaces the first everywhere in the widget
+    investigate(page, cell, second["international_number"])
+    cell.locator("h4", has_text=f"Parcel {second['parcel_id']}:").wait_for(timeout=60_000)
+    x_ticks(page, f"Tracking timeline · {second['parcel_id']}")
+    text = shown_text(cell)
+    assert first["parcel_id"] not in text and first["international_number"] not in text
+    assert cell.locator(".js-plotly-plot").count() == 1
+
+    # typing another number takes the shown result away at once
+    number_box.fill("RB000000000GB")
+    page.wait_for_timeout(1000)
+    assert second["parcel_id"] not in shown_text(cell)
+    assert not cell.locator(".js-plotly-plot").first.is_visible()
+    # a number without scans shows no timeline, and nothing of the parcel before it
+    investigate(page, cell, second["international_number"])
+    cell.locator("h4", has_text=f"Parcel {second['parcel_id']}:").wait_for(timeout=60_000)
+    investigate(page, cell, "LX999999995US")
+    page.wait_for_timeout(3000)
+    assert second["parcel_id"] not in shown_text(cell)
+    assert not any(p.is_visible() for p in cell.locator(".js-plotly-plot").all())
+    page.screenshot(path="/tmp/browser-investigator-after-no-scans.png", full_page=False)
+
+    assert errors == [], errors
+    context.close()
+
+
+def test_triage_swimlanes_have_dates(browser, lab, tmp_path):
+    url, token = lab
+    context, page, errors = open_notebook(browser, url, token, "02_triage_group.ipynb", tmp_path)
+    got = x_ticks(page, "longest-silent", timeout=60)
+    assert got is not None and got["type"] == "date", got
+    assert got["ticks"] and all(DATE_TICK.match(t) for t in got["ticks"]), got
+    axis = page.locator(".js-plotly-plot", has_text="longest-silent").first.locator(".xtick")
+    axis.first.scroll_into_view_if_needed()
+    page.screenshot(path="/tmp/browser-triage-swimlanes.png")
+    assert errors == [], errors
     context.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import plotly.io as pio
@@ -24,6 +26,7 @@ from toolkit.plots import (
     silent_gaps,
     swimlanes,
     timeline_figure,
+    widget_json,
 )
 
 
@@ -427,11 +430,12 @@ def test_heatmap_cells_are_the_shares_gone_dark():
 # ---------------------------------------------------------------- swimlanes
 
 
-def test_swimlanes_one_webgl_row_per_parcel():
+@pytest.mark.parametrize("webgl, kind", [(True, "scattergl"), (None, "scatter")])
+def test_swimlanes_one_row_per_parcel(webgl, kind):
     ev = events_table(JOURNEY)
-    fig = swimlanes(ev, now=T0 + pd.Timedelta(days=6))
+    fig = swimlanes(ev, now=T0 + pd.Timedelta(days=6), webgl=webgl)
     markers = [t for t in fig.data if t.mode == "markers"]
-    assert all(t.type == "scattergl" for t in fig.data)
+    assert all(t.type == kind for t in fig.data)  # a few scans: SVG unless asked
     assert sum(len(t.x) for t in markers) == len(ev)
     rows = {int(y) for t in markers for y in t.y}
     assert rows == {0, 1, 2}
@@ -482,3 +486,47 @@ def test_group_figures_from_sandbox_diagnoses_carry_the_note():
     assert diagnoses.attrs["sandbox"] is True
     for fig in (ageing_histogram(diagnoses, now=now), gone_dark_heatmap(diagnoses, parcels)):
         assert SANDBOX_NOTE in [a.text for a in fig.layout.annotations]
+
+
+# ---------------------------------------------------------------- into a FigureWidget
+
+
+def _sent(fig) -> tuple[list, dict]:
+    """What a FigureWidget built from widget_json(fig) sends to the browser (data, layout)."""
+    import plotly.graph_objects as go
+    from plotly.serializers import _py_to_js
+
+    spec = widget_json(fig)
+    fw = go.FigureWidget(data=spec["data"], layout=spec["layout"])
+    return _py_to_js(fw._data, None), _py_to_js(fw._layout, None)
+
+
+DATE_TEXT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}$")
+
+
+def test_a_timeline_in_a_figure_widget_sends_dates_not_nanoseconds():
+    ev = _events()
+    now = pd.Timestamp("2026-11-20 12:00", tz="UTC")
+    fig = timeline_figure(ev, now=now, eta=(pd.Timestamp("2026-11-25"), pd.Timestamp("2026-11-28")))
+    data, layout = _sent(fig)
+    xs = [x for t in data for x in t["x"]]
+    assert xs and all(isinstance(x, str) and DATE_TEXT.match(x) for x in xs), xs[:3]
+    # the scans' times, to the millisecond, in UTC
+    first = ev["time_utc"].min().tz_convert("UTC")
+    assert min(xs) == first.strftime("%Y-%m-%dT%H:%M:%S.000")
+    placed = [s[k] for s in layout["shapes"] for k in ("x0", "x1")] + [
+        a["x"] for a in layout["annotations"] if a.get("xref", "x") == "x"
+    ]
+    assert placed and all(DATE_TEXT.match(x) for x in placed), placed
+    now_label = next(a for a in layout["annotations"] if a["text"] == "now")
+    assert now_label["x"] == "2026-11-20T12:00:00.000"
+    assert all(DATE_TEXT.match(x) for x in layout["xaxis"]["range"])
+
+
+def test_swimlanes_in_a_figure_widget_break_lines_between_parcels():
+    ev = _events()
+    ids = list(pd.unique(ev["parcel_id"]))
+    data, _ = _sent(swimlanes(ev, parcel_ids=ids))
+    journey = next(t for t in data if t["name"] == "journey")
+    assert journey["x"][2::3] == [None] * len(ids)  # a gap after each parcel's line
+    assert all(DATE_TEXT.match(x) for t in data for x in t["x"] if x is not None)

@@ -146,7 +146,7 @@ def test_without_a_parcels_table_the_correction_the_carrier_has_scans_for_comes_
     assert inv._w_suggestions.children[0].description != true
     inv._b_investigate.click()  # not found: the suggestions are checked with the service
     first = inv._w_suggestions.children[0]
-    assert first.description == f"{true} ✓ scans"
+    assert first.description == f"{true} · has scans"
     assert first.button_style == "info"
     assert "Corrections that lead to a parcel" in inv._w_message.value
 
@@ -216,7 +216,7 @@ def test_saving_a_finding_stores_it_and_lists_it(demo_set, store):
     f._w_comp_amount.value = 20.0
     f._w_notes.value = "asked UPS for the domestic waybill"
     inv._b_save.click()
-    assert "saved" in inv._w_message.value
+    assert "saved" in inv._w_saved.value
 
     found = store.query(parcel_id=row["parcel_id"])
     assert len(found) == 1
@@ -472,7 +472,7 @@ def test_one_finding_for_several_parcels(triage, store):
     g.form._w_root_cause.value = "inspection backlog at the gateway"
     g.form._w_actions.value = "asked the broker\n\nchased customs  "
     g._b_save.click()
-    assert "recorded for" in g._w_message.value, g._w_message.value
+    assert "recorded for" in g._w_saved.value, g._w_message.value
     found = store.query(category="customs_hold")
     assert len(found) == 1
     assert sorted(found.iloc[0]["parcel_ids"]) == sorted(chosen)
@@ -607,3 +607,76 @@ def test_an_uploaded_csv_is_tracked_and_diagnosed(demo_set, store):
     assert len(g.triage) == 12
     assert "Sandbox data" in g._w_status.value
     assert sum(summary_counts(g).values()) == 12
+
+
+def test_typing_another_number_takes_the_shown_parcel_away(demo_set, store):
+    parcels, _, _ = demo_set
+    row = first_of(parcels, "customs_hold")
+    inv = investigator(demo_set, store)
+    inv._w_number.value = row["international_number"]
+    inv._b_investigate.click()
+    assert row["parcel_id"] in inv._w_diagnosis.value and inv._w_fig.data
+    inv._w_number.value = row["international_number"] + " "  # the same number: it stays
+    assert inv.diagnosis is not None
+    inv._w_number.value = "RB473124828GB"
+    assert inv.diagnosis is None
+    assert inv._w_result.layout.display == "none"
+    assert row["parcel_id"] not in inv._w_diagnosis.value + inv._w_events.value
+    assert inv._timeline.box.layout.display == "none"
+
+
+def test_a_number_without_scans_leaves_no_timeline_of_the_parcel_before(demo_set, store):
+    parcels, _, _ = demo_set
+    row = first_of(parcels, "handover_not_synced")
+    inv = investigator(demo_set, store)
+    inv._w_number.value = row["international_number"]
+    inv._b_investigate.click()
+    assert inv._w_fig.data and inv._timeline.box.layout.display != "none"
+    inv._w_number.value = "LX999999995US"
+    inv._b_investigate.click()
+    assert inv.diagnosis is not None and inv.diagnosis.category == "number_not_found"
+    assert inv._w_fig.data == ()
+    assert inv._timeline.box.layout.display == "none"
+    assert row["parcel_id"] not in inv._w_events.value + inv._w_diagnosis.value
+
+
+def test_saving_confirms_next_to_the_button_and_empties_the_form(demo_set, store):
+    parcels, _, _ = demo_set
+    row = first_of(parcels, "silent_too_long")
+    inv = investigator(demo_set, store, analyst="Mei Chen")
+    inv._w_number.value = row["international_number"]
+    inv._b_investigate.click()
+    inv._w_actions.children[0].value = True
+    inv.form._w_root_cause.value = "lost at the gateway"
+    inv.form._w_notes.value = "claim opened"
+    inv.form._w_comp_kind.value = "coupon"
+    inv._b_save.click()
+    assert "saved" in inv._w_saved.value and row["parcel_id"] in inv._w_saved.value
+    saved_row = inv.layout.children[-1].children[-4]  # the Save button's row
+    assert inv._b_save in saved_row.children and inv._w_saved in saved_row.children
+    form = inv.form
+    assert (form._w_root_cause.value, form._w_notes.value, form._w_comp_kind.value) == ("", "", "")
+    assert not any(c.value for c in inv._w_actions.children)
+    assert form._w_analyst.value == "Mei Chen"
+    # the next parcel starts without the last confirmation
+    inv._w_number.value = first_of(parcels, "delivered")["international_number"]
+    inv._b_investigate.click()
+    assert inv._w_saved.value == ""
+
+
+def test_long_labels_carry_their_full_text_as_a_tooltip(demo_set, store):
+    parcels, _, _ = demo_set
+    inv = investigator(demo_set, store)
+    inv._w_number.value = first_of(parcels, "handover_not_synced")["international_number"]
+    inv._b_investigate.click()
+    for box in inv._w_actions.children:
+        assert box.tooltip == box.description and "toolkit-wrap" in box._dom_classes
+    assert inv._b_export.tooltip and inv._b_export.layout.width == "auto"
+
+
+def test_number_card_marks_need_no_emoji_font(demo_set, store):
+    inv = investigator(demo_set, store)
+    for number in ("LX123456785US", "LX123456784US"):
+        inv._w_number.value = number
+        assert "<svg" in inv._w_parse.value
+        assert not re.search("[\U0001f300-\U0001faff\u2600-\u27bf]", inv._w_parse.value)

@@ -8,8 +8,10 @@ Carrier text is escaped wherever it becomes hover HTML.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from html import escape
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -34,6 +36,7 @@ __all__ = [
     "silent_gaps",
     "swimlanes",
     "timeline_figure",
+    "widget_json",
 ]
 
 # One colour per milestone, grouped by family: customs in ambers, delivery in greens,
@@ -91,6 +94,7 @@ SANDBOX_COLOR = "#b5651d"
 GAP_HOURS = 48.0
 GAP_LABELS = 8  # timeline gaps labelled with their length, longest first
 SWIMLANE_LIMIT = 5000
+WEBGL_SCANS = 5000  # swimlanes with more scans draw their markers with WebGL
 TEMPLATE = "toolkit"
 # px above the plot: the sandbox note at the top right, the title (one or two lines) below
 # it on the left, then the "now" label just above the plot
@@ -226,6 +230,60 @@ def _now_line(fig: go.Figure, now: pd.Timestamp) -> None:
 
 def _duration(hours: float) -> str:
     return f"{hours / 24:.1f} days" if hours >= 48 else f"{hours:.0f} hours"
+
+
+# ---------------------------------------------------------------- into a FigureWidget
+
+
+def _time_text(values: np.ndarray) -> np.ndarray:
+    """datetime64 values as plotly's date text (naive UTC, ms), NaT as None (a gap)."""
+    text = np.datetime_as_string(values.astype("M8[ms]"), unit="ms").astype(object)
+    text[np.isnat(values)] = None
+    return text
+
+
+def _widget_value(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _widget_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_widget_value(v) for v in value]
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind == "M":
+            return _time_text(value)
+        if value.dtype.kind == "O":
+            return np.array([_widget_value(v) for v in value.tolist()], dtype=object)
+        if value.dtype.kind == "f" and value.ndim > 1:  # sent as JSON lists, where NaN is refused
+            return np.where(np.isfinite(value), value, None).tolist()
+        return value
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    if isinstance(value, pd.Series | pd.Index):
+        return _widget_value(value.to_numpy())
+    if isinstance(value, dt.datetime | np.datetime64):
+        ts = pd.Timestamp(value)
+        if ts is pd.NaT:
+            return None
+        if ts.tzinfo is not None:
+            ts = ts.tz_convert("UTC").tz_localize(None)
+        return _time_text(np.array([ts.to_datetime64()]))[0]
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def widget_json(fig: go.Figure) -> dict[str, Any]:
+    """A figure as ``{"data": [...], "layout": {...}}`` ready for a ``go.FigureWidget``.
+
+    The widget path sends numpy datetime64 arrays as integer nanoseconds and a Timestamp
+    in a shape, annotation or axis range as text with a zone suffix, so plotly.js draws a
+    numeric axis (1.79e18) and piles the "now" and gap labels at its left edge. Here every
+    time becomes the naive-UTC text that plain figure output sends (NaT a gap).
+    """
+    # the figure's own properties: to_plotly_json() would turn arrays into base64 blocks
+    return {
+        "data": [_widget_value(t) for t in fig._data],
+        "layout": _widget_value(fig._layout),
+    }
 
 
 # ---------------------------------------------------------------- one parcel
@@ -784,10 +842,13 @@ def swimlanes(
     now: pd.Timestamp | None = None,
     sandbox: bool | None = None,
     title: str | None = None,
+    webgl: bool | None = None,
 ) -> go.Figure:
-    """One row per parcel with a WebGL marker per scan, coloured by milestone (up to max_parcels).
+    """One row per parcel with a marker per scan, coloured by milestone (up to max_parcels).
 
     Rows are ``parcel_ids`` in that order, or every parcel in ``events`` by first scan.
+    Markers are WebGL (``webgl=None``: when there are more than ``WEBGL_SCANS`` scans);
+    fewer scans draw faster as SVG, without setting up WebGL.
     """
     validate_events(events, "events")
     pid = events["parcel_id"].astype("string")
@@ -809,6 +870,7 @@ def swimlanes(
     ev = events[keep]
     row = row[keep]
     n = len(ids)
+    scatter = go.Scattergl if (len(ev) > WEBGL_SCANS if webgl is None else webgl) else go.Scatter
     size = 8 if n <= 100 else 5 if n <= 1000 else 3
     fig = go.Figure()
     # naive UTC datetime64: plotly serialises these fast, where Timestamps go one by one
@@ -826,7 +888,7 @@ def swimlanes(
             [span.index.to_numpy(), span.index.to_numpy(), np.full(len(span), np.nan)]
         ).ravel()
         fig.add_trace(
-            go.Scattergl(
+            scatter(
                 x=xs,
                 y=ys,
                 mode="lines",
@@ -852,7 +914,7 @@ def swimlanes(
     for milestone in [m for m in MILESTONES if m in set(milestones)]:
         sel = milestones == milestone
         fig.add_trace(
-            go.Scattergl(
+            scatter(
                 x=times[sel],
                 y=row[sel],
                 mode="markers",

@@ -32,7 +32,7 @@ from toolkit.lookup import Correction, parcel_ids_for, rank_corrections
 from toolkit.messages import carrier_name
 from toolkit.model import CATEGORIES, PARCEL_DTYPES, PERSONAL_COLUMNS, empty_parcels
 from toolkit.numbers import TrackingNumber, parse
-from toolkit.plots import grid_cells, timeline_figure
+from toolkit.plots import TEMPLATE, grid_cells, timeline_figure, widget_json
 from toolkit.triage import Triage, TriageFilter, triage_table
 
 log = logging.getLogger(__name__)
@@ -82,6 +82,30 @@ SANDBOX_NOTE_HTML = (
 )
 
 
+# Widget labels wrap instead of ending in "…" (ipywidgets cuts descriptions to one line).
+WRAP_CLASS = "toolkit-wrap"
+WRAP_CSS = (
+    "<style>"
+    f".{WRAP_CLASS} .widget-label-basic, .{WRAP_CLASS} .widget-label-basic span,"
+    f" .{WRAP_CLASS}.widget-button, .{WRAP_CLASS} .widget-button"
+    "{white-space:normal;overflow:visible;text-overflow:clip;height:auto;line-height:1.35;}"
+    f".{WRAP_CLASS}.widget-checkbox, .{WRAP_CLASS} .widget-checkbox"
+    "{height:auto;align-items:flex-start;}"
+    f".{WRAP_CLASS} .widget-checkbox input{{margin-top:3px;}}"
+    "</style>"
+)
+
+
+# Tick and cross as inline SVG: emoji marks need an emoji font, and many machines have none.
+_SVG = (
+    '<svg width="12" height="12" viewBox="0 0 12 12" role="img" aria-label="{label}" '
+    'style="vertical-align:-1px"><path d="{path}" fill="none" stroke="{color}" '
+    'stroke-width="2.2" stroke-linecap="round" stroke-linejoin="round"/></svg>'
+)
+MARK_OK = _SVG.format(label="passes", path="M2 6.5 5 9.5 10 2.5", color="#2a7f62")
+MARK_BAD = _SVG.format(label="fails", path="M2.5 2.5 9.5 9.5M9.5 2.5 2.5 9.5", color="#c1121f")
+
+
 # ------------------------------------------------------------------ HTML pieces
 
 
@@ -89,7 +113,11 @@ def parse_html(tn: TrackingNumber) -> str:
     """A parsed number as an HTML card: validity, carriers, problems, suggestions (escaped)."""
     if not tn.normalized:
         return "<i>Type a tracking number or pick a demo parcel.</i>"
-    verdict = {True: "✅ check digit passes", False: "❌ not valid", None: "format recognised"}
+    verdict = {
+        True: f"{MARK_OK} check digit passes",
+        False: f"{MARK_BAD} not valid",
+        None: "format recognised",
+    }
     parts = [
         f"<b>{escape(tn.normalized)}</b> · {verdict[tn.valid]}",
         "Carrier: " + (escape(", ".join(tn.candidates)) if tn.candidates else "unknown"),
@@ -255,6 +283,17 @@ class FindingForm:
         ]
         self.layout = w.VBox(children)
 
+    def clear(self) -> None:
+        """Empty the form for the next finding (the analyst and the category stay)."""
+        for box in (self._w_root_cause, self._w_actions, self._w_notes, self._w_internal):
+            box.value = ""
+        self._w_buyer.value = False
+        self._w_comp_kind.value = ""
+        self._w_comp_amount.value = 0.0
+        self._w_comp_currency.value = "CNY"
+        self._w_status.value = "open"
+        self._w_follow_up.value = None
+
     def preset(self, category: str | None) -> None:
         """Start the form from a diagnosis category."""
         if category in CATEGORIES:
@@ -352,13 +391,19 @@ class ParcelInvestigator:
         self._w_actions = w.VBox([])
         self._w_lang = w.ToggleButtons(options=[("中文", "zh"), ("English", "en")], value="zh")
         self._w_buyer = w.HTML()
-        self._w_fig = go.FigureWidget()
+        self._timeline = FigureSlot()
+        self._shown_number: str | None = None
         self._w_events = w.HTML()
         self.form = FindingForm(analyst)
         self._b_save = w.Button(description="Save finding", icon="save", disabled=True)
+        self._w_saved = w.HTML()
         self._w_findings = w.HTML()
         self._b_export = w.Button(
-            description="Export for partner", icon="file-export", disabled=True
+            description="Export for partner",
+            icon="file-export",
+            disabled=True,
+            tooltip="Write an HTML report for the carrier partner (recipient data masked)",
+            layout=w.Layout(width="auto"),
         )
         self._w_report_lang = _report_language()
         self._w_export = w.HTML()
@@ -380,11 +425,14 @@ class ParcelInvestigator:
                 w.HTML("<b>Message to the buyer</b>"),
                 self._w_lang,
                 self._w_buyer,
-                self._w_fig,
+                self._timeline.box,
                 self._w_events,
                 w.HTML("<h4>Record a finding</h4>"),
                 self.form.layout,
-                w.HBox([self._b_save, self._b_export, self._w_report_lang]),
+                w.HBox(
+                    [self._b_save, self._w_saved, self._b_export, self._w_report_lang],
+                    layout=w.Layout(align_items="center", flex_flow="row wrap"),
+                ),
                 self._w_export,
                 self._w_download,
                 w.HTML("<b>Earlier findings for this parcel</b>"),
@@ -394,6 +442,7 @@ class ParcelInvestigator:
         self._w_result.layout.display = "none"
         self.layout = w.VBox(
             [
+                w.HTML(WRAP_CSS),
                 w.HBox([self._w_number, self._b_investigate, self._w_demo]),
                 self._w_parse,
                 self._w_suggestions,
@@ -421,6 +470,9 @@ class ParcelInvestigator:
     @_guarded
     def _on_number(self, change) -> None:
         self.parsed = parse(change["new"])
+        if self._shown_number is not None and self.parsed.normalized != self._shown_number:
+            self._say("")  # a different number: the previous parcel's result goes
+            self._clear()
         self._w_parse.value = parse_html(self.parsed)
         self._show_corrections(self.parsed.suggestions)
 
@@ -433,7 +485,7 @@ class ParcelInvestigator:
         buttons = []
         for c in self.corrections[:SUGGESTION_BUTTONS]:
             label = c.number + (f" → {c.parcel_id}" if c.parcel_id else "")
-            label += " ✓ scans" if c.has_scans and not c.parcel_id else ""
+            label += " · has scans" if c.has_scans and not c.parcel_id else ""
             b = w.Button(
                 description=label,
                 tooltip=f"Investigate {c.number}: {c.why}",
@@ -541,6 +593,7 @@ class ParcelInvestigator:
         self.diagnosis = None
         self.basis = None
         self.events = None
+        self._shown_number = None
         self._w_result.layout.display = "none"
         self._w_sandbox.value = ""
         self._w_diagnosis.value = ""
@@ -550,11 +603,15 @@ class ParcelInvestigator:
         self._w_findings.value = ""
         self._w_export.value = ""
         self._w_download.outputs = ()
+        self._w_saved.value = ""
         self._b_save.disabled = True
         self._b_export.disabled = True
-        with self._w_fig.batch_update():
-            self._w_fig.data = ()
-            self._w_fig.layout = {}
+        self._timeline.hide()  # emptied or replaced when the next result is shown
+
+    @property
+    def _w_fig(self) -> go.FigureWidget:
+        """The FigureWidget showing the timeline."""
+        return self._timeline.widget
 
     @_guarded
     def investigate(self, number: str) -> Diagnosis | None:
@@ -567,6 +624,7 @@ class ParcelInvestigator:
         if not tn.normalized:
             self._say("Type a tracking number first.", "warning")
             return None
+        self._shown_number = tn.normalized
         rec, rows = self._parcel_record(tn.normalized)
         events, errors = track(rows if rows is not None else tn.normalized, **self.track_options)
         self.parcel, self.events, self.errors = rec, events, errors
@@ -579,6 +637,7 @@ class ParcelInvestigator:
         if events.empty and service_failed:
             self._say("The parcel could not be tracked.\n" + "\n".join(notes))
             self._w_result.layout.display = "none"
+            self._timeline.show(None)
             return None
         if events.empty and tn.valid is False:
             self._check_corrections(tn)
@@ -597,18 +656,17 @@ class ParcelInvestigator:
         self._w_diagnosis.value = diagnosis_html(d)
         self._w_actions.children = tuple(
             w.Checkbox(
-                value=False, description=a.text(), indent=False, layout=w.Layout(width="95%")
-            )
+                value=False,
+                description=a.text(),
+                tooltip=a.text(),
+                indent=False,
+                layout=w.Layout(width="95%", height="auto"),
+            ).add_class(WRAP_CLASS)
             for a in d.actions
         )
         self._w_buyer.value = buyer_message_html(d, self._w_lang.value)
         self._w_events.value = events_html(events)
-        with self._w_fig.batch_update():
-            self._w_fig.data = ()
-            self._w_fig.layout = {}
-            if len(events):
-                fig = timeline_figure(events, now=now, eta=d.eta)
-                self._w_fig.update(data=fig.data, layout=fig.layout, overwrite=True)
+        self._timeline.show(timeline_figure(events, now=now, eta=d.eta) if len(events) else None)
         self.form.preset(str(d.category))
         self._b_save.disabled = False
         self._b_export.disabled = False
@@ -649,7 +707,13 @@ class ParcelInvestigator:
             tracking_numbers=self._tracking_numbers(),
             **values,
         )
-        self._say(f"Finding {finding.id} saved for parcel {self.diagnosis.parcel_id}.", "ok")
+        self._w_saved.value = message_html(
+            f"Finding {finding.id} saved for parcel {self.diagnosis.parcel_id}.", "ok"
+        )
+        self._say("")
+        self.form.clear()
+        for box in self._w_actions.children:
+            box.value = False
         self._refresh_findings()
         return finding
 
@@ -775,7 +839,7 @@ class GroupTriage:
         self._w_summary = w.HTML()
         self._w_ageing = go.FigureWidget()
         self._w_heatmap = go.FigureWidget()
-        self._w_swimlanes = go.FigureWidget()
+        self._swimlanes = FigureSlot()
         self._w_parcels = w.SelectMultiple(
             description="Parcels", layout=w.Layout(width="95%", height="180px")
         )
@@ -783,7 +847,13 @@ class GroupTriage:
         self._b_select_none = w.Button(description="Select none", icon="square")
         self._w_selected = w.HTML()
         self.form = FindingForm(analyst, free_actions=True)
-        self._b_save = w.Button(description="Record finding for selection", icon="save")
+        self._b_save = w.Button(
+            description="Record finding for selection",
+            icon="save",
+            tooltip="Record one finding for every selected parcel",
+            layout=w.Layout(width="auto"),
+        )
+        self._w_saved = w.HTML()
         self._b_csv = w.Button(description="Export selection as CSV", icon="file-csv")
         self._b_partner = w.Button(description="Export for partner", icon="file-export")
         self._w_report_lang = _report_language()
@@ -811,6 +881,7 @@ class GroupTriage:
 
         self.layout = w.VBox(
             [
+                w.HTML(WRAP_CSS),
                 w.HBox([self._w_upload, self._b_demo]),
                 self._w_status,
                 self._w_message,
@@ -819,12 +890,21 @@ class GroupTriage:
                 self._w_summary,
                 self._w_ageing,
                 self._w_heatmap,
-                self._w_swimlanes,
+                self._swimlanes.box,
                 w.HTML("<h4>Selection</h4>"),
                 self._w_parcels,
                 w.HBox([self._b_select_all, self._b_select_none, self._w_selected]),
                 self.form.layout,
-                w.HBox([self._b_save, self._b_csv, self._b_partner, self._w_report_lang]),
+                w.HBox(
+                    [
+                        self._b_save,
+                        self._w_saved,
+                        self._b_csv,
+                        self._b_partner,
+                        self._w_report_lang,
+                    ],
+                    layout=w.Layout(align_items="center", flex_flow="row wrap"),
+                ),
                 self._w_export,
                 self._w_download,
             ]
@@ -1027,18 +1107,10 @@ class GroupTriage:
         self._swimlane_key = (ids, total)
         from toolkit import plots
 
-        with self._w_swimlanes.batch_update():
-            self._w_swimlanes.data = ()
-            self._w_swimlanes.layout = {}
-            if not ids:
-                return
-            events = self.events_of(ids)
-            if events.empty:
-                return
-            build = getattr(plots, "swimlanes", None)
-            if build is None:
-                return
-            fig = build(events, parcel_ids=ids, max_parcels=self.swimlane_limit)
+        events = self.events_of(ids) if ids else None
+        fig = None
+        if events is not None and not events.empty:
+            fig = plots.swimlanes(events, parcel_ids=ids, max_parcels=self.swimlane_limit)
             if not self.selected:
                 what = "parcels with scans" if with_delivered else "parcels not yet delivered"
                 fig.update_layout(
@@ -1046,7 +1118,12 @@ class GroupTriage:
                     if total > len(ids)
                     else f"Scans of the {total:,} {what}, longest silent first"
                 )
-            self._w_swimlanes.update(data=fig.data, layout=fig.layout, overwrite=True)
+        self._swimlanes.show(fig)
+
+    @property
+    def _w_swimlanes(self) -> go.FigureWidget:
+        """The FigureWidget showing the swimlanes."""
+        return self._swimlanes.widget
 
     def _fill_list(self) -> None:
         ids = self.triage.ids(self.mask, self.list_limit)
@@ -1181,7 +1258,11 @@ class GroupTriage:
             tracking_numbers=list(dict.fromkeys(numbers.astype(str))),
             **values,
         )
-        self._say(f"Finding {finding.id} recorded for {len(ids):,} parcel(s).", "ok")
+        self._w_saved.value = message_html(
+            f"Finding {finding.id} recorded for {len(ids):,} parcel(s).", "ok"
+        )
+        self._say("")
+        self.form.clear()
         return finding
 
     def selection_table(self) -> pd.DataFrame:
@@ -1329,17 +1410,57 @@ def _show_export(
     download.append_display_data(HTML(download_link_html(path)))
 
 
-def _replace(widget: go.FigureWidget, fig: go.Figure, keep_layout: bool = False) -> None:
-    """Swap a FigureWidget's traces (and layout, unless kept) for a figure's, in one update."""
-    with widget.batch_update():
-        widget.data = ()
-        widget.add_traces(list(fig.data))
-        if keep_layout and widget.layout.meta == "drawn":
-            widget.layout.title = fig.layout.title
-            widget.layout.height = fig.layout.height
-        else:
-            widget.layout = fig.layout
-            widget.layout.meta = "drawn"
+class FigureSlot:
+    """A box with one FigureWidget that shows one figure at a time, or is hidden.
+
+    The widget is made once and its content replaced (``_replace``): a new FigureWidget
+    per figure would send plotly's whole JavaScript bundle (about 5 MB) to the browser.
+    """
+
+    def __init__(self) -> None:
+        self.widget = go.FigureWidget(layout={"template": TEMPLATE})
+        self.box = w.Box([self.widget])
+        self.box.layout.display = "none"
+
+    def hide(self) -> None:
+        """Take the figure off screen (the next ``show`` replaces all of it)."""
+        self.box.layout.display = "none"
+
+    def show(self, fig: go.Figure | None) -> None:
+        """Show this figure (None: hide the box and empty the widget)."""
+        if fig is None:
+            self.box.layout.display = "none"
+            if self.widget.data or self.widget.layout.meta == "drawn":
+                _replace(self.widget, None)
+            return
+        self.box.layout.display = ""  # first, so plotly sizes the chart in a visible box
+        _replace(self.widget, fig)
+
+
+def _replace(widget: go.FigureWidget, fig: go.Figure | None, keep_layout: bool = False) -> None:
+    """Swap a FigureWidget's traces and layout for a figure's (None: for nothing).
+
+    Every figure that goes into a FigureWidget passes through ``plots.widget_json`` (the
+    widget path would send datetime64 arrays as integer nanoseconds). The browser merges
+    a new layout into the old one, so layout keys the new figure lacks (the last parcel's
+    shapes, annotations, axis ranges) are removed explicitly. With ``keep_layout`` only
+    the title and height change once the widget was drawn (the filters' charts).
+    """
+    spec = widget_json(fig) if fig is not None else {"data": [], "layout": {}}
+    layout = {"template": TEMPLATE, **spec["layout"], "meta": "drawn"}
+    widget.data = ()
+    if keep_layout and widget.layout.meta == "drawn":
+        widget.add_traces(spec["data"])
+        with widget.batch_update():
+            widget.layout.title = layout.get("title")
+            widget.layout.height = layout.get("height")
+        return
+    gone = {k: None for k in widget.layout.to_plotly_json() if k not in layout}
+    if gone:
+        widget.plotly_relayout(gone)
+    if spec["data"]:
+        widget.add_traces(spec["data"])
+    widget.layout = layout
 
 
 def _theme() -> dict[str, Any]:
