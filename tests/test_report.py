@@ -777,6 +777,7 @@ def test_export_of_one_parcel_is_that_parcels_page(exported_one, evil_set):
     assert ">The parcel</h2>" in page and ">Timeline</h2>" in page
     assert ">Finding recorded</h2>" in page and "Asked the provider" in page
     assert f"Questions for {carrier.name}" in page
+    assert f'download="questions-{EVIL_ID}-' in page  # the spreadsheet is named after it
     # the same safety as every report: offline, masked, escaped, no internal notes
     assert external_references(page) == [] and len(page.encode()) < MAX_BYTES
     assert INTERNAL_NOTE not in page and EVIL_SCRIPT not in page and EVIL_IMG not in page

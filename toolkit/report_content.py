@@ -1355,7 +1355,13 @@ class PartnerReport:
         return pd.DataFrame(cols)
 
     def questions_file_name(self) -> str:
-        return f"questions-{self.carrier or 'all'}-{self.now:%Y%m%d}.csv"
+        """The requests spreadsheet's name: the parcel's id for a one-parcel report."""
+        if self.single:
+            parcel_id = str(self.diagnoses["parcel_id"].iloc[0])
+            scope = re.sub(r"[^A-Za-z0-9-]+", "-", parcel_id).strip("-")[:40] or "parcel"
+        else:
+            scope = self.carrier or "all"
+        return f"questions-{scope}-{self.now:%Y%m%d}.csv"
 
     def questions_csv_href(self) -> str:
         """The requests spreadsheet inside the page, as a data: address (nothing to fetch)."""
