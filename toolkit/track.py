@@ -119,29 +119,19 @@ def track(
         numbers = pd.DataFrame(
             {"tracking_number": given, "international_carrier": carrier}, dtype=object
         )
-    if base_url is None:
-        base_url = os.environ.get(BASE_URL_VARIABLE, "").strip() or None
-    if services not in INTERNATIONAL_SERVICES:
-        raise InputError(
-            f"unknown service {services!r}",
-            "services",
-            f"Use one of {', '.join(INTERNATIONAL_SERVICES)}",
-        )
-    run = _Run(
-        services=services,
-        keys=keys if keys is not None else load_keys(),
-        sandbox=sandbox,
-        options=dict(
-            refresh=refresh,
-            cache_dir=cache_dir,
-            cache_ttl=cache_ttl,
-            timeout=timeout,
-            concurrency=concurrency,
-            max_attempts=max_attempts,
-        ),
-        base_url=base_url,
-        rate_limit=rate_limit,
-        transport=transport,
+    run = _Run.start(
+        services,
+        keys,
+        sandbox,
+        base_url,
+        rate_limit,
+        transport,
+        refresh=refresh,
+        cache_dir=cache_dir,
+        cache_ttl=cache_ttl,
+        timeout=timeout,
+        concurrency=concurrency,
+        max_attempts=max_attempts,
     )
     try:
         return run.go(numbers, phones or {}, progress, follow)
@@ -169,34 +159,24 @@ def detect_carrier(
     spends one unit of its quota; "aftership" asks couriers/detect). Keys, sandbox and
     base_url work as in track(). Raises CarrierError when the service cannot be asked.
     """
-    if base_url is None:
-        base_url = os.environ.get(BASE_URL_VARIABLE, "").strip() or None
-    if services not in INTERNATIONAL_SERVICES:
-        raise InputError(
-            f"unknown service {services!r}",
-            "services",
-            f"Use one of {', '.join(INTERNATIONAL_SERVICES)}",
-        )
     tn = parse(number)
     if not tn.normalized:
         raise InputError(
             " ".join(tn.problems) or "no tracking number was given", "number", "Give the number"
         )
-    run = _Run(
-        services=services,
-        keys=keys if keys is not None else load_keys(),
-        sandbox=sandbox,
-        options=dict(
-            refresh=refresh,
-            cache_dir=cache_dir,
-            cache_ttl=DEFAULT_TTL,
-            timeout=timeout,
-            concurrency=1,
-            max_attempts=max_attempts,
-        ),
-        base_url=base_url,
-        rate_limit=None,
-        transport=transport,
+    run = _Run.start(
+        services,
+        keys,
+        sandbox,
+        base_url,
+        None,
+        transport,
+        refresh=refresh,
+        cache_dir=cache_dir,
+        cache_ttl=DEFAULT_TTL,
+        timeout=timeout,
+        concurrency=1,
+        max_attempts=max_attempts,
     )
     try:
         client = run.client(run.detector(tn))
@@ -214,6 +194,21 @@ def detect_carrier(
 
 class _Run:
     """One call of track(): the clients it made and what it has gathered."""
+
+    @classmethod
+    def start(cls, services, keys, sandbox, base_url, rate_limit, transport, **options):
+        """A run after checking `services`; base_url defaults to $TOOLKIT_CARRIER_BASE_URL
+        and keys to the environment's."""
+        if base_url is None:
+            base_url = os.environ.get(BASE_URL_VARIABLE, "").strip() or None
+        if services not in INTERNATIONAL_SERVICES:
+            raise InputError(
+                f"unknown service {services!r}",
+                "services",
+                f"Use one of {', '.join(INTERNATIONAL_SERVICES)}",
+            )
+        keys = keys if keys is not None else load_keys()
+        return cls(services, keys, sandbox, options, base_url, rate_limit, transport)
 
     def __init__(self, services, keys, sandbox, options, base_url, rate_limit, transport):
         self.services = services
