@@ -38,6 +38,10 @@ def make_lab_command() -> list[str]:
     return [str(Path(sys.executable).parent / "jupyter"), *argv[1:]]
 
 
+class LabFailed(RuntimeError):
+    """JupyterLab did not start."""
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -52,6 +56,8 @@ def lab_server(
     env: Mapping[str, str] | None = None,
 ) -> Iterator[tuple[str, str]]:
     """JupyterLab as `make lab` starts it, over notebook_dir on a free port; (url, token).
+
+    Raises LabFailed when the server stops or does not answer within 60 s.
 
     Its Jupyter config, runtime and workspace folders are under home, so that the user's
     own settings play no part; the project config comes from the `make lab` command.
@@ -92,13 +98,13 @@ def lab_server(
             deadline = time.monotonic() + 60
             while True:
                 if proc.poll() is not None:
-                    pytest.fail("JupyterLab stopped:\n" + log_path.read_text()[-3000:])
+                    raise LabFailed("JupyterLab stopped:\n" + log_path.read_text()[-3000:])
                 with contextlib.suppress(httpx.HTTPError):
                     r = httpx.get(f"{url}/api/status", params={"token": token}, timeout=2)
                     if r.status_code == 200:
                         break
                 if time.monotonic() > deadline:
-                    pytest.fail("JupyterLab did not answer within 60 s")
+                    raise LabFailed("JupyterLab did not answer within 60 s")
                 time.sleep(0.3)
             yield url, token
         finally:

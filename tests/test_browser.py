@@ -9,18 +9,14 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import secrets
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 import pandas as pd
 import pytest
+from lab_server import LabFailed, lab_server
 from report_fixtures import EVIL_ID, EVIL_IMG, EVIL_SCRIPT, stuck_demo_ids, with_evil_parcel
 
 from toolkit import demo
@@ -28,7 +24,6 @@ from toolkit.report import export_for_partner, render_report
 from toolkit.report_content import MAX_LANES
 
 ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
 CHROMIUM_PATHS = ("/usr/lib/chromium/chromium", "/usr/bin/chromium", "/usr/bin/chromium-browser")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -274,12 +269,6 @@ def test_one_parcel_export_is_a_page_about_that_parcel(browser, tmp_path):
 # ------------------------------------------------------------------ JupyterLab
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def lab(tmp_path):
     """JupyterLab on a free localhost port over a copy of the notebooks; (url, token)."""
@@ -291,23 +280,15 @@ def lab(tmp_path):
         pytest.fail(str(exc))
 
 
-class LabFailed(RuntimeError):
-    """JupyterLab did not start."""
-
-
 @contextlib.contextmanager
 def running_lab(tmp_path: Path, notebooks=NOTEBOOKS, env_extra: dict | None = None):
-    """Start JupyterLab over copies of the notebooks in tmp_path; yield (url, token)."""
+    """Start JupyterLab as `make lab` does, over copies of the notebooks in tmp_path;
+    yield (url, token)."""
     work = tmp_path / "notebooks"
     work.mkdir(exist_ok=True)
     for name in notebooks:
         shutil.copy(ROOT / "notebooks" / name, work)
-    port, token = free_port(), secrets.token_hex(16)
     env = dict(
-        os.environ,
-        JUPYTER_CONFIG_DIR=str(tmp_path / "config"),
-        JUPYTER_RUNTIME_DIR=str(tmp_path / "runtime"),
-        JUPYTERLAB_WORKSPACES_DIR=str(tmp_path / "workspaces"),
         TOOLKIT_FINDINGS_URL=f"sqlite:///{tmp_path / 'findings.sqlite'}",
         TOOLKIT_CACHE_DIR=str(tmp_path / "cache"),
         # the kernel imports this checkout's toolkit, whatever the venv has installed
@@ -318,54 +299,14 @@ def running_lab(tmp_path: Path, notebooks=NOTEBOOKS, env_extra: dict | None = No
     tracker = tmp_path / "settings" / "@jupyterlab" / "notebook-extension"
     tracker.mkdir(parents=True, exist_ok=True)
     (tracker / "tracker.jupyterlab-settings").write_text('{"autoStartDefaultKernel": true}')
-    log = (tmp_path / "lab.log").open("w")
-    proc = subprocess.Popen(
-        [
-            str(BIN / "jupyter"),
-            "lab",
-            "--no-browser",
-            "--ip=127.0.0.1",
-            f"--port={port}",
-            "--ServerApp.port_retries=0",
-            f"--ServerApp.token={token}",
-            "--allow-root",
-            f"--notebook-dir={work}",
-            "--LabApp.news_url=None",
-            "--LabApp.expose_app_in_browser=True",
-            f"--LabApp.user_settings_dir={tmp_path / 'settings'}",
-            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
+    with lab_server(
+        work,
+        tmp_path,
+        "--LabApp.expose_app_in_browser=True",
+        f"--LabApp.user_settings_dir={tmp_path / 'settings'}",
         env=env,
-        cwd=work,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise LabFailed(
-                    "JupyterLab stopped:\n" + (tmp_path / "lab.log").read_text()[-3000:]
-                )
-            with contextlib.suppress(httpx.HTTPError):
-                r = httpx.get(f"{url}/api/status", params={"token": token}, timeout=2)
-                if r.status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise LabFailed("JupyterLab did not answer within 60 s")
-            time.sleep(0.3)
+    ) as (url, token):
         yield url, token
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=5)
-        log.close()
 
 
 ALL_RUN = """() => [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]
