@@ -137,6 +137,14 @@ def test_partner_report_draws_every_chart_offline_and_runs_no_injected_script(
     page.wait_for_timeout(300)
     assert page.evaluate("typeof window.__pwned") == "undefined"
 
+    # No link to another site is added while the page is viewed (plotly's logo in the bar).
+    links = page.evaluate(
+        """() => [...document.querySelectorAll('a[href]')].map(a => a.getAttribute('href'))
+            .filter(h => /^\\s*(https?:)?\\/\\//i.test(h))"""
+    )
+    assert links == []
+    assert page.locator(".modebar").count() > 0  # the tool bar itself is still there
+
     assert outside == []
     assert console_errors == []
     page.close()

@@ -658,6 +658,88 @@ def test_a_page_with_a_path_or_key_is_refused_without_printing_the_key():
         check_shareable('<script src="https://x.example/a.js"></script>', {})
 
 
+def _chart_page(hover: str) -> str:
+    """A page with one chart whose only hover text is this, written as plotly writes it."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure(go.Scatter(x=[1], y=[1], hovertext=[hover]))
+    return fig.to_html(include_plotlyjs=False, full_html=True)
+
+
+def test_a_key_or_path_only_in_a_charts_hover_text_is_refused():
+    # plotly writes "/" as \u002f in the figure JSON: the check reads what the browser reads
+    key = "FAKE/17KEY/5c2e9a0b7d"
+    page = _chart_page(f"scan text with {key} in it")
+    assert key not in page
+    with pytest.raises(ToolkitError, match="API key 1") as caught:
+        check_shareable(page, {"API key 1": key})
+    assert key not in str(caught.value)
+    with pytest.raises(ToolkitError, match="home folder"):
+        check_shareable(
+            _chart_page("/home/ana/data/parcels.csv"), {"the home folder's path": "/home/ana/"}
+        )
+    # character references and percent-escapes in attributes are decoded too
+    with pytest.raises(ToolkitError, match="temporary folder"):
+        check_shareable(
+            '<a title="&#x2f;tmp&#47;toolkit-report-x">x</a>',
+            {"the temporary folder's path": "/tmp/toolkit-report-x"},
+        )
+    with pytest.raises(ToolkitError, match="temporary folder"):
+        check_shareable(
+            '<a href="#%2Ftmp%2Ftoolkit-report-x">x</a>',
+            {"the temporary folder's path": "/tmp/toolkit-report-x"},
+        )
+
+
+RECIPIENTS = pd.DataFrame(
+    {
+        "parcel_id": ["P1", "P2"],
+        "recipient_name": ["张伟", "Maria Schmidt"],
+        "recipient_phone": ["+86 138-1234-5678", "0755 8888 1234"],
+        "recipient_address": ["广东省深圳市南山区科技园路8栋1203室", None],
+    }
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "who"),
+    [
+        ("签收人 張偉", "name of parcel P1"),  # traditional characters
+        ("delivered to ZHANG WEI", "name of parcel P1"),  # pinyin, any case
+        ("delivered to Wei Zhang", "name of parcel P1"),  # pinyin, given name first
+        ("call maria  schmidt", "name of parcel P2"),
+        ("电话 +86 138 1234 5678", "phone of parcel P1"),
+        ("电话 0086-13812345678", "phone of parcel P1"),
+        ("电话 １３８．１２３４．５６７８", "phone of parcel P1"),  # full-width, dots
+        ("电话 138\u200b1234\u200b5678", "phone of parcel P1"),  # zero-width spaces
+        ("tel (0755) 8888-1234", "phone of parcel P2"),
+        ("tel +86 755 88881234", "phone of parcel P2"),
+        ("地址 南山区科技园路８栋１２０３室", "address of parcel P1"),  # full-width digits
+        ("地址 南山区科技园路8栋1203&#23460;", "address of parcel P1"),  # a character reference
+    ],
+)
+def test_recipient_data_in_any_common_spelling_is_refused(text, who):
+    from toolkit.report import personal_data
+
+    personal = personal_data(RECIPIENTS)
+    with pytest.raises(ToolkitError, match=f"the recipient {who}") as caught:
+        check_shareable(f"<p>{text}</p>", {}, personal)
+    for value in ("张伟", "13812345678", "1203", "Schmidt"):
+        assert value not in str(caught.value)
+    with pytest.raises(ToolkitError, match=f"the recipient {who}"):  # inside a chart's JSON
+        check_shareable(_chart_page(text), {}, personal)
+
+
+def test_masked_recipient_data_and_ordinary_numbers_pass_the_check():
+    from toolkit.report import personal_data
+
+    page = _chart_page(
+        "签收人：张* 电话 138****5678 广东省深圳市**** 2026-11-02 13:40 SF1234567890123"
+    )
+    page += "<p>Maria S* called; 12 parcels, 1.5 days, id 9913812345678, 75588881234567</p>"
+    check_shareable(page, {}, personal_data(RECIPIENTS))
+
+
 # ------------------------------------------------------------------ rendered files
 
 

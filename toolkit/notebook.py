@@ -25,8 +25,11 @@ def setup_notebook(sandbox: bool | None = None) -> None:
     import plotly.io as pio
     from IPython.display import HTML, display
 
+    from toolkit.plots import use_chart_config
+
     # plotly_mimetype alone renders blank in exported HTML; "+notebook" embeds plotly.js.
     pio.renderers.default = "plotly_mimetype+notebook"
+    use_chart_config()
     pd.set_option("display.max_columns", 40)
     pd.set_option("display.max_colwidth", 80)
     pd.set_option("display.width", 200)

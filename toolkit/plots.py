@@ -131,6 +131,21 @@ def _template() -> go.layout.Template:
 
 
 pio.templates[TEMPLATE] = _template()
+# How charts behave in the browser: no plotly logo (a link to plotly's site in the tool bar)
+# and no links or buttons that send a chart to an online service.
+CHART_CONFIG: dict[str, Any] = {
+    "displaylogo": False,
+    "showLink": False,
+    "showSendToCloud": False,
+    "showEditInChartStudio": False,
+}
+
+
+def use_chart_config() -> None:
+    """Make every chart shown from now on (notebook outputs, exported pages) use CHART_CONFIG."""
+    for name in ("notebook", "notebook_connected", "plotly_mimetype", "jupyterlab"):
+        if name in pio.renderers:
+            pio.renderers[name].config = dict(CHART_CONFIG)
 
 
 # ---------------------------------------------------------------- shared helpers

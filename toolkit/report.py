@@ -9,6 +9,7 @@ the file is written it is checked for external references, local paths and API k
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import re
 import tempfile
@@ -179,16 +180,175 @@ def _forbidden(tmp: str, findings_url: str | None) -> dict[str, str]:
     return {k: v for k, v in found.items() if v and v != os.sep}
 
 
-def check_shareable(page: str, forbidden: dict[str, str]) -> None:
-    """Raise ToolkitError if a page loads anything from outside or holds forbidden text."""
-    leaks = [what for what, value in forbidden.items() if value in page]
+# What the browser reads out of a page: JSON string escapes (plotly's figure JSON writes "/"
+# as \u002f and "<" as \u003c), HTML character references and URL percent-escapes.
+_JSON_ESCAPE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|([/\\\"]))")
+_PERCENT = re.compile(r"%[0-9A-Fa-f]{2}")
+# Characters people put between the digits of a phone number, or that hide inside one.
+_DIGIT_GAPS = re.compile(r"[\s\-.()/\\\u200b-\u200d\u2060\ufeff\u00ad]+")
+# plotly.js inline: library code, megabytes long, never data; skipped by the data checks.
+_PLOTLY_BUNDLE = re.compile(r"<script[^>]*>\s*/\*\*?\s*\*?\s*plotly\.js v.*?</script>", re.S)
+
+
+def _unescape_json(text: str) -> str:
+    def one(m: re.Match) -> str:
+        return chr(int(m.group(1), 16)) if m.group(1) else m.group(2)
+
+    return _JSON_ESCAPE.sub(one, text)
+
+
+def _views(page: str) -> list[str]:
+    """The page as written and as the browser shows it: JSON, HTML and URL escapes decoded,
+    full-width and other compatibility forms folded (NFKC)."""
+    import html
+    import unicodedata
+    from urllib.parse import unquote
+
+    data = _PLOTLY_BUNDLE.sub("", page)
+    shown = unicodedata.normalize("NFKC", html.unescape(_unescape_json(data)))
+    views = [page, shown]
+    if _PERCENT.search(shown):
+        views.append(unquote(shown))
+    return views
+
+
+def _alternation(values: Iterable[str]) -> re.Pattern | None:
+    """One regex finding any of these strings (longest first), or None for none."""
+    words = sorted({v for v in values if v}, key=len, reverse=True)
+    return re.compile("|".join(map(re.escape, words))) if words else None
+
+
+# Marks a name form looked for as words in a row (lower case, joined), not as written.
+LETTERS = "\x00"
+
+
+def personal_data(parcels: pd.DataFrame) -> dict[str, str]:
+    """The recipient data of these parcels as it must never appear in a partner page, keyed
+    by a description safe to print (which field of which parcel): the phone's digits (without
+    a +86 prefix), the full name (Han names also in simplified and traditional form and in pinyin),
+    the address and the part of it a masked address hides."""
+    from toolkit.privacy import MASK, mask_address
+
+    found: dict[str, str] = {}
+    if "parcel_id" not in parcels.columns:
+        return found
+    for row in parcels.itertuples(index=False):
+        pid = getattr(row, "parcel_id", "")
+        phone = getattr(row, "recipient_phone", None)
+        digits = "".join(c for c in phone if c.isdigit()) if isinstance(phone, str) else ""
+        if len(digits) > 11 and digits.lstrip("0").startswith("86"):
+            digits = digits.lstrip("0")[2:]  # the country prefix is matched separately
+        if len(digits) >= 7:
+            found[f"the recipient phone of parcel {pid}"] = digits
+            if digits.startswith("0"):  # an area code's 0 is dropped after +86
+                found[f"the recipient phone of parcel {pid} (1)"] = digits[1:]
+        name = getattr(row, "recipient_name", None)
+        if isinstance(name, str) and len(name.strip()) >= 2:
+            for i, form in enumerate(_name_forms(name.strip())):
+                found[f"the recipient name of parcel {pid}" + (f" ({i})" if i else "")] = form
+        address = getattr(row, "recipient_address", None)
+        if isinstance(address, str) and len(address.strip()) >= 4:
+            address = address.strip()
+            masked = mask_address(address)
+            kept = masked[: -len(MASK)] if masked.endswith(MASK) else ""
+            hidden = address[len(kept) :].strip()
+            if len(hidden) >= 4:
+                found[f"the recipient address of parcel {pid}"] = hidden
+    return found
+
+
+@functools.cache
+def _opencc(config: str):
+    """An OpenCC converter (loading one reads its dictionaries: made once per config)."""
+    from opencc import OpenCC
+
+    return OpenCC(config)
+
+
+def _name_forms(name: str) -> list[str]:
+    """A name as it may be written: as given, simplified, traditional and pinyin (Han names),
+    and in letters (Latin names and pinyin, either order, marked with LETTERS)."""
+    import unicodedata
+
+    name = unicodedata.normalize("NFKC", name)
+    if re.search(r"[\u3400-\u9fff]", name):
+        from pypinyin import lazy_pinyin
+
+        han = re.sub(r"\s+", "", name)
+        simplified = _opencc("t2s").convert(han)
+        forms = [han, simplified, _opencc("s2t").convert(han)]
+        syllables = lazy_pinyin(simplified)
+        if len(syllables) >= 2:
+            joined = "".join(syllables)
+            flipped = "".join(syllables[1:] + syllables[:1])
+            forms += [LETTERS + joined, LETTERS + flipped] if len(joined) >= 5 else []
+        return list(dict.fromkeys(forms))
+    letters = re.sub(r"[^a-z]", "", name.lower())
+    return [LETTERS + letters] if len(letters) >= 5 else []
+
+
+_WORD = re.compile(r"[A-Za-z]+")
+_BETWEEN_PARTS = re.compile(r"[\s.\-_'’]*")
+_MAX_PARTS = 4
+
+
+def _spelled_names(text: str, names: set[str]) -> set[str]:
+    """The names (LETTERS + lower-case letters) written in this text as words next to each
+    other, in any case, with or without spaces, dots or dashes between them."""
+    words = list(_WORD.finditer(text))
+    found: set[str] = set()
+    for i, first in enumerate(words):
+        joined, end = first.group(0).lower(), first.end()
+        for nxt in [None, *words[i + 1 : i + _MAX_PARTS]]:
+            if nxt is not None:
+                if not _BETWEEN_PARTS.fullmatch(text, end, nxt.start()):
+                    break
+                joined, end = joined + nxt.group(0).lower(), nxt.end()
+            if LETTERS + joined in names:
+                found.add(joined)
+    return found
+
+
+def check_shareable(
+    page: str, forbidden: dict[str, str], personal: Mapping[str, str] | None = None
+) -> None:
+    """Raise ToolkitError if a page loads anything from outside or holds forbidden text.
+
+    Forbidden text (paths, keys, store addresses) and personal data (``personal_data``) are
+    looked for in the page as written and as a browser decodes it, so that an escaped form
+    in a chart's JSON or an attribute does not slip through. Personal data is also looked
+    for with the separators between digits removed and, for names written in letters, in
+    the page's words joined (forms starting with LETTERS).
+    """
+    views = _views(page)
+    leaks = [what for what, value in forbidden.items() if any(value in v for v in views)]
+    if personal:
+        shown = views[1:]
+        digits = [_DIGIT_GAPS.sub("", v) for v in shown]
+        by_value: dict[str, list[str]] = {}
+        for what, value in personal.items():
+            by_value.setdefault(value, []).append(what)
+        phones = _alternation(v for v in by_value if v.isdigit())
+        plain = _alternation(v for v in by_value if not (v.isdigit() or v.startswith(LETTERS)))
+        names = {v for v in by_value if v.startswith(LETTERS)}
+        hits: set[str] = {LETTERS + w for v in shown for w in _spelled_names(v, names)}
+        searches = [(plain, shown)]
+        if phones is not None:  # whole numbers only, maybe after a country prefix
+            phones = re.compile(rf"(?<!\d)(?:0{{0,2}}86)?({phones.pattern})(?!\d)")
+            searches.append((phones, digits))
+        for pattern, texts in searches:
+            if pattern is not None:
+                for text in texts:
+                    hits.update(m.group(m.lastindex or 0) for m in pattern.finditer(text))
+        leaks += sorted({w.split(" (")[0] for hit in hits for w in by_value.get(hit, [])})
     external = external_references(page)
     if leaks or external:
-        problems = leaks + [f"a reference to {u}" for u in external[:5]]
+        problems = leaks[:10] + [f"a reference to {u}" for u in external[:5]]
         raise ToolkitError(
             "the report was not written because it would contain " + ", ".join(problems),
             "partner report",
-            "Keep paths, keys and links out of the data and the notebook outputs",
+            "Keep paths, keys and links out of the data and the notebook outputs, and "
+            "recipient data out of free-text columns and notes",
         )
 
 
@@ -361,7 +521,7 @@ def render_report(
             who=carrier_label(code, language) or TEXT[language]["all_carriers"]
         )
         page = to_html(nb, title, language)
-        check_shareable(page, _forbidden(tmp, findings_url))
+        check_shareable(page, _forbidden(tmp, findings_url), personal_data(scope))
     # a report on one parcel is named after it (letters, digits, dashes only)
     one = re.sub(r"[^A-Za-z0-9-]+", "-", str(scope["parcel_id"].iloc[0])) if len(scope) == 1 else ""
     path = _file_name(code or one.strip("-")[:40] or None, out, dt.datetime.now())

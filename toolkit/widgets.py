@@ -32,7 +32,7 @@ from toolkit.lookup import Correction, parcel_ids_for, rank_corrections
 from toolkit.messages import carrier_name
 from toolkit.model import CATEGORIES, PARCEL_DTYPES, PERSONAL_COLUMNS, empty_parcels
 from toolkit.numbers import TrackingNumber, parse
-from toolkit.plots import TEMPLATE, grid_cells, timeline_figure, widget_json
+from toolkit.plots import CHART_CONFIG, TEMPLATE, grid_cells, timeline_figure, widget_json
 from toolkit.triage import Triage, TriageFilter, triage_table
 
 log = logging.getLogger(__name__)
@@ -839,6 +839,8 @@ class GroupTriage:
         self._w_summary = w.HTML()
         self._w_ageing = go.FigureWidget()
         self._w_heatmap = go.FigureWidget()
+        for chart in (self._w_ageing, self._w_heatmap):
+            chart._config = dict(CHART_CONFIG)
         self._swimlanes = FigureSlot()
         self._w_parcels = w.SelectMultiple(
             description="Parcels", layout=w.Layout(width="95%", height="180px")
@@ -1419,6 +1421,7 @@ class FigureSlot:
 
     def __init__(self) -> None:
         self.widget = go.FigureWidget(layout={"template": TEMPLATE})
+        self.widget._config = dict(CHART_CONFIG)
         self.box = w.Box([self.widget])
         self.box.layout.display = "none"
 
