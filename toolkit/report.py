@@ -13,6 +13,7 @@ import functools
 import os
 import re
 import tempfile
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from html.parser import HTMLParser
 from pathlib import Path
@@ -201,7 +202,6 @@ def _views(page: str) -> list[str]:
     """The page as written and as the browser shows it: JSON, HTML and URL escapes decoded,
     full-width and other compatibility forms folded (NFKC)."""
     import html
-    import unicodedata
     from urllib.parse import unquote
 
     data = _PLOTLY_BUNDLE.sub("", page)
@@ -218,6 +218,8 @@ def _alternation(values: Iterable[str]) -> re.Pattern | None:
     return re.compile("|".join(map(re.escape, words))) if words else None
 
 
+# "6栋1703室", "6号楼1703", "B座1203": the building and the room of an address.
+_BUILDING_ROOM = re.compile(r"(\d+|[A-Za-z])\s*(?:栋|号楼|幢|座|号)\s*(\d{2,5})")
 # Marks a name form looked for as words in a row (lower case, joined), not as written.
 LETTERS = "\x00"
 
@@ -226,7 +228,7 @@ def personal_data(parcels: pd.DataFrame) -> dict[str, str]:
     """The recipient data of these parcels as it must never appear in a partner page, keyed
     by a description safe to print (which field of which parcel): the phone's digits (without
     a +86 prefix), the full name (Han names also in simplified and traditional form and in pinyin),
-    the address and the part of it a masked address hides."""
+    the address, the part of it a masked address hides, and its building and room."""
     from toolkit.privacy import MASK, mask_address
 
     found: dict[str, str] = {}
@@ -254,6 +256,12 @@ def personal_data(parcels: pd.DataFrame) -> dict[str, str]:
             hidden = address[len(kept) :].strip()
             if len(hidden) >= 4:
                 found[f"the recipient address of parcel {pid}"] = hidden
+            # the building and room alone, however the building is written
+            room = _BUILDING_ROOM.search(unicodedata.normalize("NFKC", hidden))
+            if room:
+                b, r = room.group(1), room.group(2)
+                for i, word in enumerate(("栋", "号楼", "幢", "座", "号")):
+                    found[f"the recipient address of parcel {pid} ({i + 1})"] = f"{b}{word}{r}"
     return found
 
 
@@ -268,8 +276,6 @@ def _opencc(config: str):
 def _name_forms(name: str) -> list[str]:
     """A name as it may be written: as given, simplified, traditional and pinyin (Han names),
     and in letters (Latin names and pinyin, either order, marked with LETTERS)."""
-    import unicodedata
-
     name = unicodedata.normalize("NFKC", name)
     if re.search(r"[\u3400-\u9fff]", name):
         from pypinyin import lazy_pinyin
@@ -332,7 +338,7 @@ def check_shareable(
         plain = _alternation(v for v in by_value if not (v.isdigit() or v.startswith(LETTERS)))
         names = {v for v in by_value if v.startswith(LETTERS)}
         hits: set[str] = {LETTERS + w for v in shown for w in _spelled_names(v, names)}
-        searches = [(plain, shown)]
+        searches = [(plain, shown + digits)]
         if phones is not None:  # whole numbers only, maybe after a country prefix
             phones = re.compile(rf"(?<!\d)(?:0{{0,2}}86)?({phones.pattern})(?!\d)")
             searches.append((phones, digits))
