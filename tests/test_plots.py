@@ -70,7 +70,7 @@ def test_lanes_markers_and_gaps():
     ev = _events()
     now = pd.Timestamp("2026-11-19T01:00:00Z")
     fig = timeline_figure(ev, now=now)
-    assert set(fig.layout.yaxis.categoryarray) == {"international · usps", "international · ems"}
+    assert set(fig.layout.yaxis.categoryarray) == {"international · USPS", "international · EMS"}
     assert sum(len(t.x) for t in fig.data) == 4
     labels = [a.text for a in fig.layout.annotations]
     # Nov 2 15:00 UTC -> Nov 8 01:00 UTC is 5.4 days; Nov 9 01:00 UTC -> now is 10.0 days.

@@ -35,7 +35,7 @@ def _conda_names() -> set[str]:
     names = set()
     text = (ROOT / "environment.yml").read_text()
     for line in text.split("dependencies:", 1)[1].splitlines():
-        m = re.match(r"^\s{2}- ([A-Za-z0-9_.\-\[\]]+)", line)
+        m = re.match(r"^\s+- ([A-Za-z0-9][A-Za-z0-9_.\-\[\]]*)", line)  # conda's and pip's
         if m and m.group(1) not in ("pip",):
             names.add(_name(m.group(1)))
     return names - {"python"}

@@ -132,13 +132,9 @@ def _template() -> go.layout.Template:
 
 pio.templates[TEMPLATE] = _template()
 # How charts behave in the browser: no plotly logo (a link to plotly's site in the tool bar)
-# and no links or buttons that send a chart to an online service.
-CHART_CONFIG: dict[str, Any] = {
-    "displaylogo": False,
-    "showLink": False,
-    "showSendToCloud": False,
-    "showEditInChartStudio": False,
-}
+# and no button that sends a chart to an online service (plotly.js leaves its other links
+# off by default; the Python renderers warn about keys they do not list, so none are added).
+CHART_CONFIG: dict[str, Any] = {"displaylogo": False, "showSendToCloud": False}
 
 
 def use_chart_config() -> None:
@@ -305,7 +301,11 @@ def widget_json(fig: go.Figure) -> dict[str, Any]:
 
 
 def _lane(events: pd.DataFrame) -> pd.Series:
-    return _escape(events["leg"]) + " · " + _escape(events["carrier"])
+    """'international · USPS': the leg and the carrier's display name (its code if unknown)."""
+    from toolkit.numbers import carrier_label
+
+    names = events["carrier"].map(lambda c: carrier_label(c) if isinstance(c, str) else c)
+    return _escape(events["leg"]) + " · " + _escape(names.astype("string"))
 
 
 def timeline_figure(
@@ -420,8 +420,17 @@ def timeline_figure(
         )
     elif low is not None:
         fig.add_vline(x=low, line_dash="dot", line_color="#2a9d8f")
+        # inside the plot, right of its line: below the axis it would sit on the date ticks
         fig.add_annotation(
-            x=low, y=0, yref="paper", text="delivery expected from", showarrow=False, yanchor="top"
+            x=low,
+            y=0,
+            yref="paper",
+            text="delivery expected from",
+            showarrow=False,
+            xanchor="left",
+            yanchor="bottom",
+            xshift=4,
+            font={"size": 11, "color": "#2a9d8f"},
         )
     # Pad the time range so one scan, the now line and the ETA window are all in view.
     candidates = (ev["time_utc"].min(), ev["time_utc"].max(), now, low, high)

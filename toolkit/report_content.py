@@ -780,12 +780,21 @@ def _zh_text(text: object, categories: Mapping[str, str]) -> object:
 
 
 def _zh_leg(lane: object) -> object:
-    """'international · ups' (a timeline lane) as '国际 · ups'."""
+    """'international · UPS' (a timeline lane) as '国际 · UPS', carriers by their Chinese name."""
     if isinstance(lane, str):
         for leg, zh in (("international · ", "国际 · "), ("domestic · ", "国内 · ")):
             if lane.startswith(leg):
-                return zh + lane[len(leg) :]
+                name = lane[len(leg) :]
+                return zh + _ZH_CARRIER_NAMES.get(name, name)
     return lane
+
+
+# a lane shows the carrier's name HTML-escaped (plots._escape), so the keys are too
+_ZH_CARRIER_NAMES = {
+    html.escape(c.name, quote=False): html.escape(c.name_zh, quote=False)
+    for c in CARRIERS.values()
+    if c.name_zh
+}
 
 
 def figure_in_chinese(fig: go.Figure) -> go.Figure:
