@@ -438,7 +438,9 @@ def timeline_figure(
     if extent:
         lo, hi = min(extent), max(extent)
         pad = max((hi - lo) * 0.04, pd.Timedelta(hours=12))
-        fig.update_xaxes(range=[lo - pad, hi + pad])
+        # room right of a lone "delivery expected from" line for its label
+        right = pad * 4 if low is not None and high is None and low >= hi else pad
+        fig.update_xaxes(range=[lo - pad, hi + right])
     parcel = escape(str(ev["parcel_id"].iloc[0])) if n else ""
     fig.update_layout(
         xaxis_title="Time (UTC)",
