@@ -185,7 +185,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.run(args)
     except ToolkitError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        from toolkit.keys import redact_url
+
+        print(f"error: {redact_url(exc)}", file=sys.stderr)  # no password of a URL given
         return 2
 
 

@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
+import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import closing
 from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pandas as pd
 import sqlalchemy as sa
@@ -23,6 +27,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, NoSuchModuleError
 
 from toolkit.errors import InputError, ToolkitError
+from toolkit.files import SQLITE_SIDECARS, private_dir, tighten_sqlite
 from toolkit.findings_schema import (
     COMPENSATION_KINDS,
     DEFAULTS,
@@ -31,6 +36,7 @@ from toolkit.findings_schema import (
     FREE_TEXT,
     ID_PATTERN,
     STATUSES,
+    TABLES,
     Finding,
     check_choice,
     check_consistent,
@@ -41,6 +47,7 @@ from toolkit.findings_schema import (
     finding_parcels,
     finding_versions,
     findings,
+    foreign_tables_error,
     from_row,
     from_snapshot,
     make_engine,
@@ -52,6 +59,7 @@ from toolkit.findings_schema import (
     write_options,
 )
 from toolkit.io import write_spreadsheet_csv
+from toolkit.keys import redact, redact_url, url_secrets
 from toolkit.model import CATEGORIES
 from toolkit.privacy import mask_personal, mask_text, recipient_maskers
 
@@ -145,6 +153,74 @@ def default_path() -> Path:
     return Path(base) / "parcel-toolkit" / "findings.sqlite"
 
 
+def _sqlite_file(url: sa.URL) -> Path | None:
+    """The file of a SQLite store URL (None for memory, URI file names and other databases)."""
+    database = url.database
+    if url.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return None
+    if database.startswith("file:") or url.query.get("uri"):
+        return None
+    return Path(database).expanduser()
+
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _check_store_file(path: Path, where: str) -> None:
+    """Refuse a store file that is a folder, empty or not a SQLite database; never change it."""
+    todo = (
+        f"Restore {path} from a backup; to start a new store instead, remove or rename the "
+        f"file, or point {ENV_URL} or the url argument elsewhere"
+    )
+    if path.is_dir():
+        raise StoreError(
+            "the store path is a folder, not a SQLite file",
+            where,
+            f"Point {ENV_URL} or the url argument at a file",
+        )
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(len(SQLITE_HEADER))
+    except OSError as exc:
+        raise StoreError(
+            f"cannot read the store file ({exc.strerror})",
+            where,
+            "Check that the file is readable for you",
+        ) from None
+    if not head:
+        wal = Path(f"{path}-wal")
+        if wal.is_file() and wal.stat().st_size > 0:
+            return  # the content may all be in the write-ahead log: SQLite reads it
+        raise StoreError(
+            "the store file is empty (0 bytes), so it holds no findings; the toolkit does not "
+            "start a new store over it",
+            where,
+            todo,
+        )
+    if head != SQLITE_HEADER:
+        raise StoreError(
+            "the store file is not a SQLite database, so the toolkit does not touch it",
+            where,
+            todo,
+        )
+    # Read its tables without writing (the store's own connections switch a file to WAL).
+    try:
+        with closing(
+            sqlite3.connect(f"file:{quote(str(path.resolve()))}?mode=ro", uri=True)
+        ) as conn:
+            tables = {
+                r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+            }
+    except sqlite3.OperationalError:
+        return  # locked or not readable now: the store's own connection says what is wrong
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(
+            f"the store file is damaged ({exc})", where, f"Restore {path} from a backup"
+        ) from None
+    if tables and not tables & {t.name for t in TABLES}:
+        raise foreign_tables_error(tables, where)
+
+
 def _resolve_url(url: str | None) -> tuple[sa.URL, str]:
     """The store's URL and where it came from (argument, environment or default)."""
     if url is not None:
@@ -180,18 +256,14 @@ class FindingsStore:
 
     def __init__(self, url: str | None = None) -> None:
         self._url, source = _resolve_url(url)
-        self.url = self._url.render_as_string(hide_password=True)
+        rendered = self._url.render_as_string(hide_password=False)
+        self._secrets = url_secrets(rendered)
+        self.url = redact_url(rendered)
         self._where = f"findings store {self.url}"
-        database = self._url.database
-        if self._url.get_backend_name() == "sqlite" and database and database != ":memory:":
-            try:
-                Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise StoreError(
-                    f"cannot create the folder for the store file ({exc.strerror})",
-                    self._where,
-                    f"Pick a writable place with {ENV_URL} or the url argument",
-                ) from None
+        path = _sqlite_file(self._url)
+        if path is not None:
+            self._url = self._url.set(database=str(path))
+            self._open_file(path)
         try:
             self._engine = make_engine(self._url)
         except (NoSuchModuleError, ArgumentError, ImportError):
@@ -205,6 +277,58 @@ class FindingsStore:
         except DBAPIError as exc:
             self._engine.dispose()
             raise self._store_error(exc, "cannot open") from None
+        except BaseException:
+            self._engine.dispose()
+            raise
+
+    def _open_file(self, path: Path) -> None:
+        """Check a SQLite store file before use; create a new store only where none exists.
+
+        A new store is made under a temporary name and linked into place with its tables, so
+        the path never shows an empty file; an existing file that is empty or not a SQLite
+        database is refused and left untouched. Files are made (or narrowed to) 0600.
+        """
+        try:
+            private_dir(path.parent)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot create the folder for the store file ({exc.strerror})",
+                self._where,
+                f"Pick a writable place with {ENV_URL} or the url argument",
+            ) from None
+        if not os.path.lexists(path):
+            self._create_file(path)
+        _check_store_file(path, self._where)
+        tighten_sqlite(path)
+
+    def _create_file(self, path: Path) -> None:
+        try:
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".new")
+        except OSError as exc:
+            raise StoreError(
+                f"cannot create the store file ({exc.strerror})",
+                self._where,
+                f"Pick a writable place with {ENV_URL} or the url argument",
+            ) from None
+        os.close(fd)  # mkstemp makes it 0600; SQLite gives its -wal and -shm the same mode
+        try:
+            engine = make_engine(self._url.set(database=tmp))
+            try:
+                ensure_schema(engine, self._where)
+            except DBAPIError as exc:
+                raise self._store_error(exc, "cannot create") from None
+            finally:
+                engine.dispose()  # the last connection folds the WAL into the file
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass  # another program made the store meanwhile: that one is used
+            except OSError:  # a file system without hard links
+                if not os.path.lexists(path):
+                    os.replace(tmp, path)
+        finally:
+            for suffix in ("", *SQLITE_SIDECARS):
+                Path(tmp + suffix).unlink(missing_ok=True)
 
     # -- plumbing
 
@@ -223,13 +347,13 @@ class FindingsStore:
 
     def _store_error(self, exc: DBAPIError, doing: str) -> StoreError:
         detail = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
-        if self._url.password:
-            detail = detail.replace(str(self._url.password), "***")
+        secrets = [*self._secrets, self._url.password and str(self._url.password)]
         return StoreError(
-            f"{doing} the findings database ({detail})",
+            f"{doing} the findings database ({redact(detail, secrets)})",
             self._where,
             "Check that the server is running and the URL, user and password are right; "
-            "for a SQLite file, that no other program holds it locked",
+            "for a SQLite file, that no other program holds it locked, and if it is damaged, "
+            "restore it from a backup",
         )
 
     def _read(self) -> Connection:

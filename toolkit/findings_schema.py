@@ -565,6 +565,23 @@ def write_options(conn: Connection) -> Connection:
     return conn.execution_options(toolkit_write=True)
 
 
+def foreign_tables_error(tables: Iterable[str], where: str) -> ToolkitError:
+    """The error for a SQLite file that holds other tables and none of the store's.
+
+    A SQLite file is the store's own: one holding other tables was not made by the toolkit
+    (or lost its findings tables), and is never turned into a new store.
+    """
+    names = sorted(tables)
+    shown = ", ".join(names[:5]) + (f" (and {len(names) - 5} more)" if names[5:] else "")
+    return ToolkitError(
+        f"this SQLite file holds other tables ({shown}) and none of the findings store's, so "
+        "it is not a findings store and the toolkit does not change it",
+        where,
+        "Restore the store file from a backup, or point the store at another file (a path "
+        "that does not exist yet starts a new store)",
+    )
+
+
 def ensure_schema(engine: Engine, where: str) -> None:
     """Create the tables on first use, or check (and migrate) the schema version of a store."""
     with write_options(engine.connect()) as conn, conn.begin():
@@ -573,6 +590,9 @@ def ensure_schema(engine: Engine, where: str) -> None:
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(8201505)"))
         inspector = sa.inspect(conn)
         present = {t.name for t in TABLES if inspector.has_table(t.name)}
+        others = sorted(inspector.get_table_names()) if conn.dialect.name == "sqlite" else []
+        if not present and others:
+            raise foreign_tables_error(others, where)
         if not present:
             metadata.create_all(conn)
             conn.execute(

@@ -25,6 +25,7 @@ from toolkit.errors import (
     TimeParseError,
     ToolkitError,
 )
+from toolkit.files import private_dir, private_file, write_private_text
 from toolkit.model import PARCEL_DTYPES, PARCEL_REQUIRED_VALUES, validate_events, validate_parcels
 from toolkit.normalize import LINE_COLUMN, carrier_code, normalize
 from toolkit.times import parse_times
@@ -460,6 +461,7 @@ def _write(df: pd.DataFrame, path: str | os.PathLike) -> Path:
     if kind is None:
         raise _unsupported(target.name)
     try:
+        private_file(target)  # tables hold recipient data: owner-only, whatever the umask
         if kind == ".parquet":
             df.to_parquet(target, index=False)
         else:
@@ -493,11 +495,11 @@ def spreadsheet_csv(df: pd.DataFrame) -> str:
 
 def write_spreadsheet_csv(df: pd.DataFrame, path: str | os.PathLike) -> Path:
     """Write spreadsheet_csv(df) as UTF-8 with a byte-order mark, so that Excel reads Chinese
-    text correctly; return the path."""
+    text correctly, readable by its owner only (0600; new folders 0700); return the path."""
     target = Path(path).expanduser()
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(spreadsheet_csv(df), encoding="utf-8-sig", newline="")
+        private_dir(target.parent)
+        write_private_text(target, spreadsheet_csv(df), encoding="utf-8-sig", newline="")
     except OSError as exc:
         raise InputError(
             f"the file cannot be written ({exc.strerror})",
@@ -508,10 +510,10 @@ def write_spreadsheet_csv(df: pd.DataFrame, path: str | os.PathLike) -> Path:
 
 
 def write_events(df: pd.DataFrame, path: str | os.PathLike) -> Path:
-    """Save an events table as CSV/TSV (optionally .gz) or Parquet, chosen by suffix."""
+    """Save an events table as CSV/TSV (optionally .gz) or Parquet, chosen by suffix (0600)."""
     return _write(validate_events(df, "events to write"), path)
 
 
 def write_parcels(df: pd.DataFrame, path: str | os.PathLike) -> Path:
-    """Save a parcels table as CSV/TSV (optionally .gz) or Parquet, chosen by suffix."""
+    """Save a parcels table as CSV/TSV (optionally .gz) or Parquet, chosen by suffix (0600)."""
     return _write(validate_parcels(df, "parcels to write"), path)

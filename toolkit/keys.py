@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,9 +98,74 @@ def load_keys(environ: Mapping[str, str] | None = None, dotenv: str | Path | Non
 MIN_REDACT = 6  # shorter values are not keys and would mangle ordinary words
 
 
-def redact(text: object, secrets: Iterable[Secret | str | None]) -> str:
-    """The text with every occurrence of the given secrets replaced by ****."""
-    out = str(text)
+# A URL inside any text: scheme://... up to whitespace, a quote or an angle bracket.
+_URL = re.compile(r"(?i)\b[a-z][a-z0-9+.\-]*://[^\s'\"<>`]+")
+# Trailing characters that close the sentence around a URL rather than belong to it.
+_URL_TAIL = ".,;:!?)]}"
+# A name=value pair of a query string or fragment (also ;-separated, as some drivers write).
+_PARAM = re.compile(r"([?&#;])([^=&#;?]*)=([^&#;]*)")
+# Parameter names whose values are secrets: passwords, keys, tokens, secrets, signatures.
+_SECRET_PARAM = re.compile(r"(?i)pass|pwd|secret|token|key|sig|auth|credential|session|cookie")
+
+
+def _userinfo_end(rest: str) -> int:
+    """Where the user:password@ part of a URL (after its scheme://) ends, or -1 if it has none."""
+    stop = min((i for i in (rest.find("?"), rest.find("#")) if i != -1), default=len(rest))
+    at = rest.rfind("@", 0, stop)
+    if at == -1 or ":" not in rest[:at]:
+        return -1
+    host, _, after = rest[:at].partition(":")
+    if "/" in host or re.match(r"\d+/", after):  # an @ in the path of host[:port]/...
+        return -1
+    return at
+
+
+def _url_parts(url: str) -> tuple[str, str | None, str, list[tuple[int, int]]]:
+    """(scheme://user, password or None, the rest, spans of secret query values in the rest)."""
+    scheme, _, rest = url.partition("://")
+    head, password = f"{scheme}://", None
+    at = _userinfo_end(rest)
+    if at != -1:
+        user, _, password = rest[:at].partition(":")
+        head, rest = f"{head}{user}:", rest[at:]
+    spans = [m.span(3) for m in _PARAM.finditer(rest) if _SECRET_PARAM.search(m.group(2))]
+    return head, password, rest, [s for s in spans if s[1] > s[0]]
+
+
+def _redact_url_match(match: re.Match) -> str:
+    url = match.group(0)
+    kept = len(url) - len(url.rstrip(_URL_TAIL))
+    url, tail = (url[:-kept], url[-kept:]) if kept else (url, "")
+    head, password, rest, spans = _url_parts(url)
+    for start, end in reversed(spans):
+        rest = rest[:start] + MASK + rest[end:]
+    return head + (MASK if password is not None else "") + rest + tail
+
+
+def redact_url(text: object) -> str:
+    """The text with the secrets of every URL in it replaced by ****: the password of
+    ``user:password@`` and query values named like a password, key, token, secret or
+    signature (``?password=``, ``api_key=``, ``sig=``...)."""
+    return _URL.sub(_redact_url_match, str(text))
+
+
+def url_secrets(text: object) -> list[str]:
+    """The secret values redact_url hides in the URLs of a text, as written and decoded."""
+    from urllib.parse import unquote
+
+    found: list[str] = []
+    for match in _URL.finditer(str(text)):
+        _head, password, rest, spans = _url_parts(match.group(0).rstrip(_URL_TAIL))
+        values = ([password] if password else []) + [rest[a:b] for a, b in spans]
+        for value in values:
+            found += [value, unquote(value), unquote(value.replace("+", " "))]
+    return list(dict.fromkeys(found))
+
+
+def redact(text: object, secrets: Iterable[Secret | str | None], *, urls: bool = True) -> str:
+    """The text with every occurrence of the given secrets, and (unless urls=False) the
+    secrets of any URL in it (see redact_url), replaced by ****."""
+    out = redact_url(text) if urls else str(text)
     for s in secrets:
         value = s.reveal() if isinstance(s, Secret) else s
         if value and len(value) >= MIN_REDACT:

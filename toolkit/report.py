@@ -21,6 +21,8 @@ from pathlib import Path
 import pandas as pd
 
 from toolkit.errors import InputError, ToolkitError
+from toolkit.files import private_dir, write_private_text
+from toolkit.keys import redact, url_secrets
 from toolkit.report_content import (
     INTERNAL_SUFFIX,
     TEXT,
@@ -427,6 +429,11 @@ def _kernel_manager(folder: str):
     return LocalSocketKernelManager
 
 
+def _redacted(text: str, parameters: Mapping[str, object]) -> str:
+    """Text from the report's kernel with the secrets of any URL (the findings store's) hidden."""
+    return redact(text, url_secrets(str(parameters.get("findings_url") or "")))
+
+
 def _execute(parameters: dict, cwd: str):
     """Run the report notebook with papermill; a failing cell becomes a ToolkitError."""
     import papermill as pm
@@ -451,7 +458,7 @@ def _execute(parameters: dict, cwd: str):
         )
     except pm.PapermillExecutionError as exc:
         raise ToolkitError(
-            f"the report stopped with {exc.ename}: {exc.evalue}",
+            f"the report stopped with {exc.ename}: {_redacted(exc.evalue, parameters)}",
             "partner report",
             "Run notebooks/03_partner_report.ipynb in JupyterLab with the same parameters "
             "to see where",
@@ -503,7 +510,7 @@ def render_report(
     when = report_now(now, tables[0])
     out = Path(out_dir)
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        private_dir(out)
     except OSError as exc:
         raise InputError(f"the output folder cannot be created ({exc.strerror})", str(out)) from exc
     with tempfile.TemporaryDirectory(prefix="toolkit-report-") as tmp:
@@ -531,7 +538,7 @@ def render_report(
     # a report on one parcel is named after it (letters, digits, dashes only)
     one = re.sub(r"[^A-Za-z0-9-]+", "-", str(scope["parcel_id"].iloc[0])) if len(scope) == 1 else ""
     path = _file_name(code or one.strip("-")[:40] or None, out, dt.datetime.now())
-    path.write_text(page, encoding="utf-8")
+    write_private_text(path, page)  # owner-only until the analyst chooses to share it
     return path
 
 

@@ -8,7 +8,9 @@ number serves any later batch that contains it.
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
+import errno
 import json
 import logging
 import os
@@ -25,8 +27,9 @@ from typing import Any, ClassVar
 import httpx
 import tenacity
 
-from toolkit.errors import InputError
-from toolkit.keys import Secret, redact
+from toolkit.errors import InputError, ToolkitError
+from toolkit.files import private_dir, private_file, tighten_sqlite
+from toolkit.keys import MASK, MIN_REDACT, Secret, redact, redact_url
 from toolkit.model import CARRIERS
 
 log = logging.getLogger(__name__)
@@ -68,11 +71,13 @@ WARNING_KINDS: tuple[str, ...] = (CARRIER_MISMATCH,)
 SANDBOX_KEY = "sandbox"
 DEFAULT_TTL = 6 * 3600.0  # seconds an answer with scans stays fresh
 DEFAULT_NEGATIVE_TTL = 15 * 60.0  # seconds a "no scans yet" answer stays fresh
+CACHE_DIR_VARIABLE = "TOOLKIT_CACHE_DIR"
+CACHE_BUSY_SECONDS = 10.0  # how long the cache waits for another writer's lock
 
 
 def default_cache_dir() -> Path:
     """Where answers are cached: $TOOLKIT_CACHE_DIR or ~/.cache/parcel-toolkit."""
-    env = os.environ.get("TOOLKIT_CACHE_DIR", "").strip()
+    env = os.environ.get(CACHE_DIR_VARIABLE, "").strip()
     return Path(env).expanduser() if env else Path.home() / ".cache" / "parcel-toolkit"
 
 
@@ -223,7 +228,13 @@ class RateLimiter:
 
 
 class ResponseCache:
-    """Per-service, per-number answers in an SQLite file, fresh for a limited time."""
+    """Per-service, per-number answers in an SQLite file, fresh for a limited time.
+
+    A cache that cannot be used (a corrupted file, a folder that cannot be written, a file
+    where the folder should be, a full disk, a lock held too long) is reported once with a
+    warning that names the file and what to do, and is bypassed from then on: tracking goes
+    on uncached. The folder is made 0700 and the file 0600, whatever the umask.
+    """
 
     def __init__(
         self,
@@ -238,37 +249,67 @@ class ResponseCache:
         self._clock = clock
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
+        self.problem: str | None = None  # why the cache is bypassed, once it is
 
     def _db(self) -> sqlite3.Connection:
         if self._conn is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS answers (namespace TEXT, key TEXT, stored_at REAL, "
-                "has_events INTEGER, payload TEXT, PRIMARY KEY (namespace, key))"
-            )
-            conn.commit()
+            private_dir(self.path.parent)
+            if self.path.is_dir():
+                raise IsADirectoryError(errno.EISDIR, "a folder is in the way", str(self.path))
+            if self.path.exists():
+                tighten_sqlite(self.path)
+            else:
+                private_file(self.path)  # SQLite gives its -journal file the same mode
+            conn = sqlite3.connect(self.path, timeout=CACHE_BUSY_SECONDS, check_same_thread=False)
+            try:
+                conn.execute(
+                    "CREATE TABLE IF NOT EXISTS answers (namespace TEXT, key TEXT, "
+                    "stored_at REAL, has_events INTEGER, payload TEXT, "
+                    "PRIMARY KEY (namespace, key))"
+                )
+                conn.commit()
+            except BaseException:
+                conn.close()
+                raise
             self._conn = conn
         return self._conn
+
+    def _give_up(self, exc: Exception) -> None:
+        """Warn once that the cache cannot be used, and bypass it from now on."""
+        self.problem = cache_problem(self.path, exc)
+        log.warning("%s", self.problem)
+        log.debug("the response cache failed", exc_info=True)
+        if self._conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.close()
+            self._conn = None
 
     def get_many(self, namespace: str, keys: Sequence[str]) -> dict[str, Any]:
         """Fresh cached payloads for these keys (missing or stale keys are left out)."""
         out: dict[str, Any] = {}
         now = self._clock()
         with self._lock:
-            db = self._db()
-            for i in range(0, len(keys), 500):
-                chunk = list(keys[i : i + 500])
-                marks = ",".join("?" * len(chunk))
-                rows = db.execute(
-                    f"SELECT key, stored_at, has_events, payload FROM answers "
-                    f"WHERE namespace = ? AND key IN ({marks})",
-                    [namespace, *chunk],
-                ).fetchall()
-                for key, stored_at, has_events, payload in rows:
-                    ttl = self.ttl if has_events else min(self.ttl, self.negative_ttl)
-                    if now - stored_at < ttl:
-                        out[key] = json.loads(payload)
+            if self.problem is not None:
+                return out
+            try:
+                db = self._db()
+                for i in range(0, len(keys), 500):
+                    chunk = list(keys[i : i + 500])
+                    marks = ",".join("?" * len(chunk))
+                    rows = db.execute(
+                        f"SELECT key, stored_at, has_events, payload FROM answers "
+                        f"WHERE namespace = ? AND key IN ({marks})",
+                        [namespace, *chunk],
+                    ).fetchall()
+                    for key, stored_at, has_events, payload in rows:
+                        ttl = self.ttl if has_events else min(self.ttl, self.negative_ttl)
+                        if now - stored_at < ttl:
+                            try:
+                                out[key] = json.loads(payload)
+                            except (TypeError, ValueError):
+                                continue  # an unreadable entry is a miss: asked again
+            except (sqlite3.Error, OSError) as exc:
+                self._give_up(exc)
         return out
 
     def put_many(self, namespace: str, items: Iterable[tuple[str, Any, bool]]) -> None:
@@ -278,15 +319,55 @@ class ResponseCache:
         if not rows:
             return
         with self._lock:
-            db = self._db()
-            db.executemany("INSERT OR REPLACE INTO answers VALUES (?, ?, ?, ?, ?)", rows)
-            db.commit()
+            if self.problem is not None:
+                return
+            try:
+                db = self._db()
+                db.executemany("INSERT OR REPLACE INTO answers VALUES (?, ?, ?, ?, ?)", rows)
+                db.commit()
+            except (sqlite3.Error, OSError) as exc:
+                self._give_up(exc)
 
     def close(self) -> None:
         with self._lock:
             if self._conn is not None:
-                self._conn.close()
+                with contextlib.suppress(sqlite3.Error):
+                    self._conn.close()
                 self._conn = None
+
+
+def cache_problem(path: Path, exc: BaseException) -> str:
+    """The warning for a response cache that cannot be used: what failed and what to do."""
+    folder = path.parent
+    if isinstance(exc, OSError):
+        detail = exc.strerror or type(exc).__name__
+        if exc.filename:
+            detail += f": {exc.filename}"
+    else:
+        detail = str(exc) or type(exc).__name__
+    lowered = detail.lower()
+    elsewhere = f"or set {CACHE_DIR_VARIABLE} to another folder"
+    if isinstance(exc, NotADirectoryError | FileExistsError):
+        todo = (
+            f"{exc.filename or folder} is a file where a folder of the cache should be: move it "
+            f"away, {elsewhere}"
+        )
+    elif isinstance(exc, IsADirectoryError):
+        todo = f"Move the folder {path} away, {elsewhere}"
+    elif "locked" in lowered or "busy" in lowered:
+        todo = f"Another program holds the cache locked: close it and run again, {elsewhere}"
+    elif "full" in lowered or getattr(exc, "errno", None) == errno.ENOSPC:
+        todo = f"Free disk space, {elsewhere} on another disk"
+    elif isinstance(exc, PermissionError) or "readonly" in lowered or "unable to open" in lowered:
+        todo = f"Make {folder} writable for you, {elsewhere} you can write to"
+    else:  # not a database, malformed: the file is damaged
+        todo = f"Delete {path} (the toolkit makes a new one), {elsewhere}"
+    return ToolkitError(
+        f"it cannot be used ({detail}), so tracking goes on without it: every number is asked "
+        "again and spends quota",
+        f"response cache {path}",
+        f"{todo} (cache_dir=False turns the cache off)",
+    ).message
 
 
 def credentials(
@@ -379,7 +460,8 @@ class ServiceClient:
     @property
     def namespace(self) -> str:
         """Cache namespace: service plus where it was asked, so sandbox and real never mix."""
-        return f"{self.name}|{'sandbox' if self.sandbox else 'live'}|{self.base_url}"
+        where = redact_url(self.base_url)  # no password of the URL in the cache file
+        return f"{self.name}|{'sandbox' if self.sandbox else 'live'}|{where}"
 
     _credentials: tuple[Secret, ...] = ()
 
@@ -389,7 +471,7 @@ class ServiceClient:
 
     def __repr__(self) -> str:
         mode = "sandbox" if self.sandbox else "live"
-        return f"{type(self).__name__}(base_url={self.base_url!r}, mode={mode!r})"
+        return f"{type(self).__name__}(base_url={redact_url(self.base_url)!r}, mode={mode!r})"
 
     def close(self) -> None:
         self._http.close()
@@ -401,6 +483,13 @@ class ServiceClient:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+    def scrub(self, payload: Any) -> Any:
+        """A service answer with any key or customer id it echoes replaced by ****, as it is
+        parsed and cached."""
+        values = [s.reveal() for s in self.secrets()]
+        values = [v for v in values if len(v) >= MIN_REDACT]
+        return _scrubbed(payload, values) if values else payload
 
     # ------------------------------------------------------------- subclasses
     def cache_key(self, query: Query) -> str:
@@ -443,7 +532,7 @@ class ServiceClient:
             cached = self.cache.get_many(namespace, [key])
             if key in cached:
                 return self._read_detection_safely(cached[key])
-        payload = self.ask_detection(key)
+        payload = self.scrub(self.ask_detection(key))
         codes = self._read_detection_safely(payload)
         if self.cache is not None:
             self.cache.put_many(namespace, [(key, payload, bool(codes))])
@@ -636,6 +725,8 @@ class ServiceClient:
         for q in batch:
             key = self.cache_key(q)
             answer = answers[q.number]
+            if not isinstance(answer, NumberError):
+                answer = self.scrub(answer)
             if isinstance(answer, NumberError):
                 for other in by_key[key]:
                     result.errors.append(
@@ -668,6 +759,19 @@ class ServiceClient:
                     f"({type(exc).__name__})",
                 )
             )
+
+
+def _scrubbed(value: Any, secrets: list[str]) -> Any:
+    """JSON-like data with every occurrence of these values in its texts replaced by ****."""
+    if isinstance(value, str):
+        for secret in secrets:
+            value = value.replace(secret, MASK)
+        return value
+    if isinstance(value, dict):
+        return {_scrubbed(k, secrets): _scrubbed(v, secrets) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_scrubbed(v, secrets) for v in value]
+    return value
 
 
 def text(value: Any) -> str:
