@@ -444,6 +444,27 @@ def bench_secrets() -> pd.DataFrame:
     except Exception as exc:
         shown = str(exc)
     rows.append(("client base URL with user:pass@ (repr)", "SHOWN" if pw in shown else "hidden"))
+    with tempfile.TemporaryDirectory() as tmp:
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "toolkit",
+                "report",
+                "--findings-url",
+                url,
+                "--finding-status",
+                "open",
+                "--out",
+                tmp,
+            ],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=300,
+        )
+    said = done.stdout + done.stderr
+    rows.append(("report command with that findings URL", "SHOWN" if pw in said else "hidden"))
     return pd.DataFrame(rows, columns=["where", "password"])
 
 
