@@ -47,6 +47,8 @@ __all__ = [
     "SUPPORTED_SUFFIXES",
     "read_events",
     "read_parcels",
+    "read_table",
+    "read_text",
     "spreadsheet_csv",
     "write_events",
     "write_parcels",
@@ -125,6 +127,22 @@ def _read_limited(stream: IO, limit: int, label: str, what: str) -> bytes | str:
     return chunks[0][:0].join(chunks)
 
 
+def _read_file(path: Path, label: str, limits: LoaderLimits) -> bytes:
+    """A file's bytes, refused unread when it is larger than the limit."""
+    try:
+        with path.open("rb") as stream:
+            size = os.fstat(stream.fileno()).st_size
+            if size > limits.max_bytes:
+                raise _limit_error(label, "the file is", "max_bytes", limits.max_bytes, size)
+            return _read_limited(stream, limits.max_bytes, label, "the file holds")
+    except FileNotFoundError as exc:
+        raise InputError("the file does not exist", str(path), "Check the path") from exc
+    except IsADirectoryError as exc:
+        raise InputError("this is a folder, not a file", str(path)) from exc
+    except OSError as exc:
+        raise InputError(f"the file cannot be read ({exc.strerror})", str(path)) from exc
+
+
 def _load_bytes(
     source: _Source, name: str | None, limits: LoaderLimits | None = None
 ) -> tuple[bytes | str, str, str]:
@@ -136,19 +154,7 @@ def _load_bytes(
         kind = _suffix(path.name)
         if kind is None:
             raise _unsupported(path.name)
-        try:
-            with path.open("rb") as stream:
-                size = os.fstat(stream.fileno()).st_size
-                if size > limits.max_bytes:
-                    raise _limit_error(label, "the file is", "max_bytes", limits.max_bytes, size)
-                data = _read_limited(stream, limits.max_bytes, label, "the file holds")
-        except FileNotFoundError as exc:
-            raise InputError("the file does not exist", str(path), "Check the path") from exc
-        except IsADirectoryError as exc:
-            raise InputError("this is a folder, not a file", str(path)) from exc
-        except OSError as exc:
-            raise InputError(f"the file cannot be read ({exc.strerror})", str(path)) from exc
-        return data, kind, label
+        return _read_file(path, label, limits), kind, label
     label = name or str(getattr(source, "name", "") or "uploaded file")
     if isinstance(source, bytes | bytearray | memoryview):
         data: bytes | str = bytes(source)
@@ -380,7 +386,8 @@ def _delimiter(text: str, kind: str) -> str:
     return ","
 
 
-def _check_header(names: list[str], label: str, line: int) -> None:
+def _check_header(names: list[str], label: str, line: int, quote: bool = True) -> None:
+    """Refuse reserved and repeated column names (quoted only where ``quote``)."""
     if LINE_COLUMN in names:
         raise FileFormatError(
             f"the column name {LINE_COLUMN!r} (line {line}) is reserved for line numbers",
@@ -391,8 +398,9 @@ def _check_header(names: list[str], label: str, line: int) -> None:
     for position, column in enumerate(names, start=1):
         if column and column in seen:
             raise FileFormatError(
-                f"the header (line {line}) names column {column!r} twice "
-                f"(columns {seen[column]} and {position})",
+                f"the header (line {line}) names "
+                + (f"column {column!r}" if quote else "one column")
+                + f" twice (columns {seen[column]} and {position})",
                 label,
                 "Give each column its own name",
             )
@@ -406,7 +414,7 @@ _EXPECTED_COLUMNS: dict[str, frozenset[str]] = {
 }
 
 
-def _check_table(names: list[str], table: str | None, label: str, kind: str) -> None:
+def _check_table(names: list[str], table: str | None, label: str, kind: str, line: int = 1) -> None:
     """Refuse, without quoting it, a file whose header names none of the table's columns.
 
     Such a file is no table of this kind (a password file, a web page, a binary saved as
@@ -421,8 +429,9 @@ def _check_table(names: list[str], table: str | None, label: str, kind: str) -> 
         else "international_number (and parcel_id or order_id)"
     )
     raise FileFormatError(
-        f"this does not look like a {form} table of {table}: its first line names none of "
-        f"the expected columns",
+        f"this does not look like a {form} table of {table}: "
+        + ("its columns have" if kind == ".parquet" else f"its header (line {line}) has")
+        + " none of the expected names",
         label,
         f"A {table} table has a header row naming its columns, at least {required} "
         "(see data/README.md)",
@@ -459,8 +468,8 @@ def _parse_csv(
             len(header),
         )
     names = [_column_name(h) for h in header]
-    _check_table(names, table, label, kind)
-    _check_header(names, label, header_line)
+    _check_table(names, table, label, kind, header_line)
+    _check_header(names, label, header_line, quote=table is not None)
     parsed = _fast_cells(text, delimiter, len(names), header_end, limits, label)
     if parsed is None:  # anything unusual: read record by record for exact messages
         parsed = _careful_cells(text, delimiter, len(names), header_line, label, limits)
@@ -655,7 +664,7 @@ def _parse_parquet(
         raise _not_parquet(exc, label) from exc
     names = [_column_name(str(c)) for c in frame.columns]
     _check_table(names, table, label, ".parquet")
-    _check_header(names, label, 1)
+    _check_header(names, label, 1, quote=table is not None)
     frame.columns = names
     for column in frame.columns:
         values = frame[column]
@@ -689,6 +698,37 @@ def _read_raw(
     del data  # the text replaces the bytes
     frame = _parse_csv(text, _delimiter(text, kind), label, table=table, kind=kind, limits=limits)
     return frame, label
+
+
+def read_table(
+    path: _Source,
+    name: str | None = None,
+    *,
+    max_columns: int | None = None,
+    max_rows: int | None = None,
+    max_bytes: int | None = None,
+) -> pd.DataFrame:
+    """Any CSV/TSV (optionally gzipped) or Parquet file as a table of text cells.
+
+    Header names are normalised ('Parcel ID' -> 'parcel_id'), blank cells are missing,
+    and the loaders' encodings, checks and limits apply (see read_events).
+    """
+    limits = LoaderLimits.resolve(max_columns, max_rows, max_bytes)
+    raw, _ = _read_raw(path, name, None, limits)
+    return raw.drop(columns=[LINE_COLUMN], errors="ignore")
+
+
+def read_text(path: str | os.PathLike, *, max_bytes: int | None = None) -> str:
+    """A text file's content, decoded as the loaders decode CSV files, within the byte limit."""
+    path = Path(path)
+    data = _read_file(path, path.name, LoaderLimits.resolve(max_bytes=max_bytes))
+    text = _decode(data, path.name)
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise FileFormatError(
+            f"line {line} holds a NUL byte: this is a binary file, not text", path.name
+        )
+    return text
 
 
 def _in_lines(exc: ToolkitError, raw: pd.DataFrame) -> None:
