@@ -475,14 +475,17 @@ def _parse_csv(
         parsed = _careful_cells(text, delimiter, len(names), header_line, label, limits)
     columns, lines = parsed
 
-    kept: dict[str, pd.Series] = {}
+    kept: dict[str, pa.ChunkedArray] = {}
     blank_rows = np.ones(len(lines), dtype=bool)
     for position, column in enumerate(names):
         values = columns[position]
-        values = values.mask(values.str.strip() == "")
-        blank_rows &= values.isna().to_numpy()
+        values = pc.if_else(
+            pc.equal(pc.utf8_trim_whitespace(values), ""), pa.scalar(None, pa.string()), values
+        )
+        missing = values.is_null().to_numpy(zero_copy_only=False)
+        blank_rows &= missing
         if not column:
-            if values.notna().any():
+            if not missing.all():
                 raise FileFormatError(
                     f"column {position + 1} has values but no name in the header "
                     f"(line {header_line})",
@@ -491,8 +494,9 @@ def _parse_csv(
                 )
             continue
         kept[column] = values
-    kept[LINE_COLUMN] = pd.Series(lines)
-    frame = pd.DataFrame(kept, index=pd.RangeIndex(len(lines)))  # one step: no per-column copy
+    # converted to pandas in one step: a column at a time costs milliseconds per column
+    frame = pa.table(kept).to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get)
+    frame[LINE_COLUMN] = lines
     return frame[~blank_rows].reset_index(drop=True)  # rows of empty cells hold nothing
 
 
@@ -532,7 +536,7 @@ def _fast_cells(
     header_end: int,
     limits: LoaderLimits | None = None,
     label: str = "",
-) -> tuple[list[pd.Series], np.ndarray] | None:
+) -> tuple[list[pa.ChunkedArray], np.ndarray] | None:
     """Columns and line numbers via pyarrow's CSV reader, or None when the file needs care.
 
     Used only when every row has the header's width and no value spans lines, so
@@ -586,8 +590,7 @@ def _fast_cells(
     filled = np.flatnonzero((length > 0) & ~carriage_only)  # pyarrow skips empty lines
     if len(filled) != table.num_rows:
         return None
-    series = [pd.Series(c.to_pandas(), dtype="string") for c in columns]
-    return series, (filled + header_end + 1).astype(np.int64)
+    return columns, (filled + header_end + 1).astype(np.int64)
 
 
 def _careful_cells(
@@ -597,7 +600,7 @@ def _careful_cells(
     header_line: int,
     label: str,
     limits: LoaderLimits | None = None,
-) -> tuple[list[pd.Series], np.ndarray]:
+) -> tuple[list[pa.ChunkedArray], np.ndarray]:
     """Columns and line numbers read record by record, with errors naming the line."""
     limits = limits or LoaderLimits.resolve()
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
@@ -631,8 +634,9 @@ def _careful_cells(
             "Quote values that contain the separator, and fill in missing fields",
         )
     cells = list(zip(*records, strict=True)) if records else [()] * width
-    series = [pd.Series(list(c), dtype="string") for c in cells]
-    return series, np.asarray(lines, dtype=np.int64)
+    return [pa.chunked_array([pa.array(c, type=pa.string())]) for c in cells], np.asarray(
+        lines, dtype=np.int64
+    )
 
 
 def _parse_parquet(
