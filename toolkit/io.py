@@ -10,6 +10,7 @@ import os
 import re
 import warnings
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
@@ -100,10 +101,10 @@ def _limit_error(
     label: str, what: str, setting: str, limit: int, found: int, exact: bool = True
 ) -> LimitError:
     unit = {"max_columns": "columns", "max_rows": "rows", "max_bytes": "bytes"}[setting]
-    amount = _amount(found, unit) if exact else f"more than {_amount(limit, unit)}"
     return LimitError(
-        f"{what} {amount}, more than the limit of {_amount(limit, unit)}"
-        + ("" if exact else ": reading stopped there"),
+        f"{what} {_amount(found, unit)}, more than the limit of {_amount(limit, unit)}"
+        if exact
+        else f"{what} more than {_amount(limit, unit)} (the limit); reading stopped there",
         label,
         setting,
         LIMIT_ENVIRONMENT[setting],
@@ -375,10 +376,19 @@ def _column_name(text: str) -> str:
     return re.sub(r"[\s\-]+", "_", text.replace("\ufeff", "").strip().lower())
 
 
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+
+def _lines(text: str) -> Iterator[str]:
+    """The text's lines with their endings (LF, CRLF or CR), one at a time, with no copy of
+    the whole text (io.StringIO would make one, of up to four bytes a character)."""
+    return (match.group() for match in _LINE.finditer(text))
+
+
 def _delimiter(text: str, kind: str) -> str:
     if kind.startswith(".tsv"):
         return "\t"
-    first = next((line for line in io.StringIO(text) if line.strip()), "")
+    first = next((line for line in _lines(text) if line.strip()), "")
     if "," not in first:
         for other in ("\t", ";"):
             if other in first:
@@ -511,7 +521,7 @@ def _csv_error(exc: csv.Error, line: int, label: str) -> FileFormatError:
 
 def _header(text: str, delimiter: str, label: str) -> tuple[list[str], int, int]:
     """The first non-blank record, the line it starts on, and the last line it uses."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    reader = csv.reader(_lines(text), delimiter=delimiter, strict=True)
     previous = 0
     try:
         for record in reader:
@@ -550,7 +560,7 @@ def _fast_cells(
         if start == 0:
             return None
     body = text[start:].encode("utf-8")
-    if not body.strip():
+    if not re.search(rb"\S", body):
         return None
     names = [f"c{i}" for i in range(width)]
     try:
@@ -570,11 +580,13 @@ def _fast_cells(
         for batch in reader:
             rows += batch.num_rows
             if rows > limits.max_rows:
-                raise _too_many_rows(label, limits)
+                break
             batches.append(batch)
         table = pa.Table.from_batches(batches, schema=reader.schema)
     except (pa.ArrowException, ValueError):
         return None
+    if rows > limits.max_rows:
+        raise _too_many_rows(label, limits)
     columns = [table.column(i) for i in range(width)]
     if any(pc.any(pc.match_substring_regex(c, "[\r\n]")).as_py() for c in columns):
         return None
@@ -603,7 +615,7 @@ def _careful_cells(
 ) -> tuple[list[pa.ChunkedArray], np.ndarray]:
     """Columns and line numbers read record by record, with errors naming the line."""
     limits = limits or LoaderLimits.resolve()
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    reader = csv.reader(_lines(text), delimiter=delimiter, strict=True)
     records: list[list[str]] = []
     lines: list[int] = []
     previous = 0
