@@ -506,6 +506,7 @@ def _parse_csv(
         kept[column] = values
     # converted to pandas in one step: a column at a time costs milliseconds per column
     frame = pa.table(kept).to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get)
+    frame.index = pd.RangeIndex(len(lines))  # also when no column has a name
     frame[LINE_COLUMN] = lines
     return frame[~blank_rows].reset_index(drop=True)  # rows of empty cells hold nothing
 
