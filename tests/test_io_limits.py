@@ -119,16 +119,16 @@ def test_row_limit_counts_rows_while_reading(tmp_path):
     path = write(tmp_path, "rows.csv", events_csv(1_001))
     with pytest.raises(LimitError) as info:
         read_events(path, max_rows=1_000)
-    assert "rows.csv: the table has more than 1,000 rows" in str(info.value)
+    assert "rows.csv: the table has more than the limit of 1,000 rows" in str(info.value)
     assert "TOOLKIT_MAX_ROWS" in str(info.value)
     assert len(read_events(path, max_rows=1_001)) == 1_001
     # a value spanning lines sends the file to the record-by-record reader: same limit
     multi = events_csv(1_001).replace(b"Accepted 5,", b'"Accepted\nfive",')
-    with pytest.raises(LimitError, match="more than 1,000 rows"):
+    with pytest.raises(LimitError, match="more than the limit of 1,000 rows"):
         read_events(write(tmp_path, "multi.csv", multi), max_rows=1_000)
     with (
         mock.patch.object(toolkit_io, "_fast_cells", return_value=None),
-        pytest.raises(LimitError, match="more than 1,000 rows"),
+        pytest.raises(LimitError, match="more than the limit of 1,000 rows"),
     ):
         read_events(path, max_rows=1_000)
 
@@ -177,14 +177,14 @@ def test_gzip_bomb_is_refused_after_unpacking_only_up_to_the_limit(tmp_path, mon
     with pytest.raises(LimitError) as info:
         read_events(bomb, max_bytes=10 * 2**20)
     message = str(info.value)
-    assert message.startswith("bomb.csv.gz: the file unpacks to more than 10.0 MB")
+    assert message.startswith("bomb.csv.gz: the file unpacks to more than the limit of 10.0 MB")
     assert "reading stopped there" in message and "max_bytes=" in message
     assert CountingGzipFile.unpacked <= 12 * 2**20
 
     # without the keyword: the limit in force (here lowered through the environment)
     CountingGzipFile.unpacked = 0
     monkeypatch.setenv("TOOLKIT_MAX_BYTES", "50MB")
-    with pytest.raises(LimitError, match=r"more than 50\.0 MB"):
+    with pytest.raises(LimitError, match=r"more than the limit of 50\.0 MB"):
         read_events(bomb)
     assert 50 * 2**20 < CountingGzipFile.unpacked <= 52 * 2**20  # not the 200 MB
 
@@ -198,7 +198,7 @@ def test_plain_file_over_the_byte_limit_is_refused_unread(tmp_path):
     ):
         read_events(path, max_bytes=1_000)
     assert f"big.csv: the file is {size / 1024:.1f} KB ({size:,} bytes)" in str(info.value)
-    with pytest.raises(LimitError, match="the file holds more than 1,000 bytes"):
+    with pytest.raises(LimitError, match="the file holds more than the limit of 1,000 bytes"):
         read_events(io.BytesIO(events_csv(200)), name="upload.csv", max_bytes=1_000)
     with pytest.raises(LimitError, match="the file is"):
         read_parcels(parcels_csv(100), name="upload.csv", max_bytes=1_000)

@@ -104,7 +104,7 @@ def _limit_error(
     return LimitError(
         f"{what} {_amount(found, unit)}, more than the limit of {_amount(limit, unit)}"
         if exact
-        else f"{what} more than {_amount(limit, unit)} (the limit); reading stopped there",
+        else f"{what} more than the limit of {_amount(limit, unit)}; reading stopped there",
         label,
         setting,
         LIMIT_ENVIRONMENT[setting],
