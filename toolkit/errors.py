@@ -111,5 +111,31 @@ class FileFormatError(InputError):
     """A file could not be read at all (wrong format, encoding, empty)."""
 
 
+class LimitError(FileFormatError):
+    """A file passes one of the loader limits (columns, rows, bytes): it is refused unread."""
+
+    def __init__(
+        self,
+        what: str,
+        where: str | None,
+        setting: str,
+        variable: str,
+        suggestion: int,
+    ):
+        self.setting = setting
+        self.variable = variable
+        super().__init__(
+            what,
+            where,
+            f"If the file really is this large, raise the limit for this load with "
+            f"{setting}={suggestion} or for every load with the environment variable "
+            f"{variable}={suggestion}; otherwise split the file",
+        )
+
+
+class DecodingWarning(UserWarning):
+    """Bytes of a text file that were not valid in its encoding were replaced by U+FFFD."""
+
+
 class CarrierError(ToolkitError):
     """A carrier service failed or answered with an error."""

@@ -471,8 +471,8 @@ def normalize(
         for c in df.columns
         if c not in EVENT_DTYPES and c not in (LINE_COLUMN, STATUS_COLUMN, *LINK_COLUMNS)
     ]
-    for column in extras:
-        out[column] = df[column]
+    if extras:  # joined in one step: inserting columns one by one is quadratic in their number
+        out = pd.concat([out, df[extras]], axis=1)
 
     linked_number, linked_carrier = _links(
         description, number, (milestone == "handed_over").fillna(False)

@@ -269,3 +269,102 @@ PLAUSIBLE_PICKUPS = 4
 # Shortest run of digits checked for placeholder patterns (1111111111, 1234567890):
 # shorter runs of equal or consecutive digits occur by chance in real numbers.
 PLACEHOLDER_MIN_DIGITS = 8
+
+
+# ------------------------------------------------------------- limits of the file loaders
+# toolkit.io refuses files past these limits while reading them, before they fill the
+# machine's memory, with an error that names the file, the limit and the value found. Each
+# can be raised for one call (read_events(path, max_rows=...)) or for a whole session
+# through its environment variable (TOOLKIT_MAX_ROWS=20000000).
+
+# Columns in a table's header. Real exports are far narrower: a carrier's or a
+# marketplace's shipment export has 20-100 columns, a Shopify order export about 80; 2,000
+# leaves twenty times that, while a file with tens of thousands of "columns" is not a
+# parcels table (or is a spreadsheet pasted sideways).
+MAX_COLUMNS = 2_000
+
+# Data rows in a table (the header not counted). A large seller ships a few hundred
+# thousand parcels a month, with about ten scans each; 5 million rows is a year of a large
+# seller's parcels or months of its scans, and takes a few GB of memory once loaded. Split
+# larger exports by month or by carrier.
+MAX_ROWS = 5_000_000
+
+# Bytes of a table's content: a plain file's size, a gzip file's size once unpacked. 5
+# million rows of about 400 bytes (a parcels row with an address) are 2 GB; a table loaded
+# in pandas takes several times its text in memory, so more does not fit this size of
+# machine (24 GB). A gzip file is unpacked in chunks and refused as soon as it passes this,
+# so a small file that unpacks to a huge one (a "zip bomb") costs no memory.
+MAX_BYTES = 2 * 1024**3
+
+# Environment variables that change these limits for every load.
+LIMIT_ENVIRONMENT: dict[str, str] = {
+    "max_columns": "TOOLKIT_MAX_COLUMNS",
+    "max_rows": "TOOLKIT_MAX_ROWS",
+    "max_bytes": "TOOLKIT_MAX_BYTES",
+}
+
+_SIZE_UNITS = {
+    "": 1,
+    "k": 1024,
+    "kb": 1024,
+    "m": 1024**2,
+    "mb": 1024**2,
+    "g": 1024**3,
+    "gb": 1024**3,
+}
+
+
+@dataclass(frozen=True)
+class LoaderLimits:
+    """The largest table the file loaders read: columns, data rows and bytes of content."""
+
+    max_columns: int = MAX_COLUMNS
+    max_rows: int = MAX_ROWS
+    max_bytes: int = MAX_BYTES
+
+    def __post_init__(self) -> None:
+        for name in LIMIT_ENVIRONMENT:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise InputError(
+                    f"{name} must be a whole number of at least 1, got {value!r}",
+                    "loader limits",
+                )
+
+    @classmethod
+    def resolve(
+        cls,
+        max_columns: int | None = None,
+        max_rows: int | None = None,
+        max_bytes: int | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> LoaderLimits:
+        """The limits in force: each argument given, else its environment variable, else the default."""
+        import os
+
+        env = os.environ if environ is None else environ
+        given = {"max_columns": max_columns, "max_rows": max_rows, "max_bytes": max_bytes}
+        values: dict[str, int] = {}
+        for name, variable in LIMIT_ENVIRONMENT.items():
+            if given[name] is not None:
+                values[name] = given[name]
+            elif env.get(variable, "").strip():
+                values[name] = _limit_from_text(env[variable], variable, name == "max_bytes")
+        return cls(**values)
+
+
+def _limit_from_text(text: str, variable: str, size: bool) -> int:
+    """A limit written in an environment variable: '5000000', '5_000_000', '4GB' (sizes)."""
+    cleaned = text.strip().replace("_", "").replace(",", "").lower()
+    number, unit = cleaned, ""
+    if size:
+        digits = cleaned.rstrip("kmgb")
+        number, unit = digits.strip(), cleaned[len(digits) :]
+    if number.isdigit() and unit in _SIZE_UNITS and int(number) > 0:
+        return int(number) * _SIZE_UNITS[unit]
+    example = "4GB or 4294967296" if size else "10000000"
+    raise InputError(
+        f"{variable}={text!r} is not a limit",
+        "environment",
+        f"Give a whole number above 0, e.g. {variable}={example}, or unset it for the default",
+    )

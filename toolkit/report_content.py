@@ -333,8 +333,16 @@ def _normalise_keys(values: pd.Series) -> pd.Series:
     return values.astype("string").str.replace(r"[\s\u3000]", "", regex=True).str.upper()
 
 
+# What a parcel id, order id or tracking number is made of: letters and digits (of any
+# script), with - _ . / # between them. A file whose values hold anything else is not a
+# list of parcels, and errors about it quote none of its lines.
+_SELECTION_VALUE = re.compile(r"[\w\-./#]{1,100}")
+
+
 def read_selection(path: str | os.PathLike) -> list[str]:
     """Parcel ids or tracking numbers from a file: a parcels CSV/Parquet, or text, one a line."""
+    from toolkit import io
+
     path = Path(path)
     if not path.is_file():
         raise FileFormatError(
@@ -344,21 +352,21 @@ def read_selection(path: str | os.PathLike) -> list[str]:
         )
     name = path.name.lower()
     if name.endswith(_TABLE_SUFFIXES):
-        values = _selection_column(_read_selection_table(path, name), path)
+        values = _selection_column(_read_selection_table(path), path)
+        _check_selection(
+            [(re.sub(r"\s", "", v), f"value {n}") for n, v in enumerate(values, start=1)], path
+        )
     else:
-        try:
-            text = path.read_text(encoding="utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise FileFormatError(
-                "the parcels file is not UTF-8 text", str(path), "Save it as UTF-8 and try again"
-            ) from exc
-        values = [
-            token
-            for line in text.splitlines()
+        text = io.read_text(path)
+        tokens = [
+            (token, f"line {number}")
+            for number, line in enumerate(text.splitlines(), start=1)
             if line.strip() and not line.lstrip().startswith("#")
             for token in re.split(r"[,;\s]+", line.strip())
             if token
         ]
+        _check_selection(tokens, path)
+        values = [token for token, _ in tokens]
     values = list(dict.fromkeys(v.strip() for v in values if v and v.strip()))
     if not values:
         raise InputError(
@@ -369,18 +377,24 @@ def read_selection(path: str | os.PathLike) -> list[str]:
     return values
 
 
-def _read_selection_table(path: Path, name: str) -> pd.DataFrame:
-    try:
-        if name.endswith(".parquet"):
-            return pd.read_parquet(path).astype("string")
-        sep = "\t" if ".tsv" in name else ","
-        return pd.read_csv(path, sep=sep, dtype="string", encoding="utf-8-sig")
-    except (ValueError, OSError, UnicodeDecodeError) as exc:
+def _check_selection(values: list[tuple[str, str]], path: Path) -> None:
+    """Refuse, without quoting it, a file whose values are not parcel ids or numbers."""
+    odd = next((where for value, where in values if not _SELECTION_VALUE.fullmatch(value)), None)
+    if odd is not None:
         raise FileFormatError(
-            f"the parcels file cannot be read ({type(exc).__name__})",
+            f"this does not look like a list of parcel ids or tracking numbers: {odd} holds "
+            "characters that ids and numbers do not have",
             str(path),
-            "Save it as UTF-8 CSV with a header row, or as Parquet",
-        ) from exc
+            "Give a CSV/TSV/Parquet table of parcels with a parcel_id or international_number "
+            "column, or a text file with one parcel id or tracking number a line (letters, "
+            "digits and - _ . / # only)",
+        )
+
+
+def _read_selection_table(path: Path) -> pd.DataFrame:
+    from toolkit import io
+
+    return io.read_table(path)
 
 
 def _selection_column(table: pd.DataFrame, path: Path) -> list[str]:
@@ -395,7 +409,7 @@ def _selection_column(table: pd.DataFrame, path: Path) -> list[str]:
             "Name the column parcel_id (or international_number), or list one id a line "
             "in a text file",
         )
-    return table[pick].dropna().astype(str).tolist()
+    return table[pick].dropna().astype(str).str.strip().tolist()
 
 
 def load_tables(
