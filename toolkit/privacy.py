@@ -6,7 +6,7 @@ import functools
 import operator
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import pandas as pd
@@ -305,8 +305,9 @@ def _read(text: str) -> tuple[str, list[int] | None, str, tuple[_Span, ...]]:
 # ---------------------------------------------------------------- one recipient's data
 
 # A literal to find in the compact form: (text, characters of a title before the name that
-# stay, replacement (None: the initials of what was found), may follow a +86 prefix)
-_Item = tuple[str, int, "str | None", bool]
+# stay, replacement (None: the initials of what was found), may follow a +86 prefix, where
+# the text must have had a separator (0: nowhere))
+_Item = tuple[str, int, "str | None", bool, int]
 # Items are looked for only in texts where their cue occurs.
 _Group = tuple[str, tuple[_Item, ...]]
 
@@ -314,41 +315,41 @@ _Group = tuple[str, tuple[_Item, ...]]
 # lower case): 5栋302, 8号楼1203室, B座 1203, 3号楼2单元1203, 12-3-1203, 8#1203, 1203室,
 # Room 1203, Building 8 Room 1203.
 _BUILDING_ROOM = re.compile(
-    r"(?<![0-9a-z])(?P<b>[0-9]{1,4}|[a-z]{1,2}[0-9]{0,2}|[0-9]{1,3}[a-z])\s*"
-    r"(?:号楼|号栋|号幢|栋|幢|座|楼|号院|号|#|[\s\-‐–—/]){1,2}\s*"
+    r"(?<![a-z])(?:building|bldg|block|blk|tower)\.?\s*#?\s*(?P<b3>[0-9a-z]{1,4})(?![0-9a-z])"
+    r"[\s,]*(?:unit\s*[0-9]{1,2}[\s,]*)?(?:room|rm|flat|apt|unit|#)\.?\s*#?\s*"
+    r"(?P<r3>[0-9]{2,5})(?![0-9])"
+    r"|(?<![a-z])(?:room|rm|flat|apt)\.?\s*#?\s*(?P<r4>[0-9]{3,5})(?![0-9])"
+    r"|(?<![0-9a-z])(?:(?:[0-9]{1,4}|[0-9]{1,3}[a-z])\s*"
+    r"(?:号楼|号栋|号幢|栋|幢|座|楼|号院|号|#|[\s\-‐–—/]){1,2}"
+    r"|[a-z]{1,2}[0-9]{0,2}\s*(?:号楼|号栋|号幢|栋|幢|座|楼|号院|#|[\-‐–—]))\s*"
     r"(?:(?P<u>[0-9]{1,2})\s*(?:单元|[\s\-‐–—/])\s*)?"
     r"(?:[0-9]{1,2}\s*(?:楼|层|f)\s*)?"
     r"(?P<r>[a-z]?[0-9]{2,5})(?:\s*(?:室|房|号))?(?![0-9])"
     r"|(?<![0-9a-z])(?P<r2>[a-z]?[0-9]{3,5})\s*(?:室|房)"
-    r"|\b(?:building|bldg|block|blk|tower)\.?\s*#?\s*(?P<b3>[0-9a-z]{1,4})\b[\s,]*"
-    r"(?:unit\s*[0-9]{1,2}[\s,]*)?(?:room|rm|flat|apt|unit|#)\.?\s*#?\s*(?P<r3>[0-9]{2,5})\b"
-    r"|\b(?:room|rm|flat|apt)\.?\s*#?\s*(?P<r4>[0-9]{3,5})\b"
 )
 
 
-def _building_room(m: re.Match) -> tuple[str | None, str]:
-    """(building, room) of a _BUILDING_ROOM match; building None for a room alone."""
-    if m.group("r"):
-        return m.group("b"), m.group("r")
-    if m.group("r3"):
-        return m.group("b3"), m.group("r3")
-    return None, m.group("r2") or m.group("r4")
+def _rooms_in(view: str) -> Iterator[tuple[int, int, str]]:
+    """(start, end, room) of every building-and-room or room quoted in a text's view,
+    overlapping ones included (in 9号12栋1300 both 9号12 and 12栋1300 are read)."""
+    pos = 0
+    while (m := _BUILDING_ROOM.search(view, pos)) is not None:
+        yield m.start(), m.end(), m.group("r") or m.group("r2") or m.group("r3") or m.group("r4")
+        pos = m.start() + 1
 
 
 class RecipientMasker:
     """Masks one or more recipients' names, phones and addresses in any spelling, then what
     mask_text masks. Built once per recipient (recipient_masker), called on each text."""
 
-    __slots__ = ("_groups", "_places", "_rooms")
+    __slots__ = ("_groups", "_rooms")
 
     def __init__(
         self,
         groups: Iterable[_Group] = (),
-        places: Iterable[tuple[str, str]] = (),
         rooms: Iterable[str] = (),
     ) -> None:
         self._groups = tuple(groups)
-        self._places = frozenset(places)  # (building, room) of each address
         self._rooms = frozenset(rooms)  # rooms of three digits or more
 
     def __call__(self, text: object) -> str:
@@ -360,27 +361,25 @@ class RecipientMasker:
         for cue, items in self._groups:
             if cue not in compact:
                 continue
-            for literal, skip, replacement, phone in items:
+            for literal, skip, replacement, phone, gap in items:
                 start = compact.find(literal)
                 while start >= 0:
                     if c2f is None:
                         c2f = [i for i, ch in enumerate(folded) if ch not in _SEPARATORS]
-                    span = _found(folded, compact, c2f, start, literal, skip, replacement, phone)
+                    span = _found(
+                        folded, compact, c2f, start, literal, skip, replacement, phone, gap
+                    )
                     if span is not None:
                         spans.append(span)
                     start = compact.find(literal, start + 1)
         if self._rooms and any(r in compact for r in self._rooms):
-            for m in _BUILDING_ROOM.finditer(_view(folded)):
-                building, room = _building_room(m)
-                if (building, room) in self._places or (building is None and room in self._rooms):
-                    spans.append((m.start(), m.end(), MASK))
+            spans += [(a, b, MASK) for a, b, r in _rooms_in(_view(folded)) if r in self._rooms]
         return _replace(text, index, spans)
 
     def __add__(self, other: RecipientMasker) -> RecipientMasker:
         """One masker for the recipients of both (a text about several parcels)."""
         return RecipientMasker(
             self._groups + other._groups,
-            self._places | other._places,
             self._rooms | other._rooms,
         )
 
@@ -401,6 +400,7 @@ def _found(
     skip: int,
     replacement: str | None,
     phone: bool,
+    gap: int = 0,
 ) -> _Span | None:
     """The span (in the folded text) of a literal found in the compact form, or None where it
     is only part of a longer word or number."""
@@ -417,6 +417,8 @@ def _found(
         elif a > 0 and _alnum_class(folded[a - 1]) == "digit":
             return None
     if last and b < len(folded) and _alnum_class(folded[b]) == last:
+        return None
+    if gap and c2f[start + gap] == c2f[start + gap - 1] + 1:  # written as one word
         return None
     if skip:
         a = c2f[start + skip]
@@ -437,7 +439,7 @@ def _text_value(value: object) -> str | None:
 
 
 def _one(literal: str, replacement: str | None = MASK, *, phone: bool = False) -> _Group:
-    return literal, ((literal, 0, replacement, phone),)
+    return literal, ((literal, 0, replacement, phone, 0),)
 
 
 # ---- phones
@@ -469,8 +471,8 @@ _COMPOUND_SURNAMES = (
 _HONORIFICS_ZH = ("先生", "女士", "小姐", "太太", "夫人")
 _TITLES_EN = ("mr", "mrs", "ms", "miss", "mx", "madam", "madame", "dr")
 # Places a scan text names in pinyin (provinces, cities, districts and hubs). A recipient's
-# name whose pinyin spells one of them (吴熙, Wu Xi, and Wuxi) is not masked in pinyin, so
-# that "Arrived at Wuxi hub" stays as written; the name in characters is still masked.
+# name whose pinyin spells one of them (吴熙: Wu Xi, as Wuxi) is masked in pinyin only where
+# written as two words, so that "Arrived at Wuxi hub" stays as written.
 _PLACES_ZH = """
 北京 天津 上海 重庆 河北 山西 辽宁 吉林 黑龙江 江苏 浙江 安徽 福建 江西 山东 河南 湖北 湖南
 广东 海南 四川 贵州 云南 陕西 甘肃 青海 台湾 内蒙古 广西 西藏 宁夏 新疆 香港 澳门
@@ -575,11 +577,15 @@ def _pinyin_groups(surname: list[set[str]], given: list[set[str]]) -> list[_Grou
     initials |= {i[0] for i in initials}
     groups = []
     for s in _spellings(surname):
-        whole = [w for g in givens for w in (s + g, g + s) if w not in places]
-        items = [(w, 0, None, False) for w in whole]
-        items += [(s + i, 0, None, False) for i in initials]
-        items += [(i + s, 0, None, False) for i in initials]
-        items += [(t + s, len(t), None, False) for t in _TITLES_EN]
+        # a name that spells a place (Jing Zhou, Jingzhou) only where written in two words
+        items = [
+            (w, 0, None, False, len(a) if w in places else 0)
+            for g in givens
+            for a, w in ((s, s + g), (g, g + s))
+        ]
+        items += [(s + i, 0, None, False, 0) for i in initials]
+        items += [(i + s, 0, None, False, 0) for i in initials]
+        items += [(t + s, len(t), None, False, 0) for t in _TITLES_EN]
         groups.append((s, tuple(items)))
     return groups
 
@@ -597,8 +603,8 @@ def _han_name_groups(han: str, name: str) -> list[_Group]:
     simple = _compact(han)
     n = 2 if len(simple) >= 3 and simple.startswith(_COMPOUND_SURNAMES) else 1
     masked = mask_name(name if _HAN.fullmatch(name) else han)
-    items = [(simple, 0, masked, False)]
-    items += [(simple[:n] + h, 0, masked, False) for h in _HONORIFICS_ZH]
+    items = [(simple, 0, masked, False, 0)]
+    items += [(simple[:n] + h, 0, masked, False, 0) for h in _HONORIFICS_ZH]
     groups: list[_Group] = [(simple[:n], tuple(items))]
     readings = [_readings(ch) for ch in _view(han)]
     if all(readings):
@@ -608,7 +614,8 @@ def _han_name_groups(han: str, name: str) -> list[_Group]:
 
 def _latin_name_groups(words: list[str]) -> list[_Group]:
     """A Latin name: whole in any case and spacing; a pinyin one also in either order, glued
-    or with initials; another one also each part of three letters or more alone."""
+    or with initials, or after a title; another one also its last word (three letters or
+    more) alone."""
     lower = [w.lower() for w in words]
     groups: list[_Group] = []
     if len(words) > 1 or len(words[0]) >= 3:
@@ -622,7 +629,11 @@ def _latin_name_groups(words: list[str]) -> list[_Group]:
         for surname, given in ((parts[0], parts[1:]), (parts[-1], parts[:-1])):
             groups += _pinyin_groups(surname, [s for p in given for s in p])
     else:
-        groups += [_one(w, f"{w[0].upper()}*") for w in lower if len(w) >= 3]
+        # the surname (the last word) alone, as in "Left with SMITH"; a first name alone is
+        # too often someone else's (John Lewis & Partners)
+        surname = lower[-1]
+        if len(surname) >= 3:
+            groups.append(_one(surname, f"{surname[0].upper()}*"))
     return groups
 
 
@@ -645,31 +656,28 @@ def _name_groups(name: object) -> list[_Group]:
 # ---- addresses
 
 _DISTRICT_END = re.compile(r"(?:区|县|旗|镇|乡|街道)")
+_STREET_NUMBER = re.compile(r"^.*?(?:路|街|道|巷|里|大街|大道)[0-9]+(?:号|弄)")
 
 
-def _address_parts(
-    address: object,
-) -> tuple[list[_Group], set[tuple[str, str]], set[str]]:
+def _address_parts(address: object) -> tuple[list[_Group], set[str]]:
     """The whole address, the part mask_address hides and what follows each district, town
-    or street-office name in it (as literals); its building and room."""
+    or street-office name in it (as literals); its rooms (numbers of three digits or more
+    after a building or before 室)."""
     address = _text_value(address)
     if not address:
-        return [], set(), set()
+        return [], set()
     masked = mask_address(address)
     kept = masked[: -len(MASK)] if masked.endswith(MASK) else ""
     rest = _fold(address[len(kept) :].strip())[0]
     view = _view(rest)
     tails = [rest] + [rest[m.end() :] for m in _DISTRICT_END.finditer(view)]
+    # each also without 室 at its end, and cut after its street number (科技园路9号)
+    tails += [t[:-1] for t in tails if t.endswith(("室", "房"))]
+    tails += [t[: m.end()] for t in tails if (m := _STREET_NUMBER.search(_view(t)))]
     groups = [_one(_compact(_fold(address)[0]), masked)]
-    groups += [_one(_compact(t)) for t in tails if len(_compact(t)) >= 4]
-    places, rooms = set(), set()
-    for m in _BUILDING_ROOM.finditer(_view(_fold(address)[0])):
-        building, room = _building_room(m)
-        if building is not None:
-            places.add((building, room))
-        if sum(c.isdigit() for c in room) >= 3:
-            rooms.add(room)
-    return groups, places, rooms
+    groups += [_one(c) for c in dict.fromkeys(map(_compact, tails)) if len(c) >= 4]
+    rooms = {r for *_, r in _rooms_in(_view(_fold(address)[0])) if sum(map(str.isdigit, r)) >= 3}
+    return groups, rooms
 
 
 def recipient_masker(
@@ -680,13 +688,13 @@ def recipient_masker(
 
     Name: whole, in simplified or traditional characters, spaced, in pinyin in any case,
     order and spacing, with the given name's initials (Zhang W.), the surname with 先生,
-    女士, 小姐 or Mr/Ms; a Latin name that is not pinyin also each part of three letters or
-    more. Phone: with or without +86/0086, separators, brackets, full-width or Chinese digits.
+    女士, 小姐 or Mr/Ms; a Latin name that is not pinyin also its last word alone.
+    Phone: with or without +86/0086, separators, brackets, full-width or Chinese digits.
     Address: whole, the part mask_address hides, the street and number without their
     district, and the building and room alone (8栋1203, B座 1203, 1203室).
     """
-    groups, places, rooms = _address_parts(address)
-    return RecipientMasker(groups + _name_groups(name) + _phone_groups(phone), places, rooms)
+    groups, rooms = _address_parts(address)
+    return RecipientMasker(groups + _name_groups(name) + _phone_groups(phone), rooms)
 
 
 def recipient_maskers(
