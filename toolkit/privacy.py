@@ -1,4 +1,10 @@
-"""Masking of recipient personal data for anything meant for partners."""
+"""Masking of recipient personal data for anything meant for partners.
+
+One path for every partner-facing text (partner report, partner-safe findings export, and
+any rendering of carrier text for a partner): recipient_masker (built once per parcel) or,
+for text about several parcels, combined_masker; mask_text where no recipient is known.
+Table columns of recipient data are masked by mask_personal.
+"""
 
 from __future__ import annotations
 
@@ -674,8 +680,14 @@ def _address_parts(address: object) -> tuple[list[_Group], set[str]]:
     # each also without 室 at its end, and cut after its street number (科技园路9号)
     tails += [t[:-1] for t in tails if t.endswith(("室", "房"))]
     tails += [t[: m.end()] for t in tails if (m := _STREET_NUMBER.search(_view(t)))]
-    groups = [_one(_compact(_fold(address)[0]), masked)]
-    groups += [_one(c) for c in dict.fromkeys(map(_compact, tails)) if len(c) >= 4]
+    items = [(_compact(_fold(address)[0]), 0, masked, False, 0)]
+    items += [(c, 0, MASK, False, 0) for c in dict.fromkeys(map(_compact, tails)) if len(c) >= 4]
+    # looked for only in texts holding the shortest, when every other one holds it
+    cue = min((i[0] for i in items), key=len)
+    if all(cue in i[0] for i in items):
+        groups = [(cue, tuple(items))]
+    else:
+        groups = [(i[0], (i,)) for i in items]
     rooms = {r for *_, r in _rooms_in(_view(_fold(address)[0])) if sum(map(str.isdigit, r)) >= 3}
     return groups, rooms
 
