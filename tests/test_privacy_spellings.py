@@ -41,7 +41,7 @@ _ZERO_WIDTH = "\u200b"
 # the names they make reads in pinyin as a place a scan names (Wuxi, Xi'an), where pinyin is
 # deliberately left alone.
 SURNAMES = ["王", "李", "张", "刘", "陈", "杨", "黄", "赵", "周", "徐", "孙", "郭", "欧阳", "司马"]
-GIVEN = ["伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "杰", "娟", "涛", "晓", "明", "霞"]
+GIVEN = ["伟", "芳", "娜", "敏", "婷", "丽", "强", "磊", "军", "鹏", "娟", "涛", "晓", "明", "霞"]
 HONORIFICS = ["先生", "女士", "小姐"]
 
 # Scan texts as carriers write them, in Chinese and English; {x} is where the recipient's
@@ -242,6 +242,12 @@ def test_real_carrier_scans_are_left_as_written_for_any_recipient():
     masks = [recipient_masker(*r) for r in PLAIN_RECIPIENTS]
     changed = [(t, m(t)) for t in texts for m in masks if m(t) != mask_text(t)]
     assert changed == []
+
+
+def test_a_name_that_spells_a_place_in_pinyin_is_masked_only_as_two_words():
+    mask = recipient_masker("王静", None, None)  # Wang Jing, as Wangjing in Beijing
+    assert mask("收件人 Wang Jing / JING WANG / 王静") == "收件人 W* J* / J* W* / 王*"
+    assert mask("Arrived at Wangjing delivery station") == "Arrived at Wangjing delivery station"
 
 
 def test_mobile_numbers_of_anyone_are_masked_in_any_spelling():
