@@ -61,7 +61,7 @@ from toolkit.findings_schema import (
 from toolkit.io import write_spreadsheet_csv
 from toolkit.keys import redact, redact_url, url_secrets
 from toolkit.model import CATEGORIES
-from toolkit.privacy import mask_personal, mask_text, recipient_maskers
+from toolkit.privacy import combined_masker, mask_personal, recipient_maskers
 
 __all__ = [
     "COMPENSATION_KINDS",
@@ -693,7 +693,7 @@ class FindingsStore:
             maskers = _recipient_maskers(parcels, df)
             for name in FREE_TEXT:
                 df[name] = [
-                    _masked(value, [maskers[p] for p in ids if p in maskers])
+                    _masked(value, combined_masker(maskers[p] for p in ids if p in maskers))
                     for value, ids in zip(df[name], df["parcel_ids"], strict=True)
                 ]
         # UTF-8 with BOM so that spreadsheet programs read Chinese text; formulas defused
@@ -718,16 +718,12 @@ def _recipient_maskers(
     return recipient_maskers(parcels, {p for ids in df["parcel_ids"] for p in ids})
 
 
-def _masked(value: Any, maskers: list[Callable[[object], str]]) -> Any:
+def _masked(value: Any, mask: Callable[[object], str]) -> Any:
     """Free text (or a tuple of texts) with the named parcels' recipient data and any mobile
-    number or signer's name masked."""
+    number or signer's name masked (mask from privacy.combined_masker)."""
     if isinstance(value, tuple):
-        return tuple(_masked(v, maskers) for v in value)
-    if not isinstance(value, str):
-        return value
-    for mask in maskers:
-        value = mask(value)
-    return mask_text(value)
+        return tuple(_masked(v, mask) for v in value)
+    return mask(value) if isinstance(value, str) else value
 
 
 def _csv_frame(df: pd.DataFrame) -> pd.DataFrame:

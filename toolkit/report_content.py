@@ -1577,7 +1577,8 @@ def build_report(
     for pid, d in zip(
         stuck_ids, diagnose_each(own_events, stuck, when, eta_model=model), strict=True
     ):
-        words[pid] = mask_text(
+        mask = maskers.get(str(pid), mask_text)  # this parcel's recipient, in any spelling
+        words[pid] = mask(
             "；".join(d.evidence_text_zh) if language == "zh" else "; ".join(d.evidence_text)
         )
         if len(d.evidence):
@@ -1590,8 +1591,8 @@ def build_report(
             {
                 "parcel_id": pid,
                 "to": _who_label(a.who, language),
-                "question": mask_text(a.what_zh if language == "zh" and a.what_zh else a.what),
-                "facts": mask_text(_facts_text(a.facts, language)),
+                "question": mask(a.what_zh if language == "zh" and a.what_zh else a.what),
+                "facts": mask(_facts_text(a.facts, language)),
                 # the numbers the request gives (a domestic one may come from a handover scan)
                 "international_number": a.facts.get("international number"),
                 "domestic_number": a.facts.get("domestic number"),
