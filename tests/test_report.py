@@ -731,6 +731,15 @@ def test_recipient_data_in_any_common_spelling_is_refused(text, who):
         check_shareable(_chart_page(text), {}, personal)
 
 
+def test_a_place_that_spells_a_recipients_name_passes_the_check():
+    from toolkit.report import personal_data
+
+    personal = personal_data(pd.DataFrame({"parcel_id": ["P3"], "recipient_name": ["董英"]}))
+    check_shareable("<p>Arrived at DONGYING sorting center</p>", {}, personal)
+    with pytest.raises(ToolkitError, match="recipient name of parcel P3"):
+        check_shareable("<p>Left with Dong Ying</p>", {}, personal)
+
+
 def test_masked_recipient_data_and_ordinary_numbers_pass_the_check():
     from toolkit.report import personal_data
 

@@ -562,6 +562,11 @@ def _place_pinyin() -> frozenset[str]:
     return frozenset(glued + [p.replace("v", "u") for p in glued])
 
 
+def spells_a_place(word: str) -> bool:
+    """Whether a word (any case) is the pinyin of a place scan texts name (Wuxi, Dongying)."""
+    return word.lower().replace("ü", "v") in _place_pinyin()
+
+
 def _spellings(part: list[set[str]]) -> list[str]:
     """The ways a name part (readings of each character) is spelled, ü as v, u or yu."""
     forms = [""]

@@ -303,6 +303,8 @@ _MAX_PARTS = 4
 def _spelled_names(text: str, names: set[str]) -> set[str]:
     """The names (LETTERS + lower-case letters) written in this text as words next to each
     other, in any case, with or without spaces, dots or dashes between them."""
+    from toolkit.privacy import spells_a_place
+
     words = list(_WORD.finditer(text))
     found: set[str] = set()
     for i, first in enumerate(words):
@@ -312,7 +314,8 @@ def _spelled_names(text: str, names: set[str]) -> set[str]:
                 if not _BETWEEN_PARTS.fullmatch(text, end, nxt.start()):
                     break
                 joined, end = joined + nxt.group(0).lower(), nxt.end()
-            if LETTERS + joined in names:
+            # one word that spells a place (Dongying) is the place, as the masking reads it
+            if LETTERS + joined in names and (nxt is not None or not spells_a_place(joined)):
                 found.add(joined)
     return found
 
