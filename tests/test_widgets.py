@@ -609,6 +609,17 @@ def test_an_uploaded_csv_is_tracked_and_diagnosed(demo_set, store):
     assert sum(summary_counts(g).values()) == 12
 
 
+def test_an_upload_with_damaged_bytes_says_how_many_were_replaced(demo_set, store):
+    parcels, _, now = demo_set
+    content = parcels.head(5).to_csv(index=False).encode()
+    content = content.replace(b"\n", b"\xff\n", 2)  # bytes no UTF-8 text holds
+    g = GroupTriage(now=now, store=store)
+    upload(g, "damaged.csv", content)
+    assert g.triage is not None and len(g.triage) == 5, g._w_message.value
+    msg = g._w_message.value
+    assert "damaged.csv" in msg and "replaced" in msg, msg
+
+
 def test_typing_another_number_takes_the_shown_parcel_away(demo_set, store):
     parcels, _, _ = demo_set
     row = first_of(parcels, "customs_hold")

@@ -11,7 +11,8 @@ import datetime as dt
 import functools
 import logging
 import os
-from collections.abc import Callable, Mapping
+import warnings
+from collections.abc import Callable, Mapping, Sequence
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ import plotly.io as pio
 
 from toolkit.carriers.base import WARNING_KINDS
 from toolkit.diagnose import Diagnosis, diagnose, diagnose_all, fit_eta, same_history
-from toolkit.errors import InputError, ToolkitError
+from toolkit.errors import DecodingWarning, InputError, ToolkitError
 from toolkit.findings import COMPENSATION_KINDS, STATUSES
 from toolkit.io import write_spreadsheet_csv
 from toolkit.lookup import Correction, parcel_ids_for, rank_corrections
@@ -935,11 +936,14 @@ class GroupTriage:
         parcels: pd.DataFrame,
         events: pd.DataFrame | None = None,
         now: pd.Timestamp | None = None,
+        *,
+        notes: Sequence[str] = (),
     ) -> None:
-        """Diagnose a group once (tracking it first when no events are given) and show it."""
+        """Diagnose a group once (tracking it first when no events are given) and show it;
+        ``notes`` (e.g. what reading the file warned about) are shown with the result."""
         from toolkit import track
 
-        notes = []
+        notes = list(notes)
         if events is None:
             events, errors = track(parcels, **self.track_options)
             warned = errors["error"].isin(TRACKING_WARNINGS)
@@ -981,9 +985,12 @@ class GroupTriage:
         """Read a parcels file (CSV/TSV/Parquet bytes), track and diagnose it."""
         from toolkit.io import read_parcels
 
-        parcels = read_parcels(bytes(content), name=name)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", DecodingWarning)
+            parcels = read_parcels(bytes(content), name=name)
+        said = [str(w.message) for w in caught if issubclass(w.category, DecodingWarning)]
         self.now = None
-        self.load(parcels)
+        self.load(parcels, notes=said)
 
     def _index_events(self) -> None:
         """Event row numbers grouped by parcel, so a selection's scans are found by slicing."""
