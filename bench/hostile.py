@@ -380,14 +380,22 @@ def bench_loader(wide: int, bomb_mb: int) -> pd.DataFrame:
         path.write_text(",".join(header) + "\n" + ",".join(line) + "\n")
         rows.append((f"CSV with {wide:,} columns", *_load_in_child(path)))
 
-        bomb = base / "bomb.csv.gz"
-        with gzip.open(bomb, "wb", compresslevel=9) as f:
-            f.write(b"parcel_id,international_number,notes\n")
-            zeros = b"0" * (1024 * 1024)
-            for i in range(bomb_mb):
-                f.write(b"P%d,LX123456785CN,%s\n" % (i, zeros))
-        size = bomb.stat().st_size / 1e6
-        rows.append((f"gzip of {size:.1f} MB unpacking to {bomb_mb:,} MB", *_load_in_child(bomb)))
+        rows_bomb = base / "rows.csv.gz"  # short scan rows: stops at the row limit
+        with gzip.open(rows_bomb, "wb", compresslevel=6) as f:
+            f.write(b"parcel_id,international_number,shipped_at\n")
+            block = b"".join(b"P%09d,LX123456785CN,2026-11-01 10:00\n" % i for i in range(100_000))
+            for _ in range(max(1, bomb_mb * 2**20 // len(block))):
+                f.write(block)
+        size = rows_bomb.stat().st_size / 1e6
+        rows.append((f"gzip of {size:.1f} MB: {bomb_mb:,} MB of rows", *_load_in_child(rows_bomb)))
+        zeros = base / "zeros.csv.gz"  # one endless cell: stops at the byte limit
+        with gzip.open(zeros, "wb", compresslevel=9) as f:
+            f.write(b"parcel_id,international_number,notes\nP1,LX123456785CN,")
+            chunk = b"0" * 2**24
+            for _ in range(bomb_mb * 4 // 16):
+                f.write(chunk)
+        size = zeros.stat().st_size / 1e6
+        rows.append((f"gzip of {size:.1f} MB: {bomb_mb * 4:,} MB of zeros", *_load_in_child(zeros)))
 
         latin = base / "latin.csv"
         latin.write_bytes(
