@@ -26,6 +26,7 @@ from toolkit.model import (
     validate_events,
 )
 from toolkit.phrases import classify, classify_many
+from toolkit.safetext import scrub_series
 from toolkit.times import UTC_DTYPE, format_local, parse_times
 
 __all__ = [
@@ -39,6 +40,9 @@ __all__ = [
 
 LINK_COLUMNS: tuple[str, ...] = ("linked_number", "linked_carrier")
 LINE_COLUMN = "_line"  # input row numbers to report in errors (e.g. file lines); not kept
+# attrs key of normalize()'s result: characters of the input's text replaced with U+FFFD
+# (lone surrogates, NUL and other control characters; toolkit.safetext).
+REPLACED_ATTR = "text_replaced"
 # A provider's opinion of a scan (the milestone its status code stands for), weighed
 # against the text's reading (toolkit.phrases.reconcile); not kept.
 STATUS_COLUMN = "status_milestone"
@@ -218,7 +222,23 @@ def _blank(values: pd.Series) -> pd.Series:
     return (text.isna() | (text.str.strip() == "")).astype(bool)
 
 
-def _frame(raw_events: pd.DataFrame | Iterable[Mapping], where: str | None) -> pd.DataFrame:
+def _frame(
+    raw_events: pd.DataFrame | Iterable[Mapping], where: str | None
+) -> tuple[pd.DataFrame, int]:
+    """The input as a DataFrame with clean text, and how many characters were replaced."""
+    df = _raw_frame(raw_events, where)
+    replaced = 0
+    for column in df.columns:
+        cleaned, n = scrub_series(df[column])
+        if n:
+            df[column] = cleaned
+            replaced += n
+    if replaced and not isinstance(raw_events, pd.DataFrame):
+        df = df.infer_objects()  # records built as objects to hold the text before cleaning
+    return df, replaced
+
+
+def _raw_frame(raw_events: pd.DataFrame | Iterable[Mapping], where: str | None) -> pd.DataFrame:
     if isinstance(raw_events, pd.DataFrame):
         repeated = raw_events.columns[raw_events.columns.duplicated()].unique().tolist()
         if repeated:
@@ -241,7 +261,10 @@ def _frame(raw_events: pd.DataFrame | Iterable[Mapping], where: str | None) -> p
             where,
             "Give each event as a dict such as {'tracking_number': ..., 'description': ...}",
         )
-    return pd.DataFrame.from_records(records)
+    try:
+        return pd.DataFrame.from_records(records)
+    except UnicodeError:  # text no column can hold (a lone surrogate): _frame cleans it
+        return pd.DataFrame(records, dtype=object)
 
 
 def _line_numbers(df: pd.DataFrame) -> np.ndarray:
@@ -403,9 +426,11 @@ def normalize(
     ``tz`` is the zone of local times given without offset (default: each carrier's
     zone); ``source`` names the origin of rows that do not say; ``where`` names the
     input in error messages. Row numbers in errors are 1-based, or the input's
-    ``_line`` values when it has that column.
+    ``_line`` values when it has that column. Characters no text can keep (lone
+    surrogates, NUL and other control characters) are replaced with U+FFFD; how many is
+    in ``attrs["text_replaced"]``.
     """
-    df = _frame(raw_events, where)
+    df, replaced = _frame(raw_events, where)
     if df.empty and len(df.columns) == 0:
         return _empty_result()
     missing = [c for c in ("tracking_number", "description") if c not in df.columns]
@@ -493,7 +518,9 @@ def normalize(
     ).assign(order=order)
     ranked = sort_keys.sort_values(["parcel_id", "time_utc", "order"], kind="stable").index
     out = out.iloc[ranked.to_numpy()].reset_index(drop=True)
-    return validate_events(out, where)
+    out = validate_events(out, where)
+    out.attrs[REPLACED_ATTR] = replaced
+    return out
 
 
 def _empty_result() -> pd.DataFrame:

@@ -36,6 +36,7 @@ from toolkit.keys import Keys, load_keys, redact
 from toolkit.model import CARRIERS, DOMESTIC_CARRIERS, EVENT_COLUMNS, empty_events
 from toolkit.numbers import carrier_label, parse
 from toolkit.plausibility import implausible
+from toolkit.safetext import scrub
 
 log = logging.getLogger(__name__)
 
@@ -494,8 +495,7 @@ class _Run:
         for (parcel_id, number), reasons in found.items():
             rows = frame.loc[doubtful & (key == f"{parcel_id}\x00{number}")]
             service = str(rows["source"].iloc[0]) if len(rows) else "toolkit"
-            client = self.clients.get(service.split("·")[0])
-            title = client.title if client is not None else service
+            title = self._title(service)
             code = str(rows["carrier"].iloc[0]) if len(rows) else ""
             carrier = CARRIERS.get(code)
             who = carrier.name if carrier else "the carrier"
@@ -515,22 +515,73 @@ class _Run:
         return kept, set(found)
 
     def _normalize(self, rows: list[dict]) -> pd.DataFrame | None:
-        """normalize() the rows; rows it cannot read become errors for their numbers."""
-        from toolkit.normalize import normalize
+        """normalize() the rows; rows it cannot read become errors for their numbers.
 
+        Should the scans of one number make normalize() fail in a way no row number
+        explains, each number is normalised on its own: that number gets the error and
+        the numbers of the rest of the batch keep their scans.
+        """
         if not rows:
             return None
+        try:
+            frame, errors = self._normalize_rows(rows)
+        except Exception:
+            log.debug("normalising a batch failed; normalising number by number", exc_info=True)
+        else:
+            self.errors.extend(errors)
+            return frame
+        groups: dict[tuple[str, str, str], list[dict]] = {}
+        for row in rows:
+            key = (str(row.get("parcel_id")), str(row.get("tracking_number")), row.get("source"))
+            groups.setdefault(key, []).append(row)
+        frames = []
+        for (parcel_id, number, source), group in groups.items():
+            try:
+                frame, errors = self._normalize_rows(group)
+            except Exception as exc:
+                log.debug("could not normalise the scans of %s", number, exc_info=True)
+                title = self._title(str(source))
+                self.errors.append(
+                    NumberError(
+                        number,
+                        parcel_id,
+                        str(source),
+                        MALFORMED,
+                        f"{title} sent scans for this number that the toolkit cannot read "
+                        f"({type(exc).__name__} while reading them); the other numbers were "
+                        f"tracked. Run it again later; if the answer stays the same, look the "
+                        f"number up on {title}'s website",
+                    )
+                )
+                continue
+            self.errors.extend(errors)
+            if frame is not None:
+                frames.append(frame)
+        if not frames:
+            return None
+        return pd.concat(frames, ignore_index=True, sort=False)
+
+    def _title(self, source: str) -> str:
+        """The service's name as analysts know it, from an event's `source`."""
+        client = self.clients.get(source.split("·")[0])
+        return client.title if client is not None else source
+
+    def _normalize_rows(self, rows: list[dict]) -> tuple[pd.DataFrame | None, list[NumberError]]:
+        """normalize() the rows, dropping rows it names as unreadable (each an error)."""
+        from toolkit.normalize import normalize
+
+        errors: list[NumberError] = []
         frame = pd.DataFrame(rows)
         for _ in range(3):
             try:
-                return normalize(frame, where="carrier answer")
+                return normalize(frame, where="carrier answer"), errors
             except SchemaError as exc:
                 bad = [r - 1 for r in exc.rows if 0 < r <= len(frame)]
                 if not bad:
                     raise
                 for r in bad:
                     row = frame.iloc[r]
-                    self.errors.append(
+                    errors.append(
                         NumberError(
                             str(row["tracking_number"]),
                             str(row["parcel_id"]),
@@ -542,8 +593,8 @@ class _Run:
                     )
                 frame = frame.drop(frame.index[bad]).reset_index(drop=True)
                 if frame.empty:
-                    return None
-        return normalize(frame, where="carrier answer")
+                    return None, errors
+        return normalize(frame, where="carrier answer"), errors
 
     def _follow(self, links: list[Link], tracked: set) -> list[Query]:
         """Domestic queries for last-mile numbers not tracked yet."""
@@ -601,11 +652,11 @@ class _Run:
                 message = f"{message.rstrip('.')}. {hint}"
             rows.append(
                 {
-                    "tracking_number": e.tracking_number,
-                    "parcel_id": e.parcel_id,
+                    "tracking_number": _safe(e.tracking_number),
+                    "parcel_id": _safe(e.parcel_id),
                     "service": e.service,
                     "error": e.error,
-                    "message": message,
+                    "message": _safe(message),
                 }
             )
         errors = pd.DataFrame(rows, columns=list(ERROR_COLUMNS)).astype("string")
@@ -619,6 +670,11 @@ class _Run:
             "requests": self.result.requests,
             "from_cache": self.result.from_cache,
         }
+
+
+def _safe(value: Any) -> Any:
+    """Text as the errors table can hold it (input such as a lone surrogate replaced)."""
+    return scrub(value)[0] if isinstance(value, str) else value
 
 
 def _norm(number: Any) -> str:

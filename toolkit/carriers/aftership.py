@@ -106,6 +106,12 @@ def local_to_utc(value: str, country: Any) -> str | None:
     return local.tz_convert("UTC").isoformat()
 
 
+def _scans(tracking: dict) -> int:
+    """How many checkpoints a tracking holds (0 when its list is missing or not a list)."""
+    checkpoints = tracking.get("checkpoints")
+    return len(checkpoints) if isinstance(checkpoints, list) else 0
+
+
 def milestone_for(subtag: Any, tag: Any) -> str:
     """Milestone an AfterShip checkpoint's codes imply (toolkit/data/status_codes.csv), or ''
     when they are too generic; the subtag first, the tag when it says nothing."""
@@ -187,9 +193,11 @@ class AfterShipClient(ServiceClient):
             raise RequestFailed(SERVER_ERROR, self._meta_text(body))
         found: dict[str, dict] = {}
         for t in (body.get("data") or {}).get("trackings") or []:
+            if not isinstance(t, dict):  # unreadable item: its number is reported as missing
+                continue
             number = text(t.get("tracking_number")).upper()
             best = found.get(number)
-            if best is None or len(t.get("checkpoints") or []) > len(best.get("checkpoints") or []):
+            if best is None or _scans(t) > _scans(best):
                 found[number] = t
         return found
 

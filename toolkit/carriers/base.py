@@ -31,6 +31,8 @@ from toolkit.errors import InputError, ToolkitError
 from toolkit.files import private_dir, private_file, tighten_sqlite
 from toolkit.keys import MASK, MIN_REDACT, Secret, redact, redact_url
 from toolkit.model import CARRIERS
+from toolkit.safetext import scrub as safe_text
+from toolkit.safetext import scrub_json as safe_json
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,10 @@ IMPLAUSIBLE = "implausible_answer"  # scans that cannot belong to the parcel (to
 # A warning, not a failure: the number WAS tracked with the carrier the analyst named, but
 # its format points to another carrier. The row says which, so the analyst can check.
 CARRIER_MISMATCH = "carrier_mismatch"
+# A warning, not a failure: the answer for the number held characters no text can keep
+# (lone surrogates, NUL and other control characters); each was replaced with U+FFFD and
+# every scan was kept. The row says how many.
+TEXT_REPLACED = "text_replaced"
 ERROR_KINDS: tuple[str, ...] = (
     NOT_FOUND,
     INVALID_NUMBER,
@@ -64,9 +70,10 @@ ERROR_KINDS: tuple[str, ...] = (
     QUOTA,
     IMPLAUSIBLE,
     CARRIER_MISMATCH,
+    TEXT_REPLACED,
 )
 # Kinds in the errors table that are warnings about a number that was tracked.
-WARNING_KINDS: tuple[str, ...] = (CARRIER_MISMATCH,)
+WARNING_KINDS: tuple[str, ...] = (CARRIER_MISMATCH, TEXT_REPLACED)
 
 SANDBOX_KEY = "sandbox"
 DEFAULT_TTL = 6 * 3600.0  # seconds an answer with scans stays fresh
@@ -124,6 +131,7 @@ class Parsed:
     events: list[dict] = field(default_factory=list)
     error: NumberError | None = None
     links: list[Link] = field(default_factory=list)
+    warnings: list[NumberError] = field(default_factory=list)  # the number was tracked
 
 
 @dataclass
@@ -141,6 +149,7 @@ class Result:
         self.links.extend(parsed.links)
         if parsed.error is not None:
             self.errors.append(parsed.error)
+        self.errors.extend(parsed.warnings)
 
     def extend(self, other: Result) -> None:
         self.events.extend(other.events)
@@ -315,7 +324,7 @@ class ResponseCache:
     def put_many(self, namespace: str, items: Iterable[tuple[str, Any, bool]]) -> None:
         """Store (key, payload, has_events) triples."""
         now = self._clock()
-        rows = [(namespace, k, now, int(h), json.dumps(p, ensure_ascii=False)) for k, p, h in items]
+        rows = [(namespace, k, now, int(h), _json_text(p)) for k, p, h in items]
         if not rows:
             return
         with self._lock:
@@ -368,6 +377,17 @@ def cache_problem(path: Path, exc: BaseException) -> str:
         f"response cache {path}",
         f"{todo} (cache_dir=False turns the cache off)",
     ).message
+
+
+def _json_text(payload: Any) -> str:
+    """A payload as JSON text SQLite can store: UTF-8, or ASCII escapes where the payload
+    holds text UTF-8 cannot encode (a lone surrogate), so the answer is kept as it came."""
+    out = json.dumps(payload, ensure_ascii=False)
+    try:
+        out.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(payload)
+    return out
 
 
 def credentials(
@@ -531,9 +551,9 @@ class ServiceClient:
         if self.cache is not None and not self.refresh:
             cached = self.cache.get_many(namespace, [key])
             if key in cached:
-                return self._read_detection_safely(cached[key])
+                return self._read_detection_safely(safe_json(cached[key])[0])
         payload = self.scrub(self.ask_detection(key))
-        codes = self._read_detection_safely(payload)
+        codes = self._read_detection_safely(safe_json(payload)[0])
         if self.cache is not None:
             self.cache.put_many(namespace, [(key, payload, bool(codes))])
         return codes
@@ -556,7 +576,7 @@ class ServiceClient:
             parcel_id=query.parcel,
             service=self.source,
             error=kind,
-            message=redact(message, self.secrets()),
+            message=safe_text(redact(message, self.secrets()))[0],
         )
 
     def row(self, query: Query, **fields: Any) -> dict:
@@ -673,8 +693,9 @@ class ServiceClient:
         if self.cache is not None and not self.refresh and by_key:
             cached = self.cache.get_many(self.namespace, list(by_key))
         for key, payload in cached.items():
+            payload, replaced = safe_json(payload)
             for q in by_key[key]:
-                result.add(self._parse_safely(q, payload))
+                result.add(self._parse_safely(q, payload, replaced))
         result.from_cache = sum(len(by_key[k]) for k in cached)
         todo = [qs[0] for k, qs in by_key.items() if k not in cached]
         batches = [todo[i : i + self.batch_size] for i in range(0, len(todo), self.batch_size)]
@@ -737,7 +758,8 @@ class ServiceClient:
                         )
                     )
                 continue
-            parsed_all = [self._parse_safely(other, answer) for other in by_key[key]]
+            clean, replaced = safe_json(answer)  # the cache keeps the answer as it came
+            parsed_all = [self._parse_safely(other, clean, replaced) for other in by_key[key]]
             for parsed in parsed_all:
                 result.add(parsed)
             first = parsed_all[0]
@@ -746,19 +768,43 @@ class ServiceClient:
         if self.cache is not None and to_cache:
             self.cache.put_many(self.namespace, to_cache)
 
-    def _parse_safely(self, query: Query, payload: Any) -> Parsed:
+    def _parse_safely(self, query: Query, payload: Any, replaced: int = 0) -> Parsed:
+        """parse() that never raises: an answer it cannot read is this number's error alone.
+
+        `replaced` is how many characters of the answer were replaced (toolkit.safetext);
+        a number tracked from such an answer gets a text_replaced warning saying so.
+        """
         try:
-            return self.parse(query, payload)
+            parsed = self.parse(query, payload)
         except Exception as exc:
             log.debug("%s: could not parse the answer for one number", self.name, exc_info=True)
-            return Parsed(
-                error=self.error(
-                    query,
-                    MALFORMED,
-                    f"{self.title} sent an answer the toolkit could not read "
-                    f"({type(exc).__name__})",
-                )
-            )
+            return Parsed(error=self.unreadable(query, exc))
+        if replaced and parsed.events:
+            parsed.warnings.append(self.replaced_warning(query, replaced))
+        return parsed
+
+    def unreadable(self, query: Query, exc: BaseException) -> NumberError:
+        """The error of a number whose answer the toolkit could not read."""
+        return self.error(
+            query,
+            MALFORMED,
+            f"{self.title} sent an answer for this number that the toolkit cannot read "
+            f"({type(exc).__name__} while reading it); the other numbers were tracked. "
+            f"Run it again later; if the answer stays the same, look the number up on "
+            f"{self.title}'s website",
+        )
+
+    def replaced_warning(self, query: Query, replaced: int) -> NumberError:
+        """The text_replaced warning of a number whose answer held unreadable characters."""
+        chars = "character" if replaced == 1 else "characters"
+        return self.error(
+            query,
+            TEXT_REPLACED,
+            f"Warning: {self.title}'s answer for {query.number} held {replaced} {chars} that "
+            "no text can keep (broken Unicode such as a lone surrogate, or control "
+            "characters such as NUL). Each was replaced with U+FFFD (shown as �) and all "
+            "its scans were kept",
+        )
 
 
 def _scrubbed(value: Any, secrets: list[str]) -> Any:

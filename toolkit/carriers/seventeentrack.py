@@ -93,6 +93,16 @@ _BY_KEY = {v: k for k, v in CARRIER_KEYS.items()}
 PROVIDER = "17track"  # its name in toolkit/data/status_codes.csv
 
 
+def _items(value: Any) -> list[dict]:
+    """The objects of a JSON list (anything else in it, or a non-list, is left out)."""
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def _object(value: Any) -> dict:
+    """A JSON object, or {} for anything else."""
+    return value if isinstance(value, dict) else {}
+
+
 def milestone_for(sub_status: Any, stage: Any) -> str:
     """Milestone a 17TRACK event's codes imply (toolkit/data/status_codes.csv), or '' when
     they are too generic; the sub-status first, the event stage when it says nothing."""
@@ -150,23 +160,25 @@ class SeventeenTrackClient(ServiceClient):
         by_number = {q.number: q for q in batch}
         answers: dict[str, Any] = {}
         reg = self._post("register", [self._entry(q) for q in batch])
-        for item in reg.get("rejected") or []:
-            number = text((item or {}).get("number"))
-            err = (item or {}).get("error") or {}
+        # An item that is not an object cannot be matched to a number: it is skipped, and
+        # its number (if any) is reported as not mentioned, while the others are read.
+        for item in _items(reg.get("rejected")):
+            number = text(item.get("number"))
+            err = _object(item.get("error"))
             if number in by_number and err.get("code") != ALREADY_REGISTERED:
                 answers[number] = self._rejected(by_number[number], err)
         ready = [q for q in batch if q.number not in answers]
         if not ready:
             return answers
         info = self._post("gettrackinfo", [self._entry(q) for q in ready])
-        for item in info.get("accepted") or []:
-            number = text((item or {}).get("number"))
+        for item in _items(info.get("accepted")):
+            number = text(item.get("number"))
             if number in by_number and number not in answers:
                 answers[number] = item
-        for item in info.get("rejected") or []:
-            number = text((item or {}).get("number"))
+        for item in _items(info.get("rejected")):
+            number = text(item.get("number"))
             if number in by_number and number not in answers:
-                answers[number] = self._rejected(by_number[number], (item or {}).get("error") or {})
+                answers[number] = self._rejected(by_number[number], _object(item.get("error")))
         return answers
 
     # ------------------------------------------------------------ detection
