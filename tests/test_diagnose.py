@@ -199,7 +199,7 @@ def test_number_not_found_for_valid_number_without_events():
 
 def test_silent_too_long_international_and_domestic():
     ev = events("P1", [(25, "accepted"), (20, "departed_origin")])
-    d = diagnose(ev, NOW, parcel())
+    d = diagnose(ev, NOW, parcel(shipped_at=NOW - pd.Timedelta(days=26)))
     assert d.category == "silent_too_long"
     assert d.evidence_text[0] == (
         "no scan for 20 days since departure from the origin country on 2026-10-31, "
@@ -264,8 +264,10 @@ def test_the_handover_upper_bound_follows_the_lane_and_both_paths_agree():
             events("AU1", ARRIVED_THEN_SILENT, carrier="auspost"),
         ]
     )
+    shipped = NOW - pd.Timedelta(days=41)
     ps = parcels_table(
-        parcel("GB1"), parcel("AU1", international_carrier="auspost", origin_country="AU")
+        parcel("GB1", shipped_at=shipped),
+        parcel("AU1", international_carrier="auspost", origin_country="AU", shipped_at=shipped),
     )
     cfg = DEFAULT_CONFIG.with_override(origin_country="AU", international_silence_days=30)
     table = diagnose_all(ev, ps, NOW, config=cfg).set_index("parcel_id")
@@ -467,6 +469,8 @@ CASES = {
     "number_invalid": [],
     "number_not_found": [],
 }
+# Shipping times that fit the scans of a case (the default is 10 days before NOW).
+SHIPPED_FOR = {"silent_too_long": {"shipped_at": NOW - pd.Timedelta(days=26)}}
 
 
 @pytest.mark.parametrize("category", list(CASES))
@@ -475,7 +479,7 @@ def test_buyer_message_is_plain_polite_and_jargon_free(category, lang):
     rows = CASES[category]
     ev = events("P1", rows) if rows else events("X", [(1, "in_transit")]).iloc[:0]
     number = INTL_BAD if category == "number_invalid" else INTL
-    d = diagnose(ev, NOW, parcel(number=number))
+    d = diagnose(ev, NOW, parcel(number=number, **SHIPPED_FOR.get(category, {})))
     assert d.category == category
     msg = d.buyer_message(lang)
     assert msg and "<" not in msg and ">" not in msg and "&" not in msg
@@ -490,7 +494,7 @@ def test_evidence_and_carrier_requests_also_in_chinese(category):
     rows = CASES[category]
     ev = events("P1", rows) if rows else events("X", [(1, "in_transit")]).iloc[:0]
     number = INTL_BAD if category == "number_invalid" else INTL
-    d = diagnose(ev, NOW, parcel(number=number))
+    d = diagnose(ev, NOW, parcel(number=number, **SHIPPED_FOR.get(category, {})))
     assert d.category == category
     assert len(d.evidence_text_zh) >= 1 and re.search(r"[\u4e00-\u9fff]", d.evidence_text_zh[0])
     assert not re.search(r"\b[a-z]{3,}\b", "；".join(d.evidence_text_zh))

@@ -5,6 +5,11 @@ times of every milestone are aggregated with a single group-by, and the category
 chosen with ``np.select`` over boolean columns. ``diagnose`` runs the same core on one
 parcel and adds the evidence rows, actions and messages.
 
+Scans with impossible dates (after ``now``, before 2000, long before the parcel was
+shipped or before the rest of its trace: ``scan_flags``, thresholds in toolkit.policy)
+are set aside first: they stay in the events table but count for nothing below, and the
+evidence names them and says why.
+
 Rules, first match wins (thresholds from DiagnosisConfig, per lane):
 
 1. number_invalid: no scans and the international number fails its check.
@@ -69,6 +74,11 @@ from toolkit.policy import (
     DEFAULT_POLICY,
     HANDOVER_LOSS_LIMIT,
     LANE_FIELDS,
+    PRE_ADVICE_BEFORE_SHIPPED_DAYS,
+    SCAN_AFTER_NOW_DAYS,
+    SCAN_BEFORE_SHIPPED_DAYS,
+    SCAN_TIME_FLOOR,
+    SCAN_TRACE_SPAN_DAYS,
     CompensationPolicy,
     DiagnosisConfig,
 )
@@ -86,6 +96,8 @@ __all__ = [
     "diagnose_all",
     "fit_eta",
     "parcel_eta",
+    "scan_flags",
+    "set_aside",
 ]
 
 M = Milestone
@@ -236,6 +248,150 @@ def _ns(series: pd.Series) -> np.ndarray:
     return series.dt.tz_convert("UTC").dt.as_unit("ns").array.asi8.astype(np.int64, copy=False)
 
 
+# ------------------------------------------------------ scans with impossible dates
+# Why a scan is set aside (0: it counts). Thresholds and their reasons: toolkit.policy.
+AFTER_NOW, BEFORE_FLOOR, BEFORE_SHIPPED, BEFORE_TRACE = 1, 2, 3, 4
+_FLOOR_NS = pd.Timestamp(SCAN_TIME_FLOOR, tz="UTC").value
+_AFTER_NOW_NS = int(SCAN_AFTER_NOW_DAYS * NS_PER_DAY)
+
+
+def _shipped_ns(events: pd.DataFrame, parcels: pd.DataFrame | None, now_ns: int) -> np.ndarray:
+    """Each event's parcel's shipping time (NO_TIME where unknown or itself impossible)."""
+    out = np.full(len(events), NO_TIME, np.int64)
+    if parcels is None or "shipped_at" not in parcels or not parcels["shipped_at"].notna().any():
+        return out
+    shipped = parcels["shipped_at"]
+    known = shipped.notna().to_numpy(bool)
+    ns = np.full(len(shipped), NO_TIME, np.int64)
+    ns[known] = _ns(shipped[known])
+    ns = _believable_shipped(ns, now_ns)
+    pos = pd.Index(parcels["parcel_id"]).get_indexer(events["parcel_id"])
+    found = pos >= 0
+    out[found] = ns[pos[found]]
+    return out
+
+
+def _believable_shipped(ns: np.ndarray, now_ns: int) -> np.ndarray:
+    """Shipping times that can be trusted as a bound (NO_TIME for missing or impossible ones)."""
+    ok = (ns != NO_TIME) & (ns >= _FLOOR_NS) & (ns <= now_ns + _AFTER_NOW_NS)
+    return np.where(ok, ns, NO_TIME)
+
+
+def _flag_times(
+    t: np.ndarray, parcel: np.ndarray, shipped: np.ndarray, pre_advice: np.ndarray, now_ns: int
+) -> np.ndarray:
+    """scan_flags on arrays: times, parcel keys, shipping times, pre-advice marks."""
+    flags = np.zeros(len(t), np.int8)
+    if not len(t):
+        return flags
+    allowance = np.where(pre_advice, PRE_ADVICE_BEFORE_SHIPPED_DAYS, SCAN_BEFORE_SHIPPED_DAYS)
+    early = (shipped != NO_TIME) & (t < shipped - (allowance * NS_PER_DAY).astype(np.int64))
+    flags[early] = BEFORE_SHIPPED
+    flags[t < _FLOOR_NS] = BEFORE_FLOOR
+    flags[t > now_ns + _AFTER_NOW_NS] = AFTER_NOW
+    ok = flags == 0
+    span = int(SCAN_TRACE_SPAN_DAYS * NS_PER_DAY)
+    if ok.any() and int(t[ok].max()) - int(t[ok].min()) > span:
+        latest = (
+            pd.Series(np.where(ok, t, NO_TIME))
+            .groupby(parcel, sort=False)
+            .transform("max")
+            .to_numpy(np.int64)
+        )
+        flags[ok & (latest != NO_TIME) & (t < latest - span)] = BEFORE_TRACE
+    return flags
+
+
+def scan_flags(events: pd.DataFrame, parcels: pd.DataFrame | None, now: pd.Timestamp) -> np.ndarray:
+    """Per event, why its date is impossible (AFTER_NOW, BEFORE_FLOOR, BEFORE_SHIPPED,
+    BEFORE_TRACE) or 0 where it counts; ``parcels`` gives the shipping times (shipped_at).
+
+    A scan is set aside when it is dated after ``now`` by more than SCAN_AFTER_NOW_DAYS,
+    before SCAN_TIME_FLOOR, before the parcel's shipping time by more than
+    SCAN_BEFORE_SHIPPED_DAYS (PRE_ADVICE_BEFORE_SHIPPED_DAYS for a pre-advice scan), or
+    before the parcel's latest counted scan by more than SCAN_TRACE_SPAN_DAYS
+    (toolkit.policy says why each).
+    """
+    now_ns = utc_now(now).value
+    if not len(events):
+        return np.zeros(0, np.int8)
+    return _flag_times(
+        _ns(events["time_utc"]),
+        events["parcel_id"].to_numpy(),
+        _shipped_ns(events, parcels, now_ns),
+        (events["milestone"] == M.INFO_RECEIVED).fillna(False).to_numpy(bool),
+        now_ns,
+    )
+
+
+def _why_set_aside(
+    flags: np.ndarray, t: np.ndarray, milestone: np.ndarray, shipped: np.ndarray, now_ns: int
+) -> np.ndarray:
+    """In words, why each flagged scan is set aside ("" where it counts)."""
+    out = np.full(len(flags), "", dtype=object)
+    if not (flags != 0).any():
+        return out
+    phrase = np.array([MILESTONE_PHRASE.get(m, "a scan") for m in milestone], dtype=object)
+    head = phrase + " dated " + _china_dates(t)
+    now_date = _china_dates(np.array([now_ns], np.int64))[0]
+    pre = milestone == M.INFO_RECEIVED
+    days = np.where(pre, PRE_ADVICE_BEFORE_SHIPPED_DAYS, SCAN_BEFORE_SHIPPED_DAYS)
+    reasons = {
+        AFTER_NOW: np.full(
+            len(flags),
+            f", after now ({now_date}) by more than the {SCAN_AFTER_NOW_DAYS:g}-day allowance "
+            "for clock and time-zone slips",
+            dtype=object,
+        ),
+        BEFORE_FLOOR: np.full(
+            len(flags),
+            f", before {SCAN_TIME_FLOOR[:4]}: a placeholder date, not a scan",
+            dtype=object,
+        ),
+        BEFORE_SHIPPED: ", more than "
+        + np.array([f"{d:g}" for d in days], dtype=object)
+        + " days before the parcel was shipped on "
+        + _china_dates(shipped),
+        BEFORE_TRACE: np.full(
+            len(flags),
+            f", more than {SCAN_TRACE_SPAN_DAYS:g} days before the parcel's latest scan "
+            "(an older parcel under the same number)",
+            dtype=object,
+        ),
+    }
+    for code, text in reasons.items():
+        mask = flags == code
+        out[mask] = head[mask] + text[mask]
+    return out
+
+
+def set_aside(
+    events: pd.DataFrame, parcels: pd.DataFrame | None = None, now: pd.Timestamp | None = None
+) -> pd.DataFrame:
+    """The scans the diagnosis sets aside for an impossible date, each with its ``reason``.
+
+    ``parcels`` (parcel_id, shipped_at) gives the shipping times; the rules are those of
+    ``scan_flags``. The events table itself keeps these scans.
+    """
+    now = utc_now(now)
+    _check_events(events)
+    table = None if parcels is None else _as_parcels(parcels)
+    flags = scan_flags(events, table, now)
+    rows = events[flags != 0].copy()
+    rows["reason"] = pd.Series(
+        _why_set_aside(
+            flags[flags != 0],
+            _ns(rows["time_utc"]),
+            rows["milestone"].to_numpy(dtype=object),
+            _shipped_ns(rows, table, now.value),
+            now.value,
+        ),
+        index=rows.index,
+        dtype="string",
+    )
+    return rows
+
+
 def _features(events: pd.DataFrame, ids: pd.Index) -> dict[str, np.ndarray | pd.Index]:
     """Per-parcel first/last time of every milestone and of domestic-leg scans.
 
@@ -352,10 +508,16 @@ def _core(
     eta_model: EtaModel | None,
     check_numbers: str = "unscanned",
 ) -> pd.DataFrame:
-    """Diagnose every parcel of ``parcels`` from ``events``: one row per parcel."""
+    """Diagnose every parcel of ``parcels`` from ``events``: one row per parcel.
+
+    Scans with impossible dates (``scan_flags``) are set aside: they count for nothing,
+    and the evidence names them.
+    """
     now_ns = now.value
     ids = pd.Index(parcels["parcel_id"])
-    f = _features(events, ids)
+    flags = scan_flags(events, parcels, now)
+    aside_n, aside_text = _set_aside_summary(events, flags, parcels, ids, now_ns)
+    f = _features(events[flags == 0] if flags.any() else events, ids)
     n = len(ids)
     sf, stage_all, entry_all = _stage_times(f)
     first, last = f["first"], f["last"]
@@ -496,6 +658,7 @@ def _core(
         window=_days_text(np.ceil(window).astype(np.int64)),
         limit=_limit_text(limit, dom_seen, waiting_stage),
         number=intl["normalized"].fillna("").to_numpy(dtype=object),
+        scans=np.where(aside_n > 0, "scans with a possible date", "scans"),
     )
     basis = _basis_column(level, parcels, stage, eta)
     return pd.DataFrame(
@@ -507,7 +670,10 @@ def _core(
                 np.where(has_events, last_any, NO_TIME).view("M8[ns]")
             ).tz_localize("UTC"),
             "days_since_last_scan": np.where(has_events, np.round(silence_days, 2), np.nan),
-            "evidence": pd.Series(evidence, dtype="string"),
+            "evidence": pd.Series(
+                np.where(aside_n > 0, evidence + "; " + aside_text, evidence), dtype="string"
+            ),
+            "scans_set_aside": aside_n,
             "eta_low": low.to_numpy(),
             "eta_high": high.to_numpy(),
             "eta_basis": pd.Series(basis, dtype="string"),
@@ -518,6 +684,8 @@ def _core(
             "domestic_number_valid": domn["valid"].to_numpy(),
             "stage": pd.Series(np.array([*STAGES, None], dtype=object)[stage], dtype="string"),
             # internal columns used by diagnose(); dropped by diagnose_all
+            "_evidence": evidence,
+            "_set_aside": aside_text,
             "_ref_time": ref_time,
             "_ref_ms": ref_ms,
             "_since_ref": since_ref,
@@ -531,6 +699,44 @@ def _core(
             "_eta_delivered": eta["eta_delivered"].to_numpy(),
         }
     )
+
+
+def _set_aside_summary(
+    events: pd.DataFrame, flags: np.ndarray, parcels: pd.DataFrame, ids: pd.Index, now_ns: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per parcel of ``ids``: how many scans were set aside, and a sentence naming the first."""
+    n = len(ids)
+    count = np.zeros(n, np.int64)
+    text = np.full(n, "", dtype=object)
+    rows = np.flatnonzero(flags)
+    if not len(rows):
+        return count, text
+    pos = ids.get_indexer(events["parcel_id"].to_numpy()[rows])
+    rows, pos = rows[pos >= 0], pos[pos >= 0]
+    if not len(rows):
+        return count, text
+    count = np.bincount(pos, minlength=n).astype(np.int64)
+    flagged = events.iloc[rows]
+    t = _ns(flagged["time_utc"])
+    order = np.lexsort((t, pos))  # each parcel's earliest set-aside scan first
+    _, first = np.unique(pos[order], return_index=True)
+    sel = order[first]
+    reasons = _why_set_aside(
+        flags[rows][sel],
+        t[sel],
+        flagged["milestone"].to_numpy(dtype=object)[sel],
+        _shipped_ns(flagged.iloc[sel], parcels, now_ns),
+        now_ns,
+    )
+    where = pos[sel]
+    c = count[where]
+    lead = np.where(
+        c == 1,
+        "1 scan set aside (not counted): ",
+        _int_text(c) + " scans set aside (not counted), the first: ",
+    )
+    text[where] = lead + reasons
+    return count, text
 
 
 def _evidence_text(is_cat, returned, **cols) -> np.ndarray:
@@ -578,8 +784,9 @@ def _evidence_text(is_cat, returned, **cols) -> np.ndarray:
     )  # fmt: skip
     put(exc & returned, "{ref_phrase}", " on ", "{ref_date}")
     put(exc & ~returned, "exception reported on ", "{ref_date}", "; no normal scan since")
-    put(is_cat[C.NUMBER_INVALID], "number ", "{number}", " fails its check; no scans under it")
-    put(is_cat[C.NUMBER_NOT_FOUND], "no scans under number ", "{number}")
+    put(is_cat[C.NUMBER_INVALID], "number ", "{number}", " fails its check; no ", "{scans}",
+        " under it")  # fmt: skip
+    put(is_cat[C.NUMBER_NOT_FOUND], "no ", "{scans}", " under number ", "{number}")
     return out
 
 
@@ -650,7 +857,9 @@ def fit_eta(
             {"parcel_id": pd.unique(events["parcel_id"]), "international_number": pd.NA}
         )
     parcels = _as_parcels(parcels)
-    f = _features(events, pd.Index(parcels["parcel_id"]))
+    flags = scan_flags(events, parcels, now)
+    counted = events[flags == 0] if flags.any() else events
+    f = _features(counted, pd.Index(parcels["parcel_id"]))
     sf, _, _ = _stage_times(f)
     return _fit_from_features(f, sf, parcels, now.value, config)
 
@@ -724,6 +933,8 @@ class Diagnosis:
     last_scan_utc: pd.Timestamp | None = None
     days_since_last_scan: float | None = None
     evidence_text_zh: list[str] = field(default_factory=list)  # evidence_text in Chinese
+    # scans not counted for an impossible date, with their `reason` (also named in evidence_text)
+    set_aside: pd.DataFrame = field(default_factory=pd.DataFrame)
     _ref_date: dt.date | None = field(default=None, repr=False)
 
     def buyer_message(self, lang: str = "zh") -> str:
@@ -739,12 +950,18 @@ class Diagnosis:
             if isinstance(ev[col].dtype, pd.DatetimeTZDtype):
                 ev[col] = ev[col].map(lambda t: None if pd.isna(t) else t.isoformat())
         ev = ev.astype(object).where(ev.notna(), None)
+        aside = self.set_aside.copy()
+        for col in aside.columns:
+            if isinstance(aside[col].dtype, pd.DatetimeTZDtype):
+                aside[col] = aside[col].map(lambda t: None if pd.isna(t) else t.isoformat())
+        aside = aside.astype(object).where(aside.notna(), None)
         return {
             "parcel_id": self.parcel_id,
             "category": str(self.category),
             "evidence": ev.to_dict(orient="records"),
             "evidence_text": list(self.evidence_text),
             "evidence_text_zh": list(self.evidence_text_zh),
+            "set_aside": aside.to_dict(orient="records"),
             "actions": [a.to_dict() for a in self.actions],
             "eta": self.eta.to_dict() if self.eta else None,
             "eta_reason": self.eta_reason,
@@ -1031,6 +1248,11 @@ def _build(row, own, rec, now, config, policy, *, ordered: bool = False) -> Diag
     category = str(row["category"])
     ref_time = int(row["_ref_time"])
     ev = own if ordered else _distinct_in_time_order(own)
+    shipped = rec.get("shipped_at")
+    shipped = None if shipped is None or pd.isna(shipped) else pd.Timestamp(shipped)
+    aside, aside_zh = _own_set_aside(ev, shipped, now)
+    if len(aside):
+        ev = ev[~ev.index.isin(aside.index)]
     t = _ns(ev["time_utc"]) if len(ev) else np.zeros(0, np.int64)
     ms = ev["milestone"].to_numpy(dtype=object) if len(ev) else np.zeros(0, object)
     if category in (C.AWAITING_CLEARANCE, C.HANDOVER_NOT_SYNCED):
@@ -1063,10 +1285,8 @@ def _build(row, own, rec, now, config, policy, *, ordered: bool = False) -> Diag
         silent_from = (
             (last_scan + pd.Timedelta(days=float(row["_limit"]))).tz_convert(DESTINATION_TZ).date()
         )
-    shipped = rec.get("shipped_at")
-    shipped = None if shipped is None or pd.isna(shipped) else pd.Timestamp(shipped)
     start = (
-        shipped if shipped is not None else (None if pd.isna(last_scan) else own["time_utc"].min())
+        shipped if shipped is not None else (None if pd.isna(last_scan) else ev["time_utc"].min())
     )
     days_late = None
     if start is not None:
@@ -1099,7 +1319,9 @@ def _build(row, own, rec, now, config, policy, *, ordered: bool = False) -> Diag
         grace_until = shipped + pd.Timedelta(days=config.for_lane(rec).first_scan_grace_days)
         facts["in_grace"] = now < grace_until
         facts["grace_until"] = grace_until.tz_convert(DESTINATION_TZ).date()
-    evidence_text = [str(row["evidence"])]
+    evidence_text = [str(row["_evidence"])]
+    if row["_set_aside"]:
+        evidence_text.append(str(row["_set_aside"]))
     if category == C.NUMBER_INVALID:
         evidence_text += list(intl.problems)
         if intl.suggestions:
@@ -1118,6 +1340,8 @@ def _build(row, own, rec, now, config, policy, *, ordered: bool = False) -> Diag
     if eta is None and row["eta_reason"] is not pd.NA:
         evidence_text.append(f"no delivery estimate: {row['eta_reason']}")
     evidence_text_zh = _evidence_zh(category, row, facts, intl, now, ref_time, shipped)
+    if aside_zh:
+        evidence_text_zh.insert(1, aside_zh)
     return Diagnosis(
         parcel_id=str(rec["parcel_id"]),
         category=Category(category),
@@ -1134,8 +1358,42 @@ def _build(row, own, rec, now, config, policy, *, ordered: bool = False) -> Diag
         if pd.isna(row["days_since_last_scan"])
         else float(row["days_since_last_scan"]),
         evidence_text_zh=evidence_text_zh,
+        set_aside=aside.reset_index(drop=True),
         _ref_date=ref_date,
     )
+
+
+def _own_set_aside(
+    ev: pd.DataFrame, shipped: pd.Timestamp | None, now: pd.Timestamp
+) -> tuple[pd.DataFrame, str]:
+    """One parcel's scans set aside for an impossible date, with their ``reason``, and a
+    Chinese sentence naming the first ('' when none)."""
+    if not len(ev):
+        return ev.assign(reason=pd.Series(dtype="string")), ""
+    now_ns = now.value
+    t = _ns(ev["time_utc"])
+    ship = NO_TIME if shipped is None else pd.Timestamp(shipped).tz_convert("UTC").value
+    ships = _believable_shipped(np.full(len(ev), ship, np.int64), now_ns)
+    milestone = ev["milestone"].to_numpy(dtype=object)
+    flags = _flag_times(t, np.zeros(len(ev), np.int8), ships, milestone == M.INFO_RECEIVED, now_ns)
+    aside = flags != 0
+    if not aside.any():
+        return ev.iloc[:0].assign(reason=pd.Series(dtype="string")), ""
+    reasons = _why_set_aside(flags[aside], t[aside], milestone[aside], ships[aside], now_ns)
+    rows = ev[aside].assign(reason=pd.Series(reasons, index=ev.index[aside], dtype="string"))
+    first = int(np.argmin(t[aside]))
+    code = int(flags[aside][first])
+    date = _china_dates(t[aside][first : first + 1])[0]
+    why = {
+        AFTER_NOW: f"晚于当前时间（{_china_dates(np.array([now_ns]))[0]}）超过 "
+        f"{SCAN_AFTER_NOW_DAYS:g} 天（时钟或时区误差的容许范围）",
+        BEFORE_FLOOR: f"早于 {SCAN_TIME_FLOOR[:4]} 年：是占位日期，不是扫描",
+        BEFORE_SHIPPED: f"早于发货日期（{_china_dates(ships[aside][first : first + 1])[0]}）"
+        "超过容许天数",
+        BEFORE_TRACE: f"比该包裹最近一次扫描早 {SCAN_TRACE_SPAN_DAYS:g} 天以上（同一单号下的旧包裹）",
+    }[code]
+    zh = f"{int(aside.sum())} 条扫描日期不可能，未计入诊断；第一条日期为 {date}，{why}"
+    return rows, zh
 
 
 def _evidence_zh(category, row, facts, intl, now, ref_time, shipped) -> list[str]:

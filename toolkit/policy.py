@@ -368,3 +368,44 @@ def _limit_from_text(text: str, variable: str, size: bool) -> int:
         "environment",
         f"Give a whole number above 0, e.g. {variable}={example}, or unset it for the default",
     )
+
+
+# ------------------------------------------------- scans with impossible dates
+# A scan dated after `now`, or long before the parcel left, cannot say where the parcel is
+# (a carrier's clock or time-zone fault, a placeholder date, an older parcel under a
+# recycled number). The diagnosis sets such a scan aside: it stays in the events table and
+# on the timeline, but does not count for the last scan, the silence, delivery or the
+# arrival estimate, and the evidence names it and says why.
+
+# Days a scan may lie after `now`. A carrier's local time read in an assumed zone is off by
+# the difference of two UTC offsets: 13 hours between China and the US east coast, 16 to
+# the west coast, at most 26 in theory. A day covers every real pair of zones the toolkit
+# meets; a scan two days ahead is a clock fault (or a year typed wrong: 2099).
+SCAN_AFTER_NOW_DAYS = 1.0
+
+# Days an ordinary scan may come before the parcel's shipped_at. The same allowance as
+# PLAUSIBLE_EARLY_SCAN_DAYS above, so one scan and a whole answer are judged alike: sellers
+# record "shipped" a day or more after the pick-up and zones move a date by a day, while a
+# scan a week earlier belongs to another (older) parcel under the same number.
+SCAN_BEFORE_SHIPPED_DAYS = PLAUSIBLE_EARLY_SCAN_DAYS
+
+# Days a pre-advice (info_received: "label created", 电子信息已收到) scan may come before
+# shipped_at. Labels are made when the order is packed, and the parcel can wait for stock
+# or for the next pick-up: in the demo world pre-advice precedes the recorded shipping by
+# up to 2.1 days, and real labels are made days, sometimes a few weeks, ahead. A label
+# older than a month is not this shipment's.
+PRE_ADVICE_BEFORE_SHIPPED_DAYS = 30.0
+
+# Scans before this date are placeholders, not scans: the Unix epoch (1970-01-01), a
+# spreadsheet's day zero (1899-12-30, 1900-01-01) and .NET's 0001-01-01 are what an empty
+# date becomes in some systems, and no parcel tracked through today's services was scanned
+# before 2000. Applies with or without a ship date.
+SCAN_TIME_FLOOR = "2000-01-01"
+
+# Days a scan may come before the parcel's latest (plausible) scan. Without a ship date,
+# this is what tells a recycled number's old scans from the parcel's own: a trace from
+# label to delivery, or to a return to the sender, spans weeks (a month in the demo world,
+# a few months by sea and back); a scan a year before the rest is an older parcel's.
+# Measured from the parcel's own scans rather than from `now`, so a history a year old
+# keeps its dates when it is diagnosed today.
+SCAN_TRACE_SPAN_DAYS = 365.0
