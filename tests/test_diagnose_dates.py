@@ -163,3 +163,12 @@ def test_diagnose_and_diagnose_all_agree_on_set_aside_scans():
     assert table.loc["P8", "scans_set_aside"] == 0
     assert not table["evidence"].str.contains("delivered on 2100|20777|20,777").any()
     assert (table["days_since_last_scan"].dropna() < 365).all()
+
+
+def test_a_set_aside_scan_sharing_an_index_label_with_a_real_one_leaves_the_real_one():
+    real = scans("P9", [("2026-11-03T10:00Z", "Departed from origin country")])
+    placeholder = scans("P9", [("1970-01-01T00:00Z", "Departed from origin country")])
+    events = pd.concat([real, placeholder])  # both rows are labelled 0
+    d = diagnose(events, now=NOW)
+    assert len(d.set_aside) == 1
+    assert list(d.evidence["time_utc"]) == [pd.Timestamp("2026-11-03 10:00", tz="UTC")]

@@ -1250,9 +1250,9 @@ def _build(row, own, rec, now, config, policy, *, ordered: bool = False) -> Diag
     ev = own if ordered else _distinct_in_time_order(own)
     shipped = rec.get("shipped_at")
     shipped = None if shipped is None or pd.isna(shipped) else pd.Timestamp(shipped)
-    aside, aside_zh = _own_set_aside(ev, shipped, now)
+    counts, aside, aside_zh = _own_set_aside(ev, shipped, now)
     if len(aside):
-        ev = ev[~ev.index.isin(aside.index)]
+        ev = ev[counts]
     t = _ns(ev["time_utc"]) if len(ev) else np.zeros(0, np.int64)
     ms = ev["milestone"].to_numpy(dtype=object) if len(ev) else np.zeros(0, object)
     if category in (C.AWAITING_CLEARANCE, C.HANDOVER_NOT_SYNCED):
@@ -1365,11 +1365,11 @@ def _build(row, own, rec, now, config, policy, *, ordered: bool = False) -> Diag
 
 def _own_set_aside(
     ev: pd.DataFrame, shipped: pd.Timestamp | None, now: pd.Timestamp
-) -> tuple[pd.DataFrame, str]:
-    """One parcel's scans set aside for an impossible date, with their ``reason``, and a
-    Chinese sentence naming the first ('' when none)."""
+) -> tuple[np.ndarray, pd.DataFrame, str]:
+    """For one parcel's scans: which count (a mask), those set aside for an impossible date
+    with their ``reason``, and a Chinese sentence naming the first ('' when none)."""
     if not len(ev):
-        return ev.assign(reason=pd.Series(dtype="string")), ""
+        return np.ones(0, bool), ev.assign(reason=pd.Series(dtype="string")), ""
     now_ns = now.value
     t = _ns(ev["time_utc"])
     ship = NO_TIME if shipped is None else pd.Timestamp(shipped).tz_convert("UTC").value
@@ -1378,9 +1378,9 @@ def _own_set_aside(
     flags = _flag_times(t, np.zeros(len(ev), np.int8), ships, milestone == M.INFO_RECEIVED, now_ns)
     aside = flags != 0
     if not aside.any():
-        return ev.iloc[:0].assign(reason=pd.Series(dtype="string")), ""
+        return ~aside, ev.iloc[:0].assign(reason=pd.Series(dtype="string")), ""
     reasons = _why_set_aside(flags[aside], t[aside], milestone[aside], ships[aside], now_ns)
-    rows = ev[aside].assign(reason=pd.Series(reasons, index=ev.index[aside], dtype="string"))
+    rows = ev[aside].assign(reason=pd.array(reasons, dtype="string"))
     first = int(np.argmin(t[aside]))
     code = int(flags[aside][first])
     date = _china_dates(t[aside][first : first + 1])[0]
@@ -1393,7 +1393,7 @@ def _own_set_aside(
         BEFORE_TRACE: f"比该包裹最近一次扫描早 {SCAN_TRACE_SPAN_DAYS:g} 天以上（同一单号下的旧包裹）",
     }[code]
     zh = f"{int(aside.sum())} 条扫描日期不可能，未计入诊断；第一条日期为 {date}，{why}"
-    return rows, zh
+    return ~aside, rows, zh
 
 
 def _evidence_zh(category, row, facts, intl, now, ref_time, shipped) -> list[str]:
