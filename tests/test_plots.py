@@ -530,3 +530,25 @@ def test_swimlanes_in_a_figure_widget_break_lines_between_parcels():
     journey = next(t for t in data if t["name"] == "journey")
     assert journey["x"][2::3] == [None] * len(ids)  # a gap after each parcel's line
     assert all(DATE_TEXT.match(x) for t in data for x in t["x"] if x is not None)
+
+
+def test_scans_with_impossible_dates_are_not_drawn_and_are_named_under_the_chart():
+    ev = _events()
+    now = pd.Timestamp("2026-11-19T01:00:00Z")
+    late = ev.iloc[[-1]].assign(time_utc=pd.Timestamp("2099-12-31 23:00", tz="UTC"))
+    early = ev.iloc[[0]].assign(time_utc=pd.Timestamp("1970-01-01", tz="UTC"))
+    fig = timeline_figure(pd.concat([ev, late, early], ignore_index=True), now=now)
+    assert sum(len(t.x) for t in fig.data) == len(ev)  # only the possible scans
+    low, high = (pd.Timestamp(x) for x in fig.layout.xaxis.range)
+    assert low.year == 2026 and high.year == 2026  # the axis is not stretched to 1970 or 2099
+    notes = [a.text for a in fig.layout.annotations]
+    assert "2 scan(s) with an impossible date not drawn (1970-01-01, 2099-12-31)" in notes
+    # a scan long before the parcel was shipped is set aside too
+    shipped = pd.Timestamp("2026-11-10T00:00:00Z")
+    fig = timeline_figure(ev, now=now, shipped_at=shipped)
+    assert sum(len(t.x) for t in fig.data) < len(ev)
+    assert any("impossible date" in a.text for a in fig.layout.annotations)
+    # nothing possible at all: an empty chart that says why, not an error
+    fig = timeline_figure(pd.concat([late, early], ignore_index=True), now=now)
+    assert sum(len(t.x) for t in fig.data) == 0
+    assert any("2 scan(s)" in a.text for a in fig.layout.annotations)

@@ -308,6 +308,20 @@ def _lane(events: pd.DataFrame) -> pd.Series:
     return _escape(events["leg"]) + " · " + _escape(names.astype("string"))
 
 
+def _set_aside(ev: pd.DataFrame, now: pd.Timestamp | None, shipped_at: object) -> np.ndarray:
+    """Which scans (positions) the diagnosis would set aside for an impossible date."""
+    if now is None or not len(ev):
+        return np.zeros(len(ev), bool)
+    from toolkit.diagnose import scan_flags
+
+    parcels = None
+    if shipped_at is not None and not pd.isna(shipped_at):
+        shipped = _utc(shipped_at, "shipped_at")
+        ids = ev["parcel_id"].dropna().unique() if "parcel_id" in ev.columns else []
+        parcels = pd.DataFrame({"parcel_id": list(ids), "shipped_at": shipped})
+    return scan_flags(ev, parcels, now) != 0
+
+
 def timeline_figure(
     events: pd.DataFrame,
     now: pd.Timestamp | None = None,
@@ -316,11 +330,20 @@ def timeline_figure(
     eta: object | None = None,
     *,
     sandbox: bool | None = None,
+    shipped_at: object = None,
 ) -> go.Figure:
-    """Timeline of one parcel's scans: a lane per leg and carrier, silent gaps shaded."""
+    """Timeline of one parcel's scans: a lane per leg and carrier, silent gaps shaded.
+
+    Scans the diagnosis sets aside for an impossible date (after ``now``, before the
+    parcel was shipped at ``shipped_at``; rules of ``diagnose.scan_flags``) are not drawn,
+    so that they do not stretch the time axis; a note under the chart names them.
+    """
     validate_events(events, "events")
     ev = events.sort_values("time_utc", kind="stable").reset_index(drop=True)
     now = None if now is None else _utc(now, "now")
+    aside = _set_aside(ev, now, shipped_at)
+    if aside.any():
+        dropped, ev = ev[aside], ev[~aside].reset_index(drop=True)
     lanes = _lane(ev)
     # Lanes in order of first appearance, so the story reads top-down.
     lane_order = list(dict.fromkeys(lanes))
@@ -391,6 +414,22 @@ def timeline_figure(
             annotation_position=position.get(i, "top left"),
             annotation_font={"size": 11, "color": "#6c757d"},
         )
+    notes_below = 0
+    if aside.any():
+        days = ", ".join(dict.fromkeys(f"{t:%Y-%m-%d}" for t in dropped["time_utc"]))
+        fig.add_annotation(
+            text=f"{int(aside.sum())} scan(s) with an impossible date not drawn ({days})",
+            xref="paper",
+            yref="paper",
+            x=0,
+            y=0,
+            yshift=-44,
+            xanchor="left",
+            yanchor="top",
+            showarrow=False,
+            font={"size": 11, "color": "#b5651d"},
+        )
+        notes_below = 1
     if len(gaps) > len(labelled):
         fig.add_annotation(
             text=f"{len(gaps) - len(labelled)} shorter silent gaps shaded, not labelled",
@@ -398,7 +437,7 @@ def timeline_figure(
             yref="paper",
             x=0,
             y=0,
-            yshift=-44,
+            yshift=-44 - 16 * notes_below,
             xanchor="left",
             yanchor="top",
             showarrow=False,

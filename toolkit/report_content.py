@@ -770,6 +770,7 @@ FIGURE_TEXT_ZH: dict[str, str] = {
 }
 _SILENT_GAP = re.compile(r"^([\d.]+) (days|hours) silent$")
 _SHORTER_GAPS = re.compile(r"^(\d+) shorter silent gaps shaded, not labelled$")
+_IMPOSSIBLE_DATES = re.compile(r"^(\d+) scan\(s\) with an impossible date not drawn \((.*)\)$")
 _DWELL_STAGE = re.compile(r"^(.+?) →<br>(.+?)<br><i>n = ([\d,]+) of ([\d,]+)</i>$")
 _AGEING_HOVER = re.compile(r"^(.*)<br>%\{x\} days: %\{y:,\} parcels(<extra></extra>)$")
 
@@ -790,6 +791,8 @@ def _zh_text(text: object, categories: Mapping[str, str]) -> object:
         return f"{stage}<br><i>测得 {m.group(3)} / 共 {m.group(4)}</i>"
     if m := _SHORTER_GAPS.match(text):
         return f"另有 {m.group(1)} 段较短的无扫描时段已标灰，未标注"
+    if m := _IMPOSSIBLE_DATES.match(text):
+        return f"{m.group(1)} 条扫描日期不可能，未画出（{m.group(2)}）"
     return text
 
 
@@ -1303,7 +1306,14 @@ class PartnerReport:
         own = self.events[self.events["parcel_id"] == parcel_id]
         category = self.diagnoses.set_index("parcel_id").loc[parcel_id, "category"]
         title = html.escape(f"{parcel_id} · {self.category_label(category)}")
-        fig = timeline_figure(own, now=self.now, title=title, eta=self.eta.get(parcel_id))
+        shipped = self.parcels.loc[self.parcels["parcel_id"] == parcel_id, "shipped_at"]
+        fig = timeline_figure(
+            own,
+            now=self.now,
+            title=title,
+            eta=self.eta.get(parcel_id),
+            shipped_at=shipped.iloc[0] if len(shipped) else None,
+        )
         return figure_in_chinese(fig) if self.language == "zh" else fig
 
     def evidence_html(self, parcel_id: str) -> str:

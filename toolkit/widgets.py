@@ -667,7 +667,9 @@ class ParcelInvestigator:
         )
         self._w_buyer.value = buyer_message_html(d, self._w_lang.value)
         self._w_events.value = events_html(events)
-        self._timeline.show(timeline_figure(events, now=now, eta=d.eta) if len(events) else None)
+        shipped = (self.parcel or {}).get("shipped_at")
+        fig = timeline_figure(events, now=now, eta=d.eta, shipped_at=shipped)
+        self._timeline.show(fig if len(events) else None)
         self.form.preset(str(d.category))
         self._b_save.disabled = False
         self._b_export.disabled = False
