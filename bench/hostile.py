@@ -5,12 +5,13 @@ and file permissions. Prints one table per part.
     .venv/bin/python bench/hostile.py [--recipients 200] [--fuzz-calls 60] [--seed 3]
 
 Masking: every recipient of the first demo parcels written into carrier sentences in each
-spelling below, masked as partner output is (``privacy.recipient_masker``); a variant has
+spelling listed in the first table, masked as partner output is (``privacy.recipient_masker``); a variant has
 leaked when, after folding full-width forms and removing the characters people put between
 digits or letters, the phone's last eight digits, the name (simplified, or its pinyin in
 either order) or the address's building-and-room part is still there. The report's own
 check (``report.check_shareable``) is then run over the leaked ones: a partner page with
-them would not be written.
+them would not be written. A name whose pinyin, written as one word, is also a city's
+(董英 as "Dongying") is read as the city by both, and counted apart.
 
 Fuzz: track() calls of 20 numbers against the sandbox, each answer mangled (lone
 surrogates, NULs, wrong types, missing or huge fields) before the client reads it; a call
@@ -143,7 +144,7 @@ def leaked(masked: str, kind: str, phone: str, name: str, address: str) -> bool:
 
 
 def bench_masking(n: int) -> pd.DataFrame:
-    from toolkit.privacy import recipient_masker
+    from toolkit.privacy import recipient_masker, spells_a_place
     from toolkit.report import check_shareable, personal_data
 
     parcels = demo.load_demo()[0]
@@ -152,6 +153,7 @@ def bench_masking(n: int) -> pd.DataFrame:
     tried: dict[str, int] = {}
     leaks: dict[str, int] = {}
     caught: dict[str, int] = {}
+    places: dict[str, int] = {}  # a one-word name that is also a city's name: read as the city
     for row in rows.itertuples(index=False):
         mask = recipient_masker(row.recipient_name, row.recipient_phone, row.recipient_address)
         personal = personal_data(pd.DataFrame([row._asdict()]))
@@ -167,6 +169,8 @@ def bench_masking(n: int) -> pd.DataFrame:
             args = (row.recipient_phone, row.recipient_name, row.recipient_address)
             if leaked(out, kind, *args):
                 leaks[kind] = leaks.get(kind, 0) + 1
+                if spells_a_place(value):
+                    places[kind] = places.get(kind, 0) + 1
                 try:
                     check_shareable(f"<p>{out}</p>", {}, personal)
                 except Exception:
@@ -176,6 +180,7 @@ def bench_masking(n: int) -> pd.DataFrame:
             "variants": pd.Series(tried),
             "leaked after masking": pd.Series(leaks),
             "of those refused by the report check": pd.Series(caught),
+            "of those a city's name too": pd.Series(places),
         }
     )
     return table.fillna(0).astype(int)
@@ -566,7 +571,8 @@ def main() -> None:
             total = table.sum()
             print(
                 f"\nall: {total.iloc[0]:,} variants, {total.iloc[1]:,} leaked after masking, "
-                f"{total.iloc[2]:,} of those refused by the report check"
+                f"{total.iloc[2]:,} of those refused by the report check, "
+                f"{total.iloc[3]:,} of those spelled as a city's name (Dongying) and left as one"
             )
 
 
