@@ -187,12 +187,9 @@ class World:
             for each in (name, fallback):
                 if each and each in parcels.columns:
                     values = parcels[each].astype("string").str.strip()
-                    return (
-                        values.where(values != "")
-                        .astype(object)
-                        .where(values.notna(), None)
-                        .tolist()
-                    )
+                    # A blank cell is no value, whether the table holds "" or a missing value.
+                    values = values.where(values != "")
+                    return values.astype(object).where(values.notna(), None).tolist()
             return [None] * len(parcels)
 
         rows = zip(
