@@ -301,11 +301,14 @@ def _require(df: pd.DataFrame, columns: tuple[str, ...], table: str, where: str 
 
 @functools.lru_cache(maxsize=1)
 def _demo_world() -> World:
+    """The demo set's world: from its files (generated on first use), else made in memory."""
     from toolkit import demo
+    from toolkit.errors import ToolkitError
 
-    directory = Path(demo.DEMO_DIR)
-    if (directory / "parcels.csv").is_file() and (directory / "events.csv").is_file():
-        return World.from_directory(directory)
-    made = demo.generate(2000, 7)
-    parcels, events = (made.parcels, made.events) if hasattr(made, "parcels") else made
-    return World(parcels, events, where="toolkit.demo.generate(2000, 7)")
+    try:
+        directory = demo.ensure_demo()
+    except ToolkitError:  # no folder to keep the files in: the same world, in memory only
+        parcels, events = demo.generate(demo.DEMO_PARCELS, demo.DEMO_SEED)
+        where = f"toolkit.demo.generate({demo.DEMO_PARCELS}, {demo.DEMO_SEED})"
+        return World(parcels, events, where=where)
+    return World.from_directory(directory)
