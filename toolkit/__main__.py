@@ -160,7 +160,9 @@ def _parser() -> argparse.ArgumentParser:
     found.add_argument(
         "--finding-since", default=None, metavar="DATE", help="changed since this date"
     )
-    report.add_argument("--out", default="out", metavar="DIR", help="output folder (out)")
+    report.add_argument(
+        "--out", default="out", metavar="DIR", help="output folder (out, in the working folder)"
+    )
     report.add_argument(
         "--language", choices=("en", "zh"), default="en", help="report language (en)"
     )

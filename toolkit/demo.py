@@ -12,9 +12,12 @@ table. Run ``python -m toolkit.demo --help`` for the command line.
 from __future__ import annotations
 
 import argparse
+import os
 import re
+import shutil
 import string
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from toolkit import paths
 from toolkit.demo_text import (
     BLANK_LOCATION_SHARE,
     BOOK,
@@ -69,7 +73,9 @@ from toolkit.model import CARRIERS, PARCEL_COLUMNS
 from toolkit.numbers import S10_OPERATORS, s10_check_digit
 from toolkit.policy import DEFAULT_CONFIG, HANDOVER_LOSS_LIMIT
 
-DEMO_DIR = Path(__file__).resolve().parent.parent / "data" / "demo"
+# The demo set's folder when the toolkit was imported (data/demo/ in a checkout); see demo_dir.
+DEMO_DIR = paths.demo_dir()
+DEMO_PARCELS, DEMO_SEED = 2000, 7  # the demo data set: data/demo/ holds exactly this
 DEFAULT_AS_OF = "2026-11-20T04:00:00Z"
 SOURCE = "demo"
 MIRROR_SOURCE = "demo-17track"  # the same scan seen again through an aggregator
@@ -1121,21 +1127,56 @@ def observable_events(parcels: pd.DataFrame, events: pd.DataFrame) -> pd.DataFra
     return events.loc[visible].reset_index(drop=True)
 
 
+def demo_dir() -> Path:
+    """The demo set's folder: data/demo/ in a checkout, else the user's data folder
+    ($TOOLKIT_DATA_DIR/demo or ~/.local/share/parcel-toolkit/demo); see toolkit.paths."""
+    return paths.demo_dir()
+
+
+def ensure_demo(directory: str | Path | None = None) -> Path:
+    """The folder holding the demo set's parcels.csv and events.csv, generated there if missing.
+
+    Generating takes well under a second and always writes the same bytes, so an installed
+    toolkit makes its demo set on first use. The files are written under temporary names and
+    renamed into place, so a reader never sees half a file.
+    """
+    target = Path(directory) if directory is not None else demo_dir()
+    files = (target / "parcels.csv", target / "events.csv")
+    if all(path.is_file() for path in files):
+        return target
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".demo-", dir=target))
+    except OSError as exc:
+        raise ToolkitError(
+            f"the demo data set is missing and cannot be written there ({exc.strerror})",
+            str(target),
+            f"Set {paths.DATA_DIR_ENV} to a folder you can write to, or generate it with "
+            "`python -m toolkit.demo --out FOLDER`",
+        ) from exc
+    try:
+        writer = _Writer(staging)
+        for parcel_table, event_table in _tables(DEMO_PARCELS, DEMO_SEED, DEFAULT_AS_OF):
+            writer.add(parcel_table, event_table)
+        writer.close()
+        # events first: a reader that finds parcels.csv finds both
+        for made, final in zip(reversed(writer.paths), reversed(files), strict=True):
+            os.replace(made, final)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
 def load_demo(observable: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The committed demo set: (parcels, events in the contract); by default only visible scans."""
-    from toolkit.errors import FileFormatError
+    """The demo set: (parcels, events in the contract); by default only visible scans.
+
+    Outside a checkout the set is generated into the user's data folder on first use.
+    """
     from toolkit.io import read_events, read_parcels
 
-    paths = (DEMO_DIR / "parcels.csv", DEMO_DIR / "events.csv")
-    for path in paths:
-        if not path.is_file():
-            raise FileFormatError(
-                f"{path.name} is missing",
-                str(DEMO_DIR),
-                "Generate it with `python -m toolkit.demo --parcels 2000 --seed 7` (or `make demo`)",
-            )
-    parcels = read_parcels(paths[0])
-    events = read_events(paths[1])
+    directory = ensure_demo()
+    parcels = read_parcels(directory / "parcels.csv")
+    events = read_events(directory / "events.csv")
     if observable:
         events = observable_events(parcels, events)
     return parcels, events
@@ -1152,7 +1193,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--parcels", type=int, default=2000, help="number of parcels (2000)")
     parser.add_argument("--seed", type=int, default=7, help="random seed (7)")
-    parser.add_argument("--out", type=Path, default=DEMO_DIR, help="output directory (data/demo)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help=f"output directory ({demo_dir()}: data/demo in a checkout, else the user's "
+        f"data folder, or ${paths.DATA_DIR_ENV}/demo)",
+    )
     parser.add_argument(
         "--as-of", default=DEFAULT_AS_OF, help=f"the moment the world is seen ({DEFAULT_AS_OF})"
     )
@@ -1166,7 +1213,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     began = time.perf_counter()
     try:
-        writer = _Writer(args.out, args.format)
+        writer = _Writer(demo_dir() if args.out is None else args.out, args.format)
         for parcel_table, event_table in _tables(args.parcels, args.seed, args.as_of):
             writer.add(parcel_table, event_table)
         writer.close()

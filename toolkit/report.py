@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from toolkit import paths
 from toolkit.errors import InputError, ToolkitError
 from toolkit.files import private_dir, write_private_text
 from toolkit.keys import redact, url_secrets
@@ -52,11 +53,12 @@ __all__ = [
     "to_html",
 ]
 
-ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOK = ROOT / "notebooks" / "03_partner_report.ipynb"
+ROOT = paths.ROOT
+# notebooks/03_partner_report.ipynb in a checkout, the package's copy of it when installed
+NOTEBOOK = paths.report_notebook()
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 TEMPLATE = "partner"
-DEFAULT_OUT = ROOT / "out"
+DEFAULT_OUT = Path("out")  # `python -m toolkit report` writes here, in the working folder
 # Every partner report is masked; its file name says so, for whoever sends it on.
 SAFE_SUFFIX = "-partner-safe"
 # Cells left out of the HTML: parameters (local paths, store URLs) and notes for analysts.
@@ -401,7 +403,7 @@ def default_export_dir() -> Path:
     """
     if os.environ.get(EXPORT_DIR_ENV, "").strip():
         return Path(os.environ[EXPORT_DIR_ENV].strip()).expanduser()
-    if (ROOT / "pyproject.toml").is_file() and (ROOT / "notebooks").is_dir():
+    if paths.in_checkout() and (ROOT / "notebooks").is_dir():
         return ROOT / "notebooks" / "exports"
     return Path.cwd() / "exports"
 
@@ -445,8 +447,9 @@ def _execute(parameters: dict, cwd: str):
     if not NOTEBOOK.is_file():
         raise ToolkitError(
             "the report notebook is missing",
-            "notebooks/03_partner_report.ipynb",
-            "Restore it from the repository",
+            str(NOTEBOOK),
+            "Restore notebooks/03_partner_report.ipynb from the repository, or reinstall "
+            "the toolkit",
         )
     try:
         return pm.execute_notebook(

@@ -187,12 +187,9 @@ class World:
             for each in (name, fallback):
                 if each and each in parcels.columns:
                     values = parcels[each].astype("string").str.strip()
-                    return (
-                        values.where(values != "")
-                        .astype(object)
-                        .where(values.notna(), None)
-                        .tolist()
-                    )
+                    # A blank cell is no value, whether the table holds "" or a missing value.
+                    values = values.where(values != "")
+                    return values.astype(object).where(values.notna(), None).tolist()
             return [None] * len(parcels)
 
         rows = zip(
@@ -304,11 +301,14 @@ def _require(df: pd.DataFrame, columns: tuple[str, ...], table: str, where: str 
 
 @functools.lru_cache(maxsize=1)
 def _demo_world() -> World:
+    """The demo set's world: from its files (generated on first use), else made in memory."""
     from toolkit import demo
+    from toolkit.errors import ToolkitError
 
-    directory = Path(demo.DEMO_DIR)
-    if (directory / "parcels.csv").is_file() and (directory / "events.csv").is_file():
-        return World.from_directory(directory)
-    made = demo.generate(2000, 7)
-    parcels, events = (made.parcels, made.events) if hasattr(made, "parcels") else made
-    return World(parcels, events, where="toolkit.demo.generate(2000, 7)")
+    try:
+        directory = demo.ensure_demo()
+    except ToolkitError:  # no folder to keep the files in: the same world, in memory only
+        parcels, events = demo.generate(demo.DEMO_PARCELS, demo.DEMO_SEED)
+        where = f"toolkit.demo.generate({demo.DEMO_PARCELS}, {demo.DEMO_SEED})"
+        return World(parcels, events, where=where)
+    return World.from_directory(directory)
