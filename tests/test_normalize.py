@@ -592,3 +592,30 @@ def test_a_couriers_phone_in_a_delivery_scan_is_not_a_linked_number():
         ]
     )
     assert ev["linked_number"].isna().all()
+
+
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [
+        ("SF Express", "sf"),
+        ("s.f. express", "sf"),
+        ("sf-express", "sf"),
+        ("顺丰速运", "sf"),
+        ("shunfeng", "sf"),
+        ("中国邮政速递物流", "ems"),
+        ("United States Postal Service", "usps"),
+        ("DHL Paket", "deutschepost"),
+        ("Colissimo", "laposte"),
+        ("云途", "yunexpress"),
+        ("jtexpress", "jt"),
+        ("a carrier nobody knows", None),
+    ],
+)
+def test_every_reader_of_a_carrier_name_resolves_it_the_same_way(name, code):
+    from toolkit.carriers.base import carrier_from_name
+    from toolkit.model import carrier_code as registry
+    from toolkit.track import _carrier_code
+
+    # the event texts, the services' answers and the parcels table all know the same names
+    assert registry(name) == carrier_code(name) == carrier_from_name(name) == code
+    assert _carrier_code(name) == code

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -109,6 +110,55 @@ DOMESTIC_CARRIERS: frozenset[str] = frozenset(
     code for code, c in CARRIERS.items() if c.leg == "domestic"
 )
 DEFAULT_TZ = "UTC"
+
+# Names carriers go by in event texts, exports and the services' answers, beyond their code,
+# English and Chinese names and Kuaidi100 code in CARRIERS. The one table of them: every
+# reader of a carrier name goes through carrier_code.
+CARRIER_ALIASES: dict[str, str] = {
+    "顺丰": "sf", "顺丰快递": "sf", "sf express": "sf", "s.f. express": "sf",
+    "圆通": "yto", "圆通快递": "yto",
+    "中通": "zto",
+    "申通": "sto",
+    "韵达": "yunda", "韵达速递": "yunda",
+    "京东": "jd", "京东快递": "jd", "jd express": "jd",
+    "china ems": "ems", "china post ems": "ems", "邮政ems": "ems", "中国邮政速递": "ems",
+    "中国邮政速递物流": "ems",
+    "中国邮政": "chinapost", "邮政": "chinapost", "邮政包裹": "chinapost",
+    "云途": "yunexpress", "yun express": "yunexpress",
+    "united states postal service": "usps",
+    "dhl paket": "deutschepost", "deutsche post dhl": "deutschepost",
+    "korea post": "koreapost", "epost": "koreapost",
+    "la poste colissimo": "laposte", "colissimo": "laposte",
+}  # fmt: skip
+
+
+def carrier_names() -> dict[str, str]:
+    """Every name a carrier goes by (casefolded, as written) -> its code: codes, CARRIERS'
+    English and Chinese names and Kuaidi100 codes, and CARRIER_ALIASES."""
+    table: dict[str, str] = {}
+    for code, c in CARRIERS.items():
+        for name in (code, c.name, c.name_zh, c.kuaidi100):
+            if name:
+                table[name.casefold()] = code
+    table.update(CARRIER_ALIASES)
+    return table
+
+
+def _name_key(name: str) -> str:
+    """A carrier name as looked up: casefolded, without spaces, dots, dashes or underscores
+    ("S.F. Express", "sf-express" and "SF Express" are one name)."""
+    return re.sub(r"[\s.\-_]+", "", name.casefold())
+
+
+_CARRIER_KEYS = {_name_key(name): code for name, code in carrier_names().items()}
+
+
+def carrier_code(name: object) -> str | None:
+    """The carrier code of a code, Kuaidi100 code or carrier name in English or Chinese
+    ("SF Express", "顺丰", "shunfeng", "sf"), else None."""
+    if not isinstance(name, str):
+        return None
+    return _CARRIER_KEYS.get(_name_key(name)) or None
 
 
 def carrier_tz(code: object) -> str:

@@ -17,11 +17,12 @@ from toolkit.errors import (
     ValueNotAllowedError,
 )
 from toolkit.model import (
-    CARRIERS,
     DOMESTIC_CARRIERS,
     EVENT_DTYPES,
     LEGS,
     MILESTONES,
+    carrier_code,
+    carrier_names,
     carrier_tz,
     validate_events,
 )
@@ -47,52 +48,7 @@ REPLACED_ATTR = "text_replaced"
 # against the text's reading (toolkit.phrases.reconcile); not kept.
 STATUS_COLUMN = "status_milestone"
 
-# Names carriers go by in event texts and exports, beyond their code and CARRIERS names.
-CARRIER_ALIASES: dict[str, str] = {
-    "顺丰": "sf",
-    "顺丰快递": "sf",
-    "sf": "sf",
-    "圆通": "yto",
-    "圆通快递": "yto",
-    "中通": "zto",
-    "申通": "sto",
-    "韵达": "yunda",
-    "韵达速递": "yunda",
-    "yunda": "yunda",
-    "京东": "jd",
-    "京东快递": "jd",
-    "jd express": "jd",
-    "ems": "ems",
-    "china ems": "ems",
-    "邮政ems": "ems",
-    "中国邮政速递": "ems",
-    "中国邮政": "chinapost",
-    "邮政": "chinapost",
-    "邮政包裹": "chinapost",
-    "china post": "chinapost",
-    "云途": "yunexpress",
-}
-
-
-def _alias_table() -> dict[str, str]:
-    table: dict[str, str] = {}
-    for code, c in CARRIERS.items():
-        for name in (code, c.name, c.name_zh, c.kuaidi100):
-            if name:
-                table[name.casefold()] = code
-    table.update(CARRIER_ALIASES)
-    return table
-
-
-_ALIASES = _alias_table()
-_ALIAS_KEYS = {"".join(alias.split()): code for alias, code in _ALIASES.items()}
-
-
-def carrier_code(name: object) -> str | None:
-    """The carrier code for a code, Kuaidi100 code or English/Chinese carrier name, else None."""
-    if not isinstance(name, str):
-        return None
-    return _ALIAS_KEYS.get("".join(name.split()).casefold())
+_ALIASES = carrier_names()
 
 
 def _alias_pattern() -> str:
@@ -187,9 +143,8 @@ def _links(
         named = named.assign(
             row=named.index.get_level_values(0),
             order=named.index.get_level_values(1),
-            code=named["carrier"].str.replace(r"\s+", "", regex=True).str.casefold(),
+            code=named["carrier"].map(carrier_code).astype("string"),
         )
-        named["code"] = named["code"].map(_ALIAS_KEYS).astype("string")
         agreed = named["code"].to_numpy(dtype=object) == guessed.reindex(named["row"]).to_numpy(
             dtype=object, na_value=""
         )

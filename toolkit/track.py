@@ -27,13 +27,12 @@ from toolkit.carriers.base import (
     RequestFailed,
     Result,
     ServiceClient,
-    carrier_from_name,
 )
 from toolkit.carriers.kuaidi100 import Kuaidi100Client
 from toolkit.carriers.seventeentrack import SeventeenTrackClient
 from toolkit.errors import CarrierError, InputError, MissingColumnsError, SchemaError
 from toolkit.keys import Keys, load_keys, redact
-from toolkit.model import CARRIERS, DOMESTIC_CARRIERS, EVENT_COLUMNS, empty_events
+from toolkit.model import CARRIERS, DOMESTIC_CARRIERS, EVENT_COLUMNS, carrier_code, empty_events
 from toolkit.numbers import carrier_label, parse
 from toolkit.plausibility import implausible
 from toolkit.safetext import scrub
@@ -683,14 +682,7 @@ def _norm(number: Any) -> str:
 
 def _carrier_code(value: Any) -> str | None:
     """A toolkit carrier code from a code or a carrier name ('SF Express', '顺丰速运')."""
-    if value is None or (not isinstance(value, str) and pd.isna(value)):
-        return None
-    text = str(value).strip()
-    if not text:
-        return None
-    if text.lower() in CARRIERS:
-        return text.lower()
-    return carrier_from_name(text)
+    return carrier_code(value)
 
 
 def _domestic_guess(candidates: Iterable[str]) -> str | None:

@@ -30,7 +30,7 @@ import tenacity
 from toolkit.errors import InputError, ToolkitError
 from toolkit.files import private_dir, private_file, tighten_sqlite
 from toolkit.keys import MASK, MIN_REDACT, Secret, redact, redact_url
-from toolkit.model import CARRIERS
+from toolkit.model import CARRIERS, carrier_code
 from toolkit.safetext import scrub as safe_text
 from toolkit.safetext import scrub_json as safe_json
 
@@ -827,61 +827,9 @@ def text(value: Any) -> str:
     return " ".join(str(value).split())
 
 
-# Names services use for carriers, beyond the English and Chinese names in CARRIERS.
-_ALIASES: dict[str, str] = {
-    "united states postal service": "usps",
-    "dhl paket": "deutschepost",
-    "deutsche post dhl": "deutschepost",
-    "korea post": "koreapost",
-    "epost": "koreapost",
-    "china ems": "ems",
-    "ems": "ems",
-    "china post ems": "ems",
-    "中国邮政速递物流": "ems",
-    "中国邮政": "chinapost",
-    "sf": "sf",
-    "sf express": "sf",
-    "s.f. express": "sf",
-    "顺丰": "sf",
-    "yto": "yto",
-    "圆通": "yto",
-    "zto": "zto",
-    "中通": "zto",
-    "sto": "sto",
-    "申通": "sto",
-    "yunda": "yunda",
-    "韵达": "yunda",
-    "jd": "jd",
-    "jd express": "jd",
-    "京东": "jd",
-    "京东快递": "jd",
-    "yun express": "yunexpress",
-    "云途": "yunexpress",
-    "la poste colissimo": "laposte",
-    "colissimo": "laposte",
-}
-
-
-def _name_table() -> dict[str, str]:
-    table = {}
-    for code, c in CARRIERS.items():
-        for name in (code, c.name, c.name_zh):
-            table[name.casefold()] = code
-        if c.kuaidi100:
-            table[c.kuaidi100.casefold()] = code
-    table.update(_ALIASES)
-    return table
-
-
-_NAMES = _name_table()
-
-
 def carrier_from_name(name: Any) -> str | None:
     """Toolkit carrier code for a carrier name as a service writes it (None if unknown)."""
-    key = text(name).casefold()
-    if not key:
-        return None
-    return _NAMES.get(key) or _NAMES.get(key.replace("-", " "))
+    return carrier_code(text(name))
 
 
 def guess_carrier(number: str) -> str | None:
