@@ -558,6 +558,20 @@ def test_a_report_on_one_parcel_is_that_parcels_page(demo_set, category):
             assert ("Timeline" if language == "en" else "物流轨迹") in text
 
 
+def test_report_and_widgets_colour_each_category_alike(all_report):
+    from toolkit.plots import CATEGORY_COLORS, ageing_histogram
+
+    by_category = all_report.lane_figures()[0]
+    shown = {t.name: t.marker.color for t in by_category.data if t.type == "bar"}
+    assert shown, "the lane chart has no bars by category"
+    for category, colour in CATEGORY_COLORS.items():
+        label = all_report.category_label(category)
+        if label in shown:
+            assert shown[label] == colour, category
+    ageing = ageing_histogram(all_report.diagnoses)  # as the triage widget draws it
+    assert {t.marker.color for t in ageing.data} <= set(CATEGORY_COLORS.values())
+
+
 def test_chinese_report_labels(demo_set):
     parcels, events, now = demo_set
     r = build_report(parcels, events, carrier="yto", now=now, language="zh")

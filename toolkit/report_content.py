@@ -30,6 +30,7 @@ from toolkit.model import (
     validate_events,
     validate_parcels,
 )
+from toolkit.plots import CATEGORY_COLORS
 from toolkit.privacy import (
     mask_address,
     mask_name,
@@ -67,17 +68,6 @@ SELECTION_COLUMNS: tuple[str, ...] = (
 _TABLE_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".tsv.gz", ".parquet")
 INTERNAL_SUFFIX = ".pkl"  # tables handed by toolkit.report to its own notebook run
 
-CATEGORY_COLORS: dict[str, str] = {
-    "delivered": "#2a9d8f",
-    "moving": "#8ab17d",
-    "awaiting_clearance": "#e9c46a",
-    "customs_hold": "#f4a259",
-    "handover_not_synced": "#8d6a9f",
-    "number_invalid": "#577590",
-    "number_not_found": "#9db4c0",
-    "silent_too_long": "#d1495b",
-    "returned_or_exception": "#780000",
-}
 
 TEXT: dict[str, dict[str, str]] = {
     "en": {
