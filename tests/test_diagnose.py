@@ -615,3 +615,21 @@ def test_demo_accuracy_meets_the_target(demo):
     per = ok.groupby(truth).mean()
     assert (per >= 0.8).all(), per.to_dict()
     assert np.isfinite(per).all()
+
+
+def test_notebook_and_widget_show_a_diagnosis_through_one_renderer(monkeypatch):
+    from toolkit import demo, views
+
+    parcels, events = demo.load_demo()
+    now = pd.Timestamp(parcels["as_of"].iloc[0])
+    row = parcels.iloc[0]
+    d = diagnose(events, now=now, parcel=row)
+    notebook = d._repr_html_()
+    assert "Next actions" in notebook and "Buyer message (中文)" in notebook
+    shown = views.diagnosis_html(d)  # what the investigator shows beside its own controls
+    assert "Next actions" not in shown and "Buyer message" not in shown
+    assert shown.split("<p><b>Estimated delivery")[0] in notebook  # the same heading, evidence
+    calls = []
+    monkeypatch.setattr(views, "diagnosis_html", lambda *a, **k: calls.append(k) or "")
+    d._repr_html_()
+    assert calls == [{"actions": True, "buyer_messages": True}]

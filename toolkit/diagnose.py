@@ -31,7 +31,6 @@ Dates in texts are calendar dates in China (Asia/Shanghai).
 from __future__ import annotations
 
 import datetime as dt
-import html
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -974,51 +973,9 @@ class Diagnosis:
         }
 
     def _repr_html_(self) -> str:
-        e = html.escape
-        eta = (
-            f"{e(self.eta.text())} <small>({e(self.eta.basis)})</small>"
-            if self.eta
-            else f"none: {e(self.eta_reason or '')}"
-        )
-        cols = [
-            c
-            for c in (
-                "time_utc",
-                "carrier",
-                "tracking_number",
-                "milestone",
-                "location",
-                "description",
-            )
-            if c in self.evidence
-        ]
-        table = (
-            self.evidence[cols].to_html(index=False, escape=True, na_rep="")
-            if len(self.evidence)
-            else ""
-        )
-        actions = "".join(
-            f"<li><b>{e(a.who)}</b>: {e(a.what)}"
-            + (
-                "<ul>"
-                + "".join(f"<li>{e(k)}: {e(str(v))}</li>" for k, v in a.facts.items())
-                + "</ul>"
-                if a.facts
-                else ""
-            )
-            + "</li>"
-            for a in self.actions
-        )
-        evidence = "".join(f"<li>{e(t)}</li>" for t in self.evidence_text)
-        return (
-            f"<div><h4>Parcel {e(self.parcel_id)}: {e(self.category.replace('_', ' '))}</h4>"
-            f"<p><b>Evidence</b></p><ul>{evidence}</ul>{table}"
-            f"<p><b>Next actions</b></p><ol>{actions}</ol>"
-            f"<p><b>Estimated delivery</b>: {eta}</p>"
-            f"<p><b>Explanation</b>: {e(self.explanation)}</p>"
-            f"<p><b>Buyer message (中文)</b>: {e(self.buyer_message('zh'))}</p>"
-            f"<p><b>Buyer message (English)</b>: {e(self.buyer_message('en'))}</p></div>"
-        )
+        from toolkit.views import diagnosis_html
+
+        return diagnosis_html(self, actions=True, buyer_messages=True)
 
 
 def _parcel_from_events(events: pd.DataFrame) -> dict:

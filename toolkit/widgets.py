@@ -35,6 +35,7 @@ from toolkit.model import CATEGORIES, PARCEL_DTYPES, PERSONAL_COLUMNS, empty_par
 from toolkit.numbers import TrackingNumber, parse
 from toolkit.plots import CHART_CONFIG, TEMPLATE, grid_cells, timeline_figure, widget_json
 from toolkit.triage import Triage, TriageFilter, triage_table
+from toolkit.views import diagnosis_html
 
 log = logging.getLogger(__name__)
 
@@ -156,36 +157,6 @@ def message_html(text: str, kind: str = "error") -> str:
     """A short escaped notice: kind is "error", "warning" or "ok"."""
     color = {"error": "#c1121f", "warning": "#b5651d", "ok": "#2a7f62"}.get(kind, "#333")
     return f'<div style="color:{color};white-space:pre-wrap">{escape(text)}</div>'
-
-
-def diagnosis_html(d: Diagnosis) -> str:
-    """Category, evidence (sentences and scans), delivery estimate and explanation, escaped."""
-    e = escape
-    cols = [
-        c
-        for c in (
-            "time_local",
-            "carrier",
-            "tracking_number",
-            "milestone",
-            "location",
-            "description",
-        )
-        if c in d.evidence.columns
-    ]
-    table = d.evidence[cols].to_html(index=False, escape=True, na_rep="") if len(d.evidence) else ""
-    eta = (
-        f"{e(d.eta.text())} <small>({e(d.eta.basis)})</small>"
-        if d.eta
-        else f"none: {e(d.eta_reason or 'no estimate')}"
-    )
-    evidence = "".join(f"<li>{e(t)}</li>" for t in d.evidence_text)
-    return (
-        f"<div><h4>Parcel {e(d.parcel_id)}: {e(str(d.category).replace('_', ' '))}</h4>"
-        f"<p><b>Evidence</b></p><ul>{evidence}</ul>{table}"
-        f"<p><b>Estimated delivery</b>: {eta}</p>"
-        f"<p><b>Explanation</b>: {e(d.explanation)}</p></div>"
-    )
 
 
 def findings_html(findings: pd.DataFrame) -> str:
