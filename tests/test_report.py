@@ -28,6 +28,7 @@ from report_fixtures import (
 )
 
 from toolkit import demo
+from toolkit.__main__ import main as cli
 from toolkit.errors import FileFormatError, InputError, ToolkitError
 from toolkit.model import CARRIERS, CATEGORIES
 from toolkit.report import (
@@ -935,10 +936,19 @@ def test_report_kernel_talks_over_unix_sockets_in_the_private_folder(tmp_path):
         (["--finding-category", "customs_hold"], "no recorded finding matches category"),
     ],
 )
-def test_cli_errors_are_toolkit_messages_with_exit_2(tmp_path, args, message):
-    done = run_cli(*args, "--out", str(tmp_path))
+def test_cli_errors_are_toolkit_messages_with_exit_2(tmp_path, capsys, args, message):
+    assert cli(["report", *args, "--out", str(tmp_path)]) == 2
+    captured = capsys.readouterr()
+    assert message in captured.err
+    assert "Traceback" not in captured.err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_python_m_toolkit_report_errors_are_toolkit_messages_with_exit_2(tmp_path):
+    done = run_cli("--carrier", "nope", "--out", str(tmp_path))
     assert done.returncode == 2
-    assert message in done.stderr
+    assert "unknown carrier 'nope'" in done.stderr
     assert "Traceback" not in done.stderr
     assert list(tmp_path.iterdir()) == []
 

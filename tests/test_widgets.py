@@ -244,6 +244,7 @@ def download_link(widget) -> tuple[str, str]:
     return unquote(m.group(1)), m.group(2)
 
 
+@pytest.mark.slow
 def test_export_for_partner_says_where_the_file_is(demo_set, store, tmp_path, monkeypatch):
     parcels, _, _ = demo_set
     row = first_of(parcels, "silent_too_long")
@@ -279,6 +280,7 @@ def test_export_for_partner_says_where_the_file_is(demo_set, store, tmp_path, mo
     assert inv._w_download.outputs == ()
 
 
+@pytest.mark.slow
 def test_the_partner_export_shows_the_delivery_estimate_the_investigator_shows(
     demo_set, store, tmp_path
 ):
@@ -516,6 +518,7 @@ def test_export_csv_writes_the_selection(triage, demo_set, tmp_path):
     assert out["recipient_phone"].notna().all()
 
 
+@pytest.mark.slow
 def test_export_for_partner_renders_the_selection_masked(triage, demo_set, tmp_path):
     parcels, _, _ = demo_set
     g = triage
