@@ -484,9 +484,15 @@ def test_a_parcels_domestic_number_is_the_same_in_every_table(demo_set, sf_repor
     assert linked
 
 
-def test_chinese_report_names_carriers_in_chinese(demo_set):
+@pytest.fixture(scope="module")
+def zh_report(demo_set):
     parcels, events, now = demo_set
-    zh = build_report(parcels, events, now=now, language="zh")
+    return build_report(parcels, events, now=now, language="zh")
+
+
+def test_chinese_report_names_carriers_in_chinese(demo_set, zh_report):
+    parcels, events, now = demo_set
+    zh = zh_report
     contents = zh.contents_html()
     assert "美国邮政：" in contents and "USPS：" not in contents
     assert (
@@ -607,10 +613,8 @@ def test_chinese_report_figures_speak_chinese(demo_set):
     assert list(dwell.layout.xaxis.categoryarray) == list(dwell.data[0].x)
 
 
-def test_chinese_report_asks_and_explains_in_chinese(demo_set):
-    parcels, events, now = demo_set
-    zh = build_report(parcels, events, now=now, language="zh")
-    en = build_report(parcels, events, now=now)
+def test_chinese_report_asks_and_explains_in_chinese(zh_report, all_report):
+    zh, en = zh_report, all_report
     english_word = r"\b[a-z]{3,}\b"  # tracking numbers and carrier names are not lower case
     assert len(zh.questions) == len(en.questions) > 100
     assert not zh.questions["question"].str.contains(english_word).any()
