@@ -1,11 +1,11 @@
-# The two commands: `make lab` and `make test`. Both build .venv themselves.
+# The two commands: `make lab` and `make test` (`make check`: its fast lane). All build .venv themselves.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO := data/demo/parcels.csv data/demo/events.csv
 
-.PHONY: lab test lint format demo bench clean report
+.PHONY: lab test check lint format demo bench clean report
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is needed, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
@@ -31,6 +31,11 @@ lab: $(STAMP) $(DEMO)
 
 test: $(STAMP) $(DEMO)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The fast lane: the suite without the tests marked slow (those that start a Jupyter kernel,
+# a browser, JupyterLab, a server or a subprocess; tests/slow_guard.py keeps it so).
+check: $(STAMP) $(DEMO)
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 # The carrier partner report over the demo set, as one offline HTML file in out/.
 report: $(STAMP) $(DEMO)

@@ -1,10 +1,16 @@
-"""Suite-wide isolation: findings, carrier caches and exports go to a temporary folder."""
+"""Suite-wide isolation and the fast lane's rule.
+
+Findings, carrier caches and exports go to a temporary folder. A test not marked ``slow`` that
+starts a process, a kernel, a browser or a server fails (``slow_guard.py``), so that
+``make check`` (``pytest -m "not slow"``) stays fast.
+"""
 
 from __future__ import annotations
 
 import os
 
 import pytest
+from slow_guard import refuse_slow_work
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -22,3 +28,26 @@ def _isolated_state(tmp_path_factory):
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
+
+
+def _guarded(item: pytest.Item):
+    """Run a test phase; outside the slow lane, starting a process or a server fails the test."""
+    if item.get_closest_marker("slow") is not None:
+        return (yield)
+    seen: list[str] = []
+    try:
+        with refuse_slow_work(item.nodeid, seen):
+            return (yield)
+    finally:
+        if seen:  # also when the code under test caught the SlowWork and went on
+            pytest.fail("\n".join(dict.fromkeys(seen)), pytrace=False)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item):
+    return (yield from _guarded(item))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    return (yield from _guarded(item))

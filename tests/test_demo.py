@@ -388,6 +388,7 @@ def test_cli_writes_csv_and_parquet(tmp_path):
     pd.testing.assert_frame_equal(from_parquet, from_csv, check_dtype=False)
 
 
+@pytest.mark.slow
 def test_cli_runs_as_a_module_and_explains_bad_input(tmp_path):
     ok = subprocess.run(
         [sys.executable, "-m", "toolkit.demo", "--parcels", "25", "--out", str(tmp_path)],

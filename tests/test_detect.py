@@ -364,6 +364,7 @@ def test_the_investigator_shows_a_mismatch_as_a_warning_beside_the_diagnosis(
     assert "Warning" in inv._w_message.value and "could not be tracked" not in inv._w_message.value
 
 
+@pytest.mark.slow
 def test_the_localhost_server_answers_detection_by_path(world):
     from toolkit.sandbox import serve
 

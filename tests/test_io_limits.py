@@ -356,6 +356,7 @@ def test_cli_does_not_print_a_non_table_file(tmp_path, capsys):
         assert_no_content(captured.err + captured.out)
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(120)
 def test_python_m_toolkit_with_a_password_file_as_parcels(tmp_path):
     shadow = write(tmp_path, "shadow", SHADOW)

@@ -141,6 +141,7 @@ def test_triage_widget_csv_export(tmp_path, umask, demo_set):
     assert mode(path) == 0o600 and mode(tmp_path / "exports") == 0o700
 
 
+@pytest.mark.slow
 def test_partner_html_export(tmp_path, demo_set):
     from toolkit.report import export_for_partner
 

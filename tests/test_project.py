@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import shutil
+import socket
 import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -13,6 +16,7 @@ import httpx
 import nbformat
 import pytest
 from lab_server import lab_server
+from slow_guard import SlowWork, refuse_slow_work
 
 from toolkit.nbstrip import strip_notebook
 
@@ -139,6 +143,7 @@ def test_saving_in_the_lab_of_make_lab_writes_notebooks_without_outputs(tmp_path
         assert (work / "notes.txt").read_text() == "outputs: keep me"
 
 
+@pytest.mark.slow
 def test_the_exports_folder_in_the_lab_root_is_ignored_by_git():
     if shutil.which("git") is None or not (ROOT / ".git").exists():
         pytest.skip("not a git checkout")
@@ -155,3 +160,46 @@ def test_strip_notebook_keeps_sources_tags_and_kernelspec():
     assert nb.cells[1].metadata == {"tags": ["parameters"]}
     assert nb.metadata["kernelspec"]["name"] == "python3"
     assert strip_notebook(nb) is False  # already clean: nothing to rewrite
+
+
+# ------------------------------------------------------------------ the fast lane
+
+
+def test_outside_the_slow_lane_starting_a_process_or_a_server_fails_the_test():
+    seen: list[str] = []
+    with refuse_slow_work("tests/test_x.py::test_y", seen):
+        with pytest.raises(SlowWork, match=r"starts a subprocess \(.*python.* -c pass\)"):
+            subprocess.run([sys.executable, "-c", "pass"], check=False)
+        with (
+            pytest.raises(SlowWork, match=r"mark the test @pytest\.mark\.slow"),
+            socket.socket() as s,
+        ):
+            s.bind(("127.0.0.1", 0))
+            s.listen()
+        with contextlib.suppress(Exception):  # code under test that swallows the refusal
+            subprocess.run(["git", "status"], check=False)  # still leaves it on record
+    assert len(seen) == 3 and all(m.startswith("tests/test_x.py::test_y ") for m in seen)
+    assert "git status" in seen[2]
+
+
+def test_the_conftest_guards_every_test_outside_the_slow_lane():
+    # this test is not marked slow, so the refusal is in place while it runs
+    assert subprocess.Popen._execute_child.__qualname__.startswith("refuse_slow_work.")
+    assert "listen" in vars(socket.socket)
+
+
+@pytest.mark.slow
+def test_slow_tests_may_start_processes():
+    assert subprocess.Popen._execute_child.__qualname__ == "Popen._execute_child"
+    assert "listen" not in vars(socket.socket)
+    assert subprocess.run([sys.executable, "-c", "pass"], check=False).returncode == 0
+
+
+def test_make_check_is_the_fast_lane_and_make_test_runs_everything():
+    makefile = (ROOT / "Makefile").read_text()
+    check = re.search(r"^check:.*\n((?:\t.*\n)+)", makefile, re.M)
+    assert check and '-m "not slow"' in check.group(1)
+    test = re.search(r"^test:.*\n((?:\t.*\n)+)", makefile, re.M)
+    assert test and "slow" not in test.group(1)
+    readme = (ROOT / "README.md").read_text()
+    assert "make check" in readme and "make test" in readme

@@ -106,6 +106,7 @@ def run_report(*args: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 def test_report_command_never_prints_the_store_password(tmp_path):
     url = f"postgresql+psycopg://toolkit@{CLOSED}/db?password={PASSWORD}"
     done = run_report("--findings-url", url, "--finding-status", "open", "--out", str(tmp_path))

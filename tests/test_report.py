@@ -28,6 +28,7 @@ from report_fixtures import (
 )
 
 from toolkit import demo
+from toolkit.__main__ import main as cli
 from toolkit.errors import FileFormatError, InputError, ToolkitError
 from toolkit.model import CARRIERS, CATEGORIES
 from toolkit.report import (
@@ -483,9 +484,15 @@ def test_a_parcels_domestic_number_is_the_same_in_every_table(demo_set, sf_repor
     assert linked
 
 
-def test_chinese_report_names_carriers_in_chinese(demo_set):
+@pytest.fixture(scope="module")
+def zh_report(demo_set):
     parcels, events, now = demo_set
-    zh = build_report(parcels, events, now=now, language="zh")
+    return build_report(parcels, events, now=now, language="zh")
+
+
+def test_chinese_report_names_carriers_in_chinese(demo_set, zh_report):
+    parcels, events, now = demo_set
+    zh = zh_report
     contents = zh.contents_html()
     assert "美国邮政：" in contents and "USPS：" not in contents
     assert (
@@ -620,10 +627,8 @@ def test_chinese_report_figures_speak_chinese(demo_set):
     assert list(dwell.layout.xaxis.categoryarray) == list(dwell.data[0].x)
 
 
-def test_chinese_report_asks_and_explains_in_chinese(demo_set):
-    parcels, events, now = demo_set
-    zh = build_report(parcels, events, now=now, language="zh")
-    en = build_report(parcels, events, now=now)
+def test_chinese_report_asks_and_explains_in_chinese(zh_report, all_report):
+    zh, en = zh_report, all_report
     english_word = r"\b[a-z]{3,}\b"  # tracking numbers and carrier names are not lower case
     assert len(zh.questions) == len(en.questions) > 100
     assert not zh.questions["question"].str.contains(english_word).any()
@@ -949,10 +954,19 @@ def test_report_kernel_talks_over_unix_sockets_in_the_private_folder(tmp_path):
         (["--finding-category", "customs_hold"], "no recorded finding matches category"),
     ],
 )
-def test_cli_errors_are_toolkit_messages_with_exit_2(tmp_path, args, message):
-    done = run_cli(*args, "--out", str(tmp_path))
+def test_cli_errors_are_toolkit_messages_with_exit_2(tmp_path, capsys, args, message):
+    assert cli(["report", *args, "--out", str(tmp_path)]) == 2
+    captured = capsys.readouterr()
+    assert message in captured.err
+    assert "Traceback" not in captured.err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_python_m_toolkit_report_errors_are_toolkit_messages_with_exit_2(tmp_path):
+    done = run_cli("--carrier", "nope", "--out", str(tmp_path))
     assert done.returncode == 2
-    assert message in done.stderr
+    assert "unknown carrier 'nope'" in done.stderr
     assert "Traceback" not in done.stderr
     assert list(tmp_path.iterdir()) == []
 

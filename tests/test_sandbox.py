@@ -498,6 +498,7 @@ def test_world_checks_its_tables(world):
 # ------------------------------------------------------------------ over a real socket
 
 
+@pytest.mark.slow
 def test_serve_answers_over_a_real_socket(world):
     with serve(port=0, world=world) as server:
         assert server.url.startswith("http://127.0.0.1:")
@@ -516,6 +517,7 @@ def test_serve_answers_over_a_real_socket(world):
         httpx.get(server.url + "/poll/query.do", timeout=1)
 
 
+@pytest.mark.slow
 def test_serve_on_a_busy_port_says_what_to_do(world):
     with serve(port=0, world=world) as server, pytest.raises(InputError, match="another port"):
         serve(port=server.port, world=world)
@@ -527,6 +529,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_command_line_starts_the_sandbox_and_answers(tmp_path, world):
     parcels = pd.DataFrame(PARCELS, columns=[
         "parcel_id", "international_number", "international_carrier", "domestic_number",
@@ -564,6 +567,7 @@ def test_command_line_starts_the_sandbox_and_answers(tmp_path, world):
     assert "kuaidi100 POST /poll/query.do numbers=1 -> 200 (ok)" in err
 
 
+@pytest.mark.slow
 def test_command_line_rejects_impossible_fault_rates(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "toolkit", "sandbox", "--port", "0", "--rate-5xx", "0.8", "--rate-429", "0.5"],

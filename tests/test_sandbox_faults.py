@@ -143,6 +143,7 @@ def test_latency_is_added_to_every_request():
     assert time.perf_counter() - started >= 0.2
 
 
+@pytest.mark.slow
 def test_a_socket_timeout_hangs_longer_than_the_client_waits_and_stop_cuts_it_short():
     faults = Faults(rate_timeout=1.0, timeout_seconds=30)
     server = serve(port=0, faults=faults, world=tiny_world())

@@ -58,7 +58,7 @@ def test_investigating_a_demo_parcel_shows_timeline_diagnosis_checklist_and_mess
     markers = sum(len(t.x) for t in inv._w_fig.data if t.mode == "markers")
     assert markers == len(inv.events) > 3
     assert "arrived destination" in {t.name for t in inv._w_fig.data}
-    html = inv._w_diagnosis.value
+    html = inv.diagnosis_html
     assert "Evidence" in html and "handover not synced" in html
     assert [c.description for c in inv._w_actions.children] == [
         a.text() for a in inv.diagnosis.actions
@@ -71,7 +71,7 @@ def test_investigating_a_demo_parcel_shows_timeline_diagnosis_checklist_and_mess
     # No keys in the test environment: the sandbox answered and the widget says so.
     assert "Sandbox data" in inv._w_sandbox.value
     assert inv.form._w_category.value == "handover_not_synced"
-    assert "No findings recorded" in inv._w_findings.value
+    assert "No findings recorded" in inv.findings_html
 
 
 def test_domestic_number_tracks_the_whole_parcel(demo_set, store):
@@ -148,7 +148,7 @@ def test_without_a_parcels_table_the_correction_the_carrier_has_scans_for_comes_
     first = inv._w_suggestions.children[0]
     assert first.description == f"{true} · has scans"
     assert first.button_style == "info"
-    assert "Corrections that lead to a parcel" in inv._w_message.value
+    assert "Corrections that lead to a parcel" in inv.message
 
 
 @pytest.mark.parametrize("text", ["", "   ", "<script>alert(1)</script>", "🙂" * 50, "1" * 500])
@@ -156,10 +156,10 @@ def test_any_text_ends_in_a_message_or_a_diagnosis_never_an_exception(demo_set, 
     inv = investigator(demo_set, store)
     inv._w_number.value = text
     inv._b_investigate.click()
-    assert "<script>" not in inv._w_parse.value + inv._w_message.value
+    assert "<script>" not in inv._w_parse.value + inv.message
     assert parse(text).valid is not True
     if not parse(text).normalized:
-        assert "Type a tracking number" in inv._w_message.value
+        assert "Type a tracking number" in inv.message
         assert inv.diagnosis is None
     else:
         assert inv.diagnosis.category in ("number_invalid", "number_not_found")
@@ -172,8 +172,8 @@ def test_a_carrier_failure_is_a_message_in_the_widget(demo_set, store):
     inv = investigator(demo_set, store, track_options={"transport": failing, "max_attempts": 1})
     inv._w_number.value = row["international_number"]
     inv._b_investigate.click()
-    assert "could not be tracked" in inv._w_message.value
-    assert "500" in inv._w_message.value
+    assert "could not be tracked" in inv.message
+    assert "500" in inv.message
     assert inv.diagnosis is None
     assert inv._w_result.layout.display == "none"
     assert inv._w_fig.data == ()
@@ -192,7 +192,7 @@ def test_unexpected_errors_stop_at_the_widget(demo_set, store):
     inv._w_number.value = first_of(parcels, "customs_hold")["international_number"]
     inv._b_investigate.click()
     inv._b_save.click()
-    msg = inv._w_message.value
+    msg = inv.message
     assert "Something went wrong (RuntimeError)" in msg
     assert "/secret/path" not in msg
 
@@ -204,7 +204,7 @@ def test_saving_a_finding_stores_it_and_lists_it(demo_set, store):
     inv._w_number.value = row["international_number"]
     inv._b_investigate.click()
     inv._b_save.click()  # no analyst yet: refused, nothing stored
-    assert "analyst is empty" in inv._w_message.value
+    assert "analyst is empty" in inv.message
     assert store.query(parcel_id=row["parcel_id"]).empty
 
     inv._w_actions.children[0].value = True
@@ -216,7 +216,7 @@ def test_saving_a_finding_stores_it_and_lists_it(demo_set, store):
     f._w_comp_amount.value = 20.0
     f._w_notes.value = "asked UPS for the domestic waybill"
     inv._b_save.click()
-    assert "saved" in inv._w_saved.value
+    assert "saved" in inv.saved_message
 
     found = store.query(parcel_id=row["parcel_id"])
     assert len(found) == 1
@@ -227,12 +227,12 @@ def test_saving_a_finding_stores_it_and_lists_it(demo_set, store):
     assert bool(rec["buyer_contacted"]) is True
     assert rec["compensation_kind"] == "coupon"
     assert row["international_number"] in list(rec["tracking_numbers"])
-    assert rec["id"] in inv._w_findings.value
+    assert rec["id"] in inv.findings_html
     # Investigating the same parcel later lists the earlier finding.
     again = investigator(demo_set, store)
     again._w_number.value = row["international_number"]
     again._b_investigate.click()
-    assert rec["id"] in again._w_findings.value
+    assert rec["id"] in again.findings_html
 
 
 def download_link(widget) -> tuple[str, str]:
@@ -244,6 +244,7 @@ def download_link(widget) -> tuple[str, str]:
     return unquote(m.group(1)), m.group(2)
 
 
+@pytest.mark.slow
 def test_export_for_partner_says_where_the_file_is(demo_set, store, tmp_path, monkeypatch):
     parcels, _, _ = demo_set
     row = first_of(parcels, "silent_too_long")
@@ -256,8 +257,8 @@ def test_export_for_partner_says_where_the_file_is(demo_set, store, tmp_path, mo
     inv._b_export.click()
     (written,) = (notebooks / "exports").glob("*.html")
     assert written.name.endswith("-partner-safe.html")
-    assert f"Partner report written: exports/{written.name}" in inv._w_export.value
-    assert "safe to send to the partner" in inv._w_export.value
+    assert f"Partner report written: exports/{written.name}" in inv.export_message
+    assert "safe to send to the partner" in inv.export_message
     # a link the analyst can click in Lab: relative to the notebook, downloads the file
     assert download_link(inv) == (f"exports/{written.name}", written.name)
     page = written.read_text(encoding="utf-8")  # the parcel's own page, not a group's
@@ -269,7 +270,7 @@ def test_export_for_partner_says_where_the_file_is(demo_set, store, tmp_path, mo
     inv._w_report_lang.value = "zh"
     inv._b_export.click()
     (chinese,) = set((notebooks / "exports").glob("*.html")) - {written}
-    assert chinese.name in inv._w_export.value
+    assert chinese.name in inv.export_message
     assert download_link(inv)[1] == chinese.name
     page = chinese.read_text(encoding="utf-8")
     assert f"包裹 {row['parcel_id']}：" in page and "请发起查件" in page
@@ -279,6 +280,7 @@ def test_export_for_partner_says_where_the_file_is(demo_set, store, tmp_path, mo
     assert inv._w_download.outputs == ()
 
 
+@pytest.mark.slow
 def test_the_partner_export_shows_the_delivery_estimate_the_investigator_shows(
     demo_set, store, tmp_path
 ):
@@ -320,7 +322,7 @@ def triage(demo_set, store, tmp_path):
 
 def summary_counts(g: GroupTriage) -> dict[str, int]:
     """Category -> parcels as the summary table shows them."""
-    rows = re.findall(r"<td>([a-z_]+)</td>\s*<td>(\d+)</td>", g._w_summary.value)
+    rows = re.findall(r"<td>([a-z_]+)</td>\s*<td>(\d+)</td>", g.summary_html)
     return {category: int(n) for category, n in rows}
 
 
@@ -472,7 +474,7 @@ def test_one_finding_for_several_parcels(triage, store):
     g.form._w_root_cause.value = "inspection backlog at the gateway"
     g.form._w_actions.value = "asked the broker\n\nchased customs  "
     g._b_save.click()
-    assert "recorded for" in g._w_saved.value, g._w_message.value
+    assert "recorded for" in g.saved_message, g.message
     found = store.query(category="customs_hold")
     assert len(found) == 1
     assert sorted(found.iloc[0]["parcel_ids"]) == sorted(chosen)
@@ -481,12 +483,12 @@ def test_one_finding_for_several_parcels(triage, store):
 
 def test_nothing_selected_is_a_message(triage, store):
     triage._b_save.click()
-    assert "no parcel is selected" in triage._w_message.value
+    assert "no parcel is selected" in triage.message
     triage._b_csv.click()
-    assert "no parcel is selected" in triage._w_message.value
+    assert "no parcel is selected" in triage.message
     triage._w_message.value = ""
     triage._b_partner.click()
-    assert "no parcel is selected" in triage._w_message.value
+    assert "no parcel is selected" in triage.message
     assert len(store.query()) == 0
 
 
@@ -501,9 +503,9 @@ def test_export_csv_writes_the_selection(triage, demo_set, tmp_path):
     (path,) = (tmp_path / "exports").glob("*.csv")
     # the name and the message say it holds recipient data
     assert path.name.endswith("-CONTAINS-RECIPIENT-DATA.csv")
-    assert str(path) in g._w_export.value
-    assert "CONTAINS RECIPIENT DATA" in g._w_export.value
-    assert "never send it to a partner" in g._w_export.value
+    assert str(path) in g.export_message
+    assert "CONTAINS RECIPIENT DATA" in g.export_message
+    assert "never send it to a partner" in g.export_message
     href, name = download_link(g)
     assert name == path.name and (Path.cwd() / href).resolve() == path.resolve()
     assert path.read_bytes().startswith(b"\xef\xbb\xbf")  # Excel then reads the Chinese text
@@ -516,6 +518,7 @@ def test_export_csv_writes_the_selection(triage, demo_set, tmp_path):
     assert out["recipient_phone"].notna().all()
 
 
+@pytest.mark.slow
 def test_export_for_partner_renders_the_selection_masked(triage, demo_set, tmp_path):
     parcels, _, _ = demo_set
     g = triage
@@ -526,8 +529,8 @@ def test_export_for_partner_renders_the_selection_masked(triage, demo_set, tmp_p
     g._b_partner.click()
     (path,) = (tmp_path / "exports").glob("*.html")
     assert path.name.endswith("-partner-safe.html")
-    assert f"Partner report written: {path}" in g._w_export.value, g._w_message.value
-    assert "masked" in g._w_export.value
+    assert f"Partner report written: {path}" in g.export_message, g.message
+    assert "masked" in g.export_message
     assert download_link(g)[1] == path.name
     html = path.read_text(encoding="utf-8")
     assert "无物流信息包裹" in html and "请说明海关自" in html  # in Chinese, as chosen
@@ -559,7 +562,7 @@ def test_exports_go_to_the_exports_folder_of_the_lab_root_by_default(
     g._b_csv.click()
     (csv,) = (checkout / "notebooks" / "exports").glob("*.csv")
     assert download_link(g) == (f"exports/{csv.name}", csv.name)
-    assert f"written to exports/{csv.name}" in g._w_export.value
+    assert f"written to exports/{csv.name}" in g.export_message
 
 
 def test_a_csv_without_recipient_columns_is_not_named_as_personal(demo_set, store, tmp_path):
@@ -570,7 +573,7 @@ def test_a_csv_without_recipient_columns_is_not_named_as_personal(demo_set, stor
     g._b_csv.click()
     (csv,) = tmp_path.glob("*.csv")
     assert "RECIPIENT" not in csv.name
-    assert "holds no recipient data" in g._w_export.value
+    assert "holds no recipient data" in g.export_message
 
 
 def upload(g: GroupTriage, name: str, content: bytes) -> None:
@@ -593,7 +596,7 @@ def test_a_bad_csv_upload_names_the_line(store):
         b"A2,LX948788516GB,not a date\n"
     )
     upload(g, "complaints.csv", bad)
-    msg = g._w_message.value
+    msg = g.message
     assert "shipped_at" in msg and "3" in msg and "complaints.csv" in msg
     assert g.triage is None
 
@@ -603,9 +606,9 @@ def test_an_uploaded_csv_is_tracked_and_diagnosed(demo_set, store):
     few = parcels.head(12)
     g = GroupTriage(now=now, store=store)
     upload(g, "few.csv", few.to_csv(index=False).encode())
-    assert g.triage is not None, g._w_message.value
+    assert g.triage is not None, g.message
     assert len(g.triage) == 12
-    assert "Sandbox data" in g._w_status.value
+    assert "Sandbox data" in g.status
     assert sum(summary_counts(g).values()) == 12
 
 
@@ -615,8 +618,8 @@ def test_an_upload_with_damaged_bytes_says_how_many_were_replaced(demo_set, stor
     content = content.replace(b"\n", b"\xff\n", 2)  # bytes no UTF-8 text holds
     g = GroupTriage(now=now, store=store)
     upload(g, "damaged.csv", content)
-    assert g.triage is not None and len(g.triage) == 5, g._w_message.value
-    msg = g._w_message.value
+    assert g.triage is not None and len(g.triage) == 5, g.message
+    msg = g.message
     assert "damaged.csv" in msg and "replaced" in msg, msg
 
 
@@ -626,13 +629,13 @@ def test_typing_another_number_takes_the_shown_parcel_away(demo_set, store):
     inv = investigator(demo_set, store)
     inv._w_number.value = row["international_number"]
     inv._b_investigate.click()
-    assert row["parcel_id"] in inv._w_diagnosis.value and inv._w_fig.data
+    assert row["parcel_id"] in inv.diagnosis_html and inv._w_fig.data
     inv._w_number.value = row["international_number"] + " "  # the same number: it stays
     assert inv.diagnosis is not None
     inv._w_number.value = "RB473124828GB"
     assert inv.diagnosis is None
     assert inv._w_result.layout.display == "none"
-    assert row["parcel_id"] not in inv._w_diagnosis.value + inv._w_events.value
+    assert row["parcel_id"] not in inv.diagnosis_html + inv._w_events.value
     assert inv._timeline.box.layout.display == "none"
 
 
@@ -648,7 +651,7 @@ def test_a_number_without_scans_leaves_no_timeline_of_the_parcel_before(demo_set
     assert inv.diagnosis is not None and inv.diagnosis.category == "number_not_found"
     assert inv._w_fig.data == ()
     assert inv._timeline.box.layout.display == "none"
-    assert row["parcel_id"] not in inv._w_events.value + inv._w_diagnosis.value
+    assert row["parcel_id"] not in inv._w_events.value + inv.diagnosis_html
 
 
 def test_saving_confirms_next_to_the_button_and_empties_the_form(demo_set, store):
@@ -662,7 +665,7 @@ def test_saving_confirms_next_to_the_button_and_empties_the_form(demo_set, store
     inv.form._w_notes.value = "claim opened"
     inv.form._w_comp_kind.value = "coupon"
     inv._b_save.click()
-    assert "saved" in inv._w_saved.value and row["parcel_id"] in inv._w_saved.value
+    assert "saved" in inv.saved_message and row["parcel_id"] in inv.saved_message
     (saved_row,) = [  # the Save button's row
         box
         for box in inv.layout.children[-1].children
@@ -676,7 +679,7 @@ def test_saving_confirms_next_to_the_button_and_empties_the_form(demo_set, store
     # the next parcel starts without the last confirmation
     inv._w_number.value = first_of(parcels, "delivered")["international_number"]
     inv._b_investigate.click()
-    assert inv._w_saved.value == ""
+    assert inv.saved_message == ""
 
 
 def test_long_labels_carry_their_full_text_as_a_tooltip(demo_set, store):

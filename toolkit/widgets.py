@@ -423,6 +423,32 @@ class ParcelInvestigator:
             ]
         )
 
+    # ------------------------------------------------------------ what it shows (read-only)
+    @property
+    def message(self) -> str:
+        """The message line (HTML): problems, warnings and what to do next."""
+        return self._w_message.value
+
+    @property
+    def diagnosis_html(self) -> str:
+        """The diagnosis card of the parcel shown (HTML; "" when none is)."""
+        return self._w_diagnosis.value
+
+    @property
+    def findings_html(self) -> str:
+        """The findings recorded for the parcel shown, as listed (HTML)."""
+        return self._w_findings.value
+
+    @property
+    def saved_message(self) -> str:
+        """The confirmation next to the save button (HTML; "" until a finding is saved)."""
+        return self._w_saved.value
+
+    @property
+    def export_message(self) -> str:
+        """What the last export said: where the file is and who may see it (HTML)."""
+        return self._w_export.value
+
     # ------------------------------------------------------------ plumbing
     @property
     def store(self) -> Any:
@@ -887,6 +913,32 @@ class GroupTriage:
         )
         if parcels is not None:
             self._guarded_load(parcels, events, now)
+
+    # ------------------------------------------------------------ what it shows (read-only)
+    @property
+    def status(self) -> str:
+        """The status line (HTML): what is loaded, from where."""
+        return self._w_status.value
+
+    @property
+    def message(self) -> str:
+        """The message line (HTML): problems, warnings and what to do next."""
+        return self._w_message.value
+
+    @property
+    def summary_html(self) -> str:
+        """The table of parcels per category under the filters (HTML)."""
+        return self._w_summary.value
+
+    @property
+    def saved_message(self) -> str:
+        """The confirmation next to the save button (HTML; "" until a finding is saved)."""
+        return self._w_saved.value
+
+    @property
+    def export_message(self) -> str:
+        """What the last export said: where the file is and who may see it (HTML)."""
+        return self._w_export.value
 
     # ------------------------------------------------------------ plumbing
     @property
