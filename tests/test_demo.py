@@ -423,7 +423,7 @@ def test_cli_runs_as_a_module_and_explains_bad_input(tmp_path):
         ({"parcels": -1}, "parcels must be"),
         ({"parcels": 2.5}, "parcels must be"),
         ({"seed": -3}, "seed must be"),
-        ({"as_of": "yesterday"}, "is not a time"),
+        ({"as_of": "yesterday"}, "cannot read the as_of"),
     ],
 )
 def test_bad_arguments_say_what_to_do(kwargs, message):

@@ -72,6 +72,7 @@ from toolkit.errors import InputError, ToolkitError
 from toolkit.model import CARRIERS, PARCEL_COLUMNS
 from toolkit.numbers import S10_OPERATORS, s10_check_digit
 from toolkit.policy import DEFAULT_CONFIG, HANDOVER_LOSS_LIMIT
+from toolkit.times import to_utc
 
 # The demo set's folder when the toolkit was imported (data/demo/ in a checkout); see demo_dir.
 DEMO_DIR = paths.demo_dir()
@@ -369,20 +370,12 @@ def _group_floor_increasing(t: np.ndarray, group: np.ndarray, step: int) -> np.n
 
 def _as_of_seconds(as_of: object) -> tuple[int, str]:
     """Validate as_of; return epoch seconds and its ISO text."""
-    try:
-        ts = pd.Timestamp(as_of)
-    except (ValueError, TypeError) as exc:
-        raise InputError(
-            f"as_of {as_of!r} is not a time",
-            "toolkit.demo",
-            "Give an ISO 8601 time with an offset, e.g. 2026-11-20T04:00:00Z",
-        ) from exc
-    if ts is pd.NaT or ts.tzinfo is None:
-        raise InputError(
-            f"as_of {as_of!r} has no UTC offset",
-            "toolkit.demo",
-            "Give an ISO 8601 time with an offset, e.g. 2026-11-20T04:00:00Z",
-        )
+    ts = to_utc(
+        as_of,
+        "as_of",
+        "toolkit.demo",
+        hint="Give an ISO 8601 time with an offset, e.g. 2026-11-20T04:00:00Z",
+    )
     ts = ts.tz_convert("UTC").floor("s")
     return int(ts.value // 1_000_000_000), ts.strftime("%Y-%m-%dT%H:%M:%SZ")
 

@@ -62,6 +62,7 @@ from toolkit.io import write_spreadsheet_csv
 from toolkit.keys import redact, redact_url, url_secrets
 from toolkit.model import CATEGORIES
 from toolkit.privacy import combined_masker, mask_personal, recipient_maskers
+from toolkit.times import to_utc
 
 __all__ = [
     "COMPENSATION_KINDS",
@@ -128,17 +129,16 @@ def _choice_list(name: str, value: Any, allowed: Sequence[str], where: str) -> l
 
 
 def _since(value: Any, where: str) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError):
-        raise InputError(
-            f"since {value!r} is not a time", where, "Use a date or ISO 8601 text, e.g. 2026-03-01"
-        ) from None
-    if ts is pd.NaT:
-        return None
-    return (ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")).to_pydatetime()
+    """A findings filter's start: a date (its midnight UTC) or a time; None for none."""
+    ts = to_utc(
+        value,
+        "since",
+        where,
+        naive="utc",
+        empty="none",
+        hint="Use a date or ISO 8601 text, e.g. 2026-03-01",
+    )
+    return None if ts is None else ts.to_pydatetime()
 
 
 # ---------------------------------------------------------------- where the store lives

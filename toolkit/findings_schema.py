@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from toolkit.errors import InputError, ToolkitError
 from toolkit.model import CATEGORIES
+from toolkit.times import to_utc
 
 STATUSES: tuple[str, ...] = ("open", "waiting", "resolved")
 COMPENSATION_KINDS: tuple[str, ...] = (
@@ -179,25 +180,16 @@ def check_choice(name: str, value: Any, allowed: Sequence[str], where: str) -> s
 
 
 def _check_time(name: str, value: Any, where: str) -> datetime | None:
-    if value is None:
+    ts = to_utc(
+        value,
+        name,
+        where,
+        empty="none",
+        hint="Use a datetime or ISO 8601 text such as 2026-03-01T14:05:00+08:00",
+    )
+    if ts is None:
         return None
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError):
-        raise InputError(
-            f"{name} {value!r} is not a time",
-            where,
-            "Use a datetime or ISO 8601 text such as 2026-03-01T14:05:00+08:00",
-        ) from None
-    if ts is pd.NaT:
-        return None
-    if ts.tzinfo is None:
-        raise InputError(
-            f"{name} {value!r} has no time zone",
-            where,
-            "Give the offset (e.g. +08:00) or a tz-aware datetime",
-        )
-    moment = ts.tz_convert("UTC").to_pydatetime()
+    moment = ts.to_pydatetime()
     if moment > now_utc() + timedelta(minutes=5):
         raise InputError(f"{name} {value!r} is in the future", where, "Give the time it happened")
     return moment

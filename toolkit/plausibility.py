@@ -23,6 +23,7 @@ from toolkit.policy import (
     PLAUSIBLE_EARLY_SCAN_DAYS,
     PLAUSIBLE_PICKUPS,
 )
+from toolkit.times import to_utc
 
 __all__ = ["implausible", "is_placeholder", "placeholder_kind", "reasons"]
 
@@ -204,15 +205,8 @@ def _text_column(events: pd.DataFrame, column: str) -> pd.Series:
 
 
 def _utc(value: Any) -> pd.Timestamp | None:
-    if value is None:
-        return None
-    try:
-        stamp = pd.Timestamp(value)
-    except (TypeError, ValueError):
-        return None
-    if stamp is pd.NaT or pd.isna(stamp):
-        return None
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+    # a service's own times: read leniently (no zone is UTC, nonsense is no time)
+    return to_utc(value, naive="utc", empty="none", unreadable="none")
 
 
 def _names(cities: list[str]) -> str:

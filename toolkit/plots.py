@@ -21,6 +21,7 @@ import plotly.io as pio
 from toolkit.errors import InputError, MissingColumnsError
 from toolkit.model import CATEGORIES, MILESTONES, Category, is_sandbox, validate_events
 from toolkit.scorecard import GONE_DARK, JOURNEY_POINTS, gone_dark_rates, journey_times
+from toolkit.times import to_utc
 
 __all__ = [
     "CATEGORY_COLORS",
@@ -196,19 +197,7 @@ def _need(df: object, columns: Iterable[str], table: str, where: str) -> pd.Data
 
 
 def _utc(value: object, name: str) -> pd.Timestamp:
-    try:
-        ts = pd.Timestamp(value)
-    except (TypeError, ValueError):
-        raise InputError(
-            f"cannot read {value!r} as a time", name, "Pass a tz-aware pandas Timestamp"
-        ) from None
-    if ts is pd.NaT or ts.tzinfo is None:
-        raise InputError(
-            f"{name}={value!r} is not a time with a time zone",
-            name,
-            'Pass a tz-aware time, e.g. pd.Timestamp("2026-11-20 12:00", tz="UTC")',
-        )
-    return ts.tz_convert("UTC")
+    return to_utc(value, name)
 
 
 def grid_cells(values: np.ndarray) -> list[list[float | None]]:

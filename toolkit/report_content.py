@@ -39,6 +39,7 @@ from toolkit.privacy import (
     mask_text,
     recipient_maskers,
 )
+from toolkit.times import to_utc
 
 __all__ = [
     "LANGUAGES",
@@ -290,19 +291,14 @@ def parse_since(
     since: object, where: str = "partner report --since", what: str = "start date"
 ) -> pd.Timestamp | None:
     """The start of the reporting period as a UTC timestamp (a date means its midnight, UTC)."""
-    if since is None or (isinstance(since, str) and not since.strip()):
-        return None
-    try:
-        t = pd.Timestamp(since)
-    except (ValueError, TypeError) as exc:
-        raise InputError(
-            f"cannot read the {what} {since!r}",
-            where,
-            "Give a date such as 2026-11-01, or a time such as 2026-11-01T08:00+08:00",
-        ) from exc
-    if pd.isna(t):
-        raise InputError(f"the {what} {since!r} is empty", where)
-    return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
+    return to_utc(
+        since,
+        what,
+        where,
+        naive="utc",
+        empty="none",
+        hint="Give a date such as 2026-11-01, or a time such as 2026-11-01T08:00+08:00",
+    )
 
 
 def parse_period(since: object, until: object) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
@@ -1635,15 +1631,13 @@ def report_now(now: object, parcels: pd.DataFrame) -> pd.Timestamp:
         now = parcels["as_of"].dropna().iloc[0]
     if now is None:
         return pd.Timestamp.now(tz="UTC")
-    try:
-        t = pd.Timestamp(now)
-    except (ValueError, TypeError) as exc:
-        raise InputError(
-            f"cannot read the report time {now!r}",
-            "partner report",
-            "Give an ISO time such as 2026-11-20T04:00Z",
-        ) from exc
-    return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
+    return to_utc(
+        now,
+        "report time",
+        "partner report",
+        naive="utc",
+        hint="Give an ISO time such as 2026-11-20T04:00Z",
+    )
 
 
 def load(

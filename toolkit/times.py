@@ -324,22 +324,58 @@ def _offset_text(minutes: int) -> str:
     return f"{sign}{hours:02d}:{mins:02d}"
 
 
+_ZONE_HINT = 'Pass a tz-aware time, e.g. pd.Timestamp("2026-11-20 12:00", tz="UTC")'
+
+
+def to_utc(
+    value: object,
+    name: str = "time",
+    where: str | None = None,
+    *,
+    naive: str = "refuse",
+    empty: str = "refuse",
+    unreadable: str = "refuse",
+    hint: str | None = None,
+) -> pd.Timestamp | None:
+    """One time given by a person or a program, as a UTC pandas Timestamp.
+
+    The one reader of single times in the toolkit; each caller says what it means by:
+    ``naive`` "refuse" (InputError asking for a time zone) or "utc" (a time without a zone,
+    or a date, is taken as UTC; a date is its midnight); ``empty`` (None, NaN, NaT, blank
+    text) "refuse" or "none" (gives None); ``unreadable`` "refuse" (InputError) or "none".
+    Errors name the value and ``name``/``where``, and end with ``hint``.
+    """
+    where = where or name
+    if value is None or (isinstance(value, str) and not value.strip()):
+        ts = pd.NaT
+    else:
+        try:
+            ts = pd.Timestamp(value)
+        except (TypeError, ValueError, OverflowError):
+            if unreadable == "none":
+                return None
+            raise InputError(
+                f"cannot read the {name} {value!r} as a time",
+                where,
+                hint or "Give a date such as 2026-11-01, or a time such as 2026-11-01T08:00+08:00",
+            ) from None
+    if ts is pd.NaT or pd.isna(ts):
+        if empty == "none":
+            return None
+        raise InputError(f"the {name} is empty", where, hint or _ZONE_HINT)
+    if ts.tzinfo is None:
+        if naive != "utc":
+            raise InputError(
+                f"the {name} {value!r} has no time zone",
+                where,
+                hint or "Give the offset (e.g. +08:00) or a tz-aware time: " + _ZONE_HINT,
+            )
+        return ts.tz_localize("UTC")
+    return ts.tz_convert("UTC")
+
+
 def utc_now(now: object) -> pd.Timestamp:
     """`now` as a UTC timestamp (the current time when None); refuses naive or unreadable times."""
     if now is None:
         return pd.Timestamp.now(tz="UTC")
-    try:
-        ts = pd.Timestamp(now)
-    except (TypeError, ValueError):
-        raise InputError(
-            f"cannot read {now!r} as a time", "now", "Pass a tz-aware pandas Timestamp"
-        ) from None
-    if ts is pd.NaT:
-        raise InputError("now is empty (NaT)", "now", "Pass a tz-aware pandas Timestamp")
-    if ts.tzinfo is None:
-        raise InputError(
-            f"now={ts} has no time zone",
-            "now",
-            'Pass a tz-aware time, e.g. pd.Timestamp("2026-11-20 12:00", tz="UTC")',
-        )
-    return ts.tz_convert("UTC")
+    return to_utc(now, "now", hint=_ZONE_HINT)
