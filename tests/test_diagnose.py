@@ -643,3 +643,29 @@ def test_notebook_and_widget_show_a_diagnosis_through_one_renderer(monkeypatch):
     monkeypatch.setattr(views, "diagnosis_html", lambda *a, **k: calls.append(k) or "")
     d._repr_html_()
     assert calls == [{"actions": True, "buyer_messages": True}]
+
+
+def test_reasons_for_no_estimate_come_in_both_languages_from_one_code(monkeypatch):
+    from toolkit import demo, messages
+
+    for code, (en, zh) in messages.ETA_REASONS.items():
+        assert en and zh and en != zh, code
+        assert set(re.findall(r"{(\w+)}", en)) == set(re.findall(r"{(\w+)}", zh)), code
+    parcels, events = demo.load_demo()
+    now = pd.Timestamp(parcels["as_of"].iloc[0])
+    few = parcels.head(30)  # too little history for any estimate
+    mine = events[events["parcel_id"].isin(few["parcel_id"])]
+    # rewording the English does not change the Chinese (it is not read from the English)
+    en, zh = messages.ETA_REASONS["little_history"]
+    monkeypatch.setitem(messages.ETA_REASONS, "little_history", ("reworded: " + en, zh))
+    table = diagnose_all(mine, few, now)
+    waiting = table[table["eta_reason"].str.startswith("reworded", na=False)]
+    assert len(waiting), table["eta_reason"].value_counts()
+    pid = waiting["parcel_id"].iloc[0]
+    d = diagnose(
+        mine,
+        now=now,
+        parcel=few.set_index("parcel_id").loc[pid].rename(pid).to_dict() | {"parcel_id": pid},
+    )
+    assert d.eta is None and d.eta_reason.startswith("reworded")
+    assert any(t.startswith("暂无预计送达日期：可比包裹的历史数据不足") for t in d.evidence_text_zh)

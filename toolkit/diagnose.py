@@ -49,13 +49,13 @@ from toolkit.eta import (
     STAGES,
     EtaModel,
     basis_text,
+    reason_texts,
 )
 from toolkit.messages import (
     MILESTONE_PHRASE,
     Action,
     build_actions,
     buyer_message,
-    eta_reason_zh,
     evidence_zh,
     explanation,
 )
@@ -625,18 +625,19 @@ def _core(
 
     # ETA for the categories where one makes sense
     eta = eta_model.predict(stage, entry, parcels[list(LANE_FIELDS)], now)
-    no_eta = {
-        C.DELIVERED: "the parcel has been delivered",
-        C.NUMBER_INVALID: "no scans yet to count from: the number needs checking first",
-        C.NUMBER_NOT_FOUND: "no scans yet to count from",
-        C.RETURNED_OR_EXCEPTION: "the parcel is being returned or held up by a problem, "
-        "so no delivery date can be promised",
+    no_eta = {  # categories without an estimate, and the reason code why
+        C.DELIVERED: "delivered",
+        C.NUMBER_INVALID: "check_number",
+        C.NUMBER_NOT_FOUND: "no_scans",
+        C.RETURNED_OR_EXCEPTION: "returned",
     }
-    reason = eta["eta_reason"].astype(object).to_numpy().copy()
+    reason_code = eta["eta_reason_code"].astype(object).to_numpy().copy()
     has_eta = eta["eta_level"].to_numpy() >= 0
     for c, why in no_eta.items():
-        reason[is_cat[c]] = why
+        reason_code[is_cat[c]] = why
         has_eta &= ~is_cat[c]
+    reason_code = np.where(has_eta, None, reason_code)
+    reason = reason_texts(reason_code, config)
     low = eta["eta_low"].where(has_eta)
     high = eta["eta_high"].where(has_eta)
     level = np.where(has_eta, eta["eta_level"].to_numpy(), -1)
@@ -676,7 +677,7 @@ def _core(
             "eta_low": low.to_numpy(),
             "eta_high": high.to_numpy(),
             "eta_basis": pd.Series(basis, dtype="string"),
-            "eta_reason": pd.Series(np.where(has_eta, None, reason), dtype="string"),
+            "eta_reason": pd.Series(reason, dtype="string"),
             "number_valid": intl["valid"].to_numpy(),
             "number_carrier": intl["carrier"].to_numpy(),
             "number_problems": intl["problems"].to_numpy(),
@@ -694,6 +695,7 @@ def _core(
             "_waiting": waiting_stage,
             "_stage": stage,
             "_eta_level": level,
+            "_eta_reason_zh": reason_texts(reason_code, config, "zh"),
             "_eta_n": eta["eta_n"].to_numpy(),
             "_eta_delivered": eta["eta_delivered"].to_numpy(),
         }
@@ -1385,6 +1387,6 @@ def _evidence_zh(category, row, facts, intl, now, ref_time, shipped) -> list[str
     elif category == C.HANDOVER_NOT_SYNCED:
         dom = facts["domestic_number"]
         out.append(f"国内单号 {dom} 已知，但没有扫描" if dom else "国际单号没有关联任何国内单号")
-    if int(row["_eta_level"]) < 0 and row["eta_reason"] is not pd.NA:
-        out.append("暂无预计送达日期：" + eta_reason_zh(str(row["eta_reason"])))
+    if int(row["_eta_level"]) < 0 and row["_eta_reason_zh"] is not None:
+        out.append("暂无预计送达日期：" + row["_eta_reason_zh"])
     return out

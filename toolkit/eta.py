@@ -317,20 +317,13 @@ class EtaModel:
             n_used[rows] = km.n[g]
             d_used[rows] = km.delivered[g]
         has = level_of >= 0
-        reason = np.full(n, None, dtype=object)
-        reason[~has] = (
-            f"too little history: fewer than {cfg.eta_min_parcels} comparable parcels "
-            f"(with {cfg.eta_min_delivered} delivered) reached this stage, even across all lanes"
-        )
-        reason[stage < 0] = "no stage of the journey to count from"
+        code = np.full(n, None, dtype=object)  # why there is no estimate (messages.ETA_REASONS)
+        code[~has] = "little_history"
+        code[stage < 0] = "no_stage"
         beyond = has & (s_w <= 0)
-        reason[beyond] = (
-            "no comparable parcel waited this long at this stage and was still delivered"
-        )
+        code[beyond] = "waited_too_long"
         unreached = has & ~beyond & np.isnan(t_low)
-        reason[unreached] = (
-            "too few comparable parcels that waited this long have been delivered so far"
-        )
+        code[unreached] = "too_few_delivered"
         ok = has & ~np.isnan(t_low)
         level_of[~ok] = -1
         low = _to_dates(entered, t_low, ok)
@@ -342,9 +335,19 @@ class EtaModel:
                 "eta_n": np.where(ok, n_used, 0),
                 "eta_delivered": np.where(ok, d_used, 0),
                 "eta_level": level_of,
-                "eta_reason": pd.Series(reason, dtype="string"),
+                "eta_reason": pd.Series(reason_texts(code, cfg), dtype="string"),
+                "eta_reason_code": pd.Series(code, dtype="string"),
             }
         )
+
+
+def reason_texts(codes: np.ndarray, cfg: DiagnosisConfig, language: str = "en") -> np.ndarray:
+    """The reasons for no estimate, in words, from their codes (None stays None)."""
+    from toolkit.messages import eta_reason
+
+    params = {"min_parcels": cfg.eta_min_parcels, "min_delivered": cfg.eta_min_delivered}
+    words = {c: eta_reason(c, language, **params) for c in {c for c in codes if c is not None}}
+    return np.array([None if c is None else words[c] for c in codes], dtype=object)
 
 
 def _to_dates(entered: np.ndarray, days: np.ndarray, ok: np.ndarray) -> pd.Series:

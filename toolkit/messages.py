@@ -58,25 +58,41 @@ MILESTONE_PHRASE_ZH: dict[str, str] = {
 }
 
 # Why there is no delivery estimate, in Chinese, by the start of the English reason.
-ETA_REASON_ZH: dict[str, str] = {
-    "the parcel has been delivered": "包裹已妥投",
-    "no scans yet to count from: the number needs checking first": "尚无扫描可作依据，需先核对单号",
-    "no scans yet to count from": "尚无扫描可作依据",
-    "the parcel is being returned or held up by a problem": "包裹正在退回或因问题受阻，"
-    "无法承诺送达日期",
-    "too little history": "可比包裹的历史数据不足",
-    "no stage of the journey to count from": "无法确定包裹所处的运输阶段",
-    "no comparable parcel waited this long": "没有在此阶段等待这么久后仍送达的可比包裹",
-    "too few comparable parcels that waited this long": "等待这么久的可比包裹中，已送达的太少",
+# Why a parcel has no delivery estimate, by reason code: (English, Chinese). Parameters in
+# braces are filled from the estimate's settings; both languages come from the same code.
+ETA_REASONS: dict[str, tuple[str, str]] = {
+    "delivered": ("the parcel has been delivered", "包裹已妥投"),
+    "check_number": (
+        "no scans yet to count from: the number needs checking first",
+        "尚无扫描可作依据，需先核对单号",
+    ),
+    "no_scans": ("no scans yet to count from", "尚无扫描可作依据"),
+    "returned": (
+        "the parcel is being returned or held up by a problem, so no delivery date can be promised",
+        "包裹正在退回或因问题受阻，无法承诺送达日期",
+    ),
+    "little_history": (
+        "too little history: fewer than {min_parcels} comparable parcels (with {min_delivered} "
+        "delivered) reached this stage, even across all lanes",
+        "可比包裹的历史数据不足：即使不分线路，到达此阶段的可比包裹也少于 {min_parcels} 件"
+        "（其中已送达 {min_delivered} 件）",
+    ),
+    "no_stage": ("no stage of the journey to count from", "无法确定包裹所处的运输阶段"),
+    "waited_too_long": (
+        "no comparable parcel waited this long at this stage and was still delivered",
+        "没有在此阶段等待这么久后仍送达的可比包裹",
+    ),
+    "too_few_delivered": (
+        "too few comparable parcels that waited this long have been delivered so far",
+        "等待这么久的可比包裹中，已送达的太少",
+    ),
 }
 
 
-def eta_reason_zh(reason: str) -> str:
-    """The reason for having no delivery estimate, in Chinese."""
-    for start, zh in ETA_REASON_ZH.items():
-        if reason.startswith(start):
-            return zh
-    return "暂无足够依据"
+def eta_reason(code: str, language: str = "en", **params: object) -> str:
+    """Why there is no delivery estimate, in English or Chinese, from its reason code."""
+    en, zh = ETA_REASONS[code]
+    return (zh if language == "zh" else en).format(**params)
 
 
 # The silence limit a suspected loss passed, by leg (see toolkit.diagnose._limit_text).
