@@ -203,3 +203,18 @@ def test_make_check_is_the_fast_lane_and_make_test_runs_everything():
     assert test and "slow" not in test.group(1)
     readme = (ROOT / "README.md").read_text()
     assert "make check" in readme and "make test" in readme
+
+
+@pytest.mark.slow  # a fresh interpreter: what importing the data contract loads
+def test_the_data_contract_loads_no_http_client_sandbox_or_charts():
+    code = (
+        "import sys, toolkit.model, toolkit.times, toolkit.errors\n"
+        "heavy = [m for m in ('httpx', 'plotly', 'ipywidgets', 'toolkit.sandbox', 'toolkit.track')"
+        " if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+        "import toolkit.track, toolkit\n"
+        "from toolkit import track\n"
+        "assert callable(toolkit.track) and track is toolkit.track, toolkit.track\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
