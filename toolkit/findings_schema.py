@@ -108,7 +108,12 @@ def _check_text(name: str, value: Any, where: str) -> str:
         )
     if "\x00" in value:
         raise InputError(f"{name} contains a NUL character", where, f"Remove it from {name}")
-    return value
+    # half of a broken character pair (pasted from a damaged text) cannot be stored: it is
+    # kept visible as U+FFFD instead of losing the whole finding
+    return _LONE_SURROGATE.sub("\ufffd", value)
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def check_label(name: str, value: Any, where: str, *, required: bool) -> str:
