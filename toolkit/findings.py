@@ -679,6 +679,15 @@ class FindingsStore:
         text: mobile numbers always, and the recipients' names, phones and addresses from
         ``parcels`` (a parcels table) wherever they appear.
         """
+        table = self.export_table(partner_safe, parcels=parcels, **filters)
+        # UTF-8 with BOM so that spreadsheet programs read Chinese text; formulas defused
+        return write_spreadsheet_csv(table, path)
+
+    def export_table(
+        self, partner_safe: bool = True, *, parcels: pd.DataFrame | None = None, **filters: Any
+    ) -> pd.DataFrame:
+        """What export_csv writes, as a table of text cells (lists joined, times in ISO 8601
+        UTC); the partner report reads its findings from here."""
         unknown = sorted(set(filters) - {"parcel_id", "status", "category", "analyst", "since"})
         if unknown:
             raise InputError(
@@ -696,8 +705,7 @@ class FindingsStore:
                     _masked(value, combined_masker(maskers[p] for p in ids if p in maskers))
                     for value, ids in zip(df[name], df["parcel_ids"], strict=True)
                 ]
-        # UTF-8 with BOM so that spreadsheet programs read Chinese text; formulas defused
-        return write_spreadsheet_csv(_csv_frame(df), path)
+        return _csv_frame(df)
 
 
 # ---------------------------------------------------------------- export helpers

@@ -13,7 +13,6 @@ import base64
 import html
 import os
 import re
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -1515,15 +1514,10 @@ def partner_findings(
         return pd.DataFrame(columns=list(FINDING_COLUMNS))
     wanted = check_findings_filter(findings_filter) or {}
     ids = parcels["parcel_id"].astype(str).tolist()
-    with (
-        store_module.FindingsStore(url=url) as store,
-        tempfile.TemporaryDirectory(prefix="toolkit-findings-") as tmp,
-    ):
-        path = store.export_csv(
-            Path(tmp) / "findings.csv", partner_safe=True, parcels=parcels, parcel_id=ids, **wanted
-        )
-        table = pd.read_csv(path, dtype="string", keep_default_na=False, encoding="utf-8-sig")
-    return table[[c for c in FINDING_COLUMNS if c in table.columns]]
+    with store_module.FindingsStore(url=url) as store:
+        table = store.export_table(partner_safe=True, parcels=parcels, parcel_id=ids, **wanted)
+    table = table[[c for c in FINDING_COLUMNS if c in table.columns]]
+    return table.astype("string").fillna("")
 
 
 def build_report(
