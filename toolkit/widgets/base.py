@@ -7,13 +7,14 @@ from __future__ import annotations
 import functools
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from html import escape
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import ipywidgets as w
+import pandas as pd
 import plotly.graph_objects as go
 
 from toolkit.carriers.base import WARNING_KINDS
@@ -76,6 +77,69 @@ def _report_language() -> w.Dropdown:
         layout=w.Layout(width="150px"),
         tooltip="Language of the partner report",
     )
+
+
+# ------------------------------------------------------------------ what every widget has
+
+
+class WidgetBase:
+    """The settings, message line, findings store and export outputs every widget has.
+
+    ``_settings`` is called first in a widget's constructor; the widget lays out the
+    HTML and output children it makes (``_w_message``, ``_w_saved``, ``_w_report_lang``,
+    ``_w_export``, ``_w_download``) and sets ``self.layout``.
+    """
+
+    layout: w.Box
+
+    def _settings(
+        self,
+        now: pd.Timestamp | None,
+        track_options: Mapping[str, Any] | None,
+        out_dir: str | Path | None,
+        store: Any,
+    ) -> None:
+        self.now = pd.Timestamp(now) if now is not None else None
+        self.track_options = {"progress": False, **dict(track_options or {})}
+        self.out_dir = Path(out_dir) if out_dir is not None else None
+        self._store = store
+        self._w_message = w.HTML()
+        self._w_saved = w.HTML()
+        self._w_report_lang = _report_language()
+        self._w_export = w.HTML()
+        self._w_download = w.Output()
+
+    # ------------------------------------------------------------ what it shows (read-only)
+    @property
+    def message(self) -> str:
+        """The message line (HTML): problems, warnings and what to do next."""
+        return self._w_message.value
+
+    @property
+    def saved_message(self) -> str:
+        """The confirmation next to the save button (HTML; "" until a finding is saved)."""
+        return self._w_saved.value
+
+    @property
+    def export_message(self) -> str:
+        """What the last export said: where the file is and who may see it (HTML)."""
+        return self._w_export.value
+
+    # ------------------------------------------------------------ plumbing
+    @property
+    def store(self) -> Any:
+        """The findings store (a default FindingsStore() on first use)."""
+        if self._store is None:
+            self._store = _default_store()
+        return self._store
+
+    def _say(self, text: str, kind: str = "error") -> None:
+        self._w_message.value = message_html(text, kind) if text else ""
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.layout)
 
 
 def link_target(path: Path, start: Path | None = None) -> str:

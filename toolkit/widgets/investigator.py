@@ -26,9 +26,8 @@ from toolkit.widgets.base import (
     NUMBER_FAILURES,
     TRACKING_WARNINGS,
     FigureSlot,
-    _default_store,
+    WidgetBase,
     _guarded,
-    _report_language,
     _show_export,
 )
 from toolkit.widgets.form import FindingForm
@@ -53,7 +52,7 @@ SUGGESTION_BUTTONS = 5  # corrections offered as buttons under the number
 # ------------------------------------------------------------------ one parcel
 
 
-class ParcelInvestigator:
+class ParcelInvestigator(WidgetBase):
     """Look into one parcel: number check, tracking, timeline, diagnosis, actions, findings."""
 
     def __init__(
@@ -69,10 +68,7 @@ class ParcelInvestigator:
     ):
         self.parcels = parcels
         self.history = events
-        self.now = pd.Timestamp(now) if now is not None else None
-        self.track_options = {"progress": False, **dict(track_options or {})}
-        self.out_dir = Path(out_dir) if out_dir is not None else None
-        self._store = store
+        self._settings(now, track_options, out_dir, store)
         # what the shown parcel's delivery estimate was made from, which an export passes on:
         # (parcels, events, now, lane model)
         self.basis: tuple[pd.DataFrame, Callable[[], pd.DataFrame], pd.Timestamp, Any] | None = None
@@ -108,7 +104,6 @@ class ParcelInvestigator:
         )
         self._w_parse = w.HTML(parse_html(parse("")))
         self._w_suggestions = w.HBox([])
-        self._w_message = w.HTML()
         self._w_sandbox = w.HTML()
         self._w_diagnosis = w.HTML()
         self._w_actions = w.VBox([])
@@ -119,7 +114,6 @@ class ParcelInvestigator:
         self._w_events = w.HTML()
         self.form = FindingForm(analyst)
         self._b_save = w.Button(description="Save finding", icon="save", disabled=True)
-        self._w_saved = w.HTML()
         self._w_findings = w.HTML()
         self._b_export = w.Button(
             description="Export for partner",
@@ -128,9 +122,6 @@ class ParcelInvestigator:
             tooltip="Write an HTML report for the carrier partner (recipient data masked)",
             layout=w.Layout(width="auto"),
         )
-        self._w_report_lang = _report_language()
-        self._w_export = w.HTML()
-        self._w_download = w.Output()
 
         self._w_demo.observe(self._on_demo, names="value")
         self._w_number.observe(self._on_number, names="value")
@@ -176,11 +167,6 @@ class ParcelInvestigator:
 
     # ------------------------------------------------------------ what it shows (read-only)
     @property
-    def message(self) -> str:
-        """The message line (HTML): problems, warnings and what to do next."""
-        return self._w_message.value
-
-    @property
     def diagnosis_html(self) -> str:
         """The diagnosis card of the parcel shown (HTML; "" when none is)."""
         return self._w_diagnosis.value
@@ -189,27 +175,6 @@ class ParcelInvestigator:
     def findings_html(self) -> str:
         """The findings recorded for the parcel shown, as listed (HTML)."""
         return self._w_findings.value
-
-    @property
-    def saved_message(self) -> str:
-        """The confirmation next to the save button (HTML; "" until a finding is saved)."""
-        return self._w_saved.value
-
-    @property
-    def export_message(self) -> str:
-        """What the last export said: where the file is and who may see it (HTML)."""
-        return self._w_export.value
-
-    # ------------------------------------------------------------ plumbing
-    @property
-    def store(self) -> Any:
-        """The findings store (a default FindingsStore() on first use)."""
-        if self._store is None:
-            self._store = _default_store()
-        return self._store
-
-    def _say(self, text: str, kind: str = "error") -> None:
-        self._w_message.value = message_html(text, kind) if text else ""
 
     # ----------------------------------------------------------- callbacks
     def _on_demo(self, change) -> None:
@@ -489,11 +454,6 @@ class ParcelInvestigator:
         )
         _show_export(self._w_export, self._w_download, Path(path), partner=True)
         return Path(path)
-
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self.layout)
 
 
 def _bare_parcels(rec: Mapping[str, Any]) -> pd.DataFrame:

@@ -25,10 +25,9 @@ from toolkit.triage import Triage, TriageFilter, triage_table
 from toolkit.widgets.base import (
     TRACKING_WARNINGS,
     FigureSlot,
-    _default_store,
+    WidgetBase,
     _guarded,
     _replace,
-    _report_language,
     _show_export,
 )
 from toolkit.widgets.form import FindingForm
@@ -47,7 +46,7 @@ def _option_label(column: str, value: str) -> str:
 # ------------------------------------------------------------------ a group of parcels
 
 
-class GroupTriage:
+class GroupTriage(WidgetBase):
     """Filter a group of parcels by carrier, lane, province, silence and category; act on a selection."""
 
     def __init__(
@@ -63,12 +62,9 @@ class GroupTriage:
         list_limit: int = 1000,
         swimlane_limit: int = 100,
     ):
-        self.now = pd.Timestamp(now) if now is not None else None
-        self.track_options = {"progress": False, **dict(track_options or {})}
-        self.out_dir = Path(out_dir) if out_dir is not None else None
+        self._settings(now, track_options, out_dir, store)
         self.list_limit = int(list_limit)
         self.swimlane_limit = int(swimlane_limit)
-        self._store = store
         self._quiet = False
         self.parcels: pd.DataFrame | None = None
         self.events: pd.DataFrame | None = None
@@ -84,7 +80,6 @@ class GroupTriage:
         )
         self._b_demo = w.Button(description="Load demo set", icon="database")
         self._w_status = w.HTML()
-        self._w_message = w.HTML()
         box = w.Layout(width="230px", height="120px")
         self._w_carrier = w.SelectMultiple(description="Carrier", layout=box)
         self._w_lane = w.SelectMultiple(description="Lane", layout=box)
@@ -126,12 +121,8 @@ class GroupTriage:
             tooltip="Record one finding for every selected parcel",
             layout=w.Layout(width="auto"),
         )
-        self._w_saved = w.HTML()
         self._b_csv = w.Button(description="Export selection as CSV", icon="file-csv")
         self._b_partner = w.Button(description="Export for partner", icon="file-export")
-        self._w_report_lang = _report_language()
-        self._w_export = w.HTML()
-        self._w_download = w.Output()
 
         for widget in (
             self._w_carrier,
@@ -192,35 +183,9 @@ class GroupTriage:
         return self._w_status.value
 
     @property
-    def message(self) -> str:
-        """The message line (HTML): problems, warnings and what to do next."""
-        return self._w_message.value
-
-    @property
     def summary_html(self) -> str:
         """The table of parcels per category under the filters (HTML)."""
         return self._w_summary.value
-
-    @property
-    def saved_message(self) -> str:
-        """The confirmation next to the save button (HTML; "" until a finding is saved)."""
-        return self._w_saved.value
-
-    @property
-    def export_message(self) -> str:
-        """What the last export said: where the file is and who may see it (HTML)."""
-        return self._w_export.value
-
-    # ------------------------------------------------------------ plumbing
-    @property
-    def store(self) -> Any:
-        """The findings store (a default FindingsStore() on first use)."""
-        if self._store is None:
-            self._store = _default_store()
-        return self._store
-
-    def _say(self, text: str, kind: str = "error") -> None:
-        self._w_message.value = message_html(text, kind) if text else ""
 
     @_guarded
     def _guarded_load(self, parcels, events, now) -> None:
@@ -614,11 +579,6 @@ class GroupTriage:
         )
         _show_export(self._w_export, self._w_download, Path(path), partner=True)
         return Path(path)
-
-    def _ipython_display_(self) -> None:
-        from IPython.display import display
-
-        display(self.layout)
 
 
 def _export_dir(out_dir: Path | None) -> Path:
