@@ -403,34 +403,26 @@ def timeline_figure(
             annotation_position=position.get(i, "top left"),
             annotation_font={"size": 11, "color": "#6c757d"},
         )
-    notes_below = 0
+    notes = []  # lines under the chart: what it leaves out
     if aside.any():
         days = ", ".join(dict.fromkeys(f"{t:%Y-%m-%d}" for t in dropped["time_utc"]))
-        fig.add_annotation(
-            text=f"{int(aside.sum())} scan(s) with an impossible date not drawn ({days})",
-            xref="paper",
-            yref="paper",
-            x=0,
-            y=0,
-            yshift=-44,
-            xanchor="left",
-            yanchor="top",
-            showarrow=False,
-            font={"size": 11, "color": "#b5651d"},
-        )
-        notes_below = 1
+        text = f"{int(aside.sum())} scan(s) with an impossible date not drawn ({days})"
+        notes.append((text, "#b5651d"))
     if len(gaps) > len(labelled):
+        text = f"{len(gaps) - len(labelled)} shorter silent gaps shaded, not labelled"
+        notes.append((text, "#6c757d"))
+    for row, (text, colour) in enumerate(notes):
         fig.add_annotation(
-            text=f"{len(gaps) - len(labelled)} shorter silent gaps shaded, not labelled",
+            text=text,
             xref="paper",
             yref="paper",
             x=0,
             y=0,
-            yshift=-44 - 16 * notes_below,
+            yshift=-44 - 16 * row,
             xanchor="left",
             yanchor="top",
             showarrow=False,
-            font={"size": 11, "color": "#6c757d"},
+            font={"size": 11, "color": colour},
         )
     if now is not None:
         _now_line(fig, now)
