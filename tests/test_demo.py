@@ -414,7 +414,7 @@ def test_cli_runs_as_a_module_and_explains_bad_input(tmp_path):
         check=False,
     )
     assert bad.returncode == 2
-    assert "no UTC offset" in bad.stderr and "Traceback" not in bad.stderr
+    assert "has no time zone" in bad.stderr and "Traceback" not in bad.stderr
 
 
 @pytest.mark.parametrize(
