@@ -196,10 +196,6 @@ def _need(df: object, columns: Iterable[str], table: str, where: str) -> pd.Data
     return df
 
 
-def _utc(value: object, name: str) -> pd.Timestamp:
-    return to_utc(value, name)
-
-
 def grid_cells(values: np.ndarray) -> list[list[float | None]]:
     """A 2-D grid of numbers with blank cells (NaN, ±inf) as None, which JSON holds as null.
 
@@ -305,7 +301,7 @@ def _set_aside(ev: pd.DataFrame, now: pd.Timestamp | None, shipped_at: object) -
 
     parcels = None
     if shipped_at is not None and not pd.isna(shipped_at):
-        shipped = _utc(shipped_at, "shipped_at")
+        shipped = to_utc(shipped_at, "shipped_at")
         ids = ev["parcel_id"].dropna().unique() if "parcel_id" in ev.columns else []
         parcels = pd.DataFrame({"parcel_id": list(ids), "shipped_at": shipped})
     return scan_flags(ev, parcels, now) != 0
@@ -329,7 +325,7 @@ def timeline_figure(
     """
     validate_events(events, "events")
     ev = events.sort_values("time_utc", kind="stable").reset_index(drop=True)
-    now = None if now is None else _utc(now, "now")
+    now = None if now is None else to_utc(now, "now")
     aside = _set_aside(ev, now, shipped_at)
     if aside.any():
         dropped, ev = ev[aside], ev[~aside].reset_index(drop=True)
@@ -505,7 +501,7 @@ def silent_gaps(
     starts, ends = t.iloc[:-1].reset_index(drop=True), t.iloc[1:].reset_index(drop=True)
     out = pd.DataFrame({"start": starts, "end": ends, "open": False})
     if now is not None and len(t):
-        now = _utc(now, "now")
+        now = to_utc(now, "now")
         out = pd.concat(
             [out, pd.DataFrame({"start": [t.iloc[-1]], "end": [now], "open": [True]})],
             ignore_index=True,
@@ -541,7 +537,7 @@ def ageing_histogram(
     stuck = diagnoses[diagnoses["category"].astype(str) != Category.DELIVERED]
     if now is not None:
         _need(diagnoses, ("last_scan_utc",), "diagnoses", "diagnoses")
-        now = _utc(now, "now")
+        now = to_utc(now, "now")
         days = (now - stuck["last_scan_utc"]) / pd.Timedelta(days=1)
         early = (days < 0).to_numpy(bool)
         if early.any():
@@ -971,7 +967,7 @@ def swimlanes(
             )
         )
     if now is not None:
-        _now_line(fig, _utc(now, "now"))
+        _now_line(fig, to_utc(now, "now"))
     labelled = n <= 60
     fig.update_layout(
         xaxis_title="Time (UTC)",

@@ -109,7 +109,7 @@ def track(
                 "Name each parcel's carriers in its international_carrier and "
                 "domestic_carrier columns instead",
             )
-        if _carrier_code(carrier) is None:
+        if carrier_code(carrier) is None:
             raise InputError(
                 f"unknown carrier {carrier!r}",
                 "carrier",
@@ -318,7 +318,7 @@ class _Run:
                 self.parcel_phone.setdefault(parcel_id, phone)
             if item.get("shipped_at") is not None:
                 self.parcel_shipped.setdefault(parcel_id, item["shipped_at"])
-            named = _carrier_code(item.get("carrier"))
+            named = carrier_code(item.get("carrier"))
             plans.append(
                 {
                     "tn": tn,
@@ -678,11 +678,6 @@ def _safe(value: Any) -> Any:
 
 def _norm(number: Any) -> str:
     return parse(number).normalized or str(number)
-
-
-def _carrier_code(value: Any) -> str | None:
-    """A toolkit carrier code from a code or a carrier name ('SF Express', '顺丰速运')."""
-    return carrier_code(value)
 
 
 def _domestic_guess(candidates: Iterable[str]) -> str | None:
