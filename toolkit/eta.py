@@ -346,8 +346,10 @@ def reason_texts(codes: np.ndarray, cfg: DiagnosisConfig, language: str = "en") 
     from toolkit.messages import eta_reason
 
     params = {"min_parcels": cfg.eta_min_parcels, "min_delivered": cfg.eta_min_delivered}
-    words = {c: eta_reason(c, language, **params) for c in {c for c in codes if c is not None}}
-    return np.array([None if c is None else words[c] for c in codes], dtype=object)
+    codes = pd.Series(codes, dtype=object)
+    words = {c: eta_reason(c, language, **params) for c in codes.dropna().unique()}
+    texts = codes.map(words)  # one look-up per parcel, in pandas rather than a Python loop
+    return texts.where(texts.notna(), None).to_numpy(dtype=object)
 
 
 def _to_dates(entered: np.ndarray, days: np.ndarray, ok: np.ndarray) -> pd.Series:
