@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
 
 EVIL_ID = "PEVIL0001"
 EVIL_SCRIPT = "<script>window.__pwned=1</script>"
@@ -56,3 +62,14 @@ def stuck_demo_ids(parcels: pd.DataFrame, n: int = 4) -> list[str]:
     kinds = ("handover_not_synced", "silent_too_long", "returned_or_exception", "number_invalid")
     ids = [parcels.loc[parcels["true_category"] == k, "parcel_id"].iloc[0] for k in kinds]
     return [str(i) for i in ids[:n]]
+
+
+def run_report_command(*args: str) -> subprocess.CompletedProcess:
+    """``python -m toolkit report ARGS`` from the repository root, its output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "toolkit", "report", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )

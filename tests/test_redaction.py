@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 import pytest
+from report_fixtures import run_report_command
 
 from toolkit.carriers import Kuaidi100Client, Query, SeventeenTrackClient
 from toolkit.errors import InputError
@@ -96,20 +95,12 @@ def test_findings_store_errors_and_repr_hide_a_query_string_password():
     assert PASSWORD not in str(err.value) and "not supported" in str(err.value)
 
 
-def run_report(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "toolkit", "report", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=ROOT,
-    )
-
-
 @pytest.mark.slow
 def test_report_command_never_prints_the_store_password(tmp_path):
     url = f"postgresql+psycopg://toolkit@{CLOSED}/db?password={PASSWORD}"
-    done = run_report("--findings-url", url, "--finding-status", "open", "--out", str(tmp_path))
+    done = run_report_command(
+        "--findings-url", url, "--finding-status", "open", "--out", str(tmp_path)
+    )
     assert done.returncode == 2
     assert "cannot open the findings database" in done.stderr
     assert PASSWORD not in done.stdout + done.stderr
@@ -119,7 +110,7 @@ def test_report_command_never_prints_the_store_password(tmp_path):
 @pytest.mark.slow
 def test_report_command_hides_the_password_when_the_report_itself_fails(tmp_path):
     url = f"postgresql+psycopg://toolkit@{CLOSED}/db?password={PASSWORD}"
-    done = run_report("--findings-url", url, "--carrier", "sf", "--out", str(tmp_path))
+    done = run_report_command("--findings-url", url, "--carrier", "sf", "--out", str(tmp_path))
     assert "the report stopped with StoreError" in done.stderr
     assert done.returncode == 2, done.stdout
     assert PASSWORD not in done.stdout + done.stderr

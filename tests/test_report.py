@@ -6,8 +6,6 @@ import base64
 import io
 import os
 import re
-import subprocess
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -23,6 +21,7 @@ from report_fixtures import (
     EVIL_SCRIPT,
     FAKE_KEYS,
     INTERNAL_NOTE,
+    run_report_command,
     stuck_demo_ids,
     with_evil_parcel,
 )
@@ -906,19 +905,9 @@ def test_export_needs_parcels_and_says_so(demo_set, tmp_path):
     assert not DEFAULT_OUT.is_absolute()  # out/ of the working folder, installed or not
 
 
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "toolkit", "report", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=ROOT,
-    )
-
-
 @pytest.mark.slow
 def test_cli_renders_the_whole_demo_set_under_8_mb(tmp_path):
-    done = run_cli("--out", str(tmp_path))
+    done = run_report_command("--out", str(tmp_path))
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""  # only the file's path is printed; no kernel warnings
     path = Path(done.stdout.strip())
@@ -964,7 +953,7 @@ def test_cli_errors_are_toolkit_messages_with_exit_2(tmp_path, capsys, args, mes
 
 @pytest.mark.slow
 def test_python_m_toolkit_report_errors_are_toolkit_messages_with_exit_2(tmp_path):
-    done = run_cli("--carrier", "nope", "--out", str(tmp_path))
+    done = run_report_command("--carrier", "nope", "--out", str(tmp_path))
     assert done.returncode == 2
     assert "unknown carrier 'nope'" in done.stderr
     assert "Traceback" not in done.stderr
@@ -977,7 +966,7 @@ def test_cli_report_for_one_carrier_from_a_parcels_file(tmp_path, demo_set):
     ids = tmp_path / "complaints.txt"
     chosen = parcels[parcels["domestic_carrier"] == "sf"]["parcel_id"].head(3).tolist()
     ids.write_text("\n".join([*chosen, parcels["parcel_id"].iloc[0]]))
-    done = run_cli(
+    done = run_report_command(
         "--carrier", "sf", "--parcels", str(ids), "--language", "zh", "--out", str(tmp_path / "o")
     )
     assert done.returncode == 0, done.stderr
@@ -997,7 +986,7 @@ def test_cli_report_from_exported_tables_and_a_bad_row_named(tmp_path):
     sf.to_csv(tmp_path / "parcels.csv", index=False, encoding="utf-8-sig")  # as Excel saves it
     scans.to_csv(tmp_path / "events.csv.gz", index=False)
     tables = ["--parcels-table", str(tmp_path / "parcels.csv")]
-    done = run_cli(
+    done = run_report_command(
         *tables, "--events", str(tmp_path / "events.csv.gz"), "--carrier", "sf",
         "--out", str(tmp_path / "o"),
     )  # fmt: skip
@@ -1011,7 +1000,9 @@ def test_cli_report_from_exported_tables_and_a_bad_row_named(tmp_path):
     broken = scans.copy()
     broken.iloc[3, broken.columns.get_loc("time_local")] = "yesterday-ish"
     broken.to_csv(tmp_path / "broken.csv", index=False)
-    done = run_cli(*tables, "--events", str(tmp_path / "broken.csv"), "--out", str(tmp_path / "b"))
+    done = run_report_command(
+        *tables, "--events", str(tmp_path / "broken.csv"), "--out", str(tmp_path / "b")
+    )
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "broken.csv" in done.stderr and "line(s) 5" in done.stderr
     assert "'yesterday-ish'" in done.stderr and "ISO 8601" in done.stderr
@@ -1021,7 +1012,7 @@ def test_cli_report_from_exported_tables_and_a_bad_row_named(tmp_path):
 @pytest.mark.slow
 def test_cli_report_on_parcels_with_open_findings(tmp_path, findings_store):
     url, (a, b, c, d) = findings_store
-    done = run_cli(
+    done = run_report_command(
         "--finding-status",
         "open",
         "--finding-category",
