@@ -6,7 +6,7 @@
 Each scope is rendered the way `python -m toolkit report` does it (papermill runs notebook 03
 in a fresh kernel, nbconvert turns it into one offline HTML file), in its own subprocess so
 that the peak memory of that subprocess and of the kernel it starts can be read apart. The
-in-process part (selecting, diagnosing and masking the parcels: report_content.build_report)
+in-process part (selecting, diagnosing and masking the parcels: content.build_report)
 is timed separately. The issue's limit for the file is 8 MB on the demo data.
 """
 
@@ -38,18 +38,19 @@ SCOPES = {
 
 
 def child(scope: str) -> dict:
-    from toolkit import demo, report_content
+    from toolkit import demo
+    from toolkit.report import content
     from toolkit.report import export_for_partner, render_report
 
     options = dict(SCOPES[scope][1])
     parcels, events = demo.load_demo()
     one = options.pop("one", False)
     if one:
-        table = report_content.build_report(parcels, events)
+        table = content.build_report(parcels, events)
         stuck = table.diagnoses[table.diagnoses["category"].astype(str) == "handover_not_synced"]
         options["parcel_ids"] = [stuck["parcel_id"].iloc[0]]
     t0 = time.perf_counter()
-    built = report_content.build_report(parcels, events, demo=True, **options)
+    built = content.build_report(parcels, events, demo=True, **options)
     build_s = time.perf_counter() - t0
     with tempfile.TemporaryDirectory() as out:
         t0 = time.perf_counter()
@@ -61,7 +62,7 @@ def child(scope: str) -> dict:
         size = path.stat().st_size
     return {
         "parcels": len(built.diagnoses),
-        "stuck": int(built.diagnoses["category"].astype(str).isin(report_content.STUCK).sum()),
+        "stuck": int(built.diagnoses["category"].astype(str).isin(content.STUCK).sum()),
         "questions": len(built.questions),
         "build_s": build_s,
         "render_s": render_s,

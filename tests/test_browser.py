@@ -21,7 +21,7 @@ from report_fixtures import EVIL_ID, EVIL_IMG, EVIL_SCRIPT, stuck_demo_ids, with
 
 from toolkit import demo
 from toolkit.report import export_for_partner, render_report
-from toolkit.report_content import MAX_LANES
+from toolkit.report.content import MAX_LANES
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM_PATHS = ("/usr/lib/chromium/chromium", "/usr/bin/chromium", "/usr/bin/chromium-browser")

@@ -20,7 +20,7 @@ from toolkit.errors import DecodingWarning, FileFormatError, InputError, LimitEr
 from toolkit.io import read_events, read_parcels
 from toolkit.model import PARCEL_COLUMNS
 from toolkit.policy import MAX_BYTES, MAX_COLUMNS, MAX_ROWS, LoaderLimits
-from toolkit.report_content import read_selection
+from toolkit.report.scope import read_selection
 
 ROOT = Path(__file__).resolve().parents[1]
 INTL = "LX123456785US"

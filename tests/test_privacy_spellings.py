@@ -30,7 +30,7 @@ from toolkit.privacy import (
     recipient_masker,
     recipient_maskers,
 )
-from toolkit.report_content import build_report
+from toolkit.report import build_report
 
 _T2S = OpenCC("t2s")
 _S2T = OpenCC("s2t")

@@ -38,13 +38,9 @@ from toolkit.report import (
     export_for_partner,
     external_references,
 )
-from toolkit.report_content import (
-    CATEGORY_LABELS,
-    LANGUAGES,
-    MAX_LANES,
-    read_selection,
-    select_parcels,
-)
+from toolkit.report.content import MAX_LANES
+from toolkit.report.scope import LANGUAGES, read_selection, select_parcels
+from toolkit.report.translations import CATEGORY_LABELS
 
 MAX_BYTES = 8 * 1024 * 1024
 
@@ -924,7 +920,7 @@ def test_cli_renders_the_whole_demo_set_under_8_mb(tmp_path):
 
 @pytest.mark.skipif(os.name != "posix", reason="Unix sockets are POSIX only")
 def test_report_kernel_talks_over_unix_sockets_in_the_private_folder(tmp_path):
-    from toolkit.report import _kernel_manager
+    from toolkit.report.render import _kernel_manager
 
     km = _kernel_manager(str(tmp_path))(kernel_name="python3")
     assert km.transport == "ipc"

@@ -50,7 +50,7 @@ def test_every_reader_of_a_single_time_agrees():
     def chart_time(value, name):  # how the charts read now and a shipping time
         return plots.to_utc(value, name)
 
-    from toolkit.report_content import parse_since, report_now
+    from toolkit.report.scope import parse_since, report_now
 
     aware = "2026-03-01T08:00+08:00"
     assert parse_since(aware) == report_now(aware, pd.DataFrame()) == UTC_MIDNIGHT

@@ -263,7 +263,7 @@ def test_the_carrier_filter_matches_either_leg_with_the_report_codes():
 
 
 def test_every_carrier_option_selects_what_the_report_selects(demo_triage):
-    from toolkit.report_content import check_carrier, select_parcels
+    from toolkit.report.scope import check_carrier, select_parcels
 
     _, parcels, now = demo_triage
     _, events = demo.load_demo()

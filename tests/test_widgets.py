@@ -285,7 +285,7 @@ def test_the_partner_export_shows_the_delivery_estimate_the_investigator_shows(
     demo_set, store, tmp_path
 ):
     from toolkit.diagnose import parcel_eta
-    from toolkit.report_content import build_report
+    from toolkit.report import build_report
 
     parcels, _, now = demo_set
     row = first_of(parcels, "awaiting_clearance")
@@ -449,7 +449,7 @@ def lane_ids(g: GroupTriage) -> list[str]:
 
 
 def test_the_carrier_filter_offers_domestic_carriers_and_matches_either_leg(triage, demo_set):
-    from toolkit.report_content import select_parcels
+    from toolkit.report import select_parcels
 
     parcels, events, _ = demo_set
     g = triage
@@ -547,12 +547,12 @@ def test_exports_go_to_the_exports_folder_of_the_lab_root_by_default(
     demo_set, store, tmp_path, monkeypatch
 ):
     """Without out_dir the files land in notebooks/exports/, which Lab can offer for download."""
-    import toolkit.report
+    import toolkit.report.render
 
     checkout = tmp_path / "checkout"
     (checkout / "notebooks").mkdir(parents=True)
     (checkout / "pyproject.toml").write_text("")
-    monkeypatch.setattr(toolkit.report, "ROOT", checkout)
+    monkeypatch.setattr(toolkit.report.render, "ROOT", checkout)
     monkeypatch.delenv("TOOLKIT_EXPORT_DIR", raising=False)
     monkeypatch.chdir(checkout / "notebooks")
     parcels, events, now = demo_set

@@ -24,31 +24,14 @@ from toolkit import paths
 from toolkit.errors import InputError, ToolkitError
 from toolkit.files import private_dir, write_private_text
 from toolkit.keys import redact, url_secrets
-from toolkit.report_content import (
-    INTERNAL_SUFFIX,
-    TEXT,
-    PartnerReport,
-    build_report,
-    carrier_label,
-    check_carrier,
-    check_findings_filter,
-    check_language,
-    load,
-    load_tables,
-    parse_period,
-    report_now,
-    select_parcels,
-    selection_ids,
-)
+from toolkit.report.scope import INTERNAL_SUFFIX, ReportScope, load_tables
+from toolkit.report.translations import TEXT, carrier_label
 
 __all__ = [
-    "PartnerReport",
-    "build_report",
     "check_shareable",
     "default_export_dir",
     "export_for_partner",
     "external_references",
-    "load",
     "render_report",
     "to_html",
 ]
@@ -436,7 +419,9 @@ def _kernel_manager(folder: str):
 
 def _redacted(text: str, parameters: Mapping[str, object]) -> str:
     """Text from the report's kernel with the secrets of any URL (the findings store's) hidden."""
-    return redact(text, url_secrets(str(parameters.get("findings_url") or "")))
+    scope = parameters.get("scope") or {}
+    url = parameters.get("findings_url") or scope.get("findings_url")  # type: ignore[union-attr]
+    return redact(text, url_secrets(str(url or "")))
 
 
 def _execute(parameters: dict, cwd: str):
@@ -492,44 +477,34 @@ def render_report(
     parcels_file or parcel_ids, and with a recorded finding matching findings_filter (keys
     status, category, analyst, since; see FindingsStore.query); each filter given narrows.
     """
-    language = check_language(language)
-    wanted = check_findings_filter(findings_filter)
     if (parcels is None) != (events is None):
         raise InputError(
             "parcels were given without events, or the other way round",
             "render_report",
             "Pass both tables, or neither for the demo set",
         )
-    ids = selection_ids(parcels_file, parcel_ids)
     tables = load_tables()[:2] if parcels is None else (parcels, events)
-    scope = select_parcels(  # fail before running
+    checked = ReportScope.check(  # the one check; the notebook gets the scope as it is
         *tables,
         carrier=carrier,
         since=since,
-        parcel_ids=ids,
-        findings_filter=wanted,
-        findings_url=findings_url,
         until=until,
+        parcels_file=parcels_file,
+        parcel_ids=parcel_ids,
+        findings_filter=findings_filter,
+        findings_url=findings_url,
+        language=language,
+        now=now,
     )
-    code = check_carrier(carrier, *tables)
-    start, end = parse_period(since, until)
-    when = report_now(now, tables[0])
+    chosen = checked.select(*tables)  # fail before running
+    code, language = checked.carrier, checked.language
     out = Path(out_dir)
     try:
         private_dir(out)
     except OSError as exc:
         raise InputError(f"the output folder cannot be created ({exc.strerror})", str(out)) from exc
     with tempfile.TemporaryDirectory(prefix="toolkit-report-") as tmp:
-        params: dict = {
-            "carrier": code,
-            "since": None if start is None else start.isoformat(),
-            "until": None if end is None else end.isoformat(),
-            "parcel_ids": ids,
-            "findings_url": findings_url,
-            "findings_filter": wanted,
-            "language": language,
-            "now": when.isoformat(),
-        }
+        params: dict = {"scope": checked.to_parameters()}
         if parcels is not None:
             params["parcels_path"] = str(Path(tmp) / f"parcels{INTERNAL_SUFFIX}")
             params["events_path"] = str(Path(tmp) / f"events{INTERNAL_SUFFIX}")
@@ -540,9 +515,9 @@ def render_report(
             who=carrier_label(code, language) or TEXT[language]["all_carriers"]
         )
         page = to_html(nb, title, language)
-        check_shareable(page, _forbidden(tmp, findings_url), personal_data(scope))
+        check_shareable(page, _forbidden(tmp, findings_url), personal_data(chosen))
     # a report on one parcel is named after it (letters, digits, dashes only)
-    one = re.sub(r"[^A-Za-z0-9-]+", "-", str(scope["parcel_id"].iloc[0])) if len(scope) == 1 else ""
+    one = re.sub(r"[^A-Za-z0-9-]+", "-", str(chosen["parcel_id"].iloc[0])) if len(chosen) == 1 else ""
     path = _file_name(code or one.strip("-")[:40] or None, out, dt.datetime.now())
     write_private_text(path, page)  # owner-only until the analyst chooses to share it
     return path
