@@ -39,8 +39,7 @@ SCOPES = {
 
 def child(scope: str) -> dict:
     from toolkit import demo
-    from toolkit.report import content
-    from toolkit.report import export_for_partner, render_report
+    from toolkit.report import content, export_for_partner, render_report
 
     options = dict(SCOPES[scope][1])
     parcels, events = demo.load_demo()

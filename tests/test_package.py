@@ -250,7 +250,7 @@ def test_wheel_runs_the_quick_start_outside_the_repository(tmp_path):
         # the one notebook analysts edit is the one the wheel carries
         shipped = z.read("toolkit/notebooks/03_partner_report.ipynb")
     assert shipped == REPORT_NOTEBOOK.read_bytes()
-    assert "toolkit/templates/partner/index.html.j2" in names
+    assert "toolkit/report/templates/partner/index.html.j2" in names
     assert not any(n.startswith(("data/", "tests/", "notebooks/")) for n in names)
     python = _fresh_venv(tmp_path, wheel)
     env = _clean_env(tmp_path)

@@ -1,7 +1,7 @@
 """Partner reports as one HTML file that opens offline, and the export for chosen parcels.
 
 ``render_report`` runs ``notebooks/03_partner_report.ipynb`` with papermill and converts it
-with nbconvert (template ``toolkit/templates/partner``): code, prompts, parameters and
+with nbconvert (template ``toolkit/report/templates/partner``): code, prompts, parameters and
 analyst notes left out, plotly.js inline once, nothing loaded from another address. Before
 the file is written it is checked for external references, local paths and API keys.
 """
