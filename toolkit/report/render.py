@@ -517,7 +517,9 @@ def render_report(
         page = to_html(nb, title, language)
         check_shareable(page, _forbidden(tmp, findings_url), personal_data(chosen))
     # a report on one parcel is named after it (letters, digits, dashes only)
-    one = re.sub(r"[^A-Za-z0-9-]+", "-", str(chosen["parcel_id"].iloc[0])) if len(chosen) == 1 else ""
+    one = (
+        re.sub(r"[^A-Za-z0-9-]+", "-", str(chosen["parcel_id"].iloc[0])) if len(chosen) == 1 else ""
+    )
     path = _file_name(code or one.strip("-")[:40] or None, out, dt.datetime.now())
     write_private_text(path, page)  # owner-only until the analyst chooses to share it
     return path
