@@ -3,7 +3,7 @@
     python bench/diagnose_scale.py                 # 1,000,000 parcels
     python bench/diagnose_scale.py --parcels 100000
 
-The data set is generated with toolkit.demo, reduced to what an analyst can see and
+The data set is generated with toolkit.world.demo, reduced to what an analyst can see and
 normalised once, then cached as Parquet under bench/out/ (git-ignored). The timed run
 loads the cache and runs diagnose_all in a fresh subprocess, whose peak resident memory
 (ru_maxrss) is reported. The per-parcel comparison calls diagnose() for every parcel of
@@ -60,8 +60,8 @@ def paths(n: int) -> tuple[Path, Path]:
 
 def prepare(n: int, seed: int = 11) -> None:
     """Generate, keep the visible scans, normalise; write the two Parquet caches."""
-    from toolkit import demo
-    from toolkit.normalize import normalize
+    from toolkit.tracking.normalize import normalize
+    from toolkit.world import demo
 
     OUT.mkdir(parents=True, exist_ok=True)
     p_path, e_path = paths(n)
@@ -101,7 +101,7 @@ def child(n: int) -> None:
     """Timed run (in its own process): load, diagnose_all; print JSON with times and memory."""
     import resource
 
-    from toolkit.diagnose import diagnose_all
+    from toolkit.diagnosis.diagnose import diagnose_all
 
     t0 = time.perf_counter()
     parcels, events = load(n)
@@ -126,7 +126,7 @@ def child(n: int) -> None:
 
 def per_parcel(n: int, sample: int) -> dict:
     """diagnose() per parcel vs diagnose_all on the same sample of parcels."""
-    from toolkit.diagnose import diagnose, diagnose_all, diagnose_each, fit_eta
+    from toolkit.diagnosis.diagnose import diagnose, diagnose_all, diagnose_each, fit_eta
 
     parcels, events = load(n)
     now = pd.Timestamp(parcels["as_of"].iloc[0])

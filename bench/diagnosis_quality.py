@@ -25,9 +25,9 @@ WORDING = sys.argv[sys.argv.index("--wording") + 1] if "--wording" in sys.argv e
 if WORDING:  # before the demo's phrase book is built on import
     os.environ["TOOLKIT_DEMO_WORDING"] = WORDING
 
-from toolkit import demo  # noqa: E402
-from toolkit.diagnose import diagnose_all  # noqa: E402
+from toolkit.diagnosis.diagnose import diagnose_all  # noqa: E402
 from toolkit.model import CATEGORIES  # noqa: E402
+from toolkit.world import demo  # noqa: E402
 
 TARGET_OVERALL, TARGET_EACH = 0.90, 0.80
 
@@ -40,7 +40,7 @@ def demo_set() -> tuple[pd.DataFrame, pd.DataFrame, str]:
         parcels, events = demo.load_demo()
         return parcels, events, "data/demo (committed set)"
     except (ImportError, OSError, demo.ToolkitError):
-        from toolkit.normalize import normalize
+        from toolkit.tracking.normalize import normalize
 
         parcels, raw = demo.generate(2000, 7)
         parcels = parcels.replace("", None)

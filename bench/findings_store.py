@@ -26,7 +26,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from toolkit.findings import FindingsStore
+from toolkit.findings.store import FindingsStore
 from toolkit.model import CATEGORIES
 
 LOCAL_PG_URL = "postgresql+psycopg://toolkit:toolkit@127.0.0.1:5432/toolkit_test"

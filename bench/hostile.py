@@ -42,7 +42,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from toolkit import demo  # noqa: E402
+from toolkit.world import demo  # noqa: E402
 
 # ---------------------------------------------------------------------------- masking
 
@@ -237,9 +237,9 @@ class Mangler(httpx.BaseTransport):
 
 def bench_fuzz(calls: int, seed: int) -> pd.DataFrame:
     from toolkit.keys import Keys, Secret
-    from toolkit.sandbox.server import SandboxTransport
-    from toolkit.sandbox.world import _demo_world
-    from toolkit.track import track
+    from toolkit.tracking.track import track
+    from toolkit.world.sandbox.server import SandboxTransport
+    from toolkit.world.sandbox.world import _demo_world
 
     world = _demo_world()
     keys = Keys(
@@ -302,8 +302,8 @@ def _outcome(fn) -> str:
 
 
 def bench_faults() -> pd.DataFrame:
-    from toolkit.findings import FindingsStore
-    from toolkit.track import track
+    from toolkit.findings.store import FindingsStore
+    from toolkit.tracking.track import track
 
     numbers = ["LX123456785CN", "RR000000000CN"]
     rows = []
@@ -438,8 +438,8 @@ def bench_loader(wide: int, bomb_mb: int) -> pd.DataFrame:
 
 
 def bench_secrets() -> pd.DataFrame:
-    from toolkit.carriers import SeventeenTrackClient
-    from toolkit.findings import FindingsStore
+    from toolkit.findings.store import FindingsStore
+    from toolkit.tracking.carriers import SeventeenTrackClient
 
     rows = []
     pw = "Pa55-w0rd-secret"
@@ -485,7 +485,7 @@ def bench_secrets() -> pd.DataFrame:
 
 
 def bench_dates() -> pd.DataFrame:
-    from toolkit.diagnose import diagnose
+    from toolkit.diagnosis.diagnose import diagnose
 
     parcels, events = demo.load_demo()
     now = pd.Timestamp(parcels["as_of"].iloc[0])
@@ -520,8 +520,8 @@ def bench_dates() -> pd.DataFrame:
 
 
 def bench_permissions() -> pd.DataFrame:
-    from toolkit.findings import FindingsStore
-    from toolkit.track import track
+    from toolkit.findings.store import FindingsStore
+    from toolkit.tracking.track import track
 
     rows = []
     old = os.umask(0o022)

@@ -2,8 +2,8 @@
 
     python bench/numbers_real.py
 
-For each number in toolkit/data/real_numbers.tsv (real numbers with the carrier their
-public source names), whether `toolkit.numbers.parse` puts that carrier first among its
+For each number in toolkit/tracking/data/real_numbers.tsv (real numbers with the carrier their
+public source names), whether `toolkit.tracking.numbers.parse` puts that carrier first among its
 candidates, anywhere among them, and whether numbers the source calls valid pass the
 check digit (where the format has one). China Post and EMS count as one family (both are
 China Post's numbers). Prints the overall figures, the held-out part (sources chosen by
@@ -20,8 +20,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from toolkit import numbers
-from toolkit.corpus import load_numbers
+from toolkit.tracking import numbers
+from toolkit.tracking.corpus import load_numbers
 
 FAMILY = {"ems": "chinapost"}
 TARGETS = {"first": 0.90, "any": 0.98}

@@ -38,8 +38,8 @@ SCOPES = {
 
 
 def child(scope: str) -> dict:
-    from toolkit import demo
     from toolkit.report import content, export_for_partner, render_report
+    from toolkit.world import demo
 
     options = dict(SCOPES[scope][1])
     parcels, events = demo.load_demo()

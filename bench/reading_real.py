@@ -4,7 +4,7 @@
     python bench/reading_real.py --misses   # also list the development part's misses
 
 Prints accuracy overall and on the held-out part (sources not used while writing the
-rules, see toolkit.corpus), precision and recall per milestone, and accuracy per
+rules, see toolkit.tracking.corpus), precision and recall per milestone, and accuracy per
 language and per carrier. Rows marked ``known_miss`` count as misses. The misses listed
 are the development part's only: the held-out part stays unseen.
 """
@@ -20,8 +20,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from toolkit.corpus import load_corpus
-from toolkit.phrases import PhraseMatcher, load_parts, load_phrases, load_precedence
+from toolkit.tracking.corpus import load_corpus
+from toolkit.tracking.phrases import PhraseMatcher, load_parts, load_phrases, load_precedence
 
 TARGETS = {"overall": 0.97, "held_out": 0.95}
 PRECISION_TARGETS = ("delivered", "customs_hold", "customs_cleared", "handed_over")

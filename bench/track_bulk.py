@@ -21,8 +21,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from toolkit.carriers import Query, SeventeenTrackClient
-from toolkit.sandbox import Faults, World, serve
+from toolkit.tracking.carriers import Query, SeventeenTrackClient
+from toolkit.world.sandbox import Faults, World, serve
 
 
 @dataclass
@@ -43,7 +43,7 @@ class Run:
 
 def demo_numbers(world: World, count: int) -> list[str]:
     """The analysts' international numbers of the first `count` demo parcels (typos included)."""
-    from toolkit import demo
+    from toolkit.world import demo
 
     path = Path(demo.DEMO_DIR) / "parcels.csv"
     if path.is_file():

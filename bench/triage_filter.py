@@ -3,7 +3,7 @@
     python bench/triage_filter.py                  # 100,000 parcels
     python bench/triage_filter.py --parcels 20000
 
-The group is generated with toolkit.demo, reduced to the scans an analyst can see,
+The group is generated with toolkit.world.demo, reduced to the scans an analyst can see,
 normalised and cached as Parquet under bench/out/ (git-ignored). The timed part builds
 GroupTriage once (diagnose_all and the triage table), then applies a series of filter
 changes the way the widget's controls do, and reports for each the time to filter, to
@@ -35,9 +35,9 @@ def paths(n: int) -> tuple[Path, Path]:
 
 def prepare(n: int, seed: int) -> None:
     """Generate the group, keep the visible scans, normalise; cache both tables."""
-    from toolkit import demo
     from toolkit.model import PARCEL_DTYPES
-    from toolkit.normalize import normalize
+    from toolkit.tracking.normalize import normalize
+    from toolkit.world import demo
 
     OUT.mkdir(parents=True, exist_ok=True)
     parcels, raw = demo.generate(n, seed=seed)

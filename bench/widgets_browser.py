@@ -8,7 +8,7 @@ Two measurements, each from the user's action to the chart drawn on screen:
 * Investigate: notebook 01 on the demo set with the sandbox; for several demo parcels,
   the number is typed, then the time runs from the click on Investigate until the
   diagnosis heading and the parcel's timeline (plotly SVG with its traces) are on screen.
-* Triage filter: GroupTriage over a group generated with toolkit.demo in a temporary
+* Triage filter: GroupTriage over a group generated with toolkit.world.demo in a temporary
   folder; the time runs from a filter change in the page (a list selection or the
   days slider) until the summary, the ageing histogram, the gone-dark heatmap and the
   swimlanes of the new selection are drawn.
@@ -116,10 +116,10 @@ def notebook(cells: list[str]) -> dict:
 
 
 def prepare_group(n: int, seed: int, folder: Path) -> tuple[Path, Path]:
-    """Generate n parcels with toolkit.demo, keep the visible scans, save both as Parquet."""
-    from toolkit import demo
+    """Generate n parcels with toolkit.world.demo, keep the visible scans, save both as Parquet."""
     from toolkit.model import PARCEL_DTYPES
-    from toolkit.normalize import normalize
+    from toolkit.tracking.normalize import normalize
+    from toolkit.world import demo
 
     parcels, raw = demo.generate(n, seed=seed)
     events = normalize(demo.observable_events(parcels, raw))
@@ -158,7 +158,7 @@ def open_page(browser, url: str, token: str, name: str, tmp: Path, timeout_s: fl
 
 def bench_investigate(browser, url, token, tmp, clicks: int) -> list[tuple[str, str, float]]:
     """(parcel, category, ms from the click to the timeline drawn) for demo parcels."""
-    from toolkit import demo
+    from toolkit.world import demo
 
     parcels, events = demo.load_demo()
     counts = events["parcel_id"].value_counts()

@@ -19,9 +19,9 @@ import pytest
 from lab_server import LabFailed, lab_server
 from report_fixtures import EVIL_ID, EVIL_IMG, EVIL_SCRIPT, stuck_demo_ids, with_evil_parcel
 
-from toolkit import demo
 from toolkit.report import export_for_partner, render_report
 from toolkit.report.content import MAX_LANES
+from toolkit.world import demo
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM_PATHS = ("/usr/lib/chromium/chromium", "/usr/bin/chromium", "/usr/bin/chromium-browser")

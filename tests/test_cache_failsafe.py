@@ -12,13 +12,13 @@ import pytest
 from carrier_fakes import Fake17Track, FakeClock
 
 import toolkit
-from toolkit.carriers import Query, ResponseCache, SeventeenTrackClient
-from toolkit.carriers import base as carriers_base
 from toolkit.keys import Secret
+from toolkit.tracking.carriers import Query, ResponseCache, SeventeenTrackClient
+from toolkit.tracking.carriers import base as carriers_base
 
 # International numbers of the demo world that the sandbox answers with scans.
 NUMBERS = ["CX264048063DE", "LX197341904JP", "LZ049939080US", "EE602772785KR", "CP376178275US"]
-CACHE_LOGGER = "toolkit.carriers.base"
+CACHE_LOGGER = "toolkit.tracking.carriers.base"
 
 
 def sandbox_track(cache_dir):

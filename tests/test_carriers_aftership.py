@@ -7,9 +7,9 @@ import json
 import httpx
 from carrier_fakes import FakeAfterShip, FakeClock, load, reply
 
-from toolkit.carriers import AfterShipClient, Query
-from toolkit.carriers.aftership import VERSION
 from toolkit.keys import Secret
+from toolkit.tracking.carriers import AfterShipClient, Query
+from toolkit.tracking.carriers.aftership import VERSION
 
 KEY = Secret("test-aftership-key")
 

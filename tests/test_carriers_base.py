@@ -12,10 +12,10 @@ import httpx
 import pytest
 from carrier_fakes import Fake17Track, FakeClock
 
-from toolkit.carriers import Query, RateLimiter, ResponseCache, SeventeenTrackClient
-from toolkit.carriers.base import parse_retry_after
 from toolkit.errors import InputError
 from toolkit.keys import Secret
+from toolkit.tracking.carriers import Query, RateLimiter, ResponseCache, SeventeenTrackClient
+from toolkit.tracking.carriers.base import parse_retry_after
 
 KEY = Secret("test-key-base")
 NUMBERS = ["LZ603184755US", "RR205774935DE"]

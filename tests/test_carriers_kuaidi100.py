@@ -10,9 +10,9 @@ import httpx
 import pytest
 from carrier_fakes import FakeClock, FakeKuaidi100, reply
 
-from toolkit.carriers import Kuaidi100Client, Query
-from toolkit.carriers.kuaidi100 import phone_tail, sign
 from toolkit.keys import Secret
+from toolkit.tracking.carriers import Kuaidi100Client, Query
+from toolkit.tracking.carriers.kuaidi100 import phone_tail, sign
 
 KEY = Secret("test-k100-key")
 CUSTOMER = Secret("TESTCUSTOMER0001")

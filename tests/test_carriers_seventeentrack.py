@@ -8,8 +8,8 @@ import httpx
 import pytest
 from carrier_fakes import Fake17Track, FakeClock, load, reply
 
-from toolkit.carriers import Query, SeventeenTrackClient
 from toolkit.keys import Secret
+from toolkit.tracking.carriers import Query, SeventeenTrackClient
 
 KEY = Secret("test-17track-key")
 

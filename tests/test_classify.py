@@ -1,4 +1,4 @@
-"""Event-text classification: the phrase table and the matcher behind toolkit.normalize.classify."""
+"""Event-text classification: the phrase table and the matcher behind toolkit.tracking.normalize.classify."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from toolkit.errors import FileFormatError, InputError, SchemaError
 from toolkit.model import CARRIERS, DOMESTIC_CARRIERS, MILESTONES
-from toolkit.phrases import (
+from toolkit.tracking.phrases import (
     PHRASE_COLUMNS,
     Phrase,
     PhraseMatcher,

@@ -12,10 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from toolkit import demo
 from toolkit.errors import InputError, MissingColumnsError
 from toolkit.model import CARRIERS, CATEGORIES, MILESTONES, PARCEL_COLUMNS
-from toolkit.numbers import parse
+from toolkit.tracking.numbers import parse
+from toolkit.world import demo
 
 AS_OF = pd.Timestamp(demo.DEFAULT_AS_OF)
 CATEGORY_SHARE = {
@@ -391,7 +391,7 @@ def test_cli_writes_csv_and_parquet(tmp_path):
 @pytest.mark.slow
 def test_cli_runs_as_a_module_and_explains_bad_input(tmp_path):
     ok = subprocess.run(
-        [sys.executable, "-m", "toolkit.demo", "--parcels", "25", "--out", str(tmp_path)],
+        [sys.executable, "-m", "toolkit.world.demo", "--parcels", "25", "--out", str(tmp_path)],
         capture_output=True,
         text=True,
         check=False,
@@ -403,7 +403,7 @@ def test_cli_runs_as_a_module_and_explains_bad_input(tmp_path):
         [
             sys.executable,
             "-m",
-            "toolkit.demo",
+            "toolkit.world.demo",
             "--as-of",
             "2026-11-20 04:00",
             "--out",

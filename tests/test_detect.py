@@ -11,14 +11,14 @@ import httpx
 import pandas as pd
 import pytest
 
-from toolkit.carriers import AfterShipClient, Kuaidi100Client, SeventeenTrackClient
-from toolkit.carriers.base import RequestFailed
 from toolkit.errors import CarrierError
 from toolkit.keys import Keys, Secret
 from toolkit.model import CARRIERS, DOMESTIC_CARRIERS, empty_parcels
-from toolkit.numbers import parse
-from toolkit.sandbox import Faults, SandboxTransport, World
-from toolkit.track import detect_carrier, track
+from toolkit.tracking.carriers import AfterShipClient, Kuaidi100Client, SeventeenTrackClient
+from toolkit.tracking.carriers.base import RequestFailed
+from toolkit.tracking.numbers import parse
+from toolkit.tracking.track import detect_carrier, track
+from toolkit.world.sandbox import Faults, SandboxTransport, World
 
 KEY = "detect-test-key-5b2e81"
 K100_AUTO = "https://www.kuaidi100.com/autonumber/auto"
@@ -335,7 +335,7 @@ def test_the_investigator_shows_a_mismatch_as_a_warning_beside_the_diagnosis(
     transport, tmp_path, number
 ):
     """With scans or without (then the diagnosis says why), the warning never hides it."""
-    from toolkit.findings import FindingsStore
+    from toolkit.findings.store import FindingsStore
     from toolkit.widgets import ParcelInvestigator
 
     parcels = empty_parcels()
@@ -366,7 +366,7 @@ def test_the_investigator_shows_a_mismatch_as_a_warning_beside_the_diagnosis(
 
 @pytest.mark.slow
 def test_the_localhost_server_answers_detection_by_path(world):
-    from toolkit.sandbox import serve
+    from toolkit.world.sandbox import serve
 
     with serve(port=0, world=world) as server:
         found = detect_carrier(AMBIGUOUS, sandbox=True, base_url=server.url, cache_dir=False)

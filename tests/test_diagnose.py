@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from toolkit.diagnose import diagnose, diagnose_all, diagnose_each, fit_eta
+from toolkit.diagnosis.diagnose import diagnose, diagnose_all, diagnose_each, fit_eta
 from toolkit.errors import InputError, MissingColumnsError, SchemaError, ValueNotAllowedError
 from toolkit.model import CATEGORIES, EVENT_DTYPES
 from toolkit.policy import (
@@ -570,11 +570,11 @@ def test_html_escapes_carrier_text_and_to_dict_is_plain():
 @pytest.fixture(scope="module")
 def demo():
     """The committed demo set, or the same set generated in memory when it is not there yet."""
-    demo_mod = pytest.importorskip("toolkit.demo")
+    demo_mod = pytest.importorskip("toolkit.world.demo")
     try:
         parcels, ev = demo_mod.load_demo()
     except (ImportError, OSError, demo_mod.ToolkitError):
-        from toolkit.normalize import normalize
+        from toolkit.tracking.normalize import normalize
 
         parcels, raw = demo_mod.generate(2000, 7)
         parcels = parcels.replace("", None)
@@ -628,7 +628,8 @@ def test_demo_accuracy_meets_the_target(demo):
 
 
 def test_notebook_and_widget_show_a_diagnosis_through_one_renderer(monkeypatch):
-    from toolkit import demo, views
+    from toolkit import views
+    from toolkit.world import demo
 
     parcels, events = demo.load_demo()
     now = pd.Timestamp(parcels["as_of"].iloc[0])
@@ -646,7 +647,8 @@ def test_notebook_and_widget_show_a_diagnosis_through_one_renderer(monkeypatch):
 
 
 def test_reasons_for_no_estimate_come_in_both_languages_from_one_code(monkeypatch):
-    from toolkit import demo, messages
+    from toolkit.diagnosis import messages
+    from toolkit.world import demo
 
     for code, (en, zh) in messages.ETA_REASONS.items():
         assert en and zh and en != zh, code

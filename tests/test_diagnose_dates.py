@@ -5,13 +5,13 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from toolkit.diagnose import diagnose, diagnose_all, diagnose_each, set_aside
-from toolkit.normalize import normalize
+from toolkit.diagnosis.diagnose import diagnose, diagnose_all, diagnose_each, set_aside
 from toolkit.policy import (
     PRE_ADVICE_BEFORE_SHIPPED_DAYS,
     SCAN_AFTER_NOW_DAYS,
     SCAN_BEFORE_SHIPPED_DAYS,
 )
+from toolkit.tracking.normalize import normalize
 
 NOW = pd.Timestamp("2026-11-20 04:00", tz="UTC")
 SHIPPED = pd.Timestamp("2026-10-31 08:00", tz="UTC")

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from toolkit.diagnose import diagnose, diagnose_all, fit_eta
+from toolkit.diagnosis.diagnose import diagnose, diagnose_all, fit_eta
+from toolkit.diagnosis.eta import NO_TIME, NS_PER_DAY, STAGES, EtaModel, GroupedKM, kaplan_meier
 from toolkit.errors import InputError
-from toolkit.eta import NO_TIME, NS_PER_DAY, STAGES, EtaModel, GroupedKM, kaplan_meier
 from toolkit.model import EVENT_DTYPES
 from toolkit.policy import DEFAULT_CONFIG
 
@@ -234,8 +234,8 @@ def test_no_estimate_for_returned_or_unknown_numbers():
 
 
 def test_parcel_eta_is_the_estimate_diagnose_gives_and_needs_a_lane_model():
-    from toolkit import demo
-    from toolkit.diagnose import parcel_eta
+    from toolkit.diagnosis.diagnose import parcel_eta
+    from toolkit.world import demo
 
     parcels, events = demo.load_demo()
     now = pd.Timestamp(parcels["as_of"].iloc[0])

@@ -20,7 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from toolkit.errors import InputError, ToolkitError
-from toolkit.findings import (
+from toolkit.findings.schema import SCHEMA_VERSION
+from toolkit.findings.store import (
     ENV_URL,
     FindingNotFoundError,
     FindingsStore,
@@ -28,7 +29,6 @@ from toolkit.findings import (
     StoreError,
     default_path,
 )
-from toolkit.findings_schema import SCHEMA_VERSION
 
 LOCAL_PG_URL = "postgresql+psycopg://toolkit:toolkit@127.0.0.1:5432/toolkit_test"
 TOMORROW = date.today() + timedelta(days=1)

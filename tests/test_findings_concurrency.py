@@ -18,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 from test_findings import store_url  # noqa: F401  (fixture)
 
-from toolkit.findings import FindingsStore, StaleVersionError
+from toolkit.findings.store import FindingsStore, StaleVersionError
 
 pytestmark = pytest.mark.slow
 

@@ -9,7 +9,7 @@ import sqlite3
 import pytest
 
 from toolkit.errors import ToolkitError
-from toolkit.findings import FindingsStore, StoreError
+from toolkit.findings.store import FindingsStore, StoreError
 
 
 def url_of(path) -> str:

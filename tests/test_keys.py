@@ -11,9 +11,9 @@ import pytest
 from carrier_fakes import FakeServices, reply
 
 import toolkit
-from toolkit.carriers import AfterShipClient, Kuaidi100Client, Query, SeventeenTrackClient
 from toolkit.errors import InputError
 from toolkit.keys import Keys, Secret, load_keys, redact
+from toolkit.tracking.carriers import AfterShipClient, Kuaidi100Client, Query, SeventeenTrackClient
 
 K17 = "SEKRIT-17TRACK-5f3a9c"
 KK = "SEKRIT-KUAIDI-77b1e0"

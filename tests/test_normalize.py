@@ -17,14 +17,14 @@ from toolkit.errors import (
     ValueNotAllowedError,
 )
 from toolkit.model import EVENT_COLUMNS, EVENT_DTYPES
-from toolkit.normalize import (
+from toolkit.times import format_local, parse_times
+from toolkit.tracking.normalize import (
     carrier_code,
     classify,
     extract_handover,
     handover_links,
     normalize,
 )
-from toolkit.times import format_local, parse_times
 
 INTL = "LX123456785US"  # a valid UPU S10 number from the US
 ZTO = "75891234567890"
@@ -577,7 +577,7 @@ def test_empty_input_gives_an_empty_events_table():
 
 
 def test_a_couriers_phone_in_a_delivery_scan_is_not_a_linked_number():
-    from toolkit.normalize import extract_handover, normalize
+    from toolkit.tracking.normalize import extract_handover, normalize
 
     text = "快件交给张三，正在派送途中（联系电话：13800001234）"
     assert extract_handover(text) is None
@@ -614,8 +614,8 @@ def test_a_couriers_phone_in_a_delivery_scan_is_not_a_linked_number():
 def test_every_reader_of_a_carrier_name_resolves_it_the_same_way(name, code):
     import importlib
 
-    from toolkit.carriers.base import carrier_from_name
     from toolkit.model import carrier_code as registry
+    from toolkit.tracking.carriers.base import carrier_from_name
 
     # the event texts, the services' answers and the parcels table all know the same names
     assert registry(name) == carrier_code(name) == carrier_from_name(name) == code

@@ -53,7 +53,7 @@ def test_notebook_runs_top_to_bottom(path):
 @pytest.mark.slow
 def test_api_keys_never_reach_notebook_output(monkeypatch):
     """With recognisable keys set (clients pointed at a localhost sandbox), no output shows them."""
-    from toolkit.sandbox import serve
+    from toolkit.world.sandbox import serve
 
     fake = {
         "SEVENTEENTRACK_API_KEY": "FAKE17KEY-5c2e9a0b7d",
@@ -78,7 +78,7 @@ def test_triage_notebook_runs_without_warnings_and_leaves_the_findings_store_alo
     tmp_path, monkeypatch
 ):
     """Run All on notebook 02 shows no JSON warning and adds no demo finding to the real store."""
-    from toolkit.findings import FindingsStore, default_path
+    from toolkit.findings.store import FindingsStore, default_path
 
     url = f"sqlite:///{tmp_path / 'team-findings.sqlite'}"
     with FindingsStore(url) as team:

@@ -10,7 +10,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from toolkit.model import CARRIERS
-from toolkit.numbers import (
+from toolkit.tracking.numbers import (
     NUMBER_ONLY_CARRIERS,
     S10_OPERATORS,
     TrackingNumber,
@@ -245,7 +245,7 @@ def test_fedex_smartpost_20_is_named_without_a_verdict():
     ],
 )
 def test_cross_border_and_parcel_carrier_formats_name_their_carrier_first(number, carrier):
-    # real numbers from the carriers' SDK fixtures and docs (toolkit/data/real_numbers.tsv)
+    # real numbers from the carriers' SDK fixtures and docs (toolkit/tracking/data/real_numbers.tsv)
     r = parse(number)
     assert r.valid is not False, r.problems
     assert r.candidates[0] == carrier

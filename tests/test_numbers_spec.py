@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from toolkit.corpus import load_numbers
-from toolkit.numbers import parse
+from toolkit.tracking.corpus import load_numbers
+from toolkit.tracking.numbers import parse
 
 SPEC = Path(__file__).parent / "data" / "tracking_number_data" / "test_numbers.tsv"
 # DHL eCommerce and DHL Paket are DHL's in the specification's families

@@ -15,10 +15,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from toolkit import demo, paths
+from toolkit import paths
 from toolkit.errors import ToolkitError
-from toolkit.sandbox import world as world_module
-from toolkit.sandbox.world import World
+from toolkit.world import demo
+from toolkit.world.sandbox import world as world_module
+from toolkit.world.sandbox.world import World
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "data" / "demo"
@@ -227,7 +228,7 @@ print("tracked", len(events))
 """
 
 WIDGETS = """
-from toolkit import demo
+from toolkit.world import demo
 from toolkit.widgets import GroupTriage, ParcelInvestigator
 
 parcels, events = demo.load_demo()
@@ -267,7 +268,7 @@ def test_wheel_runs_the_quick_start_outside_the_repository(tmp_path):
     for name in ("parcels.csv", "events.csv"):
         assert (made / name).read_bytes() == (DEMO / name).read_bytes(), name
 
-    _run([python, "-m", "toolkit.demo", "--parcels", "50", "--out", "small"], work, env)
+    _run([python, "-m", "toolkit.world.demo", "--parcels", "50", "--out", "small"], work, env)
     assert len(pd.read_csv(work / "small" / "parcels.csv")) == 50
 
     printed = _run([python, "-m", "toolkit", "report", "--out", "reports"], work, env).stdout

@@ -1,4 +1,4 @@
-"""toolkit.plausibility and its use in track(): answers that cannot belong to the parcel.
+"""toolkit.tracking.plausibility and its use in track(): answers that cannot belong to the parcel.
 
 The traces in tests/data/kuaidi100_real_traces.json are real Kuaidi100 traces copied from
 public sources (named per trace in the file). Each one alone is an ordinary parcel and must
@@ -19,12 +19,12 @@ import pytest
 from carrier_fakes import FakeServices
 
 import toolkit
-from toolkit import demo
-from toolkit.carriers import ERROR_KINDS
 from toolkit.keys import Keys, Secret
-from toolkit.plausibility import implausible, is_placeholder, placeholder_kind, reasons
 from toolkit.policy import PLAUSIBLE_EARLY_SCAN_DAYS
+from toolkit.tracking.carriers import ERROR_KINDS
+from toolkit.tracking.plausibility import implausible, is_placeholder, placeholder_kind, reasons
 from toolkit.widgets import NUMBER_FAILURES, ParcelInvestigator
+from toolkit.world import demo
 
 DATA = Path(__file__).parent / "data" / "kuaidi100_real_traces.json"
 TRACES = json.loads(DATA.read_text(encoding="utf-8"))["traces"]
@@ -294,7 +294,7 @@ def test_links_of_a_set_aside_answer_are_not_followed():
 
 
 def test_the_investigator_shows_a_set_aside_answer_and_does_not_call_it_moving(tmp_path):
-    from toolkit.findings import FindingsStore
+    from toolkit.findings.store import FindingsStore
 
     fake = Kuaidi100Answers(answer(TRACES, BOGUS, "zto"))
     inv = ParcelInvestigator(

@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 
 from toolkit.errors import InputError
 from toolkit.model import CATEGORIES, EVENT_DTYPES
-from toolkit.normalize import normalize
 from toolkit.plots import (
     DWELL_STAGES,
     SANDBOX_NOTE,
@@ -28,6 +27,7 @@ from toolkit.plots import (
     timeline_figure,
     widget_json,
 )
+from toolkit.tracking.normalize import normalize
 
 
 def _events():
@@ -477,8 +477,8 @@ def test_heatmap_and_dwell_labels_escape_names_from_the_parcels_file():
 
 
 def test_group_figures_from_sandbox_diagnoses_carry_the_note():
-    from toolkit import demo
-    from toolkit.diagnose import diagnose_all
+    from toolkit.diagnosis.diagnose import diagnose_all
+    from toolkit.world import demo
 
     parcels, events = demo.load_demo()
     now = pd.Timestamp(parcels["as_of"].iloc[0])

@@ -20,9 +20,7 @@ from hypothesis import strategies as st
 from opencc import OpenCC
 from pypinyin import Style, lazy_pinyin
 
-from toolkit import demo
-from toolkit.corpus import corpus
-from toolkit.findings import FindingsStore
+from toolkit.findings.store import FindingsStore
 from toolkit.privacy import (
     combined_masker,
     mask_recipient_texts,
@@ -31,6 +29,8 @@ from toolkit.privacy import (
     recipient_maskers,
 )
 from toolkit.report import build_report
+from toolkit.tracking.corpus import corpus
+from toolkit.world import demo
 
 _T2S = OpenCC("t2s")
 _S2T = OpenCC("s2t")

@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 
 import toolkit
-from toolkit import demo
 from toolkit.files import private_dir, private_file, write_private_text
-from toolkit.findings import FindingsStore
+from toolkit.findings.store import FindingsStore
 from toolkit.io import write_events, write_parcels, write_spreadsheet_csv
+from toolkit.world import demo
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
 

@@ -209,10 +209,10 @@ def test_make_check_is_the_fast_lane_and_make_test_runs_everything():
 def test_the_data_contract_loads_no_http_client_sandbox_or_charts():
     code = (
         "import sys, toolkit.model, toolkit.times, toolkit.errors\n"
-        "heavy = [m for m in ('httpx', 'plotly', 'ipywidgets', 'toolkit.sandbox', 'toolkit.track')"
+        "heavy = [m for m in ('httpx', 'plotly', 'ipywidgets', 'toolkit.world.sandbox', 'toolkit.track')"
         " if m in sys.modules]\n"
         "assert not heavy, heavy\n"
-        "import toolkit.track, toolkit\n"
+        "import toolkit.tracking.track, toolkit\n"
         "from toolkit import track\n"
         "assert callable(toolkit.track) and track is toolkit.track, toolkit.track\n"
     )

@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from toolkit.corpus import CORPUS_COLUMNS, corpus, held_out, load_corpus, source_unit
 from toolkit.errors import SchemaError
 from toolkit.model import MILESTONES
-from toolkit.normalize import normalize
-from toolkit.phrases import classify, classify_many, core_text, explain
+from toolkit.tracking.corpus import CORPUS_COLUMNS, corpus, held_out, load_corpus, source_unit
+from toolkit.tracking.normalize import normalize
+from toolkit.tracking.phrases import classify, classify_many, core_text, explain
 
 CORPUS = corpus()
 # Rows are asserted one by one on the development part only: a failing held-out row would
@@ -232,7 +232,7 @@ def test_the_core_drops_the_names_around_a_status():
 
 
 def test_the_real_number_corpus_is_sourced_and_well_formed():
-    from toolkit.corpus import load_numbers
+    from toolkit.tracking.corpus import load_numbers
 
     df = load_numbers()
     assert len(df) >= 200

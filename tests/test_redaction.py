@@ -11,10 +11,10 @@ import httpx
 import pytest
 from report_fixtures import run_report_command
 
-from toolkit.carriers import Kuaidi100Client, Query, SeventeenTrackClient
 from toolkit.errors import InputError
-from toolkit.findings import FindingsStore, StoreError
+from toolkit.findings.store import FindingsStore, StoreError
 from toolkit.keys import MASK, Secret, redact, redact_url
+from toolkit.tracking.carriers import Kuaidi100Client, Query, SeventeenTrackClient
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "s3cret-Pa55"

@@ -26,7 +26,6 @@ from report_fixtures import (
     with_evil_parcel,
 )
 
-from toolkit import demo
 from toolkit.__main__ import main as cli
 from toolkit.errors import FileFormatError, InputError, ToolkitError
 from toolkit.model import CARRIERS, CATEGORIES
@@ -41,6 +40,7 @@ from toolkit.report import (
 from toolkit.report.content import MAX_LANES
 from toolkit.report.scope import LANGUAGES, read_selection, select_parcels
 from toolkit.report.translations import CATEGORY_LABELS
+from toolkit.world import demo
 
 MAX_BYTES = 8 * 1024 * 1024
 
@@ -144,7 +144,7 @@ def test_bad_carrier_date_and_empty_scope_are_toolkit_errors(demo_set):
 def findings_store(demo_set, tmp_path):
     """A store with an open customs finding on two parcels (one on SF), a resolved one on a
     third, and an open finding on a fourth by another analyst; (url, parcel ids)."""
-    from toolkit.findings import FindingsStore
+    from toolkit.findings.store import FindingsStore
 
     parcels, _, _ = demo_set
     on_sf = parcels["domestic_carrier"].eq("sf").fillna(False)
@@ -770,7 +770,7 @@ def test_masked_recipient_data_and_ordinary_numbers_pass_the_check():
 @pytest.fixture(scope="module")
 def exported(evil_set, tmp_path_factory):
     """A partner export of a few troubled parcels and the evil one, with keys set and a finding."""
-    from toolkit.findings import FindingsStore
+    from toolkit.findings.store import FindingsStore
 
     parcels, events, now = evil_set
     tmp = tmp_path_factory.mktemp("export")
@@ -842,7 +842,7 @@ def test_export_masks_recipients_and_escapes_carrier_text(exported, evil_set):
 @pytest.fixture(scope="module")
 def exported_one(evil_set, tmp_path_factory):
     """The partner export of the evil parcel alone, with keys set and its finding recorded."""
-    from toolkit.findings import FindingsStore
+    from toolkit.findings.store import FindingsStore
 
     parcels, events, now = evil_set
     tmp = tmp_path_factory.mktemp("export-one")

@@ -7,11 +7,11 @@ import json
 import pandas as pd
 import pytest
 
-from toolkit import demo
 from toolkit.errors import InputError
-from toolkit.findings import FindingsStore
+from toolkit.findings.store import FindingsStore
 from toolkit.report import ReportScope, build_report, select_parcels
 from toolkit.report import scope as scope_module
+from toolkit.world import demo
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 from toolkit.errors import InputError, MissingColumnsError
-from toolkit.sandbox import SandboxTransport, World, serve
+from toolkit.world.sandbox import SandboxTransport, World, serve
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "carriers"
@@ -581,7 +581,7 @@ def test_command_line_rejects_impossible_fault_rates(tmp_path):
 
 
 def test_demo_world_loads_fast_and_serves_every_parcel():
-    demo = pytest.importorskip("toolkit.demo")
+    demo = pytest.importorskip("toolkit.world.demo")
     directory = Path(demo.DEMO_DIR)
     if not (directory / "events.csv").is_file():
         pytest.skip("the demo data set has not been generated (make demo)")

@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from toolkit.errors import InputError
-from toolkit.sandbox import Faults, SandboxTransport, World, serve
-from toolkit.sandbox.app import KUAIDI100_AUTONUMBER_PATH
+from toolkit.world.sandbox import Faults, SandboxTransport, World, serve
+from toolkit.world.sandbox.app import KUAIDI100_AUTONUMBER_PATH
 
 NUMBER = "LZ603184755US"
 
@@ -175,7 +175,7 @@ def test_impossible_faults_are_refused_with_a_reason(kwargs):
 
 
 def _demo_parcels(count: int) -> pd.DataFrame:
-    demo = pytest.importorskip("toolkit.demo", reason="the demo data set generator is needed")
+    demo = pytest.importorskip("toolkit.world.demo", reason="the demo data set generator is needed")
     from pathlib import Path
 
     path = Path(demo.DEMO_DIR) / "parcels.csv"
@@ -218,7 +218,7 @@ def _assert_survived(log, events: pd.DataFrame, errors: pd.DataFrame, numbers: l
 
 @pytest.mark.slow
 def test_tracking_500_demo_numbers_through_every_fault(tmp_path):
-    from toolkit.track import track
+    from toolkit.tracking.track import track
 
     parcels = _demo_parcels(500)
     with serve(port=0, faults=FIRE, world=World.demo()) as server:
@@ -245,7 +245,7 @@ def test_tracking_500_demo_numbers_through_every_fault(tmp_path):
 
 @pytest.mark.slow
 def test_following_last_mile_numbers_to_kuaidi100_under_fire(tmp_path):
-    from toolkit.track import track
+    from toolkit.tracking.track import track
 
     parcels = _demo_parcels(60)
     numbers = list(dict.fromkeys(parcels["international_number"].dropna()))

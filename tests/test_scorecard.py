@@ -8,9 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from toolkit.errors import InputError, SchemaError
-from toolkit.model import CATEGORIES, EVENT_DTYPES, PARCEL_DTYPES
-from toolkit.scorecard import (
+from toolkit.diagnosis.scorecard import (
     BLANK,
     GONE_DARK,
     journey_times,
@@ -19,6 +17,8 @@ from toolkit.scorecard import (
     scorecard,
     style_scorecard,
 )
+from toolkit.errors import InputError, SchemaError
+from toolkit.model import CATEGORIES, EVENT_DTYPES, PARCEL_DTYPES
 
 T0 = pd.Timestamp("2026-11-01T00:00:00Z")
 NOW = pd.Timestamp("2026-11-30T00:00:00Z")
@@ -189,7 +189,7 @@ def test_missing_lane_column_is_reported(small):
 
 def test_scorecard_diagnoses_the_parcels_when_not_given(small):
     events, parcels, _ = small
-    from toolkit.diagnose import diagnose_all
+    from toolkit.diagnosis.diagnose import diagnose_all
 
     own = scorecard(events, parcels, now=NOW)
     given_ = scorecard(events, parcels, diagnose_all(events, parcels, NOW), now=NOW)

@@ -43,9 +43,9 @@ def test_empty_and_unreadable_values_are_refused_or_none_as_the_caller_says():
 
 def test_every_reader_of_a_single_time_agrees():
     from toolkit import plots
-    from toolkit.findings import _since
-    from toolkit.findings_schema import _check_time
-    from toolkit.plausibility import _utc as answer_time
+    from toolkit.findings.schema import _check_time
+    from toolkit.findings.store import _since
+    from toolkit.tracking.plausibility import _utc as answer_time
 
     def chart_time(value, name):  # how the charts read now and a shipping time
         return plots.to_utc(value, name)

@@ -11,7 +11,7 @@ import pytest
 from carrier_fakes import FakeServices
 
 import toolkit
-import toolkit.numbers
+import toolkit.tracking.numbers
 from toolkit.errors import InputError, MissingColumnsError
 from toolkit.keys import Keys, Secret
 from toolkit.model import CARRIERS, DOMESTIC_CARRIERS, EVENT_COLUMNS, validate_events
@@ -229,7 +229,7 @@ def test_without_keys_or_transport_the_built_in_sandbox_answers():
 
 def test_a_named_international_carrier_overrides_a_domestic_looking_format():
     number = "75891234567890"
-    looks = toolkit.numbers.parse(number)
+    looks = toolkit.tracking.numbers.parse(number)
     assert looks.candidates[0] in DOMESTIC_CARRIERS and "fedex" not in looks.candidates
     parcels = pd.DataFrame(
         {

@@ -13,10 +13,10 @@ import pytest
 from carrier_fakes import FakeServices
 
 import toolkit
-import toolkit.normalize
+import toolkit.tracking.normalize
 from toolkit.keys import Keys, Secret
-from toolkit.normalize import normalize
 from toolkit.safetext import scrub, scrub_json
+from toolkit.tracking.normalize import normalize
 
 KEYS = Keys(
     seventeentrack=Secret("test-17track-key"),
@@ -235,14 +235,14 @@ def test_an_answer_that_cannot_be_read_is_that_numbers_error_alone(case):
 
 
 def test_scans_that_break_normalising_cost_only_their_number(monkeypatch):
-    real = toolkit.normalize.normalize
+    real = toolkit.tracking.normalize.normalize
 
     def fragile(frame, **kwargs):
         if (frame["tracking_number"] == "RR205774935DE").any():
             raise OverflowError("a value no column can hold")
         return real(frame, **kwargs)
 
-    monkeypatch.setattr(toolkit.normalize, "normalize", fragile)
+    monkeypatch.setattr(toolkit.tracking.normalize, "normalize", fragile)
     numbers = ["RR205774935DE", "LZ603184755US", "CP041277368GB"]
     events, errors = _track(numbers, FakeServices(), lambda r, b: None)
     assert set(events["tracking_number"]) == {"LZ603184755US"}

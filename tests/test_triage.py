@@ -8,12 +8,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from toolkit import demo
-from toolkit.diagnose import diagnose_all
+from toolkit.diagnosis.diagnose import diagnose_all
+from toolkit.diagnosis.scorecard import GONE_DARK
+from toolkit.diagnosis.triage import UNKNOWN, Triage, TriageFilter, triage_table
 from toolkit.errors import InputError, MissingColumnsError
 from toolkit.model import CATEGORIES
-from toolkit.scorecard import GONE_DARK
-from toolkit.triage import UNKNOWN, Triage, TriageFilter, triage_table
+from toolkit.world import demo
 
 
 @pytest.fixture(scope="module")

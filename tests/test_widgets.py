@@ -12,11 +12,11 @@ import httpx
 import pandas as pd
 import pytest
 
-from toolkit import demo
-from toolkit.findings import FindingsStore
-from toolkit.numbers import parse
-from toolkit.scorecard import GONE_DARK
+from toolkit.diagnosis.scorecard import GONE_DARK
+from toolkit.findings.store import FindingsStore
+from toolkit.tracking.numbers import parse
 from toolkit.widgets import GroupTriage, ParcelInvestigator
+from toolkit.world import demo
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +104,7 @@ def test_a_mistyped_number_offers_corrections_that_can_be_clicked(demo_set, stor
 def _mistyped_s10(parcels: pd.DataFrame) -> tuple[pd.Series, str]:
     """A demo parcel with an S10 number, and that number with one serial digit changed so
     that the likeliest edit (fixing the check digit) is not the true number."""
-    from toolkit.numbers import s10_check_digit
+    from toolkit.tracking.numbers import s10_check_digit
 
     moving = parcels[parcels["true_category"].isin(["delivered", "moving"])]
     for _, row in moving.iterrows():
@@ -284,7 +284,7 @@ def test_export_for_partner_says_where_the_file_is(demo_set, store, tmp_path, mo
 def test_the_partner_export_shows_the_delivery_estimate_the_investigator_shows(
     demo_set, store, tmp_path
 ):
-    from toolkit.diagnose import parcel_eta
+    from toolkit.diagnosis.diagnose import parcel_eta
     from toolkit.report import build_report
 
     parcels, _, now = demo_set

@@ -12,7 +12,7 @@ from toolkit.errors import InputError, ToolkitError
 
 
 def _sandbox(args: argparse.Namespace) -> int:
-    from toolkit.sandbox import Faults, World, serve
+    from toolkit.world.sandbox import Faults, World, serve
 
     faults = Faults(
         latency=args.latency,

@@ -41,9 +41,15 @@ from toolkit.model import (
     validate_events,
     validate_parcels,
 )
-from toolkit.normalize import LINE_COLUMN, LINK_COLUMNS, STATUS_COLUMN, carrier_code, normalize
 from toolkit.policy import LIMIT_ENVIRONMENT, LoaderLimits
 from toolkit.times import parse_times
+from toolkit.tracking.normalize import (
+    LINE_COLUMN,
+    LINK_COLUMNS,
+    STATUS_COLUMN,
+    carrier_code,
+    normalize,
+)
 
 __all__ = [
     "SUPPORTED_SUFFIXES",

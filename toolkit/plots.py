@@ -18,9 +18,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from toolkit.diagnosis.scorecard import GONE_DARK, JOURNEY_POINTS, gone_dark_rates, journey_times
 from toolkit.errors import InputError, MissingColumnsError
 from toolkit.model import CATEGORIES, MILESTONES, Category, is_sandbox, validate_events
-from toolkit.scorecard import GONE_DARK, JOURNEY_POINTS, gone_dark_rates, journey_times
 from toolkit.times import to_utc
 
 __all__ = [
@@ -287,7 +287,7 @@ def widget_json(fig: go.Figure) -> dict[str, Any]:
 
 def _lane(events: pd.DataFrame) -> pd.Series:
     """'international · USPS': the leg and the carrier's display name (its code if unknown)."""
-    from toolkit.numbers import carrier_label
+    from toolkit.tracking.numbers import carrier_label
 
     names = events["carrier"].map(lambda c: carrier_label(c) if isinstance(c, str) else c)
     return _escape(events["leg"]) + " · " + _escape(names.astype("string"))
@@ -297,7 +297,7 @@ def _set_aside(ev: pd.DataFrame, now: pd.Timestamp | None, shipped_at: object) -
     """Which scans (positions) the diagnosis would set aside for an impossible date."""
     if now is None or not len(ev):
         return np.zeros(len(ev), bool)
-    from toolkit.diagnose import scan_flags
+    from toolkit.diagnosis.diagnose import scan_flags
 
     parcels = None
     if shipped_at is not None and not pd.isna(shipped_at):
@@ -592,7 +592,7 @@ def ageing_histogram(
 
 # ---------------------------------------------------------------- dwell times
 
-# Stages of the journey in China, each between two journey points (toolkit.scorecard):
+# Stages of the journey in China, each between two journey points (toolkit.diagnosis.scorecard):
 # (name, from point, to point, label).
 DWELL_STAGES: tuple[tuple[str, str, str, str], ...] = (
     ("wait_for_customs", "arrival", "clearance_start", "Arrival → clearance start"),
@@ -614,7 +614,7 @@ def dwell_times(events: pd.DataFrame, parcels: pd.DataFrame | None = None) -> pd
     """Hours each parcel spent in each stage in China: one row per parcel and stage.
 
     Stages (``DWELL_STAGES``) run between the first scans of consecutive journey
-    points (``toolkit.scorecard.JOURNEY_POINTS``): arrival (arrived_destination) →
+    points (``toolkit.diagnosis.scorecard.JOURNEY_POINTS``): arrival (arrived_destination) →
     clearance start (customs_clearance or customs_hold) → cleared (customs_cleared)
     → handover (handed_over) → first domestic scan (a domestic-leg scan, or a
     domestic milestone) → delivery (delivered). ``hours`` is set only when both
@@ -801,7 +801,7 @@ def gone_dark_heatmap(
 ) -> go.Figure:
     """Carrier × lane (origin → destination province) share of parcels gone dark, counts in hover.
 
-    "Gone dark" is ``toolkit.scorecard.GONE_DARK``. Cells with fewer than
+    "Gone dark" is ``toolkit.diagnosis.scorecard.GONE_DARK``. Cells with fewer than
     ``min_parcels`` parcels are left blank (their counts stay in the hover). With no
     parcel, the plot area says so (``empty_text``).
     """

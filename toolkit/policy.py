@@ -240,7 +240,7 @@ DEFAULT_POLICY = CompensationPolicy()
 
 
 # ------------------------------------------------- plausibility of a carrier answer
-# Thresholds of toolkit.plausibility: when an answer for one tracking number is set aside as
+# Thresholds of toolkit.tracking.plausibility: when an answer for one tracking number is set aside as
 # scans that cannot belong to the parcel. A false alarm hides a real parcel's scans, so
 # each value leaves room for the oddities of real traces.
 

@@ -7,7 +7,7 @@ from html import escape as e
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from toolkit.diagnose import Diagnosis
+    from toolkit.diagnosis.diagnose import Diagnosis
 
 # Columns of the evidence scans, in the order shown (local times first: as the carrier wrote).
 EVIDENCE_COLUMNS = ("time_local", "time_utc", "carrier", "tracking_number", "milestone",

@@ -733,7 +733,7 @@ def partner_findings(
 ) -> pd.DataFrame:
     """Findings recorded for these parcels (those matching the filter, if one is given), as the
     store's partner-safe export gives them."""
-    from toolkit import findings as store_module
+    from toolkit.findings import store as store_module
 
     if no_findings_store(url):
         return pd.DataFrame(columns=list(FINDING_COLUMNS))
@@ -758,7 +758,7 @@ def build_report(
     ``scope`` is a checked ``ReportScope``; without one, ``values`` (carrier, since, until,
     parcel_ids, findings_filter, findings_url, language, now) are checked into one.
     """
-    from toolkit.diagnose import diagnose_all, diagnose_each, fit_eta
+    from toolkit.diagnosis.diagnose import diagnose_all, diagnose_each, fit_eta
 
     if scope is None:
         scope = ReportScope.check(parcels, events, **values)  # type: ignore[arg-type]

@@ -182,7 +182,8 @@ def load_tables(
     parcels_path: str | os.PathLike | None = None, events_path: str | os.PathLike | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame, bool]:
     """(parcels, events, is_demo): the given tables, or the demo set when none is given."""
-    from toolkit import demo, io
+    from toolkit import io
+    from toolkit.world import demo
 
     if (parcels_path is None) != (events_path is None):
         raise InputError(
@@ -306,7 +307,7 @@ def describe_findings_filter(
 
 def no_findings_store(url: str | None) -> bool:
     """True when no store is named and the default one was never created."""
-    from toolkit import findings as store_module
+    from toolkit.findings import store as store_module
 
     named = url is not None or os.environ.get(store_module.ENV_URL, "").strip()
     return not named and not store_module.default_path().is_file()
@@ -314,7 +315,7 @@ def no_findings_store(url: str | None) -> bool:
 
 def parcels_with_findings(wanted: Mapping[str, object], url: str | None = None) -> set[str]:
     """Ids of the parcels with a current finding matching the filter; InputError if none."""
-    from toolkit import findings as store_module
+    from toolkit.findings import store as store_module
 
     # Without a store the filter is still checked (against an empty in-memory one).
     with store_module.FindingsStore(url="sqlite://" if no_findings_store(url) else url) as store:

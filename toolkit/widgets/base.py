@@ -17,9 +17,9 @@ import ipywidgets as w
 import pandas as pd
 import plotly.graph_objects as go
 
-from toolkit.carriers.base import WARNING_KINDS
 from toolkit.errors import ToolkitError
 from toolkit.plots import CHART_CONFIG, TEMPLATE, widget_json
+from toolkit.tracking.carriers.base import WARNING_KINDS
 from toolkit.widgets.html import message_html
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ def _guarded(method: Callable) -> Callable:
 
 
 def _default_store() -> Any:
-    from toolkit.findings import FindingsStore
+    from toolkit.findings.store import FindingsStore
 
     return FindingsStore()
 

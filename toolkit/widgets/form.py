@@ -7,7 +7,7 @@ from typing import Any
 import ipywidgets as w
 
 from toolkit.errors import InputError
-from toolkit.findings import COMPENSATION_KINDS, STATUSES
+from toolkit.findings.store import COMPENSATION_KINDS, STATUSES
 from toolkit.model import CATEGORIES
 
 CURRENCIES = ("CNY", "USD", "EUR", "GBP", "JPY", "KRW", "AUD", "CAD", "HKD")

@@ -10,8 +10,8 @@ from typing import Any
 
 import pandas as pd
 
-from toolkit.diagnose import Diagnosis
-from toolkit.numbers import TrackingNumber
+from toolkit.diagnosis.diagnose import Diagnosis
+from toolkit.tracking.numbers import TrackingNumber
 
 EVENT_TABLE_COLUMNS = (
     "time_local",

@@ -15,12 +15,12 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from toolkit.diagnose import Diagnosis, diagnose, fit_eta, same_history
+from toolkit.diagnosis.diagnose import Diagnosis, diagnose, fit_eta, same_history
 from toolkit.errors import InputError, ToolkitError
-from toolkit.lookup import Correction, parcel_ids_for, rank_corrections
 from toolkit.model import PARCEL_DTYPES, empty_parcels
-from toolkit.numbers import TrackingNumber, parse
 from toolkit.plots import timeline_figure
+from toolkit.tracking.lookup import Correction, parcel_ids_for, rank_corrections
+from toolkit.tracking.numbers import TrackingNumber, parse
 from toolkit.views import diagnosis_html
 from toolkit.widgets.base import (
     NUMBER_FAILURES,
@@ -216,7 +216,7 @@ class ParcelInvestigator(WidgetBase):
 
     def _check_corrections(self, tn: TrackingNumber) -> None:
         """Ask the carrier service which suggested corrections have scans (one call)."""
-        from toolkit.track import numbers_with_scans
+        from toolkit.tracking.track import numbers_with_scans
 
         self._show_corrections(tn.suggestions)
         if not tn.suggestions or any(c.parcel_id is not None for c in self.corrections):
@@ -441,7 +441,7 @@ class ParcelInvestigator(WidgetBase):
             raise InputError("no parcel is shown", "export", "Investigate a parcel first")
         pid = self.diagnosis.parcel_id
         # the report fits its lane model on the tables the shown estimate came from, at the
-        # same moment: the same estimate (toolkit.diagnose.parcel_eta) on both
+        # same moment: the same estimate (toolkit.diagnosis.diagnose.parcel_eta) on both
         parcels, tables, now, _ = self.basis
         events = tables()
         path = export_for_partner(

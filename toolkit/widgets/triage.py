@@ -15,13 +15,13 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from toolkit.diagnose import diagnose_all
+from toolkit.diagnosis.diagnose import diagnose_all
+from toolkit.diagnosis.messages import carrier_name
+from toolkit.diagnosis.triage import Triage, TriageFilter, triage_table
 from toolkit.errors import DecodingWarning, InputError
 from toolkit.io import write_spreadsheet_csv
-from toolkit.messages import carrier_name
 from toolkit.model import CATEGORIES, PERSONAL_COLUMNS
 from toolkit.plots import CHART_CONFIG, grid_cells
-from toolkit.triage import Triage, TriageFilter, triage_table
 from toolkit.widgets.base import (
     TRACKING_WARNINGS,
     FigureSlot,
@@ -458,7 +458,7 @@ class GroupTriage(WidgetBase):
 
     @_guarded
     def _on_demo(self, _button=None) -> None:
-        from toolkit.demo import load_demo
+        from toolkit.world.demo import load_demo
 
         parcels, events = load_demo()
         self.now = None

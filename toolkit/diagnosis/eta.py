@@ -1,0 +1,370 @@
+"""Arrival estimates from history: Kaplan-Meier curves per lane and milestone stage.
+
+The estimator is a small vectorised Kaplan-Meier written in numpy: it fits thousands
+of (stage, lane) curves in one pass and answers conditional quantiles for a million
+parcels with ``searchsorted``, which a per-curve library such as lifelines does not do.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from toolkit.errors import InputError
+from toolkit.model import Milestone
+from toolkit.policy import DEFAULT_CONFIG, LANE_FIELDS, DiagnosisConfig
+
+NS_PER_DAY = 86_400 * 10**9
+MINUTES_PER_DAY = 1440  # durations are counted in whole minutes
+NO_TIME = np.iinfo(np.int64).min  # "never happened" in int64 nanosecond arrays
+DESTINATION_TZ = "Asia/Shanghai"  # delivery dates are calendar dates in China
+
+# Stages of the journey; an estimate counts from when the parcel entered its current one.
+STAGES: tuple[str, ...] = ("label", "origin", "arrived", "released", "domestic", "last_mile")
+STAGE_TEXT: dict[str, str] = {
+    "label": "label created",
+    "origin": "accepted by the international carrier",
+    "arrived": "arrival in the destination country",
+    "released": "customs release",
+    "domestic": "first domestic scan",
+    "last_mile": "out for delivery",
+}
+M = Milestone
+MILESTONE_STAGE: dict[str, int] = {
+    M.INFO_RECEIVED: 0,
+    M.ACCEPTED: 1,
+    M.IN_TRANSIT: 1,
+    M.DEPARTED_ORIGIN: 1,
+    M.ARRIVED_DESTINATION: 2,
+    M.CUSTOMS_CLEARANCE: 2,
+    M.CUSTOMS_HOLD: 2,
+    M.CUSTOMS_CLEARED: 3,
+    M.HANDED_OVER: 3,
+    M.DOMESTIC_IN_TRANSIT: 4,
+    M.OUT_FOR_DELIVERY: 5,
+    M.AVAILABLE_FOR_PICKUP: 5,
+    M.DELIVERY_FAILED: 5,
+}
+DOMESTIC_STAGE = STAGES.index("domestic")
+
+# Grouping levels, finest first: lane, then origin x carrier, origin, everything.
+LEVELS: tuple[tuple[str, ...], ...] = (
+    LANE_FIELDS,
+    LANE_FIELDS[:2],
+    LANE_FIELDS[:1],
+    (),
+)
+
+
+@dataclass(frozen=True)
+class ETA:
+    """An arrival estimate: delivery likely between ``low`` and ``high`` (calendar dates in China).
+
+    ``high`` is None when history does not reach the upper chance; ``basis`` names the
+    group of past parcels used, ``n`` how many there were and ``delivered`` how many of
+    them were delivered.
+    """
+
+    low: dt.date
+    high: dt.date | None
+    low_chance: float
+    high_chance: float
+    basis: str
+    n: int
+    delivered: int
+    stage: str
+
+    def text(self) -> str:
+        """The range in words, e.g. '2026-11-20 to 2026-11-24'."""
+        if self.high is None:
+            return f"{self.low.isoformat()} or later"
+        if self.high == self.low:
+            return self.low.isoformat()
+        return f"{self.low.isoformat()} to {self.high.isoformat()}"
+
+    def to_dict(self) -> dict:
+        """The estimate as plain values (dates as ISO text)."""
+        return {
+            "low": self.low.isoformat(),
+            "high": None if self.high is None else self.high.isoformat(),
+            "low_chance": self.low_chance,
+            "high_chance": self.high_chance,
+            "basis": self.basis,
+            "n": self.n,
+            "delivered": self.delivered,
+            "stage": self.stage,
+        }
+
+
+class GroupedKM:
+    """Kaplan-Meier survival curves for many groups at once (durations in days, to the minute)."""
+
+    def __init__(
+        self, group: np.ndarray, duration: np.ndarray, observed: np.ndarray, n_groups: int
+    ):
+        group = np.asarray(group, dtype=np.int64)
+        duration = np.asarray(duration, dtype=np.float64)
+        observed = np.asarray(observed, dtype=bool)
+        if not (len(group) == len(duration) == len(observed)):
+            raise InputError("group, duration and observed must have the same length")
+        if len(duration) and (np.isnan(duration).any() or (duration < 0).any()):
+            raise InputError("durations must be numbers >= 0", "Kaplan-Meier input")
+        self.n_groups = int(n_groups)
+        self.n = np.bincount(group, minlength=n_groups)
+        self.delivered = np.bincount(group, weights=observed, minlength=n_groups).astype(np.int64)
+        # durations on a whole-minute grid, so that one integer sort orders (group, time)
+        q = np.rint(duration * MINUTES_PER_DAY).astype(np.int64)
+        self._span = int(q.max()) + 2 if len(q) else 2
+        key = group * self._span + q
+        order = np.argsort(key)
+        key, e = key[order], observed[order]
+        if len(key) == 0:
+            self.g = np.zeros(0, np.int64)
+            self.t = np.zeros(0)
+            self.s = np.zeros(0)
+            self.at_risk = np.zeros(0, np.int64)
+            self.events = np.zeros(0, np.int64)
+            self._key = np.zeros(0, np.int64)
+            return
+        starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+        self._key = key[starts]
+        gu = self._key // self._span
+        d = np.add.reduceat(e.astype(np.int64), starts)
+        c = np.diff(np.r_[starts, len(key)])
+        # parcels still at risk at each time: group size minus those that left before
+        group_offset = np.r_[0, np.cumsum(self.n)][gu]
+        left_before = np.cumsum(c) - c - group_offset
+        at_risk = self.n[gu] - left_before
+        factor = 1.0 - d / at_risk
+        s = pd.Series(factor).groupby(gu).cumprod().to_numpy()
+        self.g, self.t, self.s = gu, (self._key % self._span) / MINUTES_PER_DAY, s
+        self.at_risk, self.events = at_risk, d
+
+    def survival(self, group: np.ndarray, t: np.ndarray) -> np.ndarray:
+        """S(t) per (group, t) pair: the chance of still not being delivered after t days."""
+        group = np.asarray(group, dtype=np.int64)
+        if len(self.g) == 0:
+            return np.ones(len(group))
+        q = np.rint(np.asarray(t, dtype=np.float64) * MINUTES_PER_DAY)
+        q = np.clip(q, 0, self._span - 1).astype(np.int64)
+        pos = np.searchsorted(self._key, group * self._span + q, side="right") - 1
+        ok = pos >= 0
+        ok[ok] = self.g[pos[ok]] == group[ok]
+        return np.where(ok, self.s[np.maximum(pos, 0)], 1.0)
+
+    def time_to_reach(self, group: np.ndarray, level: np.ndarray) -> np.ndarray:
+        """Smallest time with S(t) <= level per (group, level) pair; NaN when never reached."""
+        group = np.asarray(group, dtype=np.int64)
+        level = np.asarray(level, dtype=np.float64)
+        out = np.full(len(group), np.nan)
+        if len(self.g) == 0:
+            return out
+        key = self.g * 2.0 + (1.0 - self.s)
+        pos = np.searchsorted(key, group * 2.0 + (1.0 - level) - 1e-9, side="left")
+        ok = pos < len(self.g)
+        ok[ok] = self.g[pos[ok]] == group[ok]
+        out[ok] = self.t[pos[ok]]
+        return out
+
+    def conditional_quantile(self, group: np.ndarray, waited: np.ndarray, q: float) -> np.ndarray:
+        """Total time by which a share q of parcels still waiting after ``waited`` days arrive."""
+        s_w = self.survival(group, waited)
+        t = self.time_to_reach(group, (1.0 - q) * s_w)
+        t[s_w <= 0] = np.nan
+        return t
+
+
+def kaplan_meier(duration, observed) -> pd.DataFrame:
+    """Kaplan-Meier table of one sample: time, at_risk, events, survival."""
+    duration = np.asarray(duration, dtype=np.float64)
+    km = GroupedKM(np.zeros(len(duration), np.int64), duration, observed, 1)
+    return pd.DataFrame(
+        {"time": km.t, "at_risk": km.at_risk, "events": km.events, "survival": km.s}
+    )
+
+
+def _codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    cleaned = values.astype("string").str.strip().str.lower()
+    codes, uniques = pd.factorize(cleaned, use_na_sentinel=True)
+    return codes.astype(np.int64), pd.Index(uniques)
+
+
+def _lookup(values: pd.Series, vocab: pd.Index) -> np.ndarray:
+    cleaned = values.astype("string").str.strip().str.lower()
+    if len(vocab) == 0:
+        return np.full(len(values), -1, np.int64)
+    return vocab.get_indexer(cleaned.astype(object).where(cleaned.notna(), None)).astype(np.int64)
+
+
+def _level_keys(stage: np.ndarray, lane_codes: dict[str, np.ndarray], sizes, cols) -> np.ndarray:
+    """Integer key of (stage, lane values of one level); -1 where a lane value is unknown."""
+    key = stage.astype(np.int64).copy()
+    bad = stage < 0
+    for col in cols:
+        code = lane_codes[col]
+        bad |= code < 0
+        key = key * (sizes[col] + 1) + code
+    key[bad] = -1
+    return key
+
+
+class EtaModel:
+    """Delivery-time curves fitted on history, answering estimates for waiting parcels."""
+
+    def __init__(self, config: DiagnosisConfig = DEFAULT_CONFIG):
+        self.config = config
+        self._vocab: dict[str, pd.Index] = {c: pd.Index([]) for c in LANE_FIELDS}
+        self._levels: list[tuple[np.ndarray, GroupedKM]] = []
+        self.n_history = 0
+
+    @classmethod
+    def from_stage_times(
+        cls,
+        stage_first: np.ndarray,
+        delivered: np.ndarray,
+        end: np.ndarray,
+        lanes: pd.DataFrame,
+        config: DiagnosisConfig = DEFAULT_CONFIG,
+    ) -> EtaModel:
+        """Fit from per-parcel stage entry times, delivery times and censoring times (int64 ns).
+
+        ``stage_first`` is (parcels x stages) with NO_TIME where a stage was not seen;
+        ``delivered`` is NO_TIME for parcels not delivered, which count as censored at ``end``.
+        """
+        model = cls(config)
+        stage_first = np.asarray(stage_first, dtype=np.int64)
+        delivered = np.asarray(delivered, dtype=np.int64)
+        end = np.asarray(end, dtype=np.int64)
+        n = stage_first.shape[0]
+        model.n_history = n
+        lane_codes, sizes = {}, {}
+        for col in LANE_FIELDS:
+            values = lanes[col] if col in lanes else pd.Series(pd.NA, index=range(n))
+            lane_codes[col], model._vocab[col] = _codes(values.reset_index(drop=True))
+            sizes[col] = len(model._vocab[col])
+        model._sizes = sizes
+        parcel, stage = np.nonzero(stage_first != NO_TIME)
+        start = stage_first[parcel, stage]
+        is_obs = delivered[parcel] != NO_TIME
+        stop = np.where(is_obs, delivered[parcel], end[parcel])
+        duration = np.maximum(stop - start, 0) / NS_PER_DAY
+        for cols in LEVELS:
+            key = _level_keys(stage, {c: lane_codes[c][parcel] for c in cols}, sizes, cols)
+            keep = key >= 0
+            uniq, group = np.unique(key[keep], return_inverse=True)
+            km = GroupedKM(group, duration[keep], is_obs[keep], len(uniq))
+            model._levels.append((uniq, km))
+        return model
+
+    def predict(
+        self,
+        stage: np.ndarray,
+        entered: np.ndarray,
+        lanes: pd.DataFrame,
+        now: pd.Timestamp,
+    ) -> pd.DataFrame:
+        """Estimates for parcels in ``stage`` (index into STAGES, -1 for none) since ``entered`` (ns).
+
+        Returns columns eta_low, eta_high (calendar dates), eta_n, eta_delivered,
+        eta_level (index into LEVELS, -1 when no estimate) and eta_reason.
+        """
+        stage = np.asarray(stage, dtype=np.int64)
+        entered = np.asarray(entered, dtype=np.int64)
+        n = len(stage)
+        now_ns = pd.Timestamp(now).value
+        cfg = self.config
+        lanes = lanes.reset_index(drop=True)
+        codes = {
+            c: _lookup(lanes[c] if c in lanes else pd.Series(pd.NA, index=range(n)), self._vocab[c])
+            for c in LANE_FIELDS
+        }
+        level_of = np.full(n, -1, np.int64)
+        group_of = np.full(n, -1, np.int64)
+        best_n = np.zeros(n, np.int64)
+        for li, (cols, (uniq, km)) in enumerate(zip(LEVELS, self._levels, strict=True)):
+            key = _level_keys(stage, {c: codes[c] for c in cols}, self._sizes, cols)
+            pos = np.clip(np.searchsorted(uniq, key), 0, max(len(uniq) - 1, 0))
+            found = (key >= 0) & (len(uniq) > 0)
+            if len(uniq):
+                found &= uniq[pos] == key
+            grp = np.where(found, pos, -1)
+            enough = found.copy()
+            enough[found] = (km.n[grp[found]] >= cfg.eta_min_parcels) & (
+                km.delivered[grp[found]] >= cfg.eta_min_delivered
+            )
+            take = enough & (level_of < 0)
+            level_of[take] = li
+            group_of[take] = grp[take]
+            seen = found & (best_n == 0)
+            best_n[seen] = km.n[grp[seen]]
+        waited = np.maximum(now_ns - entered, 0) / NS_PER_DAY
+        t_low = np.full(n, np.nan)
+        t_high = np.full(n, np.nan)
+        s_w = np.ones(n)
+        n_used = np.zeros(n, np.int64)
+        d_used = np.zeros(n, np.int64)
+        for li, (_uniq, km) in enumerate(self._levels):
+            rows = level_of == li
+            if not rows.any():
+                continue
+            g, w = group_of[rows], waited[rows]
+            s_w[rows] = km.survival(g, w)
+            t_low[rows] = km.conditional_quantile(g, w, cfg.eta_low_quantile)
+            t_high[rows] = km.conditional_quantile(g, w, cfg.eta_high_quantile)
+            n_used[rows] = km.n[g]
+            d_used[rows] = km.delivered[g]
+        has = level_of >= 0
+        code = np.full(n, None, dtype=object)  # why there is no estimate (messages.ETA_REASONS)
+        code[~has] = "little_history"
+        code[stage < 0] = "no_stage"
+        beyond = has & (s_w <= 0)
+        code[beyond] = "waited_too_long"
+        unreached = has & ~beyond & np.isnan(t_low)
+        code[unreached] = "too_few_delivered"
+        ok = has & ~np.isnan(t_low)
+        level_of[~ok] = -1
+        low = _to_dates(entered, t_low, ok)
+        high = _to_dates(entered, t_high, ok & ~np.isnan(t_high))
+        return pd.DataFrame(
+            {
+                "eta_low": low,
+                "eta_high": high,
+                "eta_n": np.where(ok, n_used, 0),
+                "eta_delivered": np.where(ok, d_used, 0),
+                "eta_level": level_of,
+                "eta_reason": pd.Series(reason_texts(code, cfg), dtype="string"),
+                "eta_reason_code": pd.Series(code, dtype="string"),
+            }
+        )
+
+
+def reason_texts(codes: np.ndarray, cfg: DiagnosisConfig, language: str = "en") -> np.ndarray:
+    """The reasons for no estimate, in words, from their codes (None stays None)."""
+    from toolkit.diagnosis.messages import eta_reason
+
+    params = {"min_parcels": cfg.eta_min_parcels, "min_delivered": cfg.eta_min_delivered}
+    codes = pd.Series(codes, dtype=object)
+    words = {c: eta_reason(c, language, **params) for c in codes.dropna().unique()}
+    texts = codes.map(words)  # one look-up per parcel, in pandas rather than a Python loop
+    return texts.where(texts.notna(), None).to_numpy(dtype=object)
+
+
+def _to_dates(entered: np.ndarray, days: np.ndarray, ok: np.ndarray) -> pd.Series:
+    """Calendar dates in China of entered + days, NaT where not ok."""
+    step = np.where(ok, np.nan_to_num(days) * NS_PER_DAY, 0).astype(np.int64)
+    ns = np.where(ok, entered + step, NO_TIME)
+    times = pd.Series(pd.DatetimeIndex(ns.view("M8[ns]")).tz_localize("UTC"))
+    return times.dt.tz_convert(DESTINATION_TZ).dt.tz_localize(None).dt.normalize()
+
+
+def basis_text(level: int, lane: dict, stage: int, n: int, delivered: int) -> str:
+    """Plain description of the history an estimate used."""
+    cols = LEVELS[level]
+    group = ", ".join(f"{c.replace('_', ' ')} {lane.get(c)}" for c in cols) or "all lanes"
+    return (
+        f"{n} past parcels ({delivered} delivered) of {group}, "
+        f"counted from {STAGE_TEXT[STAGES[stage]]}"
+    )
