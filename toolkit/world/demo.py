@@ -20,7 +20,9 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -400,16 +402,118 @@ def _check_args(parcels: object, seed: object) -> tuple[int, int]:
     return int(parcels), int(seed)
 
 
+# One chunk of the world, step by step (see _chunk for the order).
+
+
+@dataclass(frozen=True, eq=False)
+class _Cast:
+    """Who, where and how of each parcel in a chunk (every array has one entry per parcel)."""
+
+    gidx: np.ndarray  # the parcel's index in the whole world
+    sc: np.ndarray  # scenario id: what the parcel's record shows
+    is_: dict[str, np.ndarray]  # scenario name -> parcels whose record shows it
+    w_: dict[str, np.ndarray]  # scenario name -> parcels whose journey goes that way
+    mistyped: np.ndarray  # the record carries a mistyped international number
+    country: np.ndarray
+    org: np.ndarray  # origin city
+    org_zone: np.ndarray  # the origin city's time zone id
+    postal: np.ndarray  # postal route (else commercial)
+    intl: np.ndarray  # international carrier id
+    dom: np.ndarray  # domestic carrier id
+    dest: np.ndarray  # destination city
+    dist: np.ndarray  # destination district
+    gw: np.ndarray  # gateway into China
+    same_city: np.ndarray  # the gateway is in the destination city
+    who: np.ndarray  # the courier's name
+    zh: np.ndarray  # the international carrier writes its China-side scans in Chinese
+    same_number: np.ndarray  # the domestic carrier keeps the international number
+
+    @property
+    def n(self) -> int:
+        return len(self.gidx)
+
+
+class _Exits(NamedTuple):
+    """Exceptions and returns: the scans after a parcel's stopping point."""
+
+    reason: np.ndarray  # 0 refused, 1 customs, 2 damaged, 3 address; -1: none
+    has_x: np.ndarray
+    leg_intl: np.ndarray  # the return goes back abroad on the international leg
+    last: np.ndarray  # the last exception or return slot of each parcel
+
+
+class _Scans(NamedTuple):
+    """The scans that exist and are visible by as_of, one entry per scan (parcel order)."""
+
+    row: np.ndarray  # parcel (row in the chunk)
+    col: np.ndarray  # journey slot
+    t: np.ndarray  # epoch seconds
+    intl: np.ndarray  # scanned by the international carrier
+    carrier: np.ndarray
+    zone: np.ndarray  # time zone id where the scan happens
+
+
+class _Numbers(NamedTuple):
+    """Each parcel's tracking numbers: true ones and the one its record shows."""
+
+    intl_code: np.ndarray
+    true_intl: np.ndarray
+    dom_code: np.ndarray
+    true_dom: np.ndarray
+    recorded_intl: np.ndarray
+
+
+class _Link(NamedTuple):
+    """What shows the link from the international number to the domestic one."""
+
+    text: np.ndarray  # the handover scan names the domestic number
+    domestic_number: np.ndarray  # as the parcels table records it ("" when not)
+    domestic_carrier: np.ndarray
+    true_dom_out: np.ndarray  # the true domestic number once the parcel reached handover
+
+
+class _Texts(NamedTuple):
+    """Per scan: the carrier's words, local time text and the milestone it stands for."""
+
+    description: pa.Array
+    location: pa.Array
+    raw_status: pa.Array
+    time_local: pa.Array
+    milestone: np.ndarray
+
+
 def _chunk(
     seed: int, first: int, n: int, as_of_s: int, as_of_text: str
 ) -> tuple[pa.Table, pa.Table]:
     """Parcels first..first+n-1 and their scans, as Arrow tables of strings."""
+    # Every step draws from one random stream, so the steps run in exactly this order.
     rng = np.random.default_rng(np.random.SeedSequence([seed, first]))
-    gidx = np.arange(first, first + n, dtype=np.int64)
-    rows = np.arange(n)
-    u = rng.random
+    cast = _cast(rng, np.arange(first, first + n, dtype=np.int64))
+    present, t = _journey(rng, cast)
+    k = _stops(rng, cast, present, t)
+    t_k, age = _ages(rng, cast, present, t, k)
+    exits = _exits(rng, cast, present, t, t_k, age)  # adds to present, t and age in place
+    keep, t_last = _kept(cast, present, t, k, t_k, age, exits)
+    abs_t, zone = _clock_times(rng, cast, keep, t, as_of_s - _hours_to_s(t_last + age), exits)
+    scans = _scan_rows(cast, keep, abs_t, zone, exits, as_of_s)
+    salt = 1 + seed % 97
+    numbers = _numbers(rng, cast, salt)
+    link = _link(rng, cast, k, exits, keep, scans, numbers)
+    texts = _texts(rng, cast, present, exits, scans, numbers, link)
+    events = _events_table(rng, cast, scans, numbers, texts)
+    parcels = _parcels_table(rng, cast, scans, numbers, link, salt, as_of_s, as_of_text)
+    return parcels, events
 
-    # --- who, where, how -----------------------------------------------------------------
+
+def _hours_to_s(hours: np.ndarray) -> np.ndarray:
+    """Hours as whole seconds."""
+    return np.round(hours * 3600).astype(np.int64)
+
+
+def _cast(rng: np.random.Generator, gidx: np.ndarray) -> _Cast:
+    """Who, where, how: each parcel's scenario, journey, origin, carriers and destination."""
+    n = len(gidx)
+    u = rng.random
     sc = _quota(rng, n)
     is_ = {name: sc == i for name, i in _SC.items()}
     mistyped = is_["mistyped_digit"] | is_["mistyped_transposition"]
@@ -440,20 +544,43 @@ def _chunk(
     dest = rng.choice(len(DESTINATIONS), n, p=DEST_WEIGHTS)
     dist = (u(n) * DISTRICT_COUNT[dest]).astype(int)
     gw = np.where(u(n) < 0.8, DEST_GATEWAY[dest], rng.integers(0, len(GATEWAYS), n))
-    same_city = GATEWAY_DEST[gw] == dest
     who = (dest * 5 + dist * 3 + rng.integers(0, 3, n)) % len(COURIER_NAMES)
     zh = u(n) < np.array([ZH_SHARE.get(c, 0.0) for c in CARRIER_CODES])[intl]
     # postal routes often keep the S10 number in China; an unlinked handover never does
     same_number = postal & (u(n) < 0.5) & ~is_["handover_unlinked"]
+    return _Cast(
+        gidx=gidx,
+        sc=sc,
+        is_=is_,
+        w_=w_,
+        mistyped=mistyped,
+        country=country,
+        org=org,
+        org_zone=np.array([ZONE_ID[z] for *_, z in ORIGIN_CITIES])[org],
+        postal=postal,
+        intl=intl,
+        dom=dom,
+        dest=dest,
+        dist=dist,
+        gw=gw,
+        same_city=GATEWAY_DEST[gw] == dest,
+        who=who,
+        zh=zh,
+        same_number=same_number,
+    )
 
-    # --- which scans exist, and when (hours after acceptance) ----------------------------
+
+def _journey(rng: np.random.Generator, c: _Cast) -> tuple[np.ndarray, np.ndarray]:
+    """Which scans each journey has (present) and when, in hours after acceptance (t)."""
+    n, u, w_ = c.n, rng.random, c.w_
+    postal, same_city = c.postal, c.same_city
     present = u((n, NSLOT)) < _BASE_PRESENCE
     present[:, D_DEST_IN] &= ~same_city
     g = np.zeros((n, NSLOT))
     g[:, ORIGIN] = rng.uniform(3, 30, n)
     g[:, EXPORT] = np.where(postal, rng.uniform(12, 60, n), rng.uniform(3, 14, n))
     g[:, DEPART] = np.where(postal, rng.uniform(6, 48, n), rng.uniform(2, 12, n))
-    median = np.where(postal, _TRANSIT_DAYS_POSTAL[country], _TRANSIT_DAYS_EXPRESS[country])
+    median = np.where(postal, _TRANSIT_DAYS_POSTAL[c.country], _TRANSIT_DAYS_EXPRESS[c.country])
     transit = rng.lognormal(np.log(median * 24), 0.35)
     frac = rng.uniform(0.3, 0.7, n)
     g[:, TRANSIT], g[:, ARRIVE] = transit * frac, transit * (1 - frac)
@@ -501,10 +628,13 @@ def _chunk(
 
     t = np.cumsum(g, axis=1)
     t[:, INFO] = -rng.uniform(2, 40, n)
+    return present, t
 
-    # --- where each parcel's story stops, and how long before as_of ----------------------
-    k = np.full(n, D_DELIVERED)
-    age = np.zeros(n)
+
+def _stops(rng: np.random.Generator, c: _Cast, present: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """The slot where each parcel's story stops (-1: an unknown number, no scans at all)."""
+    w_ = c.w_
+    k = np.full(c.n, D_DELIVERED)
     moving_intl = [ACCEPT, ORIGIN, EXPORT, DEPART, TRANSIT]
     moving_dom = [D_ACCEPT, D_HUB_IN, D_HUB_OUT, D_DEST_IN, D_STATION, D_OFD, D_PICKUP]
     picks = {
@@ -528,20 +658,32 @@ def _chunk(
     k[sel] = np.where(present[sel, HANDOVER], HANDOVER, CLEARED)
     k[w_["returned_refused"]] = D_OFD
     k[w_["unknown_number"]] = -1
+    return k
 
+
+def _draw_age(
+    rng: np.random.Generator, age: np.ndarray, mask: np.ndarray, lo: float, hi: float | np.ndarray
+) -> None:
+    """Set age[mask] to uniform draws between lo and hi (a number or one bound per parcel)."""
+    top = np.broadcast_to(hi, mask.shape)[mask]
+    age[mask] = lo + rng.random(mask.sum()) * (top - lo)
+
+
+def _ages(
+    rng: np.random.Generator, c: _Cast, present: np.ndarray, t: np.ndarray, k: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The time of each stopping scan (t_k) and the hours from it to as_of (age)."""
+    w_ = c.w_
     col = np.arange(NSLOT)
     later = present & (col[None, :] > k[:, None]) & (col[None, :] < X_EXC)
     t_next = np.where(later, t, np.inf).min(axis=1)
-    t_k = t[rows, np.clip(k, 0, NSLOT - 1)]
+    t_k = t[np.arange(c.n), np.clip(k, 0, NSLOT - 1)]
     gap_next = np.where(np.isfinite(t_next), t_next - t_k, 24.0)
-
-    def _age(mask: np.ndarray, lo: float, hi: float | np.ndarray) -> None:
-        top = np.broadcast_to(hi, mask.shape)[mask]
-        age[mask] = lo + u(mask.sum()) * (top - lo)
+    age = np.zeros(c.n)
 
     delivered = w_["delivered"] | w_["delivered_pickup"] | w_["delivered_after_retry"]
     delivered |= w_["delivered_after_inspection"]
-    _age(delivered, 2.0, np.maximum(4.0, 58 * 24 - t[:, D_DELIVERED]))
+    _draw_age(rng, age, delivered, 2.0, np.maximum(4.0, 58 * 24 - t[:, D_DELIVERED]))
     # moving: seen part-way to the next scan, and never long after the last one
     for name, cap in (("moving_international", 36.0), ("moving_domestic", 20.0)):
         m = w_[name]
@@ -552,12 +694,26 @@ def _chunk(
     age[m] = rng.uniform(0.05, 0.9, m.sum()) * (t[m, D_ACCEPT] - t_k[m])
     # an unlinked handover is not a loss: it stays within the handover diagnosis's upper bound
     # (past that silence limit a parcel is a suspected loss, see policy.HANDOVER_LOSS_LIMIT)
-    _age(w_["handover_unlinked"], 60.0, _HANDOVER_LOSS_HOURS)
-    _age(w_["customs_inspection"] | w_["customs_documents"], 12.0, 10 * 24.0)
-    _age(w_["lost_international"], 14 * 24.0, 30 * 24.0)
-    _age(w_["lost_domestic"], 6 * 24.0, 25 * 24.0)
+    _draw_age(rng, age, w_["handover_unlinked"], 60.0, _HANDOVER_LOSS_HOURS)
+    _draw_age(rng, age, w_["customs_inspection"] | w_["customs_documents"], 12.0, 10 * 24.0)
+    _draw_age(rng, age, w_["lost_international"], 14 * 24.0, 30 * 24.0)
+    _draw_age(rng, age, w_["lost_domestic"], 6 * 24.0, 25 * 24.0)
+    return t_k, age
 
-    # exceptions and returns: up to three scans after the stopping point
+
+def _exits(
+    rng: np.random.Generator,
+    c: _Cast,
+    present: np.ndarray,
+    t: np.ndarray,
+    t_k: np.ndarray,
+    age: np.ndarray,
+) -> _Exits:
+    """Exceptions and returns: up to three scans after the stopping point.
+
+    Adds them to present and t, and sets the age of the parcels that have them.
+    """
+    n, u, w_ = c.n, rng.random, c.w_
     x_leg_intl = w_["returned_customs"]
     x_reason = np.full(n, -1)
     for i, name in enumerate(
@@ -581,26 +737,52 @@ def _chunk(
     last_x = np.where(
         present[:, X_RETURNED], X_RETURNED, np.where(present[:, X_RETURNING], X_RETURNING, X_EXC)
     )
-    _age(has_x, 2.0, 8 * 24.0)
+    _draw_age(rng, age, has_x, 2.0, 8 * 24.0)
+    return _Exits(reason=x_reason, has_x=has_x, leg_intl=x_leg_intl, last=last_x)
 
+
+def _kept(
+    c: _Cast,
+    present: np.ndarray,
+    t: np.ndarray,
+    k: np.ndarray,
+    t_k: np.ndarray,
+    age: np.ndarray,
+    exits: _Exits,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The scans that happen by as_of (keep) and each parcel's last scan time in hours (t_last)."""
+    col = np.arange(NSLOT)
+    has_x = exits.has_x
     keep = present & (col[None, :] <= k[:, None])
     keep[:, X_EXC:] = present[:, X_EXC:] & has_x[:, None]
-    t_last = np.where(has_x, t[rows, last_x], t_k)
+    t_last = np.where(has_x, t[np.arange(c.n), exits.last], t_k)
     # the domestic carrier of an unlinked handover scans on regardless of what anyone sees
-    unlinked = w_["handover_unlinked"]
+    unlinked = c.w_["handover_unlinked"]
     on_time = (col[None, :] >= D_ACCEPT) & (col[None, :] < X_EXC)
     horizon = (t_last + age)[:, None]
     keep |= unlinked[:, None] & present & on_time & (t <= horizon)
     keep[unlinked, D_ACCEPT] = True  # it has scans: nobody asks under their number
-    keep[w_["unknown_number"]] = False
+    keep[c.w_["unknown_number"]] = False
+    return keep, t_last
 
-    # --- absolute times, in working hours of where each scan happens ----------------------
-    origin_s = as_of_s - np.round((t_last + age) * 3600).astype(np.int64)
-    abs_t = origin_s[:, None] + np.round(t * 3600).astype(np.int64)
+
+def _clock_times(
+    rng: np.random.Generator,
+    c: _Cast,
+    keep: np.ndarray,
+    t: np.ndarray,
+    origin_s: np.ndarray,
+    exits: _Exits,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Absolute scan times (epoch seconds), in working hours of where each scan happens, and its zone."""
+    n = c.n
+    col = np.arange(NSLOT)
+    abs_t = origin_s[:, None] + _hours_to_s(t)
     abs_t += rng.integers(0, 60, (n, NSLOT))  # scans land on seconds
-    org_zone = np.array([ZONE_ID[z] for *_, z in ORIGIN_CITIES])[org]
-    x_abroad = x_leg_intl[:, None] & (col[None, :] == X_RETURNED)
-    zone = np.where((col[None, :] < ARRIVE) | x_abroad, org_zone[:, None], ZONE_ID["Asia/Shanghai"])
+    x_abroad = exits.leg_intl[:, None] & (col[None, :] == X_RETURNED)
+    zone = np.where(
+        (col[None, :] < ARRIVE) | x_abroad, c.org_zone[:, None], ZONE_ID["Asia/Shanghai"]
+    )
     carry = np.zeros(n, dtype=np.int64)  # a scan pushed to the morning delays the later ones
     for s in range(NSLOT):
         abs_t[:, s] += carry
@@ -614,11 +796,25 @@ def _chunk(
         push = np.round((push + (push > 0) * rng.uniform(0, 1.5, len(sel))) * 3600).astype(np.int64)
         abs_t[sel, s] += push
         carry[sel] += push
+    return abs_t, zone
+
+
+def _scan_rows(
+    c: _Cast,
+    keep: np.ndarray,
+    abs_t: np.ndarray,
+    zone: np.ndarray,
+    exits: _Exits,
+    as_of_s: int,
+) -> _Scans:
+    """One row per kept scan, a minute apart at least, moved back whole days to end before as_of."""
+    n = c.n
+    unlinked = c.w_["handover_unlinked"]
     ev_row, ev_col = np.nonzero(keep)
     ev_t = _group_floor_increasing(abs_t[ev_row, ev_col], ev_row, 60)
     ev_zone = zone[ev_row, ev_col]
-    ev_intl = (ev_col < D_ACCEPT) | ((ev_col >= X_EXC) & x_leg_intl[ev_row])
-    ev_carrier = np.where(ev_intl, intl[ev_row], dom[ev_row])
+    ev_intl = (ev_col < D_ACCEPT) | ((ev_col >= X_EXC) & exits.leg_intl[ev_row])
+    ev_carrier = np.where(ev_intl, c.intl[ev_row], c.dom[ev_row])
     # whole-day shifts keep the time of day: move a story back if a pushed scan passed as_of
     # (an unlinked handover: handed over 2+ days ago, first domestic scan 12+ hours ago)
     by_index = ~(unlinked[ev_row] & (ev_col >= D_ACCEPT))
@@ -631,17 +827,21 @@ def _chunk(
     shift = np.where(excess > 0, -(-excess // 86400) * 86400, 0)
     ev_t = ev_t - shift[ev_row]
     visible_yet = ev_t <= as_of_s - 60
-    ev_row, ev_col, ev_t = ev_row[visible_yet], ev_col[visible_yet], ev_t[visible_yet]
-    ev_intl, ev_carrier, ev_zone = (
-        ev_intl[visible_yet],
-        ev_carrier[visible_yet],
-        ev_zone[visible_yet],
+    return _Scans(
+        row=ev_row[visible_yet],
+        col=ev_col[visible_yet],
+        t=ev_t[visible_yet],
+        intl=ev_intl[visible_yet],
+        carrier=ev_carrier[visible_yet],
+        zone=ev_zone[visible_yet],
     )
 
-    # --- numbers -------------------------------------------------------------------------
-    intl_code = np.array(CARRIER_CODES)[intl]
-    true_intl = np.empty(n, dtype=object)
-    salt = 1 + seed % 97
+
+def _numbers(rng: np.random.Generator, c: _Cast, salt: int) -> _Numbers:
+    """Tracking numbers: the true international and domestic ones, and the recorded (maybe mistyped) one."""
+    gidx = c.gidx
+    intl_code = np.array(CARRIER_CODES)[c.intl]
+    true_intl = np.empty(c.n, dtype=object)
     for code in sorted(set(intl_code.tolist())):
         m = intl_code == code
         mk = int(m.sum())
@@ -657,65 +857,99 @@ def _chunk(
             true_intl[m] = _dhl10(rng.integers(1, 10, mk), _mix(gidx[m], 8, salt + 23))
         else:
             true_intl[m] = _prefixed(("YT",), rng, _mix(gidx[m], 16, salt + 24), 16)
-    dom_code = np.array(CARRIER_CODES)[dom]
-    true_dom = np.empty(n, dtype=object)
-    dom_specs = {
-        "ems": (("10", "11", "12"), 11),
-        "chinapost": (("96", "97", "98", "99"), 11),
-        "sf": (("SF1", "SF0"), 12),
-        "yto": (("YT",), 13),
-        "zto": (("73", "75", "78"), 12),
-        "sto": (("77",), 12),
-        "yunda": (("43", "46"), 11),
-        "jd": (("JD00",), 11),
-    }
-    for code, (prefixes, width) in dom_specs.items():
+    dom_code = np.array(CARRIER_CODES)[c.dom]
+    true_dom = np.empty(c.n, dtype=object)
+    for code, (prefixes, width) in _DOM_NUMBER_SPECS.items():
         m = dom_code == code
         if m.any():
             true_dom[m] = _prefixed(
                 prefixes, rng, _mix(gidx[m], width, salt + 50 + CARRIER_ID[code]), width
             )
-    true_dom[same_number] = true_intl[same_number]
+    true_dom[c.same_number] = true_intl[c.same_number]
     recorded_intl = true_intl.copy()
+    mistyped = c.mistyped
     recorded_intl[mistyped] = _mistype(
-        rng, true_intl[mistyped], is_["mistyped_transposition"][mistyped]
+        rng, true_intl[mistyped], c.is_["mistyped_transposition"][mistyped]
     )
+    return _Numbers(intl_code, true_intl, dom_code, true_dom, recorded_intl)
 
-    # --- the visible link between the two numbers ----------------------------------------
-    reached_handover = (k >= HANDOVER) & ~has_x | w_["returned_refused"] | w_["exception_damaged"]
+
+# The domestic carriers' number prefixes and serial widths.
+_DOM_NUMBER_SPECS = {
+    "ems": (("10", "11", "12"), 11),
+    "chinapost": (("96", "97", "98", "99"), 11),
+    "sf": (("SF1", "SF0"), 12),
+    "yto": (("YT",), 13),
+    "zto": (("73", "75", "78"), 12),
+    "sto": (("77",), 12),
+    "yunda": (("43", "46"), 11),
+    "jd": (("JD00",), 11),
+}
+
+
+def _link(
+    rng: np.random.Generator,
+    c: _Cast,
+    k: np.ndarray,
+    exits: _Exits,
+    keep: np.ndarray,
+    scans: _Scans,
+    numbers: _Numbers,
+) -> _Link:
+    """The visible link between the two numbers: in the handover scan's text, the record, or both."""
+    w_, same_number = c.w_, c.same_number
+    unlinked = w_["handover_unlinked"]
+    reached_handover = (
+        (k >= HANDOVER) & ~exits.has_x | w_["returned_refused"] | w_["exception_damaged"]
+    )
     reached_handover |= w_["exception_address"] | unlinked
-    has_dom_scans = np.zeros(n, dtype=bool)
-    has_dom_scans[ev_row[~ev_intl]] = True
+    has_dom_scans = np.zeros(c.n, dtype=bool)
+    has_dom_scans[scans.row[~scans.intl]] = True
     reached_handover |= has_dom_scans
     handover_scan = keep[:, HANDOVER]
-    mode = u(n)
+    mode = rng.random(c.n)
     link_text = handover_scan & ~same_number & (mode < 0.65)
     link_record = reached_handover & ~same_number & ((mode >= 0.35) | ~handover_scan)
     link_record |= reached_handover & same_number & (mode < 0.5)
     # a mistyped record carries no domestic number either (nothing of the parcel is visible)
-    link_record &= ~mistyped & ~unlinked
+    link_record &= ~c.mistyped & ~unlinked
     link_text &= ~unlinked
-    domestic_number = np.where(link_record, true_dom, "")
-    domestic_carrier = np.where(link_record, dom_code, "")
-    true_dom_out = np.where(reached_handover, true_dom, "")
+    return _Link(
+        text=link_text,
+        domestic_number=np.where(link_record, numbers.true_dom, ""),
+        domestic_carrier=np.where(link_record, numbers.dom_code, ""),
+        true_dom_out=np.where(reached_handover, numbers.true_dom, ""),
+    )
 
-    # --- texts ---------------------------------------------------------------------------
+
+def _texts(
+    rng: np.random.Generator,
+    c: _Cast,
+    present: np.ndarray,
+    exits: _Exits,
+    scans: _Scans,
+    numbers: _Numbers,
+    link: _Link,
+) -> _Texts:
+    """Each scan in its carrier's words: description, location, raw status and local time."""
+    u = rng.random
+    ev_row, ev_col, ev_intl, ev_carrier = scans.row, scans.col, scans.intl, scans.carrier
     m_ev = len(ev_row)
     key = _SLOT_KEY[ev_col].copy()
     china_side = (ev_col >= ARRIVE) & (ev_col <= HANDOVER)
-    docs = (w_["customs_documents"])[ev_row] & ((ev_col == HOLD) | (ev_col == HOLD2))
+    docs = (c.w_["customs_documents"])[ev_row] & ((ev_col == HOLD) | (ev_col == HOLD2))
     key[docs] = KEY_DOCS[key[docs]]
-    linked_ev = (ev_col == HANDOVER) & link_text[ev_row]
+    linked_ev = (ev_col == HANDOVER) & link.text[ev_row]
     key[linked_ev] = KEY_LINKED[key[linked_ev]]
     pick_ev = (ev_col == D_DELIVERED) & present[ev_row, D_PICKUP]
     key[pick_ev] = KEY_PICKUP[key[pick_ev]]
     x_names = np.array([KEY_ID[k] for k in ("x_refused", "x_customs", "x_damaged", "x_address")])
     x_ev = ev_col == X_EXC
-    key[x_ev] = x_names[x_reason[ev_row[x_ev]]]
+    key[x_ev] = x_names[exits.reason[ev_row[x_ev]]]
     ret_intl = (ev_col > X_EXC) & ev_intl
     key[ret_intl & (ev_col == X_RETURNING)] = KEY_ID["x_returning_intl"]
     key[ret_intl & (ev_col == X_RETURNED)] = KEY_ID["x_returned_intl"]
-    zh_ev = (china_side | ret_intl | (x_ev & ev_intl)) & zh[ev_row]
+    zh_ev = (china_side | ret_intl | (x_ev & ev_intl)) & c.zh[ev_row]
     key[zh_ev] = KEY_ZH[key[zh_ev]]
     start = BOOK.start[ev_carrier, key]
     count = BOOK.count[ev_carrier, key]
@@ -731,7 +965,7 @@ def _chunk(
     loc_name[(ev_col == ACCEPT) | (ev_col == ORIGIN)] = LOCATION_TEMPLATE["{org}"]
     loc_name[(ev_col == EXPORT) | (ev_col == DEPART)] = LOCATION_TEMPLATE["{exp}"]
     loc_name[ev_col == TRANSIT] = np.where(
-        np.isin(ev_carrier[ev_col == TRANSIT], [CARRIER_ID[c] for c in TRANSIT_HUB]),
+        np.isin(ev_carrier[ev_col == TRANSIT], [CARRIER_ID[code] for code in TRANSIT_HUB]),
         LOCATION_TEMPLATE["{trn}"],
         LOCATION_TEMPLATE[""],
     )
@@ -743,100 +977,121 @@ def _chunk(
     dom_ev = ~ev_intl
     loc_name[dom_ev & (ev_col <= D_HUB_OUT)] = LOCATION_TEMPLATE["{gcity}"]
     loc_name[dom_ev & (ev_col > D_HUB_OUT)] = LOCATION_TEMPLATE["{dcity}"]
-    blank_share = np.array([BLANK_LOCATION_SHARE[c] for c in CARRIER_CODES])[ev_carrier]
+    blank_share = np.array([BLANK_LOCATION_SHARE[code] for code in CARRIER_CODES])[ev_carrier]
     loc_name[u(m_ev) < blank_share] = LOCATION_TEMPLATE[""]
 
     fields = np.stack(
-        [org[ev_row], gw[ev_row], dest[ev_row], dist[ev_row], who[ev_row], dom[ev_row]], axis=1
+        [c.org[ev_row], c.gw[ev_row], c.dest[ev_row], c.dist[ev_row], c.who[ev_row], c.dom[ev_row]],
+        axis=1,
     ).astype(np.int64)
     desc_prefix, desc_suffix = _fill(tpl, ev_carrier, fields)
     location, _ = _fill(loc_name, ev_carrier, fields)
-    intl_numbers = pa.array(true_intl.tolist(), type=pa.string())
-    dom_numbers = pa.array(true_dom.tolist(), type=pa.string())
-    rows_ev = pa.array(ev_row)
-    num = pc.if_else(pa.array(linked_ev), dom_numbers.take(rows_ev), "")
+    dom_numbers = pa.array(numbers.true_dom.tolist(), type=pa.string())
+    num = pc.if_else(pa.array(linked_ev), dom_numbers.take(pa.array(ev_row)), "")
     description = pc.binary_join_element_wise(desc_prefix, num, desc_suffix, "")
 
     raw_id = BOOK.raw[ev_carrier, key]
-    raw_share = np.array([RAW_SHARE.get(c, 0.0) for c in CARRIER_CODES])[ev_carrier]
+    raw_share = np.array([RAW_SHARE.get(code, 0.0) for code in CARRIER_CODES])[ev_carrier]
     raw_id = np.where(u(m_ev) < raw_share, raw_id, -1)
     raw_status = _take_vocab(("", *BOOK.raw_vocab), raw_id + 1)
 
     milestone = _SLOT_MILESTONE[ev_col]
     milestone[key == KEY_ID["x_refused"]] = "delivery_failed"  # refusal at the door
 
-    # --- time text -----------------------------------------------------------------------
+    # time text
     style = TIME_STYLE_ID[ev_carrier]
-    text_zone = np.where(style == 0, ev_zone, TEXT_ZONE[ev_carrier])
-    text_off = _local_offset(ev_t, text_zone)
-    time_local = _time_text(ev_t, text_off, style)
+    text_zone = np.where(style == 0, scans.zone, TEXT_ZONE[ev_carrier])
+    text_off = _local_offset(scans.t, text_zone)
+    time_local = _time_text(scans.t, text_off, style)
+    return _Texts(description, location, raw_status, time_local, milestone)
 
-    # --- duplicates: the same scan again, with a different fill-in -------------------------
+
+def _events_table(
+    rng: np.random.Generator, c: _Cast, scans: _Scans, numbers: _Numbers, texts: _Texts
+) -> pa.Table:
+    """The events table, with some scans seen twice (the copy with a different fill-in)."""
+    u = rng.random
+    m_ev = len(scans.row)
     dup = u(m_ev) < 0.025
     order = np.sort(np.r_[np.arange(m_ev), np.flatnonzero(dup)], kind="stable")
     is_copy = np.r_[False, order[1:] == order[:-1]]
     idx = pa.array(order)
-    location = location.take(idx)
+    location = texts.location.take(idx)
     has_location = pc.not_equal(location, "").to_numpy(zero_copy_only=False)
     blank_copy = is_copy & has_location & (u(len(order)) < 0.5)
     location = pc.if_else(pa.array(blank_copy), pa.scalar("", pa.string()), location)
     source = np.where(is_copy & ~blank_copy, MIRROR_SOURCE, SOURCE)
 
-    parcel_ids = _parcel_ids(gidx)
-    ev_row_o = ev_row[order]
+    intl_numbers = pa.array(numbers.true_intl.tolist(), type=pa.string())
+    dom_numbers = pa.array(numbers.true_dom.tolist(), type=pa.string())
+    rows_ev = pa.array(scans.row)
     events = pa.table(
         {
-            "parcel_id": parcel_ids.take(pa.array(ev_row_o)),
+            "parcel_id": _parcel_ids(c.gidx).take(pa.array(scans.row[order])),
             "tracking_number": pc.if_else(
-                pa.array(ev_intl), intl_numbers.take(rows_ev), dom_numbers.take(rows_ev)
+                pa.array(scans.intl), intl_numbers.take(rows_ev), dom_numbers.take(rows_ev)
             ).take(idx),
-            "carrier": _take_vocab(CARRIER_CODES, ev_carrier[order]),
-            "leg": _take_vocab((_DOM, _INTL), ev_intl[order].astype(int)),
-            "time_local": time_local.take(idx),
+            "carrier": _take_vocab(CARRIER_CODES, scans.carrier[order]),
+            "leg": _take_vocab((_DOM, _INTL), scans.intl[order].astype(int)),
+            "time_local": texts.time_local.take(idx),
             "location": location,
-            "description": description.take(idx),
-            "raw_status": raw_status.take(idx),
+            "description": texts.description.take(idx),
+            "raw_status": texts.raw_status.take(idx),
             "source": pa.array(source),
-            "true_milestone": pa.array(milestone[order]),
+            "true_milestone": pa.array(texts.milestone[order]),
         }
     )
-    events = _blank_to_null(events)
+    return _blank_to_null(events)
 
-    # --- the parcels table ---------------------------------------------------------------
+
+def _parcels_table(
+    rng: np.random.Generator,
+    c: _Cast,
+    scans: _Scans,
+    numbers: _Numbers,
+    link: _Link,
+    salt: int,
+    as_of_s: int,
+    as_of_text: str,
+) -> pa.Table:
+    """The parcels table: each parcel's record, recipient and true fate."""
+    n = c.n
+    accepted = scans.col == ACCEPT
     first_scan = np.full(n, np.iinfo(np.int64).max)
-    np.minimum.at(first_scan, ev_row[ev_col == ACCEPT], ev_t[ev_col == ACCEPT])
+    np.minimum.at(first_scan, scans.row[accepted], scans.t[accepted])
     shipped = np.where(
         first_scan < np.iinfo(np.int64).max,
         first_scan - rng.integers(1800, 6 * 3600, n),
         as_of_s - rng.integers(3 * 86400, 45 * 86400, n),
     )
-    shipped_off = _local_offset(shipped, org_zone)
+    shipped_off = _local_offset(shipped, c.org_zone)
     parcels = pa.table(
         {
-            "parcel_id": parcel_ids,
+            "parcel_id": _parcel_ids(c.gidx),
             "order_id": pa.array(
-                np.char.add("SO", _join(_digit_matrix(_mix(gidx, 10, salt + 3), 10), n=n))
+                np.char.add("SO", _join(_digit_matrix(_mix(c.gidx, 10, salt + 3), 10), n=n))
             ),
-            "international_number": pa.array(recorded_intl.astype(str)),
-            "international_carrier": pa.array(intl_code),
-            "domestic_number": pa.array(domestic_number.astype(str)),
-            "domestic_carrier": pa.array(domestic_carrier.astype(str)),
-            "origin_country": pa.array(np.array(COUNTRIES)[country]),
-            "destination_province": pa.array(np.array([d[0] for d in DESTINATIONS])[dest]),
-            "destination_city": pa.array(np.array([d[1] for d in DESTINATIONS])[dest]),
+            "international_number": pa.array(numbers.recorded_intl.astype(str)),
+            "international_carrier": pa.array(numbers.intl_code),
+            "domestic_number": pa.array(link.domestic_number.astype(str)),
+            "domestic_carrier": pa.array(link.domestic_carrier.astype(str)),
+            "origin_country": pa.array(np.array(COUNTRIES)[c.country]),
+            "destination_province": pa.array(np.array([d[0] for d in DESTINATIONS])[c.dest]),
+            "destination_city": pa.array(np.array([d[1] for d in DESTINATIONS])[c.dest]),
             "shipped_at": _time_text(shipped, shipped_off, np.zeros(n, dtype=int)),
+            # drawn in this order: names, phones, addresses
             "recipient_name": pa.array(_names(rng, n)),
             "recipient_phone": pa.array(_phones(rng, n)),
-            "recipient_address": pa.array(_addresses(rng, dest, dist)),
-            "true_category": pa.array(np.array([SCENARIO_CATEGORY[s] for s in SCENARIOS])[sc]),
-            "scenario": pa.array(np.array(SCENARIOS)[sc]),
-            "route": pa.array(np.where(postal, "postal", "commercial")),
-            "true_international_number": pa.array(true_intl.astype(str)),
-            "true_domestic_number": pa.array(true_dom_out.astype(str)),
+            "recipient_address": pa.array(_addresses(rng, c.dest, c.dist)),
+            "true_category": pa.array(np.array([SCENARIO_CATEGORY[s] for s in SCENARIOS])[c.sc]),
+            "scenario": pa.array(np.array(SCENARIOS)[c.sc]),
+            "route": pa.array(np.where(c.postal, "postal", "commercial")),
+            "true_international_number": pa.array(numbers.true_intl.astype(str)),
+            "true_domestic_number": pa.array(link.true_dom_out.astype(str)),
             "as_of": pa.array(np.full(n, as_of_text)),
         }
     )
-    return _blank_to_null(parcels), events
+    return _blank_to_null(parcels)
 
 
 # the text key of each slot (a door-step retry reads like any delivery round; exceptions get theirs
