@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 import pandas as pd
 
@@ -230,19 +232,39 @@ def empty_parcels() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=t) for c, t in PARCEL_DTYPES.items()})
 
 
-def _row_numbers(mask: pd.Series) -> list[int]:
+def _row_numbers(mask: pd.Series | Any) -> list[int]:
     """1-based positions of the True entries (what a person calls row 1, 2...)."""
     import numpy as np
 
-    return [int(i) + 1 for i in np.flatnonzero(mask.to_numpy())]
+    return [int(i) + 1 for i in np.flatnonzero(np.asarray(mask, dtype=bool))]
 
 
-def _check_columns(df: pd.DataFrame, required: tuple[str, ...], table: str, where) -> None:
+def missing_values_error(
+    column: str, missing: pd.Series | Any, where: str | None, hint: str, *, word: str = "empty"
+) -> SchemaError:
+    """The error for a column without a value in some rows: it names the first ten rows
+    (1-based) and keeps them all in ``rows``."""
+    rows = _row_numbers(missing)
+    return SchemaError(
+        f"column {column!r} is {word} in row(s) {', '.join(map(str, rows[:10]))}",
+        where,
+        hint,
+        columns=[column],
+        rows=rows,
+    )
+
+
+def require_columns(
+    df: object, required: Iterable[str], table: str, where: str | None = None
+) -> pd.DataFrame:
+    """The table itself, once it is a DataFrame with these columns; else an InputError that
+    names the table and the missing columns."""
     if not isinstance(df, pd.DataFrame):
         raise InputError(f"expected a pandas DataFrame of {table}, got {type(df).__name__}", where)
     missing = [c for c in required if c not in df.columns]
     if missing:
         raise MissingColumnsError(missing, table, where)
+    return df
 
 
 def _check_allowed(df: pd.DataFrame, column: str, allowed, where, allow_na=False) -> None:
@@ -266,13 +288,8 @@ def _check_utc(df: pd.DataFrame, column: str, where, allow_na=False) -> None:
             columns=[column],
         )
     if not allow_na and s.isna().any():
-        raise SchemaError(
-            f"column {column!r} is empty in row(s) "
-            + ", ".join(map(str, _row_numbers(s.isna())[:10])),
-            where,
-            "Every event needs a time; fix or remove these rows",
-            columns=[column],
-            rows=_row_numbers(s.isna()),
+        raise missing_values_error(
+            column, s.isna(), where, "Every event needs a time; fix or remove these rows"
         )
 
 
@@ -281,20 +298,15 @@ def validate_events(df: pd.DataFrame, where: str | None = None) -> pd.DataFrame:
 
     Extra columns are allowed. Row numbers in errors are 1-based positions.
     """
-    _check_columns(df, EVENT_COLUMNS, "events", where)
+    require_columns(df, EVENT_COLUMNS, "events", where)
     _check_utc(df, "time_utc", where)
     _check_allowed(df, "milestone", MILESTONES, where)
     _check_allowed(df, "leg", LEGS, where)
     for col in ("parcel_id", "tracking_number", "carrier"):
         blank = df[col].isna() | (df[col].astype("string").str.strip() == "")
         if blank.any():
-            rows = _row_numbers(blank.fillna(True))
-            raise SchemaError(
-                f"column {col!r} is blank in row(s) {', '.join(map(str, rows[:10]))}",
-                where,
-                "Fill it in or remove these rows",
-                columns=[col],
-                rows=rows,
+            raise missing_values_error(
+                col, blank.fillna(True), where, "Fill it in or remove these rows", word="blank"
             )
     if df["tz_assumed"].dtype != bool:
         raise SchemaError(
@@ -307,18 +319,17 @@ def validate_events(df: pd.DataFrame, where: str | None = None) -> pd.DataFrame:
 
 def validate_parcels(df: pd.DataFrame, where: str | None = None) -> pd.DataFrame:
     """Check a parcels table against the contract; return it unchanged or raise SchemaError."""
-    _check_columns(df, PARCEL_COLUMNS, "parcels", where)
+    require_columns(df, PARCEL_COLUMNS, "parcels", where)
     _check_utc(df, "shipped_at", where, allow_na=True)
     for col in PARCEL_REQUIRED_VALUES:
         blank = df[col].isna() | (df[col].astype("string").str.strip() == "")
         if blank.any():
-            rows = _row_numbers(blank.fillna(True))
-            raise SchemaError(
-                f"column {col!r} is blank in row(s) {', '.join(map(str, rows[:10]))}",
+            raise missing_values_error(
+                col,
+                blank.fillna(True),
                 where,
                 "Every parcel needs an id and its international tracking number",
-                columns=[col],
-                rows=rows,
+                word="blank",
             )
     dup = df["parcel_id"].duplicated(keep=False)
     if dup.any():

@@ -19,8 +19,15 @@ import plotly.graph_objects as go
 import plotly.io as pio
 
 from toolkit.diagnosis.scorecard import GONE_DARK, JOURNEY_POINTS, gone_dark_rates, journey_times
-from toolkit.errors import InputError, MissingColumnsError
-from toolkit.model import CATEGORIES, MILESTONES, Category, is_sandbox, validate_events
+from toolkit.errors import InputError
+from toolkit.model import (
+    CATEGORIES,
+    MILESTONES,
+    Category,
+    is_sandbox,
+    require_columns,
+    validate_events,
+)
 from toolkit.times import to_utc
 
 __all__ = [
@@ -185,15 +192,6 @@ def _nothing_to_draw(fig: go.Figure, text: str) -> go.Figure:
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
     return fig
-
-
-def _need(df: object, columns: Iterable[str], table: str, where: str) -> pd.DataFrame:
-    if not isinstance(df, pd.DataFrame):
-        raise InputError(f"expected a pandas DataFrame of {table}, got {type(df).__name__}", where)
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise MissingColumnsError(missing, table, where)
-    return df
 
 
 def grid_cells(values: np.ndarray) -> list[list[float | None]]:
@@ -533,10 +531,12 @@ def ageing_histogram(
     Ages come from ``days_since_last_scan``, or from ``last_scan_utc`` when ``now`` is
     given. Parcels without any scan get their own "no scan yet" bar on the left.
     """
-    _need(diagnoses, ("parcel_id", "category", "days_since_last_scan"), "diagnoses", "diagnoses")
+    require_columns(
+        diagnoses, ("parcel_id", "category", "days_since_last_scan"), "diagnoses", "diagnoses"
+    )
     stuck = diagnoses[diagnoses["category"].astype(str) != Category.DELIVERED]
     if now is not None:
-        _need(diagnoses, ("last_scan_utc",), "diagnoses", "diagnoses")
+        require_columns(diagnoses, ("last_scan_utc",), "diagnoses", "diagnoses")
         now = to_utc(now, "now")
         days = (now - stuck["last_scan_utc"]) / pd.Timedelta(days=1)
         early = (days < 0).to_numpy(bool)
@@ -625,7 +625,7 @@ def dwell_times(events: pd.DataFrame, parcels: pd.DataFrame | None = None) -> pd
     """
     validate_events(events, "events")
     if parcels is not None:
-        _need(parcels, ("parcel_id",), "parcels", "parcels")
+        require_columns(parcels, ("parcel_id",), "parcels", "parcels")
         ids = pd.Index(parcels["parcel_id"].astype("string"))
     else:
         ids = pd.Index(pd.unique(events["parcel_id"].astype("string")), dtype="string")
@@ -761,7 +761,7 @@ def dwell_figure(
     figure stays small for any number of parcels. ``by=None`` draws one box per stage.
     When no stage time is measured, the plot area says so (``empty_text``).
     """
-    _need(dwell, ("stage", "hours", *([by] if by else [])), "dwell times", "dwell_figure")
+    require_columns(dwell, ("stage", "hours", *([by] if by else [])), "dwell times", "dwell_figure")
     labels = {s[0]: s[3] for s in DWELL_STAGES}
     stages = [s[0] for s in DWELL_STAGES if s[0] in set(dwell["stage"].astype(str))]
     data = dwell[dwell["hours"].notna()]
@@ -805,7 +805,7 @@ def gone_dark_heatmap(
     ``min_parcels`` parcels are left blank (their counts stay in the hover). With no
     parcel, the plot area says so (``empty_text``).
     """
-    _need(
+    require_columns(
         parcels,
         ("parcel_id", "international_carrier", "origin_country", "destination_province"),
         "parcels",

@@ -325,9 +325,9 @@ _BUILDING_ROOM = re.compile(
     r"[\s,]*(?:unit\s*[0-9]{1,2}[\s,]*)?(?:room|rm|flat|apt|unit|#)\.?\s*#?\s*"
     r"(?P<r3>[0-9]{2,5})(?![0-9])"
     r"|(?<![a-z])(?:room|rm|flat|apt)\.?\s*#?\s*(?P<r4>[0-9]{3,5})(?![0-9])"
-    r"|(?<![0-9a-z])(?:(?:[0-9]{1,4}|[0-9]{1,3}[a-z])\s*"
+    r"|(?<![0-9a-z])(?:(?P<b>[0-9]{1,4}|[0-9]{1,3}[a-z])\s*"
     r"(?:号楼|号栋|号幢|栋|幢|座|楼|号院|号|#|[\s\-‐–—/]){1,2}"
-    r"|[a-z]{1,2}[0-9]{0,2}\s*(?:号楼|号栋|号幢|栋|幢|座|楼|号院|#|[\-‐–—]))\s*"
+    r"|(?P<b2>[a-z]{1,2}[0-9]{0,2})\s*(?:号楼|号栋|号幢|栋|幢|座|楼|号院|#|[\-‐–—]))\s*"
     r"(?:(?P<u>[0-9]{1,2})\s*(?:单元|[\s\-‐–—/])\s*)?"
     r"(?:[0-9]{1,2}\s*(?:楼|层|f)\s*)?"
     r"(?P<r>[a-z]?[0-9]{2,5})(?:\s*(?:室|房|号))?(?![0-9])"
@@ -335,13 +335,33 @@ _BUILDING_ROOM = re.compile(
 )
 
 
-def _rooms_in(view: str) -> Iterator[tuple[int, int, str]]:
-    """(start, end, room) of every building-and-room or room quoted in a text's view,
-    overlapping ones included (in 9号12栋1300 both 9号12 and 12栋1300 are read)."""
+def _room_matches(view: str) -> Iterator[re.Match]:
+    """Every building-and-room or room quoted in a text's view, overlapping ones included
+    (in 9号12栋1300 both 9号12 and 12栋1300 are read)."""
     pos = 0
     while (m := _BUILDING_ROOM.search(view, pos)) is not None:
-        yield m.start(), m.end(), m.group("r") or m.group("r2") or m.group("r3") or m.group("r4")
+        yield m
         pos = m.start() + 1
+
+
+def _rooms_in(view: str) -> Iterator[tuple[int, int, str]]:
+    """(start, end, room) of every building-and-room or room quoted in a text's view."""
+    for m in _room_matches(view):
+        yield m.start(), m.end(), m.group("r") or m.group("r2") or m.group("r3") or m.group("r4")
+
+
+def building_rooms(address: object) -> list[tuple[str, str]]:
+    """(building, room) of each building-and-room an address gives, read as the masking
+    reads it: 8栋1203室 and 8号楼 1203 give ('8', '1203'), B座1203 ('b', '1203'), Building 8
+    Room 1203 ('8', '1203'). Lower case; a room with no building is left out."""
+    text = _text_value(address)
+    if not text:
+        return []
+    pairs = (
+        (m.group("b") or m.group("b2") or m.group("b3"), m.group("r") or m.group("r3"))
+        for m in _room_matches(_view(_fold(text)[0]))
+    )
+    return list(dict.fromkeys((b, r) for b, r in pairs if b and r))
 
 
 class RecipientMasker:

@@ -57,7 +57,7 @@ from toolkit.diagnosis.messages import (
     evidence_zh,
     explanation,
 )
-from toolkit.errors import InputError, MissingColumnsError, SchemaError, ValueNotAllowedError
+from toolkit.errors import InputError, SchemaError, ValueNotAllowedError
 from toolkit.model import (
     CATEGORIES,
     EVENT_COLUMNS,
@@ -66,6 +66,8 @@ from toolkit.model import (
     Category,
     Milestone,
     is_sandbox,
+    missing_values_error,
+    require_columns,
 )
 from toolkit.policy import (
     DEFAULT_CONFIG,
@@ -149,13 +151,7 @@ def _rows(mask: np.ndarray) -> list[int]:
 
 def _check_events(events: pd.DataFrame) -> pd.DataFrame:
     """Light contract check of the columns the diagnosis reads; returns time_utc in ns."""
-    if not isinstance(events, pd.DataFrame):
-        raise InputError(
-            f"expected a pandas DataFrame of events, got {type(events).__name__}", "events"
-        )
-    missing = [c for c in _NEEDED_EVENT_COLUMNS if c not in events.columns]
-    if missing:
-        raise MissingColumnsError(missing, "events", "events")
+    require_columns(events, _NEEDED_EVENT_COLUMNS, "events", "events")
     t = events["time_utc"]
     if not isinstance(t.dtype, pd.DatetimeTZDtype) or str(t.dtype.tz) != "UTC":
         raise SchemaError(
@@ -165,22 +161,15 @@ def _check_events(events: pd.DataFrame) -> pd.DataFrame:
             columns=["time_utc"],
         )
     if t.isna().any():
-        rows = _rows(t.isna().to_numpy())
-        raise SchemaError(
-            f"column 'time_utc' is empty in row(s) {', '.join(map(str, rows[:10]))}",
-            "events",
-            "Every event needs a time; fix or remove these rows",
-            columns=["time_utc"],
-            rows=rows,
+        raise missing_values_error(
+            "time_utc", t.isna(), "events", "Every event needs a time; fix or remove these rows"
         )
     if events["parcel_id"].isna().any():
-        rows = _rows(events["parcel_id"].isna().to_numpy())
-        raise SchemaError(
-            f"column 'parcel_id' is empty in row(s) {', '.join(map(str, rows[:10]))}",
+        raise missing_values_error(
+            "parcel_id",
+            events["parcel_id"].isna(),
             "events",
             "Every event needs the parcel it belongs to",
-            columns=["parcel_id"],
-            rows=rows,
         )
     for col, allowed in (("milestone", MILESTONES), ("leg", LEGS)):
         codes, uniques = pd.factorize(events[col], use_na_sentinel=True)
@@ -194,23 +183,10 @@ def _check_events(events: pd.DataFrame) -> pd.DataFrame:
 
 
 def _as_parcels(parcels: pd.DataFrame) -> pd.DataFrame:
-    if not isinstance(parcels, pd.DataFrame):
-        raise InputError(
-            f"expected a pandas DataFrame of parcels, got {type(parcels).__name__}", "parcels"
-        )
-    missing = [c for c in ("parcel_id", "international_number") if c not in parcels.columns]
-    if missing:
-        raise MissingColumnsError(missing, "parcels", "parcels")
+    require_columns(parcels, ("parcel_id", "international_number"), "parcels", "parcels")
     ids = parcels["parcel_id"]
     if ids.isna().any():
-        rows = _rows(ids.isna().to_numpy())
-        raise SchemaError(
-            f"column 'parcel_id' is empty in row(s) {', '.join(map(str, rows[:10]))}",
-            "parcels",
-            "Every parcel needs an id",
-            columns=["parcel_id"],
-            rows=rows,
-        )
+        raise missing_values_error("parcel_id", ids.isna(), "parcels", "Every parcel needs an id")
     dup = ids.duplicated(keep=False).to_numpy()
     if dup.any():
         rows = _rows(dup)

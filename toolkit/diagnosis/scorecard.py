@@ -28,8 +28,8 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from toolkit.errors import InputError, MissingColumnsError, SchemaError
-from toolkit.model import Category, Milestone, validate_events
+from toolkit.errors import InputError, SchemaError
+from toolkit.model import Category, Milestone, require_columns, validate_events
 from toolkit.policy import DEFAULT_POLICY
 from toolkit.times import utc_now
 
@@ -79,12 +79,7 @@ _DAY = pd.Timedelta(days=1)
 
 
 def _need(df: object, columns: Iterable[str], table: str) -> pd.DataFrame:
-    if not isinstance(df, pd.DataFrame):
-        raise InputError(f"expected a pandas DataFrame of {table}, got {type(df).__name__}", table)
-    missing = [c for c in columns if c not in df.columns]
-    if missing:
-        raise MissingColumnsError(missing, table, table)
-    return df
+    return require_columns(df, columns, table, table)
 
 
 def _by_columns(by: str | Iterable[str]) -> list[str]:

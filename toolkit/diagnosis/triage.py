@@ -21,7 +21,7 @@ import pandas as pd
 
 from toolkit.diagnosis.scorecard import GONE_DARK
 from toolkit.errors import InputError, MissingColumnsError
-from toolkit.model import CATEGORIES, Category
+from toolkit.model import CATEGORIES, Category, require_columns
 
 UNKNOWN = "(unknown)"
 LANE_ARROW = " → "
@@ -79,11 +79,7 @@ def triage_table(
         (diagnoses, ("parcel_id", "category", "last_scan_utc"), "diagnoses"),
         (parcels, ("parcel_id",), "parcels"),
     ):
-        if not isinstance(df, pd.DataFrame):
-            raise InputError(f"expected a pandas DataFrame of {name}, got {type(df).__name__}")
-        missing = [c for c in cols if c not in df.columns]
-        if missing:
-            raise MissingColumnsError(missing, name, "triage_table")
+        require_columns(df, cols, name, "triage_table")
     now = pd.Timestamp(now)
     if now.tzinfo is None:
         raise InputError(f"now={now} has no time zone", "triage_table", "Pass a tz-aware time")

@@ -4,28 +4,7 @@
 the rules a finding obeys and the store's tables.
 """
 
-from toolkit.findings.store import (
-    COMPENSATION_KINDS,
-    ENV_URL,
-    FIELDS,
-    STATUSES,
-    Finding,
-    FindingNotFoundError,
-    FindingsStore,
-    StaleVersionError,
-    StoreError,
-    default_path,
-)
+from toolkit.findings import store
+from toolkit.findings.store import *  # noqa: F403  (the store's public names, as listed there)
 
-__all__ = [
-    "COMPENSATION_KINDS",
-    "ENV_URL",
-    "FIELDS",
-    "STATUSES",
-    "Finding",
-    "FindingNotFoundError",
-    "FindingsStore",
-    "StaleVersionError",
-    "StoreError",
-    "default_path",
-]
+__all__ = store.__all__

@@ -137,17 +137,23 @@ def check_label(name: str, value: Any, where: str, *, required: bool) -> str:
     return text
 
 
-def check_labels(name: str, value: Any, where: str, *, required: bool) -> tuple[str, ...]:
+def _as_list(name: str, value: Any, where: str, example: str) -> list[Any]:
+    """One text or None as a list; InputError (with an example list) for anything else."""
     if isinstance(value, str):
-        value = [value]
+        return [value]
     if value is None:
-        value = []
+        return []
     if not isinstance(value, Iterable) or isinstance(value, Mapping | bytes):
         raise InputError(
             f"{name} must be a list of strings, got {type(value).__name__}",
             where,
-            f"Pass {name} as a list such as ['P123', 'P124']",
+            f"Pass {name} as a list such as {example}",
         )
+    return list(value)
+
+
+def check_labels(name: str, value: Any, where: str, *, required: bool) -> tuple[str, ...]:
+    value = _as_list(name, value, where, "['P123', 'P124']")
     items = [check_label(f"{name}[{i}]", v, where, required=True) for i, v in enumerate(value)]
     if required and not items:
         raise InputError(f"{name} is empty", where, "Name at least one parcel the finding is about")
@@ -155,16 +161,7 @@ def check_labels(name: str, value: Any, where: str, *, required: bool) -> tuple[
 
 
 def _check_texts(name: str, value: Any, where: str) -> tuple[str, ...]:
-    if isinstance(value, str):
-        value = [value]
-    if value is None:
-        value = []
-    if not isinstance(value, Iterable) or isinstance(value, Mapping | bytes):
-        raise InputError(
-            f"{name} must be a list of strings, got {type(value).__name__}",
-            where,
-            f"Pass {name} as a list such as ['asked EMS for the domestic number']",
-        )
+    value = _as_list(name, value, where, "['asked EMS for the domestic number']")
     out = []
     for i, v in enumerate(value):
         text = _check_text(f"{name}[{i}]", v, where).strip()

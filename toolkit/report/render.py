@@ -205,8 +205,8 @@ def _alternation(values: Iterable[str]) -> re.Pattern | None:
     return re.compile("|".join(map(re.escape, words))) if words else None
 
 
-# "6栋1703室", "6号楼1703", "B座1203": the building and the room of an address.
-_BUILDING_ROOM = re.compile(r"(\d+|[A-Za-z])\s*(?:栋|号楼|幢|座|号)\s*(\d{2,5})")
+# How a building is written before its room in a page: 6栋1703, 6号楼1703, B座1203.
+BUILDING_WORDS: tuple[str, ...] = ("栋", "号楼", "幢", "座", "号")
 # Marks a name form looked for as words in a row (lower case, joined), not as written.
 LETTERS = "\x00"
 
@@ -216,7 +216,7 @@ def personal_data(parcels: pd.DataFrame) -> dict[str, str]:
     by a description safe to print (which field of which parcel): the phone's digits (without
     a +86 prefix), the full name (Han names also in simplified and traditional form and in pinyin),
     the address, the part of it a masked address hides, and its building and room."""
-    from toolkit.privacy import MASK, mask_address
+    from toolkit.privacy import MASK, building_rooms, mask_address
 
     found: dict[str, str] = {}
     if "parcel_id" not in parcels.columns:
@@ -244,11 +244,14 @@ def personal_data(parcels: pd.DataFrame) -> dict[str, str]:
             if len(hidden) >= 4:
                 found[f"the recipient address of parcel {pid}"] = hidden
             # the building and room alone, however the building is written
-            room = _BUILDING_ROOM.search(unicodedata.normalize("NFKC", hidden))
-            if room:
-                b, r = room.group(1), room.group(2)
-                for i, word in enumerate(("栋", "号楼", "幢", "座", "号")):
-                    found[f"the recipient address of parcel {pid} ({i + 1})"] = f"{b}{word}{r}"
+            forms = dict.fromkeys(
+                f"{b}{word}{r}"
+                for building, r in building_rooms(hidden)
+                for b in dict.fromkeys((building.upper(), building))
+                for word in BUILDING_WORDS
+            )
+            for i, form in enumerate(forms, start=1):
+                found[f"the recipient address of parcel {pid} ({i})"] = form
     return found
 
 
