@@ -34,6 +34,23 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 LOCAL_SCHEMES = ("file:", "data:", "blob:")
+
+
+def allow_only(target, prefixes: tuple[str, ...], outside: list | None = None) -> None:
+    """Let a page or browser context load only addresses that start with ``prefixes``;
+    any other request is refused (and its address kept in ``outside`` when given)."""
+
+    def handle(route) -> None:
+        if route.request.url.startswith(prefixes):
+            route.continue_()
+            return
+        if outside is not None:
+            outside.append(route.request.url)
+        route.abort()
+
+    target.route("**/*", handle)
+
+
 NOTEBOOKS = ("01_investigate_parcel.ipynb", "02_triage_group.ipynb")
 ALL_DRAWN = """() => {
     const divs = [...document.querySelectorAll('.plotly-graph-div')];
@@ -89,16 +106,7 @@ def test_partner_report_draws_every_chart_offline_and_runs_no_injected_script(
 ):
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     outside, console_errors = [], []
-
-    def only_the_file(route):
-        url = route.request.url
-        if url.startswith(LOCAL_SCHEMES):
-            route.continue_()
-        else:
-            outside.append(url)
-            route.abort()
-
-    page.route("**/*", only_the_file)
+    allow_only(page, LOCAL_SCHEMES, outside)
     page.on("request", lambda r: None if r.url.startswith(LOCAL_SCHEMES) else outside.append(r.url))
     page.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda exc: console_errors.append(str(exc)))
@@ -153,14 +161,7 @@ def test_partner_report_draws_every_chart_offline_and_runs_no_injected_script(
 def test_partner_downloads_the_requests_as_a_spreadsheet_offline(browser, partner_html, tmp_path):
     context = browser.new_context(accept_downloads=True)
     outside = []
-    context.route(
-        "**/*",
-        lambda route: (
-            route.continue_()
-            if route.request.url.startswith(LOCAL_SCHEMES)
-            else (outside.append(route.request.url), route.abort())
-        ),
-    )
+    allow_only(context, LOCAL_SCHEMES, outside)
     page = context.new_page()
     page.goto(partner_html.as_uri(), wait_until="load")
     link = page.locator("a.questions-csv")
@@ -190,14 +191,7 @@ def test_partner_downloads_the_requests_as_a_spreadsheet_offline(browser, partne
 def offline_page(browser, outside: list, errors: list, **options):
     """A page that may load only the file itself; requests elsewhere and errors are kept."""
     page = browser.new_page(viewport={"width": 1280, "height": 900}, **options)
-    page.route(
-        "**/*",
-        lambda route: (
-            route.continue_()
-            if route.request.url.startswith(LOCAL_SCHEMES)
-            else (outside.append(route.request.url), route.abort())
-        ),
-    )
+    allow_only(page, LOCAL_SCHEMES, outside)
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     return page
@@ -378,22 +372,7 @@ def test_notebook_01_investigates_a_parcel_in_jupyterlab(browser, lab, tmp_path)
         & parcels["domestic_number"].notna()
         & (parcels["domestic_number"] != parcels["international_number"])
     ].iloc[0]
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    # Lab is local: anything else (fonts, news, CDNs) is refused.
-    context.route(
-        "**/*",
-        lambda route: (
-            route.continue_()
-            if route.request.url.startswith((url, *LOCAL_SCHEMES))
-            else route.abort()
-        ),
-    )
-    page = context.new_page()
-    page.goto(f"{url}/lab/tree/01_investigate_parcel.ipynb?token={token}")
-    page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for(timeout=60_000)
-    wait_for_settled_kernel(page, url, token, "01_investigate_parcel.ipynb", tmp_path)
-
-    run_all_cells(page, tmp_path)
+    context, page, _ = open_notebook(browser, url, token, "01_investigate_parcel.ipynb", tmp_path)
 
     number_box = page.get_by_placeholder(re.compile(r"LX123456785US"))
     number_box.wait_for(state="attached", timeout=30_000)
@@ -434,17 +413,14 @@ X_TICKS = """(title) => {
 }"""
 
 
-def open_notebook(browser, url: str, token: str, name: str, tmp_path: Path):
-    """A page with the notebook open, every cell run; (context, page, console errors)."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    context.route(
-        "**/*",
-        lambda route: (
-            route.continue_()
-            if route.request.url.startswith((url, *LOCAL_SCHEMES))
-            else route.abort()
-        ),
-    )
+def open_notebook(browser, url: str, token: str, name: str, tmp_path: Path, **context_options):
+    """A page with the notebook open, every cell run; (context, page, console errors).
+
+    ``context_options`` go to the browser context (e.g. ``accept_downloads``).
+    """
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, **context_options)
+    # Lab is local: anything else (fonts, news, CDNs) is refused.
+    allow_only(context, (url, *LOCAL_SCHEMES))
     page = context.new_page()
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)

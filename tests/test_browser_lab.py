@@ -13,13 +13,7 @@ from pathlib import Path
 
 import pytest
 from lab_server import lab_server
-from test_browser import (
-    CHROMIUM_ARGS,
-    LOCAL_SCHEMES,
-    chromium,
-    run_all_cells,
-    wait_for_settled_kernel,
-)
+from test_browser import CHROMIUM_ARGS, chromium, open_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = "02_triage_group.ipynb"
@@ -67,22 +61,9 @@ def test_notebook_02_runs_exports_downloads_and_saves_clean(lab02, tmp_path):
     url, token, work = lab02
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=chromium(), headless=True, args=CHROMIUM_ARGS)
-        context = browser.new_context(
-            viewport={"width": 1400, "height": 1000}, accept_downloads=True
+        context, page, _ = open_notebook(
+            browser, url, token, NOTEBOOK, tmp_path, accept_downloads=True
         )
-        context.route(
-            "**/*",
-            lambda route: (
-                route.continue_()
-                if route.request.url.startswith((url, *LOCAL_SCHEMES))
-                else route.abort()
-            ),
-        )
-        page = context.new_page()
-        page.goto(f"{url}/lab/tree/{NOTEBOOK}?token={token}")
-        page.locator(".jp-NotebookPanel .jp-Cell").first.wait_for(timeout=60_000)
-        wait_for_settled_kernel(page, url, token, NOTEBOOK, tmp_path)
-        run_all_cells(page, tmp_path)
 
         # Run All shows no red warning (stderr) and no error anywhere
         stderr = page.locator('[data-mime-type="application/vnd.jupyter.stderr"]')
@@ -95,32 +76,37 @@ def test_notebook_02_runs_exports_downloads_and_saves_clean(lab02, tmp_path):
         parcels.scroll_into_view_if_needed()
         parcels.select_option(index=[0, 1, 2])
 
-        # the CSV: a warning that names the recipient data, and a link that downloads it
-        widget.get_by_role("button", name="Export selection as CSV").click()
-        link = widget.locator("a[download]", has_text="CONTAINS-RECIPIENT-DATA")
-        link.wait_for(timeout=30_000)
-        assert "CONTAINS RECIPIENT DATA" in widget.inner_text()
-        link.scroll_into_view_if_needed()
-        page.screenshot(path=str(SHOTS / "lab02-csv-export.png"))
-        with page.expect_download() as got:
-            link.click()
-        download = got.value
-        (csv,) = (work / "exports").glob("*.csv")
-        assert download.suggested_filename == csv.name
-        assert Path(download.path()).read_bytes() == csv.read_bytes()
-
-        # the partner report: masked, named partner-safe, downloaded the same way
-        widget.get_by_role("button", name="Export for partner").click()
-        link = widget.locator("a[download]", has_text="partner-safe")
-        link.wait_for(timeout=120_000)
-        assert "safe to send to the partner" in widget.inner_text()
-        link.scroll_into_view_if_needed()
-        page.screenshot(path=str(SHOTS / "lab02-partner-export.png"))
-        with page.expect_download() as got:
-            link.click()
-        (html,) = (work / "exports").glob("*-partner-safe.html")
-        assert got.value.suggested_filename == html.name
-        assert Path(got.value.path()).read_bytes() == html.read_bytes()
+        # the CSV: a warning that names the recipient data; the partner report: masked,
+        # named partner-safe. Each downloads from the link its export shows.
+        for button, link_text, told, files, shot, timeout in (
+            (
+                "Export selection as CSV",
+                "CONTAINS-RECIPIENT-DATA",
+                "CONTAINS RECIPIENT DATA",
+                "*.csv",
+                "lab02-csv-export.png",
+                30_000,
+            ),
+            (
+                "Export for partner",
+                "partner-safe",
+                "safe to send to the partner",
+                "*-partner-safe.html",
+                "lab02-partner-export.png",
+                120_000,
+            ),
+        ):
+            widget.get_by_role("button", name=button).click()
+            link = widget.locator("a[download]", has_text=link_text)
+            link.wait_for(timeout=timeout)
+            assert told in widget.inner_text()
+            link.scroll_into_view_if_needed()
+            page.screenshot(path=str(SHOTS / shot))
+            with page.expect_download() as got:
+                link.click()
+            (written,) = (work / "exports").glob(files)
+            assert got.value.suggested_filename == written.name
+            assert Path(got.value.path()).read_bytes() == written.read_bytes()
 
         # saving keeps the notebook on disk without outputs, while the page still shows them
         page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")

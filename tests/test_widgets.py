@@ -35,6 +35,20 @@ def investigator(demo_set, store, **options) -> ParcelInvestigator:
     return ParcelInvestigator(parcels, events, now=now, store=store, **options)
 
 
+def type_and_investigate(inv: ParcelInvestigator, number: str) -> None:
+    """Type a number into the widget and press Investigate, as an analyst does."""
+    inv._w_number.value = number
+    inv._b_investigate.click()
+
+
+def pick_listed(g: GroupTriage, category: str, n: int) -> list[str]:
+    """Filter the triage to one category and pick the first ``n`` parcels listed; their ids."""
+    g._w_category.value = (category,)
+    picked = [v for _, v in g._w_parcels.options][:n]
+    g._w_parcels.value = tuple(picked)
+    return picked
+
+
 def first_of(parcels: pd.DataFrame, category: str) -> pd.Series:
     return parcels[parcels["true_category"] == category].iloc[0]
 
@@ -82,8 +96,7 @@ def test_domestic_number_tracks_the_whole_parcel(demo_set, store):
         & (parcels["domestic_number"] != parcels["international_number"])
     ].iloc[0]
     inv = investigator(demo_set, store)
-    inv._w_number.value = linked["domestic_number"]
-    inv._b_investigate.click()
+    type_and_investigate(inv, linked["domestic_number"])
     assert inv.diagnosis.category == "delivered"
     assert set(inv.events["leg"]) == {"international", "domestic"}
     assert set(inv.events["parcel_id"]) == {linked["parcel_id"]}
@@ -154,8 +167,7 @@ def test_without_a_parcels_table_the_correction_the_carrier_has_scans_for_comes_
 @pytest.mark.parametrize("text", ["", "   ", "<script>alert(1)</script>", "🙂" * 50, "1" * 500])
 def test_any_text_ends_in_a_message_or_a_diagnosis_never_an_exception(demo_set, store, text):
     inv = investigator(demo_set, store)
-    inv._w_number.value = text
-    inv._b_investigate.click()
+    type_and_investigate(inv, text)
     assert "<script>" not in inv._w_parse.value + inv.message
     assert parse(text).valid is not True
     if not parse(text).normalized:
@@ -170,8 +182,7 @@ def test_a_carrier_failure_is_a_message_in_the_widget(demo_set, store):
     row = first_of(parcels, "delivered")
     failing = httpx.MockTransport(lambda request: httpx.Response(500, text="boom"))
     inv = investigator(demo_set, store, track_options={"transport": failing, "max_attempts": 1})
-    inv._w_number.value = row["international_number"]
-    inv._b_investigate.click()
+    type_and_investigate(inv, row["international_number"])
     assert "could not be tracked" in inv.message
     assert "500" in inv.message
     assert inv.diagnosis is None
@@ -189,8 +200,7 @@ def test_unexpected_errors_stop_at_the_widget(demo_set, store):
 
     parcels, _, _ = demo_set
     inv = investigator(demo_set, Broken(), analyst="mei")
-    inv._w_number.value = first_of(parcels, "customs_hold")["international_number"]
-    inv._b_investigate.click()
+    type_and_investigate(inv, first_of(parcels, "customs_hold")["international_number"])
     inv._b_save.click()
     msg = inv.message
     assert "Something went wrong (RuntimeError)" in msg
@@ -201,8 +211,7 @@ def test_saving_a_finding_stores_it_and_lists_it(demo_set, store):
     parcels, _, _ = demo_set
     row = first_of(parcels, "handover_not_synced")
     inv = investigator(demo_set, store)
-    inv._w_number.value = row["international_number"]
-    inv._b_investigate.click()
+    type_and_investigate(inv, row["international_number"])
     inv._b_save.click()  # no analyst yet: refused, nothing stored
     assert "analyst is empty" in inv.message
     assert store.query(parcel_id=row["parcel_id"]).empty
@@ -230,8 +239,7 @@ def test_saving_a_finding_stores_it_and_lists_it(demo_set, store):
     assert rec["id"] in inv.findings_html
     # Investigating the same parcel later lists the earlier finding.
     again = investigator(demo_set, store)
-    again._w_number.value = row["international_number"]
-    again._b_investigate.click()
+    type_and_investigate(again, row["international_number"])
     assert rec["id"] in again.findings_html
 
 
@@ -252,8 +260,7 @@ def test_export_for_partner_says_where_the_file_is(demo_set, store, tmp_path, mo
     notebooks.mkdir()
     monkeypatch.chdir(notebooks)  # a kernel runs in its notebook's folder
     inv = investigator(demo_set, store, out_dir=notebooks / "exports")
-    inv._w_number.value = row["international_number"]
-    inv._b_investigate.click()
+    type_and_investigate(inv, row["international_number"])
     inv._b_export.click()
     (written,) = (notebooks / "exports").glob("*.html")
     assert written.name.endswith("-partner-safe.html")
@@ -275,8 +282,7 @@ def test_export_for_partner_says_where_the_file_is(demo_set, store, tmp_path, mo
     page = chinese.read_text(encoding="utf-8")
     assert f"包裹 {row['parcel_id']}：" in page and "请发起查件" in page
     # investigating another parcel clears the old link
-    inv._w_number.value = first_of(parcels, "customs_hold")["international_number"]
-    inv._b_investigate.click()
+    type_and_investigate(inv, first_of(parcels, "customs_hold")["international_number"])
     assert inv._w_download.outputs == ()
 
 
@@ -290,8 +296,7 @@ def test_the_partner_export_shows_the_delivery_estimate_the_investigator_shows(
     parcels, _, now = demo_set
     row = first_of(parcels, "awaiting_clearance")
     inv = investigator(demo_set, store, out_dir=tmp_path / "reports")
-    inv._w_number.value = row["international_number"]
-    inv._b_investigate.click()
+    type_and_investigate(inv, row["international_number"])
     shown = inv.diagnosis.eta
     assert shown is not None and shown.high is None  # "2026-11-27 or later"
     pid = inv.diagnosis.parcel_id
@@ -495,9 +500,7 @@ def test_nothing_selected_is_a_message(triage, store):
 def test_export_csv_writes_the_selection(triage, demo_set, tmp_path):
     parcels, _, _ = demo_set
     g = triage
-    g._w_category.value = ("number_invalid",)
-    picked = [v for _, v in g._w_parcels.options][:3]
-    g._w_parcels.value = tuple(picked)
+    picked = pick_listed(g, "number_invalid", 3)
     assert g.selected == picked
     g._b_csv.click()
     (path,) = (tmp_path / "exports").glob("*.csv")
@@ -522,9 +525,7 @@ def test_export_csv_writes_the_selection(triage, demo_set, tmp_path):
 def test_export_for_partner_renders_the_selection_masked(triage, demo_set, tmp_path):
     parcels, _, _ = demo_set
     g = triage
-    g._w_category.value = ("customs_hold",)
-    picked = [v for _, v in g._w_parcels.options][:2]
-    g._w_parcels.value = tuple(picked)
+    picked = pick_listed(g, "customs_hold", 2)
     g._w_report_lang.value = "zh"
     g._b_partner.click()
     (path,) = (tmp_path / "exports").glob("*.html")
@@ -557,8 +558,7 @@ def test_exports_go_to_the_exports_folder_of_the_lab_root_by_default(
     monkeypatch.chdir(checkout / "notebooks")
     parcels, events, now = demo_set
     g = GroupTriage(parcels, events, now=now, store=store)
-    g._w_category.value = ("customs_hold",)
-    g._w_parcels.value = tuple(v for _, v in g._w_parcels.options[:2])
+    pick_listed(g, "customs_hold", 2)
     g._b_csv.click()
     (csv,) = (checkout / "notebooks" / "exports").glob("*.csv")
     assert download_link(g) == (f"exports/{csv.name}", csv.name)
@@ -627,8 +627,7 @@ def test_typing_another_number_takes_the_shown_parcel_away(demo_set, store):
     parcels, _, _ = demo_set
     row = first_of(parcels, "customs_hold")
     inv = investigator(demo_set, store)
-    inv._w_number.value = row["international_number"]
-    inv._b_investigate.click()
+    type_and_investigate(inv, row["international_number"])
     assert row["parcel_id"] in inv.diagnosis_html and inv._w_fig.data
     inv._w_number.value = row["international_number"] + " "  # the same number: it stays
     assert inv.diagnosis is not None
@@ -643,11 +642,9 @@ def test_a_number_without_scans_leaves_no_timeline_of_the_parcel_before(demo_set
     parcels, _, _ = demo_set
     row = first_of(parcels, "handover_not_synced")
     inv = investigator(demo_set, store)
-    inv._w_number.value = row["international_number"]
-    inv._b_investigate.click()
+    type_and_investigate(inv, row["international_number"])
     assert inv._w_fig.data and inv._timeline.box.layout.display != "none"
-    inv._w_number.value = "LX999999995US"
-    inv._b_investigate.click()
+    type_and_investigate(inv, "LX999999995US")
     assert inv.diagnosis is not None and inv.diagnosis.category == "number_not_found"
     assert inv._w_fig.data == ()
     assert inv._timeline.box.layout.display == "none"
@@ -658,8 +655,7 @@ def test_saving_confirms_next_to_the_button_and_empties_the_form(demo_set, store
     parcels, _, _ = demo_set
     row = first_of(parcels, "silent_too_long")
     inv = investigator(demo_set, store, analyst="Mei Chen")
-    inv._w_number.value = row["international_number"]
-    inv._b_investigate.click()
+    type_and_investigate(inv, row["international_number"])
     inv._w_actions.children[0].value = True
     inv.form._w_root_cause.value = "lost at the gateway"
     inv.form._w_notes.value = "claim opened"
@@ -677,16 +673,14 @@ def test_saving_confirms_next_to_the_button_and_empties_the_form(demo_set, store
     assert not any(c.value for c in inv._w_actions.children)
     assert form._w_analyst.value == "Mei Chen"
     # the next parcel starts without the last confirmation
-    inv._w_number.value = first_of(parcels, "delivered")["international_number"]
-    inv._b_investigate.click()
+    type_and_investigate(inv, first_of(parcels, "delivered")["international_number"])
     assert inv.saved_message == ""
 
 
 def test_long_labels_carry_their_full_text_as_a_tooltip(demo_set, store):
     parcels, _, _ = demo_set
     inv = investigator(demo_set, store)
-    inv._w_number.value = first_of(parcels, "handover_not_synced")["international_number"]
-    inv._b_investigate.click()
+    type_and_investigate(inv, first_of(parcels, "handover_not_synced")["international_number"])
     for box in inv._w_actions.children:
         assert box.tooltip == box.description and "toolkit-wrap" in box._dom_classes
     assert inv._b_export.tooltip and inv._b_export.layout.width == "auto"

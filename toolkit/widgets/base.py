@@ -7,7 +7,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ import plotly.graph_objects as go
 from toolkit.errors import ToolkitError
 from toolkit.plots import CHART_CONFIG, TEMPLATE, widget_json
 from toolkit.tracking.carriers.base import WARNING_KINDS
+from toolkit.widgets.form import FindingForm
 from toolkit.widgets.html import message_html
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,16 @@ def _guarded(method: Callable) -> Callable:
     return run
 
 
+def _clicked(action: str) -> Callable:
+    """A button's callback: run the widget's method of that name, guarded."""
+
+    def run(self, _button=None) -> None:
+        getattr(self, action)()
+
+    run.__name__ = run.__qualname__ = action  # what the log names when it fails
+    return _guarded(run)
+
+
 def _default_store() -> Any:
     from toolkit.findings.store import FindingsStore
 
@@ -82,23 +93,37 @@ def _report_language() -> w.Dropdown:
 # ------------------------------------------------------------------ what every widget has
 
 
-class WidgetBase:
-    """The settings, message line, findings store and export outputs every widget has.
+def _shows(child: str, doc: str) -> property:
+    """A read-only property: the value of one of the widget's HTML children."""
+    return property(lambda self: getattr(self, child).value, doc=doc)
 
-    ``_settings`` is called first in a widget's constructor; the widget lays out the
-    HTML and output children it makes (``_w_message``, ``_w_saved``, ``_w_report_lang``,
-    ``_w_export``, ``_w_download``) and sets ``self.layout``.
+
+class WidgetBase:
+    """The settings, message line, findings store, finding form and export outputs every
+    widget has.
+
+    The constructor keeps the settings, makes the children every widget shows
+    (``_w_message``, ``_w_saved``, ``_w_report_lang``, ``_w_export``, ``_w_download``) and
+    the finding form, then calls ``_build``: the widget makes its own children there, lays
+    them out (``_save_row`` and ``_export_outputs`` place the shared ones) and sets
+    ``self.layout``.
     """
 
     layout: w.Box
+    # the finding form has a free-text box for the actions taken (else they are ticked)
+    _free_actions = False
 
-    def _settings(
+    def __init__(
         self,
-        now: pd.Timestamp | None,
-        track_options: Mapping[str, Any] | None,
-        out_dir: str | Path | None,
-        store: Any,
-    ) -> None:
+        parcels: pd.DataFrame | None = None,
+        events: pd.DataFrame | None = None,
+        now: pd.Timestamp | None = None,
+        *,
+        store: Any = None,
+        track_options: Mapping[str, Any] | None = None,
+        out_dir: str | Path | None = None,
+        analyst: str = "",
+    ):
         self.now = pd.Timestamp(now) if now is not None else None
         self.track_options = {"progress": False, **dict(track_options or {})}
         self.out_dir = Path(out_dir) if out_dir is not None else None
@@ -108,22 +133,45 @@ class WidgetBase:
         self._w_report_lang = _report_language()
         self._w_export = w.HTML()
         self._w_download = w.Output()
+        self.form = FindingForm(analyst, free_actions=self._free_actions)
+        self._build(parcels, events, now)
+
+    def _build(self, parcels: pd.DataFrame | None, events: pd.DataFrame | None, now: Any) -> None:
+        """Make the widget's own children and its layout (the constructor's last step)."""
+        raise NotImplementedError
+
+    @staticmethod
+    def _connect(
+        changes: Sequence[tuple[w.Widget, Callable]], clicks: Sequence[tuple[w.Button, Callable]]
+    ) -> None:
+        """Call each callback when its widget's value changes or its button is clicked."""
+        for widget, callback in changes:
+            widget.observe(callback, names="value")
+        for button, callback in clicks:
+            button.on_click(callback)
+
+    def _save_row(self, *buttons: w.Widget) -> w.HBox:
+        """The save button, its confirmation, the widget's export buttons and the report
+        language, in one wrapping row."""
+        return w.HBox(
+            [self._b_save, self._w_saved, *buttons, self._w_report_lang],
+            layout=w.Layout(align_items="center", flex_flow="row wrap"),
+        )
+
+    def _export_outputs(self) -> list[w.Widget]:
+        """What the last export said and its download link (the end of the layout)."""
+        return [self._w_export, self._w_download]
 
     # ------------------------------------------------------------ what it shows (read-only)
-    @property
-    def message(self) -> str:
-        """The message line (HTML): problems, warnings and what to do next."""
-        return self._w_message.value
-
-    @property
-    def saved_message(self) -> str:
-        """The confirmation next to the save button (HTML; "" until a finding is saved)."""
-        return self._w_saved.value
-
-    @property
-    def export_message(self) -> str:
-        """What the last export said: where the file is and who may see it (HTML)."""
-        return self._w_export.value
+    message = _shows(
+        "_w_message", "The message line (HTML): problems, warnings and what to do next."
+    )
+    saved_message = _shows(
+        "_w_saved", 'The confirmation next to the save button (HTML; "" until a finding is saved).'
+    )
+    export_message = _shows(
+        "_w_export", "What the last export said: where the file is and who may see it (HTML)."
+    )
 
     # ------------------------------------------------------------ plumbing
     @property
@@ -135,6 +183,12 @@ class WidgetBase:
 
     def _say(self, text: str, kind: str = "error") -> None:
         self._w_message.value = message_html(text, kind) if text else ""
+
+    def _saved(self, text: str) -> None:
+        """Confirm a recorded finding and make the form ready for the next one."""
+        self._w_saved.value = message_html(text, "ok")
+        self._say("")
+        self.form.clear()
 
     def _ipython_display_(self) -> None:
         from IPython.display import display

@@ -22,14 +22,15 @@ class FindingForm:
     def __init__(self, analyst: str = "", free_actions: bool = False):
         full = w.Layout(width="95%")
         style = {"description_width": "130px"}
+
+        def text(description: str, placeholder: str | None = None) -> w.Textarea:
+            """A full-width text box (with the widget's own placeholder when none is given)."""
+            hint = {} if placeholder is None else {"placeholder": placeholder}
+            return w.Textarea(description=description, layout=full, style=style, **hint)
+
         self._w_category = w.Dropdown(options=list(CATEGORIES), description="Category", style=style)
-        self._w_root_cause = w.Textarea(description="Root cause", layout=full, style=style)
-        self._w_actions = w.Textarea(
-            description="Actions taken",
-            placeholder="one per line",
-            layout=full,
-            style=style,
-        )
+        self._w_root_cause = text("Root cause")
+        self._w_actions = text("Actions taken", "one per line")
         self._w_buyer = w.Checkbox(description="Buyer contacted", value=False, indent=False)
         self._w_comp_kind = w.Dropdown(
             options=[("none", ""), *((k.replace("_", " "), k) for k in COMPENSATION_KINDS)],
@@ -41,13 +42,8 @@ class FindingForm:
             value=0.0, min=0.0, max=1e9, step=1.0, description="Amount", style=style
         )
         self._w_comp_currency = w.Dropdown(options=CURRENCIES, value="CNY", description="Currency")
-        self._w_notes = w.Textarea(description="Notes", layout=full, style=style)
-        self._w_internal = w.Textarea(
-            description="Internal notes",
-            placeholder="kept out of anything shared with partners",
-            layout=full,
-            style=style,
-        )
+        self._w_notes = text("Notes")
+        self._w_internal = text("Internal notes", "kept out of anything shared with partners")
         self._w_analyst = w.Text(value=analyst, description="Analyst", style=style)
         self._w_status = w.Dropdown(options=STATUSES, value="open", description="Status")
         self._w_follow_up = w.DatePicker(description="Follow up", style=style)

@@ -27,10 +27,11 @@ from toolkit.widgets.base import (
     TRACKING_WARNINGS,
     FigureSlot,
     WidgetBase,
+    _clicked,
     _guarded,
     _show_export,
+    _shows,
 )
-from toolkit.widgets.form import FindingForm
 from toolkit.widgets.html import (
     SANDBOX_NOTE_HTML,
     WRAP_CLASS,
@@ -55,20 +56,9 @@ SUGGESTION_BUTTONS = 5  # corrections offered as buttons under the number
 class ParcelInvestigator(WidgetBase):
     """Look into one parcel: number check, tracking, timeline, diagnosis, actions, findings."""
 
-    def __init__(
-        self,
-        parcels: pd.DataFrame | None = None,
-        events: pd.DataFrame | None = None,
-        now: pd.Timestamp | None = None,
-        *,
-        store: Any = None,
-        track_options: Mapping[str, Any] | None = None,
-        out_dir: str | Path | None = None,
-        analyst: str = "",
-    ):
+    def _build(self, parcels: pd.DataFrame | None, events: pd.DataFrame | None, _now) -> None:
         self.parcels = parcels
         self.history = events
-        self._settings(now, track_options, out_dir, store)
         # what the shown parcel's delivery estimate was made from, which an export passes on:
         # (parcels, events, now, lane model)
         self.basis: tuple[pd.DataFrame, Callable[[], pd.DataFrame], pd.Timestamp, Any] | None = None
@@ -112,7 +102,6 @@ class ParcelInvestigator(WidgetBase):
         self._timeline = FigureSlot()
         self._shown_number: str | None = None
         self._w_events = w.HTML()
-        self.form = FindingForm(analyst)
         self._b_save = w.Button(description="Save finding", icon="save", disabled=True)
         self._w_findings = w.HTML()
         self._b_export = w.Button(
@@ -123,12 +112,18 @@ class ParcelInvestigator(WidgetBase):
             layout=w.Layout(width="auto"),
         )
 
-        self._w_demo.observe(self._on_demo, names="value")
-        self._w_number.observe(self._on_number, names="value")
-        self._w_lang.observe(self._on_lang, names="value")
-        self._b_investigate.on_click(self._on_investigate)
-        self._b_save.on_click(self._on_save)
-        self._b_export.on_click(self._on_export)
+        self._connect(
+            changes=[
+                (self._w_demo, self._on_demo),
+                (self._w_number, self._on_number),
+                (self._w_lang, self._on_lang),
+            ],
+            clicks=[
+                (self._b_investigate, self._on_investigate),
+                (self._b_save, self._on_save),
+                (self._b_export, self._on_export),
+            ],
+        )
 
         self._w_result = w.VBox(
             [
@@ -143,12 +138,8 @@ class ParcelInvestigator(WidgetBase):
                 self._w_events,
                 w.HTML("<h4>Record a finding</h4>"),
                 self.form.layout,
-                w.HBox(
-                    [self._b_save, self._w_saved, self._b_export, self._w_report_lang],
-                    layout=w.Layout(align_items="center", flex_flow="row wrap"),
-                ),
-                self._w_export,
-                self._w_download,
+                self._save_row(self._b_export),
+                *self._export_outputs(),
                 w.HTML("<b>Earlier findings for this parcel</b>"),
                 self._w_findings,
             ]
@@ -166,15 +157,12 @@ class ParcelInvestigator(WidgetBase):
         )
 
     # ------------------------------------------------------------ what it shows (read-only)
-    @property
-    def diagnosis_html(self) -> str:
-        """The diagnosis card of the parcel shown (HTML; "" when none is)."""
-        return self._w_diagnosis.value
-
-    @property
-    def findings_html(self) -> str:
-        """The findings recorded for the parcel shown, as listed (HTML)."""
-        return self._w_findings.value
+    diagnosis_html = _shows(
+        "_w_diagnosis", 'The diagnosis card of the parcel shown (HTML; "" when none is).'
+    )
+    findings_html = _shows(
+        "_w_findings", "The findings recorded for the parcel shown, as listed (HTML)."
+    )
 
     # ----------------------------------------------------------- callbacks
     def _on_demo(self, change) -> None:
@@ -235,13 +223,8 @@ class ParcelInvestigator(WidgetBase):
     def _on_investigate(self, _button=None) -> None:
         self.investigate(self._w_number.value)
 
-    @_guarded
-    def _on_save(self, _button=None) -> None:
-        self.save_finding()
-
-    @_guarded
-    def _on_export(self, _button=None) -> None:
-        self.export_for_partner()
+    _on_save = _clicked("save_finding")
+    _on_export = _clicked("export_for_partner")
 
     # ------------------------------------------------------------- actions
     def _parcel_record(self, number: str) -> tuple[dict[str, Any], pd.DataFrame | None]:
@@ -423,11 +406,7 @@ class ParcelInvestigator(WidgetBase):
             tracking_numbers=self._tracking_numbers(),
             **values,
         )
-        self._w_saved.value = message_html(
-            f"Finding {finding.id} saved for parcel {self.diagnosis.parcel_id}.", "ok"
-        )
-        self._say("")
-        self.form.clear()
+        self._saved(f"Finding {finding.id} saved for parcel {self.diagnosis.parcel_id}.")
         for box in self._w_actions.children:
             box.value = False
         self._refresh_findings()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -26,12 +26,13 @@ from toolkit.widgets.base import (
     TRACKING_WARNINGS,
     FigureSlot,
     WidgetBase,
+    _clicked,
     _guarded,
     _replace,
     _show_export,
+    _shows,
 )
-from toolkit.widgets.form import FindingForm
-from toolkit.widgets.html import SANDBOX_NOTE_HTML, WRAP_CSS, error_note, message_html
+from toolkit.widgets.html import SANDBOX_NOTE_HTML, WRAP_CSS, error_note
 
 
 def _option_label(column: str, value: str) -> str:
@@ -49,22 +50,26 @@ def _option_label(column: str, value: str) -> str:
 class GroupTriage(WidgetBase):
     """Filter a group of parcels by carrier, lane, province, silence and category; act on a selection."""
 
+    _free_actions = True
+
     def __init__(
         self,
         parcels: pd.DataFrame | None = None,
         events: pd.DataFrame | None = None,
         now: pd.Timestamp | None = None,
         *,
-        store: Any = None,
-        track_options: Mapping[str, Any] | None = None,
-        out_dir: str | Path | None = None,
-        analyst: str = "",
         list_limit: int = 1000,
         swimlane_limit: int = 100,
+        **settings: Any,
     ):
-        self._settings(now, track_options, out_dir, store)
+        """``settings``: ``store``, ``track_options``, ``out_dir`` and ``analyst``, as for
+        ParcelInvestigator; at most ``list_limit`` parcels are listed and
+        ``swimlane_limit`` timelines drawn."""
         self.list_limit = int(list_limit)
         self.swimlane_limit = int(swimlane_limit)
+        super().__init__(parcels, events, now, **settings)
+
+    def _build(self, parcels: pd.DataFrame | None, events: pd.DataFrame | None, now) -> None:
         self._quiet = False
         self.parcels: pd.DataFrame | None = None
         self.events: pd.DataFrame | None = None
@@ -114,7 +119,6 @@ class GroupTriage(WidgetBase):
         self._b_select_all = w.Button(description="Select all filtered", icon="check-square")
         self._b_select_none = w.Button(description="Select none", icon="square")
         self._w_selected = w.HTML()
-        self.form = FindingForm(analyst, free_actions=True)
         self._b_save = w.Button(
             description="Record finding for selection",
             icon="save",
@@ -124,24 +128,24 @@ class GroupTriage(WidgetBase):
         self._b_csv = w.Button(description="Export selection as CSV", icon="file-csv")
         self._b_partner = w.Button(description="Export for partner", icon="file-export")
 
-        for widget in (
-            self._w_carrier,
-            self._w_lane,
-            self._w_province,
-            self._w_category,
-            self._w_days,
-        ):
-            widget.observe(self._on_filter, names="value")
-        self._w_delivered.observe(self._on_delivered, names="value")
-        self._w_upload.observe(self._on_upload, names="value")
-        self._w_parcels.observe(self._on_pick, names="value")
-        self._b_demo.on_click(self._on_demo)
-        self._b_reset.on_click(self._on_reset)
-        self._b_select_all.on_click(self._on_select_all)
-        self._b_select_none.on_click(self._on_select_none)
-        self._b_save.on_click(self._on_save)
-        self._b_csv.on_click(self._on_csv)
-        self._b_partner.on_click(self._on_partner)
+        filters = (self._w_carrier, self._w_lane, self._w_province, self._w_category, self._w_days)
+        self._connect(
+            changes=[
+                *((widget, self._on_filter) for widget in filters),
+                (self._w_delivered, self._on_delivered),
+                (self._w_upload, self._on_upload),
+                (self._w_parcels, self._on_pick),
+            ],
+            clicks=[
+                (self._b_demo, self._on_demo),
+                (self._b_reset, self._on_reset),
+                (self._b_select_all, self._on_select_all),
+                (self._b_select_none, self._on_select_none),
+                (self._b_save, self._on_save),
+                (self._b_csv, self._on_csv),
+                (self._b_partner, self._on_partner),
+            ],
+        )
 
         self.layout = w.VBox(
             [
@@ -159,33 +163,18 @@ class GroupTriage(WidgetBase):
                 self._w_parcels,
                 w.HBox([self._b_select_all, self._b_select_none, self._w_selected]),
                 self.form.layout,
-                w.HBox(
-                    [
-                        self._b_save,
-                        self._w_saved,
-                        self._b_csv,
-                        self._b_partner,
-                        self._w_report_lang,
-                    ],
-                    layout=w.Layout(align_items="center", flex_flow="row wrap"),
-                ),
-                self._w_export,
-                self._w_download,
+                self._save_row(self._b_csv, self._b_partner),
+                *self._export_outputs(),
             ]
         )
         if parcels is not None:
             self._guarded_load(parcels, events, now)
 
     # ------------------------------------------------------------ what it shows (read-only)
-    @property
-    def status(self) -> str:
-        """The status line (HTML): what is loaded, from where."""
-        return self._w_status.value
-
-    @property
-    def summary_html(self) -> str:
-        """The table of parcels per category under the filters (HTML)."""
-        return self._w_summary.value
+    status = _shows("_w_status", "The status line (HTML): what is loaded, from where.")
+    summary_html = _shows(
+        "_w_summary", "The table of parcels per category under the filters (HTML)."
+    )
 
     @_guarded
     def _guarded_load(self, parcels, events, now) -> None:
@@ -483,17 +472,9 @@ class GroupTriage(WidgetBase):
     def _on_select_none(self, _button=None) -> None:
         self.select([])
 
-    @_guarded
-    def _on_save(self, _button=None) -> None:
-        self.record_finding()
-
-    @_guarded
-    def _on_csv(self, _button=None) -> None:
-        self.export_csv()
-
-    @_guarded
-    def _on_partner(self, _button=None) -> None:
-        self.export_for_partner()
+    _on_save = _clicked("record_finding")
+    _on_csv = _clicked("export_csv")
+    _on_partner = _clicked("export_for_partner")
 
     # ------------------------------------------------------------- actions
     def select(self, parcel_ids: list[str]) -> None:
@@ -528,11 +509,7 @@ class GroupTriage(WidgetBase):
             tracking_numbers=list(dict.fromkeys(numbers.astype(str))),
             **values,
         )
-        self._w_saved.value = message_html(
-            f"Finding {finding.id} recorded for {len(ids):,} parcel(s).", "ok"
-        )
-        self._say("")
-        self.form.clear()
+        self._saved(f"Finding {finding.id} recorded for {len(ids):,} parcel(s).")
         return finding
 
     def selection_table(self) -> pd.DataFrame:
