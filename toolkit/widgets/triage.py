@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -58,16 +58,27 @@ class GroupTriage(WidgetBase):
         events: pd.DataFrame | None = None,
         now: pd.Timestamp | None = None,
         *,
+        store: Any = None,
+        track_options: Mapping[str, Any] | None = None,
+        out_dir: str | Path | None = None,
+        analyst: str = "",
         list_limit: int = 1000,
         swimlane_limit: int = 100,
-        **settings: Any,
     ):
-        """``settings``: ``store``, ``track_options``, ``out_dir`` and ``analyst``, as for
+        """``store``, ``track_options``, ``out_dir`` and ``analyst`` as for
         ParcelInvestigator; at most ``list_limit`` parcels are listed and
         ``swimlane_limit`` timelines drawn."""
         self.list_limit = int(list_limit)
         self.swimlane_limit = int(swimlane_limit)
-        super().__init__(parcels, events, now, **settings)
+        super().__init__(
+            parcels,
+            events,
+            now,
+            store=store,
+            track_options=track_options,
+            out_dir=out_dir,
+            analyst=analyst,
+        )
 
     def _build(self, parcels: pd.DataFrame | None, events: pd.DataFrame | None, now) -> None:
         self._quiet = False
