@@ -232,15 +232,19 @@ class _Run:
             return value.get(name)
         return value
 
-    def client(self, name: str) -> ServiceClient:
-        if name in self.clients:
-            return self.clients[name]
+    def _secrets(self, name: str) -> tuple:
+        """The keys the service's client needs (None where one is not set)."""
         k = self.keys
-        secret = {
+        return {
             "17track": (k.seventeentrack,),
             "aftership": (k.aftership,),
             "kuaidi100": (k.kuaidi100_key, k.kuaidi100_customer),
         }[name]
+
+    def client(self, name: str) -> ServiceClient:
+        if name in self.clients:
+            return self.clients[name]
+        secret = self._secrets(name)
         has_key = all(s is not None for s in secret)
         sandbox = (not has_key) if self.force_sandbox is None else bool(self.force_sandbox)
         base_url = self._per_service(self.base_url, name)
@@ -365,13 +369,7 @@ class _Run:
             return self.clients[name].sandbox
         if self.force_sandbox is not None:
             return bool(self.force_sandbox)
-        k = self.keys
-        secret = {
-            "17track": (k.seventeentrack,),
-            "aftership": (k.aftership,),
-            "kuaidi100": (k.kuaidi100_key, k.kuaidi100_customer),
-        }[name]
-        return any(s is None for s in secret)
+        return any(s is None for s in self._secrets(name))
 
     def detector(self, tn) -> str:
         """The service asked to detect this number's carrier.
@@ -747,23 +745,18 @@ def _parcel_items(df: pd.DataFrame) -> Iterable[dict]:
             continue
         shipped = row.get("shipped_at")
         shipped = None if shipped is None or pd.isna(shipped) else shipped
-        if intl is not None:
-            yield {
-                "number": intl,
-                "parcel_id": parcel_id,
-                "carrier": cell(row, "international_carrier"),
-                "phone": phone,
-                "shipped_at": shipped,
-            }
-        if dom is not None:
-            yield {
-                "number": dom,
-                "parcel_id": parcel_id,
-                "carrier": cell(row, "domestic_carrier"),
-                "phone": phone,
-                "leg": "domestic",
-                "shipped_at": shipped,
-            }
+        # the international number first; only the domestic one names its leg
+        legs = ((intl, "international_carrier", {}), (dom, "domestic_carrier", {"leg": "domestic"}))
+        for number, carrier_column, leg in legs:
+            if number is not None:
+                yield {
+                    "number": number,
+                    "parcel_id": parcel_id,
+                    "carrier": cell(row, carrier_column),
+                    "phone": phone,
+                    **leg,
+                    "shipped_at": shipped,
+                }
 
 
 def numbers_with_scans(numbers: Iterable[str], **options: Any) -> set[str]:

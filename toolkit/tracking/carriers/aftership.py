@@ -23,11 +23,10 @@ from toolkit.tracking.carriers.base import (
     Retryable,
     ServiceClient,
     carrier_from_name,
-    credentials,
     guess_carrier,
+    provider_milestone,
     text,
 )
-from toolkit.tracking.phrases import status_milestone
 
 VERSION = "2025-01"
 HOST = "https://api.aftership.com"
@@ -115,7 +114,7 @@ def _scans(tracking: dict) -> int:
 def milestone_for(subtag: Any, tag: Any) -> str:
     """Milestone an AfterShip checkpoint's codes imply (toolkit/tracking/data/status_codes.csv), or ''
     when they are too generic; the subtag first, the tag when it says nothing."""
-    return status_milestone(PROVIDER, text(subtag)) or status_milestone(PROVIDER, text(tag))
+    return provider_milestone(PROVIDER, subtag, tag)
 
 
 class AfterShipClient(ServiceClient):
@@ -129,10 +128,7 @@ class AfterShipClient(ServiceClient):
     key_hint: ClassVar[str] = "Check AFTERSHIP_API_KEY"
 
     def __init__(self, key: Secret | None = None, **options: Any):
-        self._credentials = credentials(
-            (key,), bool(options.get("sandbox")), "AfterShip", "AFTERSHIP_API_KEY"
-        )
-        (self._key,) = self._credentials
+        (self._key,) = self._hold_keys((key,), options, "AFTERSHIP_API_KEY")
         super().__init__(**options)
 
     def _call(self, method: str, path: str, **kwargs: Any) -> tuple[int, dict]:

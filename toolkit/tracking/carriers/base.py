@@ -33,6 +33,7 @@ from toolkit.keys import MASK, MIN_REDACT, Secret, redact, redact_url
 from toolkit.model import CARRIERS, carrier_code
 from toolkit.safetext import scrub as safe_text
 from toolkit.safetext import scrub_json as safe_json
+from toolkit.tracking.phrases import status_milestone
 
 log = logging.getLogger(__name__)
 
@@ -405,6 +406,13 @@ def credentials(
     return tuple(k if k is not None else Secret(SANDBOX_KEY) for k in given)
 
 
+def provider_milestone(provider: str, specific: Any, general: Any) -> str:
+    """Milestone a provider's status codes imply (toolkit/tracking/data/status_codes.csv),
+    or '' when they are too generic: the specific code first, the general one when it says
+    nothing."""
+    return status_milestone(provider, text(specific)) or status_milestone(provider, text(general))
+
+
 class ServiceClient:
     """Base of the carrier clients: one httpx.Client, retries, rate limit, batching, cache.
 
@@ -486,6 +494,13 @@ class ServiceClient:
         return f"{self.name}|{'sandbox' if self.sandbox else 'live'}|{where}"
 
     _credentials: tuple[Secret, ...] = ()
+
+    def _hold_keys(
+        self, given: tuple[Secret | None, ...], options: dict[str, Any], variables: str
+    ) -> tuple[Secret, ...]:
+        """Keep the keys this client sends (see credentials()) and return them."""
+        self._credentials = credentials(given, bool(options.get("sandbox")), self.title, variables)
+        return self._credentials
 
     def secrets(self) -> list[Secret]:
         """The keys this client holds (to scrub them from any text it produces)."""

@@ -22,7 +22,6 @@ from toolkit.tracking.carriers.base import (
     RequestFailed,
     Retryable,
     ServiceClient,
-    credentials,
     text,
 )
 from toolkit.tracking.phrases import status_milestone
@@ -69,13 +68,9 @@ class Kuaidi100Client(ServiceClient):
     key_hint: ClassVar[str] = "Check KUAIDI100_KEY and KUAIDI100_CUSTOMER"
 
     def __init__(self, key: Secret | None = None, customer: Secret | None = None, **options: Any):
-        self._credentials = credentials(
-            (key, customer),
-            bool(options.get("sandbox")),
-            "Kuaidi100",
-            "KUAIDI100_KEY and KUAIDI100_CUSTOMER",
+        self._key, self._customer = self._hold_keys(
+            (key, customer), options, "KUAIDI100_KEY and KUAIDI100_CUSTOMER"
         )
-        self._key, self._customer = self._credentials
         super().__init__(**options)
 
     def cache_key(self, query: Query) -> str:

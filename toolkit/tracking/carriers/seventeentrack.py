@@ -21,11 +21,10 @@ from toolkit.tracking.carriers.base import (
     Retryable,
     ServiceClient,
     carrier_from_name,
-    credentials,
     guess_carrier,
+    provider_milestone,
     text,
 )
-from toolkit.tracking.phrases import status_milestone
 
 HOST = "https://api.17track.net"
 PATH = "/track/v2.2"
@@ -106,7 +105,7 @@ def _object(value: Any) -> dict:
 def milestone_for(sub_status: Any, stage: Any) -> str:
     """Milestone a 17TRACK event's codes imply (toolkit/tracking/data/status_codes.csv), or '' when
     they are too generic; the sub-status first, the event stage when it says nothing."""
-    return status_milestone(PROVIDER, text(sub_status)) or status_milestone(PROVIDER, text(stage))
+    return provider_milestone(PROVIDER, sub_status, stage)
 
 
 class SeventeenTrackClient(ServiceClient):
@@ -120,10 +119,7 @@ class SeventeenTrackClient(ServiceClient):
     key_hint: ClassVar[str] = "Check SEVENTEENTRACK_API_KEY"
 
     def __init__(self, key: Secret | None = None, **options: Any):
-        self._credentials = credentials(
-            (key,), bool(options.get("sandbox")), "17TRACK", "SEVENTEENTRACK_API_KEY"
-        )
-        (self._key,) = self._credentials
+        (self._key,) = self._hold_keys((key,), options, "SEVENTEENTRACK_API_KEY")
         super().__init__(**options)
 
     def _post(self, endpoint: str, body: list[dict]) -> dict:
