@@ -101,7 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=4, help="client worker threads")
     args = parser.parse_args(argv)
 
+    started = time.perf_counter()
     world = World.demo()
+    world_load = time.perf_counter() - started
     numbers = demo_numbers(world, args.numbers)
     runs: list[Run] = []
     with serve(port=0, faults=Faults(latency=args.latency), world=world) as server:
@@ -137,7 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"\n17TRACK client against the localhost sandbox: {len(numbers)} numbers, "
         f"{args.latency * 1000:.0f} ms latency, limit {args.limit:g} requests/s, "
-        f"{args.concurrency} workers\n"
+        f"{args.concurrency} workers; the demo world loaded in {world_load:.2f} s "
+        "(target: under 1 s)\n"
     )
     header = (
         f"{'run':32} {'numbers':>7} {'requests':>8} {'wall s':>8} {'floor s':>8} {'wall/floor':>10}"

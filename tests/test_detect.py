@@ -352,16 +352,19 @@ def test_the_investigator_shows_a_mismatch_as_a_warning_beside_the_diagnosis(
         track_options=sandbox_options(transport),
     )
     assert "fedex" not in parse(number).candidates
-    inv._w_number.value = number
-    inv._b_investigate.click()
+    inv.parts.number.value = number
+    inv.parts.investigate_button.click()
     assert "carrier_mismatch" in set(inv.errors["error"])
-    assert inv.diagnosis is not None and inv._w_result.layout.display == ""
+    assert inv.diagnosis is not None and inv.parts.result.layout.display == ""
     if number == DOMESTIC_LOOKING:
         assert list(inv.errors["error"]) == ["carrier_mismatch"]
         assert set(inv.events["carrier"]) == {"fedex"}
     else:
         assert inv.events.empty and inv.diagnosis.category == "number_not_found"
-    assert "Warning" in inv._w_message.value and "could not be tracked" not in inv._w_message.value
+    assert (
+        "Warning" in inv.parts.message.value
+        and "could not be tracked" not in inv.parts.message.value
+    )
 
 
 @pytest.mark.slow

@@ -303,9 +303,9 @@ def test_the_investigator_shows_a_set_aside_answer_and_does_not_call_it_moving(t
         track_options={"transport": httpx.MockTransport(fake), "keys": KEYS, "cache_dir": False},
     )
     assert "implausible_answer" in NUMBER_FAILURES
-    inv._w_number.value = BOGUS
-    inv._b_investigate.click()
-    shown = inv._w_message.value
+    inv.parts.number.value = BOGUS
+    inv.parts.investigate_button.click()
+    shown = inv.parts.message.value
     assert "could not be tracked" not in shown
     assert f"{BOGUS}: answer set aside" in shown
     assert "7 different delivery cities" in shown

@@ -135,8 +135,8 @@ def test_triage_widget_csv_export(tmp_path, umask, demo_set):
     parcels, events, now = demo_set
     with FindingsStore(f"sqlite:///{tmp_path / 'f.sqlite'}") as store:
         g = GroupTriage(parcels, events, now=now, store=store, out_dir=tmp_path / "exports")
-        g._w_parcels.value = tuple([v for _, v in g._w_parcels.options][:2])
-        g._b_csv.click()
+        g.parts.parcels.value = tuple([v for _, v in g.parts.parcels.options][:2])
+        g.parts.csv_button.click()
     (path,) = (tmp_path / "exports").glob("*.csv")
     assert mode(path) == 0o600 and mode(tmp_path / "exports") == 0o700
 

@@ -580,15 +580,13 @@ def test_command_line_rejects_impossible_fault_rates(tmp_path):
 # ------------------------------------------------------------------ the demo world
 
 
-def test_demo_world_loads_fast_and_serves_every_parcel():
+def test_demo_world_serves_every_parcel():
+    """Every parcel of the demo set is found (its load time is in bench/track_bulk.py)."""
     demo = pytest.importorskip("toolkit.world.demo")
     directory = Path(demo.DEMO_DIR)
     if not (directory / "events.csv").is_file():
         pytest.skip("the demo data set has not been generated (make demo)")
-    started = time.perf_counter()
     loaded = World.from_directory(directory)
-    elapsed = time.perf_counter() - started
-    assert elapsed < 1.0, f"loading the demo world took {elapsed:.2f} s"
     parcels = pd.read_csv(directory / "parcels.csv", dtype=str)
     international = parcels["true_international_number"].dropna()
     assert all(loaded.lookup(n, "international") is not None for n in international)

@@ -37,15 +37,15 @@ def investigator(demo_set, store, **options) -> ParcelInvestigator:
 
 def type_and_investigate(inv: ParcelInvestigator, number: str) -> None:
     """Type a number into the widget and press Investigate, as an analyst does."""
-    inv._w_number.value = number
-    inv._b_investigate.click()
+    inv.parts.number.value = number
+    inv.parts.investigate_button.click()
 
 
 def pick_listed(g: GroupTriage, category: str, n: int) -> list[str]:
     """Filter the triage to one category and pick the first ``n`` parcels listed; their ids."""
-    g._w_category.value = (category,)
-    picked = [v for _, v in g._w_parcels.options][:n]
-    g._w_parcels.value = tuple(picked)
+    g.parts.category.value = (category,)
+    picked = [v for _, v in g.parts.parcels.options][:n]
+    g.parts.parcels.value = tuple(picked)
     return picked
 
 
@@ -62,29 +62,29 @@ def test_investigating_a_demo_parcel_shows_timeline_diagnosis_checklist_and_mess
     parcels, _, _ = demo_set
     row = first_of(parcels, "handover_not_synced")
     inv = investigator(demo_set, store)
-    inv._w_demo.value = row["international_number"]
-    assert inv._w_number.value == row["international_number"]
-    inv._b_investigate.click()
+    inv.parts.demo.value = row["international_number"]
+    assert inv.parts.number.value == row["international_number"]
+    inv.parts.investigate_button.click()
 
     assert inv.diagnosis is not None and inv.diagnosis.category == "handover_not_synced"
     assert set(inv.events["parcel_id"]) == {row["parcel_id"]}
     # One marker per tracked scan across the milestone traces.
-    markers = sum(len(t.x) for t in inv._w_fig.data if t.mode == "markers")
+    markers = sum(len(t.x) for t in inv.parts.fig.data if t.mode == "markers")
     assert markers == len(inv.events) > 3
-    assert "arrived destination" in {t.name for t in inv._w_fig.data}
+    assert "arrived destination" in {t.name for t in inv.parts.fig.data}
     html = inv.diagnosis_html
     assert "Evidence" in html and "handover not synced" in html
-    assert [c.description for c in inv._w_actions.children] == [
+    assert [c.description for c in inv.parts.actions.children] == [
         a.text() for a in inv.diagnosis.actions
     ]
-    assert len(inv._w_actions.children) >= 2
-    zh = inv._w_buyer.value
+    assert len(inv.parts.actions.children) >= 2
+    zh = inv.parts.buyer.value
     assert "您好" in zh
-    inv._w_lang.value = "en"
-    assert inv._w_buyer.value != zh and "parcel" in inv._w_buyer.value.lower()
+    inv.parts.lang.value = "en"
+    assert inv.parts.buyer.value != zh and "parcel" in inv.parts.buyer.value.lower()
     # No keys in the test environment: the sandbox answered and the widget says so.
-    assert "Sandbox data" in inv._w_sandbox.value
-    assert inv.form._w_category.value == "handover_not_synced"
+    assert "Sandbox data" in inv.parts.sandbox.value
+    assert inv.form.parts.category.value == "handover_not_synced"
     assert "No findings recorded" in inv.findings_html
 
 
@@ -104,14 +104,14 @@ def test_domestic_number_tracks_the_whole_parcel(demo_set, store):
 
 def test_a_mistyped_number_offers_corrections_that_can_be_clicked(demo_set, store):
     inv = investigator(demo_set, store)
-    inv._w_number.value = "rb 4731-2482 8gb"  # true number RB473124829GB
-    assert "not valid" in inv._w_parse.value
-    buttons = inv._w_suggestions.children
+    inv.parts.number.value = "rb 4731-2482 8gb"  # true number RB473124829GB
+    assert "not valid" in inv.parts.parse.value
+    buttons = inv.parts.suggestions.children
     assert buttons and buttons[0].description == "RB473124829GB"
     buttons[0].click()
-    assert inv._w_number.value == "RB473124829GB"
-    assert "check digit passes" in inv._w_parse.value
-    assert inv._w_suggestions.children == ()
+    assert inv.parts.number.value == "RB473124829GB"
+    assert "check digit passes" in inv.parts.parse.value
+    assert inv.parts.suggestions.children == ()
 
 
 def _mistyped_s10(parcels: pd.DataFrame) -> tuple[pd.Series, str]:
@@ -138,12 +138,12 @@ def test_a_correction_found_in_the_parcels_table_comes_first_and_opens_that_parc
     true = row["international_number"]
     assert parse(typed).suggestions[0] != true  # edit likelihood alone ranks it lower
     inv = investigator(demo_set, store)
-    inv._w_number.value = typed
-    first = inv._w_suggestions.children[0]
+    inv.parts.number.value = typed
+    first = inv.parts.suggestions.children[0]
     assert first.description == f"{true} → {row['parcel_id']}"
     assert "parcels table" in first.tooltip
     first.click()
-    assert inv._w_number.value == true
+    assert inv.parts.number.value == true
     assert inv.diagnosis is not None
     assert set(inv.events["parcel_id"]) == {row["parcel_id"]}
 
@@ -155,10 +155,10 @@ def test_without_a_parcels_table_the_correction_the_carrier_has_scans_for_comes_
     row, typed = _mistyped_s10(parcels)
     true = row["international_number"]
     inv = ParcelInvestigator(now=now, store=store)
-    inv._w_number.value = typed
-    assert inv._w_suggestions.children[0].description != true
-    inv._b_investigate.click()  # not found: the suggestions are checked with the service
-    first = inv._w_suggestions.children[0]
+    inv.parts.number.value = typed
+    assert inv.parts.suggestions.children[0].description != true
+    inv.parts.investigate_button.click()  # not found: the suggestions are checked with the service
+    first = inv.parts.suggestions.children[0]
     assert first.description == f"{true} · has scans"
     assert first.button_style == "info"
     assert "Corrections that lead to a parcel" in inv.message
@@ -168,7 +168,7 @@ def test_without_a_parcels_table_the_correction_the_carrier_has_scans_for_comes_
 def test_any_text_ends_in_a_message_or_a_diagnosis_never_an_exception(demo_set, store, text):
     inv = investigator(demo_set, store)
     type_and_investigate(inv, text)
-    assert "<script>" not in inv._w_parse.value + inv.message
+    assert "<script>" not in inv.parts.parse.value + inv.message
     assert parse(text).valid is not True
     if not parse(text).normalized:
         assert "Type a tracking number" in inv.message
@@ -186,8 +186,8 @@ def test_a_carrier_failure_is_a_message_in_the_widget(demo_set, store):
     assert "could not be tracked" in inv.message
     assert "500" in inv.message
     assert inv.diagnosis is None
-    assert inv._w_result.layout.display == "none"
-    assert inv._w_fig.data == ()
+    assert inv.parts.result.layout.display == "none"
+    assert inv.parts.fig.data == ()
 
 
 def test_unexpected_errors_stop_at_the_widget(demo_set, store):
@@ -201,7 +201,7 @@ def test_unexpected_errors_stop_at_the_widget(demo_set, store):
     parcels, _, _ = demo_set
     inv = investigator(demo_set, Broken(), analyst="mei")
     type_and_investigate(inv, first_of(parcels, "customs_hold")["international_number"])
-    inv._b_save.click()
+    inv.parts.save_button.click()
     msg = inv.message
     assert "Something went wrong (RuntimeError)" in msg
     assert "/secret/path" not in msg
@@ -212,19 +212,19 @@ def test_saving_a_finding_stores_it_and_lists_it(demo_set, store):
     row = first_of(parcels, "handover_not_synced")
     inv = investigator(demo_set, store)
     type_and_investigate(inv, row["international_number"])
-    inv._b_save.click()  # no analyst yet: refused, nothing stored
+    inv.parts.save_button.click()  # no analyst yet: refused, nothing stored
     assert "analyst is empty" in inv.message
     assert store.query(parcel_id=row["parcel_id"]).empty
 
-    inv._w_actions.children[0].value = True
+    inv.parts.actions.children[0].value = True
     f = inv.form
-    f._w_analyst.value = "Mei Chen"
-    f._w_root_cause.value = "domestic number never linked"
-    f._w_buyer.value = True
-    f._w_comp_kind.value = "coupon"
-    f._w_comp_amount.value = 20.0
-    f._w_notes.value = "asked UPS for the domestic waybill"
-    inv._b_save.click()
+    f.parts.analyst.value = "Mei Chen"
+    f.parts.root_cause.value = "domestic number never linked"
+    f.parts.buyer.value = True
+    f.parts.comp_kind.value = "coupon"
+    f.parts.comp_amount.value = 20.0
+    f.parts.notes.value = "asked UPS for the domestic waybill"
+    inv.parts.save_button.click()
     assert "saved" in inv.saved_message
 
     found = store.query(parcel_id=row["parcel_id"])
@@ -232,7 +232,7 @@ def test_saving_a_finding_stores_it_and_lists_it(demo_set, store):
     rec = found.iloc[0]
     assert rec["category"] == "handover_not_synced"
     assert rec["analyst"] == "Mei Chen"
-    assert list(rec["actions_taken"]) == [inv._w_actions.children[0].description]
+    assert list(rec["actions_taken"]) == [inv.parts.actions.children[0].description]
     assert bool(rec["buyer_contacted"]) is True
     assert rec["compensation_kind"] == "coupon"
     assert row["international_number"] in list(rec["tracking_numbers"])
@@ -245,7 +245,7 @@ def test_saving_a_finding_stores_it_and_lists_it(demo_set, store):
 
 def download_link(widget) -> tuple[str, str]:
     """(href, download name) of the link the widget's download area shows."""
-    (out,) = widget._w_download.outputs
+    (out,) = widget.parts.download.outputs
     html = out["data"]["text/html"]
     m = re.search(r'<a href="([^"]+)" download="([^"]+)"', html)
     assert m, html
@@ -261,7 +261,7 @@ def test_export_for_partner_says_where_the_file_is(demo_set, store, tmp_path, mo
     monkeypatch.chdir(notebooks)  # a kernel runs in its notebook's folder
     inv = investigator(demo_set, store, out_dir=notebooks / "exports")
     type_and_investigate(inv, row["international_number"])
-    inv._b_export.click()
+    inv.parts.export_button.click()
     (written,) = (notebooks / "exports").glob("*.html")
     assert written.name.endswith("-partner-safe.html")
     assert f"Partner report written: exports/{written.name}" in inv.export_message
@@ -274,8 +274,8 @@ def test_export_for_partner_says_where_the_file_is(demo_set, store, tmp_path, mo
     for col in ("recipient_name", "recipient_phone", "recipient_address"):
         assert row[col] not in page
     # a Chinese carrier gets the report in Chinese
-    inv._w_report_lang.value = "zh"
-    inv._b_export.click()
+    inv.parts.report_lang.value = "zh"
+    inv.parts.export_button.click()
     (chinese,) = set((notebooks / "exports").glob("*.html")) - {written}
     assert chinese.name in inv.export_message
     assert download_link(inv)[1] == chinese.name
@@ -283,7 +283,7 @@ def test_export_for_partner_says_where_the_file_is(demo_set, store, tmp_path, mo
     assert f"包裹 {row['parcel_id']}：" in page and "请发起查件" in page
     # investigating another parcel clears the old link
     type_and_investigate(inv, first_of(parcels, "customs_hold")["international_number"])
-    assert inv._w_download.outputs == ()
+    assert inv.parts.download.outputs == ()
 
 
 @pytest.mark.slow
@@ -308,7 +308,7 @@ def test_the_partner_export_shows_the_delivery_estimate_the_investigator_shows(
     alone = parcels[parcels["parcel_id"] == pid]
     assert build_report(alone, inv.events, parcel_ids=[pid], now=when).eta.get(pid) != shown
     # and the page written shows it on the parcel's timeline
-    inv._b_export.click()
+    inv.parts.export_button.click()
     (page,) = (tmp_path / "reports").glob("*.html")
     text = page.read_text(encoding="utf-8")
     assert "delivery expected from" in text and shown.low.isoformat() in text
@@ -338,8 +338,8 @@ def test_filters_update_summary_and_charts_consistently_with_pandas(triage, demo
     assert sum(summary_counts(g).values()) == len(parcels)
 
     carrier = table["carrier"].value_counts().index[0]
-    g._w_carrier.value = (carrier,)
-    g._w_days.value = (3, g._w_days.max)
+    g.parts.carrier.value = (carrier,)
+    g.parts.days.value = (3, g.parts.days.max)
     on_leg = (table["carrier"] == carrier) | (table["domestic_carrier"] == carrier)
     not_delivered = table["category"] != "delivered"  # silence counts until delivery
     expected = table[on_leg & not_delivered & table["days_silent"].between(3, 10**9)]
@@ -347,9 +347,9 @@ def test_filters_update_summary_and_charts_consistently_with_pandas(triage, demo
 
     # Ageing histogram: one stacked trace per category, bars summing to the stuck parcels.
     stuck = expected[expected["category"] != "delivered"]
-    bars = {t.meta: sum(t.y) for t in g._w_ageing.data}
+    bars = {t.meta: sum(t.y) for t in g.parts.ageing.data}
     assert bars == stuck["category"].astype(str).value_counts().to_dict()
-    for trace in g._w_ageing.data:
+    for trace in g.parts.ageing.data:
         part = stuck[stuck["category"] == trace.meta]
         assert (
             dict(zip(trace.x, trace.y, strict=True)) == part["days_silent"].value_counts().to_dict()
@@ -358,7 +358,7 @@ def test_filters_update_summary_and_charts_consistently_with_pandas(triage, demo
     # Heatmap: one row, the chosen carrier (never a domestic one, so no other international
     # carrier's parcels join it); each cell the gone-dark share of its lane.
     assert not (table["domestic_carrier"] == carrier).any()
-    (heat,) = g._w_heatmap.data
+    (heat,) = g.parts.heatmap.data
     assert list(heat.y) == [carrier]
     for lane, z in zip(heat.x, heat.z[0], strict=True):
         lane_rows = expected[expected["lane"] == lane]
@@ -367,8 +367,8 @@ def test_filters_update_summary_and_charts_consistently_with_pandas(triage, demo
             assert z == pytest.approx(share)
 
     # The list holds the filtered parcels; clearing the filters restores everything.
-    assert {v for _, v in g._w_parcels.options} == set(expected["parcel_id"])
-    g._b_reset.click()
+    assert {v for _, v in g.parts.parcels.options} == set(expected["parcel_id"])
+    g.parts.reset_button.click()
     assert sum(summary_counts(g).values()) == len(parcels)
 
 
@@ -385,12 +385,12 @@ def test_every_message_the_triage_widget_sends_is_json(demo_set, store, monkeypa
     monkeypatch.setattr(comm.DummyComm, "publish_msg", publish)
     parcels, events, now = demo_set
     g = GroupTriage(parcels, events, now=now, store=store)
-    g._w_category.value = ("customs_hold", "silent_too_long")
-    g._w_days.value = (2, g._w_days.max)
-    g._b_select_all.click()
-    g._b_reset.click()
+    g.parts.category.value = ("customs_hold", "silent_too_long")
+    g.parts.days.value = (2, g.parts.days.max)
+    g.parts.select_all_button.click()
+    g.parts.reset_button.click()
     assert any("_py2js_addTraces" in str(data) for _, data in sent), "no figure data was sent"
-    (heat,) = g._w_heatmap.data
+    (heat,) = g.parts.heatmap.data
     assert None in [z for row in heat.z for z in row]  # the demo set has empty cells
     for msg_type, data in sent:
         try:
@@ -415,39 +415,39 @@ def test_longest_silent_views_leave_out_delivered_and_unscanned_parcels(triage):
         table.loc[drawn_ids, "days_silent"].min()
         >= silent["days_silent"].nlargest(g.swimlane_limit).min()
     )
-    assert f"of {len(silent):,} parcels not yet delivered" in g._w_swimlanes.layout.title.text
+    assert f"of {len(silent):,} parcels not yet delivered" in g.parts.swimlanes.layout.title.text
     # the list puts delivered parcels last, and their entries say no days silent
-    listed = [v for _, v in g._w_parcels.options]
+    listed = [v for _, v in g.parts.parcels.options]
     assert (table.loc[listed, "category"] != "delivered").all()  # 1,300 are not delivered
-    g._w_category.value = ("delivered",)
-    for label, pid in g._w_parcels.options:
+    g.parts.category.value = ("delivered",)
+    for label, pid in g.parts.parcels.options:
         assert label.endswith(table.loc[pid, "lane"]) and not label.endswith(" d")
     assert not lane_ids(g)  # no longest-silent timelines among delivered parcels
-    g._w_category.value = ()
+    g.parts.category.value = ()
 
     # the days-silent range runs over parcels not yet delivered...
     undelivered = table[(table["category"] != "delivered") & table["days_known"]]
-    assert g._w_days.max == undelivered["days_silent"].max()  # unscanned: days since shipping
-    g._w_days.value = (10, g._w_days.max)
+    assert g.parts.days.max == undelivered["days_silent"].max()  # unscanned: days since shipping
+    g.parts.days.value = (10, g.parts.days.max)
     assert "delivered" not in summary_counts(g)
     # ...and takes delivered ones, and their timelines, in when asked
-    g._w_delivered.value = True
-    assert g._w_days.value == (0, table["days_silent"].max())  # the range grows to them
-    g._w_days.value = (10, g._w_days.max)
+    g.parts.delivered.value = True
+    assert g.parts.days.value == (0, table["days_silent"].max())  # the range grows to them
+    g.parts.days.value = (10, g.parts.days.max)
     assert summary_counts(g)["delivered"] == int(
         ((table["category"] == "delivered") & (table["days_silent"] >= 10)).sum()
     )
     assert "delivered" in set(table.loc[lane_ids(g), "category"].astype(str))
-    assert "parcels with scans" in g._w_swimlanes.layout.title.text
-    g._b_reset.click()
-    assert g._w_delivered.value is False
+    assert "parcels with scans" in g.parts.swimlanes.layout.title.text
+    g.parts.reset_button.click()
+    assert g.parts.delivered.value is False
     assert "delivered" not in set(table.loc[lane_ids(g), "category"].astype(str))
 
 
 def lane_ids(g: GroupTriage) -> list[str]:
     """Parcel ids whose scans the swimlane figure draws (named in the markers' hover text)."""
     seen: dict[str, None] = {}
-    for trace in g._w_swimlanes.data:
+    for trace in g.parts.swimlanes.data:
         for text in trace.hovertext if trace.hovertext is not None else ():
             seen.setdefault(re.match(r"<b>([^<]+)</b>", text).group(1), None)
     return list(seen)
@@ -458,11 +458,11 @@ def test_the_carrier_filter_offers_domestic_carriers_and_matches_either_leg(tria
 
     parcels, events, _ = demo_set
     g = triage
-    options = dict((v, k) for k, v in g._w_carrier.options)
+    options = dict((v, k) for k, v in g.parts.carrier.options)
     assert {"sf", "ems", "yto", "zto", "sto", "yunda", "jd"} <= set(options)
     assert options["sf"].startswith("SF Express [sf] (")
-    g._w_carrier.value = ("sf",)
-    shown = {v for _, v in g._w_parcels.options}
+    g.parts.carrier.value = ("sf",)
+    shown = {v for _, v in g.parts.parcels.options}
     assert shown == set(select_parcels(parcels, events, carrier="sf")["parcel_id"])
     table = g.triage.table.set_index("parcel_id").loc[sorted(shown)]
     assert (table["domestic_carrier"] == "sf").all()  # SF carries no parcel internationally
@@ -471,14 +471,14 @@ def test_the_carrier_filter_offers_domestic_carriers_and_matches_either_leg(tria
 
 def test_one_finding_for_several_parcels(triage, store):
     g = triage
-    g._w_category.value = ("customs_hold",)
-    g._b_select_all.click()
+    g.parts.category.value = ("customs_hold",)
+    g.parts.select_all_button.click()
     chosen = list(g.selected)
     assert len(chosen) >= 2
-    assert g.form._w_category.value == "customs_hold"
-    g.form._w_root_cause.value = "inspection backlog at the gateway"
-    g.form._w_actions.value = "asked the broker\n\nchased customs  "
-    g._b_save.click()
+    assert g.form.parts.category.value == "customs_hold"
+    g.form.parts.root_cause.value = "inspection backlog at the gateway"
+    g.form.parts.actions.value = "asked the broker\n\nchased customs  "
+    g.parts.save_button.click()
     assert "recorded for" in g.saved_message, g.message
     found = store.query(category="customs_hold")
     assert len(found) == 1
@@ -487,12 +487,12 @@ def test_one_finding_for_several_parcels(triage, store):
 
 
 def test_nothing_selected_is_a_message(triage, store):
-    triage._b_save.click()
+    triage.parts.save_button.click()
     assert "no parcel is selected" in triage.message
-    triage._b_csv.click()
+    triage.parts.csv_button.click()
     assert "no parcel is selected" in triage.message
-    triage._w_message.value = ""
-    triage._b_partner.click()
+    triage.parts.message.value = ""
+    triage.parts.partner_button.click()
     assert "no parcel is selected" in triage.message
     assert len(store.query()) == 0
 
@@ -502,7 +502,7 @@ def test_export_csv_writes_the_selection(triage, demo_set, tmp_path):
     g = triage
     picked = pick_listed(g, "number_invalid", 3)
     assert g.selected == picked
-    g._b_csv.click()
+    g.parts.csv_button.click()
     (path,) = (tmp_path / "exports").glob("*.csv")
     # the name and the message say it holds recipient data
     assert path.name.endswith("-CONTAINS-RECIPIENT-DATA.csv")
@@ -526,8 +526,8 @@ def test_export_for_partner_renders_the_selection_masked(triage, demo_set, tmp_p
     parcels, _, _ = demo_set
     g = triage
     picked = pick_listed(g, "customs_hold", 2)
-    g._w_report_lang.value = "zh"
-    g._b_partner.click()
+    g.parts.report_lang.value = "zh"
+    g.parts.partner_button.click()
     (path,) = (tmp_path / "exports").glob("*.html")
     assert path.name.endswith("-partner-safe.html")
     assert f"Partner report written: {path}" in g.export_message, g.message
@@ -559,7 +559,7 @@ def test_exports_go_to_the_exports_folder_of_the_lab_root_by_default(
     parcels, events, now = demo_set
     g = GroupTriage(parcels, events, now=now, store=store)
     pick_listed(g, "customs_hold", 2)
-    g._b_csv.click()
+    g.parts.csv_button.click()
     (csv,) = (checkout / "notebooks" / "exports").glob("*.csv")
     assert download_link(g) == (f"exports/{csv.name}", csv.name)
     assert f"written to exports/{csv.name}" in g.export_message
@@ -569,15 +569,15 @@ def test_a_csv_without_recipient_columns_is_not_named_as_personal(demo_set, stor
     parcels, events, now = demo_set
     bare = parcels.drop(columns=["recipient_name", "recipient_phone", "recipient_address"])
     g = GroupTriage(bare, events, now=now, store=store, out_dir=tmp_path)
-    g._w_parcels.value = tuple(v for _, v in g._w_parcels.options[:3])
-    g._b_csv.click()
+    g.parts.parcels.value = tuple(v for _, v in g.parts.parcels.options[:3])
+    g.parts.csv_button.click()
     (csv,) = tmp_path.glob("*.csv")
     assert "RECIPIENT" not in csv.name
     assert "holds no recipient data" in g.export_message
 
 
 def upload(g: GroupTriage, name: str, content: bytes) -> None:
-    g._w_upload.value = (
+    g.parts.upload.value = (
         {
             "name": name,
             "type": "text/csv",
@@ -628,14 +628,14 @@ def test_typing_another_number_takes_the_shown_parcel_away(demo_set, store):
     row = first_of(parcels, "customs_hold")
     inv = investigator(demo_set, store)
     type_and_investigate(inv, row["international_number"])
-    assert row["parcel_id"] in inv.diagnosis_html and inv._w_fig.data
-    inv._w_number.value = row["international_number"] + " "  # the same number: it stays
+    assert row["parcel_id"] in inv.diagnosis_html and inv.parts.fig.data
+    inv.parts.number.value = row["international_number"] + " "  # the same number: it stays
     assert inv.diagnosis is not None
-    inv._w_number.value = "RB473124828GB"
+    inv.parts.number.value = "RB473124828GB"
     assert inv.diagnosis is None
-    assert inv._w_result.layout.display == "none"
-    assert row["parcel_id"] not in inv.diagnosis_html + inv._w_events.value
-    assert inv._timeline.box.layout.display == "none"
+    assert inv.parts.result.layout.display == "none"
+    assert row["parcel_id"] not in inv.diagnosis_html + inv.parts.events.value
+    assert inv.parts.timeline_box.layout.display == "none"
 
 
 def test_a_number_without_scans_leaves_no_timeline_of_the_parcel_before(demo_set, store):
@@ -643,12 +643,12 @@ def test_a_number_without_scans_leaves_no_timeline_of_the_parcel_before(demo_set
     row = first_of(parcels, "handover_not_synced")
     inv = investigator(demo_set, store)
     type_and_investigate(inv, row["international_number"])
-    assert inv._w_fig.data and inv._timeline.box.layout.display != "none"
+    assert inv.parts.fig.data and inv.parts.timeline_box.layout.display != "none"
     type_and_investigate(inv, "LX999999995US")
     assert inv.diagnosis is not None and inv.diagnosis.category == "number_not_found"
-    assert inv._w_fig.data == ()
-    assert inv._timeline.box.layout.display == "none"
-    assert row["parcel_id"] not in inv._w_events.value + inv.diagnosis_html
+    assert inv.parts.fig.data == ()
+    assert inv.parts.timeline_box.layout.display == "none"
+    assert row["parcel_id"] not in inv.parts.events.value + inv.diagnosis_html
 
 
 def test_saving_confirms_next_to_the_button_and_empties_the_form(demo_set, store):
@@ -656,22 +656,26 @@ def test_saving_confirms_next_to_the_button_and_empties_the_form(demo_set, store
     row = first_of(parcels, "silent_too_long")
     inv = investigator(demo_set, store, analyst="Mei Chen")
     type_and_investigate(inv, row["international_number"])
-    inv._w_actions.children[0].value = True
-    inv.form._w_root_cause.value = "lost at the gateway"
-    inv.form._w_notes.value = "claim opened"
-    inv.form._w_comp_kind.value = "coupon"
-    inv._b_save.click()
+    inv.parts.actions.children[0].value = True
+    inv.form.parts.root_cause.value = "lost at the gateway"
+    inv.form.parts.notes.value = "claim opened"
+    inv.form.parts.comp_kind.value = "coupon"
+    inv.parts.save_button.click()
     assert "saved" in inv.saved_message and row["parcel_id"] in inv.saved_message
     (saved_row,) = [  # the Save button's row
         box
         for box in inv.layout.children[-1].children
-        if inv._b_save in getattr(box, "children", ())
+        if inv.parts.save_button in getattr(box, "children", ())
     ]
-    assert inv._b_save in saved_row.children and inv._w_saved in saved_row.children
+    assert inv.parts.save_button in saved_row.children and inv.parts.saved in saved_row.children
     form = inv.form
-    assert (form._w_root_cause.value, form._w_notes.value, form._w_comp_kind.value) == ("", "", "")
-    assert not any(c.value for c in inv._w_actions.children)
-    assert form._w_analyst.value == "Mei Chen"
+    assert (form.parts.root_cause.value, form.parts.notes.value, form.parts.comp_kind.value) == (
+        "",
+        "",
+        "",
+    )
+    assert not any(c.value for c in inv.parts.actions.children)
+    assert form.parts.analyst.value == "Mei Chen"
     # the next parcel starts without the last confirmation
     type_and_investigate(inv, first_of(parcels, "delivered")["international_number"])
     assert inv.saved_message == ""
@@ -681,14 +685,14 @@ def test_long_labels_carry_their_full_text_as_a_tooltip(demo_set, store):
     parcels, _, _ = demo_set
     inv = investigator(demo_set, store)
     type_and_investigate(inv, first_of(parcels, "handover_not_synced")["international_number"])
-    for box in inv._w_actions.children:
+    for box in inv.parts.actions.children:
         assert box.tooltip == box.description and "toolkit-wrap" in box._dom_classes
-    assert inv._b_export.tooltip and inv._b_export.layout.width == "auto"
+    assert inv.parts.export_button.tooltip and inv.parts.export_button.layout.width == "auto"
 
 
 def test_number_card_marks_need_no_emoji_font(demo_set, store):
     inv = investigator(demo_set, store)
     for number in ("LX123456785US", "LX123456784US"):
-        inv._w_number.value = number
-        assert "<svg" in inv._w_parse.value
-        assert not re.search("[\U0001f300-\U0001faff\u2600-\u27bf]", inv._w_parse.value)
+        inv.parts.number.value = number
+        assert "<svg" in inv.parts.parse.value
+        assert not re.search("[\U0001f300-\U0001faff\u2600-\u27bf]", inv.parts.parse.value)

@@ -22,6 +22,7 @@ from toolkit.plots import CHART_CONFIG, TEMPLATE, widget_json
 from toolkit.tracking.carriers.base import WARNING_KINDS
 from toolkit.widgets.form import FindingForm
 from toolkit.widgets.html import message_html
+from toolkit.widgets.parts import HasParts
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +99,7 @@ def _shows(child: str, doc: str) -> property:
     return property(lambda self: getattr(self, child).value, doc=doc)
 
 
-class WidgetBase:
+class WidgetBase(HasParts):
     """The settings, message line, findings store, finding form and export outputs every
     widget has.
 

@@ -9,6 +9,7 @@ import ipywidgets as w
 from toolkit.errors import InputError
 from toolkit.findings.store import COMPENSATION_KINDS, STATUSES
 from toolkit.model import CATEGORIES
+from toolkit.widgets.parts import HasParts
 
 CURRENCIES = ("CNY", "USD", "EUR", "GBP", "JPY", "KRW", "AUD", "CAD", "HKD")
 
@@ -16,7 +17,7 @@ CURRENCIES = ("CNY", "USD", "EUR", "GBP", "JPY", "KRW", "AUD", "CAD", "HKD")
 # ------------------------------------------------------------------ the finding form
 
 
-class FindingForm:
+class FindingForm(HasParts):
     """Fields of a finding; ``values()`` gives the keyword arguments of FindingsStore.add."""
 
     def __init__(self, analyst: str = "", free_actions: bool = False):

@@ -306,6 +306,11 @@ class ParcelInvestigator(WidgetBase):
         self._timeline.hide()  # emptied or replaced when the next result is shown
 
     @property
+    def _w_timeline_box(self) -> w.Box:
+        """The box around the timeline (hidden while there is none to show)."""
+        return self._timeline.box
+
+    @property
     def _w_fig(self) -> go.FigureWidget:
         """The FigureWidget showing the timeline."""
         return self._timeline.widget
