@@ -363,7 +363,7 @@ def test_filters_update_summary_and_charts_consistently_with_pandas(triage, demo
     for lane, z in zip(heat.x, heat.z[0], strict=True):
         lane_rows = expected[expected["lane"] == lane]
         if len(lane_rows):
-            share = lane_rows["category"].astype(str).isin(GONE_DARK).mean() * 100
+            share = lane_rows["category"].astype(str).isin(GONE_DARK).mean()
             assert z == pytest.approx(share)
 
     # The list holds the filtered parcels; clearing the filters restores everything.

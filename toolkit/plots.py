@@ -563,31 +563,55 @@ def ageing_histogram(
         labels, bins = labels[1:], bins - 1
     cats = stuck["category"].astype(str).to_numpy()
     counts = pd.crosstab(cats, bins).reindex(columns=range(len(labels)), fill_value=0)
+    counts.columns = labels
+    table = counts.rename_axis(index="category", columns="x").stack().rename("parcels")
+    return ageing_bars(
+        table.reset_index(),
+        title=title
+        or f"Parcels not delivered, by time since their last scan · {len(stuck):,} parcels",
+        sandbox=is_sandbox(diagnoses) if sandbox is None else sandbox,
+    )
+
+
+def ageing_bars(
+    counts: pd.DataFrame,
+    *,
+    title: str,
+    x_title: str = "Time since last scan (days)",
+    categorical: bool = True,
+    sandbox: bool = False,
+    height: int = 440,
+) -> go.Figure:
+    """Bars of parcels by days since the last scan, stacked by diagnosis category.
+
+    ``counts`` has the columns category, x (a day or a range of days) and parcels: the
+    report's histogram (``ageing_histogram``) and the triage widget draw theirs from it.
+    With ``categorical`` the x values are labels in the given order, else numbers.
+    """
+    require_columns(counts, ("category", "x", "parcels"), "ageing counts", "ageing_bars")
     fig = go.Figure()
-    for cat in [c for c in CATEGORIES if c in counts.index]:
+    category = counts["category"].astype(str)
+    for cat in [c for c in CATEGORIES if (category == c).any()]:
+        part = counts[(category == cat).to_numpy()]
+        words = cat.replace("_", " ")
         fig.add_trace(
             go.Bar(
-                x=labels,
-                y=counts.loc[cat].to_numpy(),
-                name=cat.replace("_", " "),
+                x=part["x"].tolist(),
+                y=part["parcels"].to_numpy(),
+                name=words,
+                meta=cat,
                 marker_color=CATEGORY_COLORS[cat],
-                hovertemplate=f"{cat.replace('_', ' ')}<br>%{{x}} days: %{{y:,}} parcels"
-                "<extra></extra>",
+                hovertemplate=f"{words}<br>%{{x}} days: %{{y:,}} parcels<extra></extra>",
             )
         )
     fig.update_layout(
         barmode="stack",
         bargap=0.08,
-        xaxis={"type": "category", "title": "Time since last scan (days)"},
+        xaxis={"type": "category" if categorical else "linear", "title": x_title},
         yaxis_title="Parcels (count)",
         legend_title="Diagnosis",
     )
-    return _finish(
-        fig,
-        is_sandbox(diagnoses) if sandbox is None else sandbox,
-        title or f"Parcels not delivered, by time since their last scan · {len(stuck):,} parcels",
-        height=440,
-    )
+    return _finish(fig, sandbox, title, height=height)
 
 
 # ---------------------------------------------------------------- dwell times
@@ -822,17 +846,51 @@ def gone_dark_heatmap(
             or f"Share of parcels gone dark, by carrier and lane<br><sup>gone dark: {dark_names}</sup>",
             height=420,
         )
-    # carrier and lane names come from the parcels file: escape them for the labels
-    rates["international_carrier"] = _escape(rates["international_carrier"])
-    rates["lane"] = _escape(rates["lane"])
-    carriers_total = rates.groupby("international_carrier")[["gone_dark", "parcels"]].sum()
+    n = int(rates["parcels"].sum())
+    return gone_dark_grid(
+        rates.rename(columns={"international_carrier": "carrier"}),
+        min_parcels=min_parcels,
+        sandbox=sandbox,
+        title=title
+        or f"Share of parcels gone dark, by carrier and lane · {n:,} parcels"
+        f"<br><sup>gone dark: {dark_names}"
+        + (f"; cells with fewer than {min_parcels} parcels left blank" if min_parcels > 1 else "")
+        + "</sup>",
+    )
+
+
+def gone_dark_grid(
+    rates: pd.DataFrame,
+    *,
+    title: str,
+    min_parcels: int = 1,
+    sandbox: bool = False,
+    height: int | None = None,
+) -> go.Figure:
+    """Carrier × lane grid of the share of parcels gone dark, counts in the hover.
+
+    ``rates`` has the columns carrier, lane, parcels and gone_dark (one row a cell): the
+    report's heatmap (``gone_dark_heatmap``) and the triage widget draw theirs from it.
+    Carriers come most gone dark first; cells with fewer than ``min_parcels`` parcels are
+    blank.
+    """
+    require_columns(
+        rates, ("carrier", "lane", "parcels", "gone_dark"), "gone-dark rates", "gone_dark_grid"
+    )
+    rates = rates.assign(
+        # carrier and lane names come from the parcels file: escape them for the labels
+        carrier=_escape(rates["carrier"]).to_numpy(),
+        lane=_escape(rates["lane"]).to_numpy(),
+        gone_dark_rate=(rates["gone_dark"] / rates["parcels"]).to_numpy(),
+    )
+    carriers_total = rates.groupby("carrier")[["gone_dark", "parcels"]].sum()
     carriers = (
         (carriers_total["gone_dark"] / carriers_total["parcels"])
         .sort_values(ascending=False, kind="stable")
         .index.tolist()
     )
     lanes = sorted(rates["lane"].unique())
-    grid = rates.pivot(index="international_carrier", columns="lane")
+    grid = rates.pivot(index="carrier", columns="lane")
     share = grid["gone_dark_rate"].reindex(index=carriers, columns=lanes)
     dark = grid["gone_dark"].reindex(index=carriers, columns=lanes)
     total = grid["parcels"].reindex(index=carriers, columns=lanes)
@@ -860,17 +918,7 @@ def gone_dark_heatmap(
         xaxis={"title": "Lane (origin country → destination province)", "tickangle": -45},
         yaxis={"title": "International carrier", "autorange": "reversed"},
     )
-    n = int(rates["parcels"].sum())
-    return _finish(
-        fig,
-        sandbox,
-        title
-        or f"Share of parcels gone dark, by carrier and lane · {n:,} parcels"
-        f"<br><sup>gone dark: {dark_names}"
-        + (f"; cells with fewer than {min_parcels} parcels left blank" if min_parcels > 1 else "")
-        + "</sup>",
-        height=max(420, 220 + 28 * len(carriers)),
-    )
+    return _finish(fig, sandbox, title, height=height or max(420, 220 + 28 * len(carriers)))
 
 
 # ---------------------------------------------------------------- swimlanes

@@ -13,15 +13,14 @@ import ipywidgets as w
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-import plotly.io as pio
 
 from toolkit.diagnosis.diagnose import diagnose_all
 from toolkit.diagnosis.messages import carrier_name
 from toolkit.diagnosis.triage import Triage, TriageFilter, triage_table
 from toolkit.errors import DecodingWarning, InputError
 from toolkit.io import write_spreadsheet_csv
-from toolkit.model import CATEGORIES, PERSONAL_COLUMNS
-from toolkit.plots import CHART_CONFIG, grid_cells
+from toolkit.model import PERSONAL_COLUMNS
+from toolkit.plots import CHART_CONFIG
 from toolkit.widgets.base import (
     TRACKING_WARNINGS,
     FigureSlot,
@@ -588,80 +587,25 @@ def _has_recipient_data(table: pd.DataFrame) -> bool:
     return bool((values.notna() & (values != "")).any().any())
 
 
-def _theme() -> dict[str, Any]:
-    """Template and category colours of toolkit.plots (plotly_white until it has its own)."""
+def _ageing_figure(data: pd.DataFrame) -> go.Figure:
+    """The stuck parcels per day since the last scan, as the report draws its histogram."""
     from toolkit import plots
 
-    template = "toolkit" if "toolkit" in pio.templates else "plotly_white"
-    return {"template": template, "colors": getattr(plots, "CATEGORY_COLORS", {})}
-
-
-def _ageing_figure(data: pd.DataFrame) -> go.Figure:
-    """Stacked bars of stuck parcels per day since the last scan, one trace per category."""
-    theme = _theme()
-    fig = go.Figure()
-    for category in CATEGORIES:
-        part = data[data["category"] == category]
-        if part.empty:
-            continue
-        fig.add_trace(
-            go.Bar(
-                x=part["days"].to_numpy(),
-                y=part["parcels"].to_numpy(),
-                name=category.replace("_", " "),
-                meta=category,
-                marker_color=theme["colors"].get(category),
-                hovertemplate="%{y} parcels, %{x} days silent<extra>%{fullData.name}</extra>",
-            )
-        )
-    fig.update_layout(
-        barmode="stack",
-        template=theme["template"],
+    return plots.ageing_bars(
+        data.rename(columns={"days": "x"}),
         title=f"Stuck parcels by days since the last scan ({int(data['parcels'].sum()):,})",
-        xaxis_title="Days since the last scan (days)",
-        yaxis_title="Parcels (count)",
-        legend_title="Category",
+        x_title="Days since the last scan (days)",
+        categorical=False,
         height=340,
-        margin={"l": 20, "r": 20, "t": 60, "b": 40},
     )
-    return fig
 
 
 def _heatmap_figure(data: pd.DataFrame) -> go.Figure:
-    """Carrier x lane grid of the share of parcels gone dark, counts in the hover."""
-    theme = _theme()
-    carriers = sorted(pd.unique(data["carrier"]))
-    lanes = sorted(pd.unique(data["lane"]))
-    grid = data.pivot(index="carrier", columns="lane", values="rate").reindex(
-        index=carriers, columns=lanes
-    )
-    total = data.pivot(index="carrier", columns="lane", values="parcels").reindex(
-        index=carriers, columns=lanes
-    )
-    dark = data.pivot(index="carrier", columns="lane", values="gone_dark").reindex(
-        index=carriers, columns=lanes
-    )
-    custom = np.dstack([total.fillna(0).to_numpy(), dark.fillna(0).to_numpy()])
-    fig = go.Figure(
-        go.Heatmap(
-            z=grid_cells((grid * 100).to_numpy()),
-            x=lanes,
-            y=carriers,
-            customdata=custom,
-            colorscale="Reds",
-            zmin=0,
-            zmax=100,
-            colorbar={"title": "gone dark (%)"},
-            hovertemplate="%{y} · %{x}<br>%{z:.0f}% gone dark "
-            "(%{customdata[1]:.0f} of %{customdata[0]:.0f})<extra></extra>",
-        )
-    )
-    fig.update_layout(
-        template=theme["template"],
+    """The filtered parcels' gone-dark share by carrier and lane, as the report draws it."""
+    from toolkit import plots
+
+    return plots.gone_dark_grid(
+        data,
         title="Share of parcels gone dark, by carrier and lane",
-        xaxis_title="Lane (origin → province)",
-        yaxis_title="International carrier",
-        height=max(300, 120 + 26 * len(carriers)),
-        margin={"l": 20, "r": 20, "t": 60, "b": 40},
+        height=max(300, 160 + 26 * data["carrier"].nunique()),
     )
-    return fig
