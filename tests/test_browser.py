@@ -543,5 +543,13 @@ def test_triage_swimlanes_have_dates(browser, lab, tmp_path):
     axis = page.locator(".js-plotly-plot", has_text="longest-silent").first.locator(".xtick")
     axis.first.scroll_into_view_if_needed()
     page.screenshot(path="/tmp/browser-triage-swimlanes.png")
+    # the ageing bars and the gone-dark grid are the report's figures: shares in per cent
+    heat = page.locator(".js-plotly-plot", has_text="gone dark, by carrier and lane").first
+    heat.scroll_into_view_if_needed()
+    heat.screenshot(path="/tmp/browser-triage-heatmap.png")
+    scale = heat.locator(".colorbar text").all_text_contents()
+    assert any(t.endswith("%") for t in scale), scale
+    ageing = page.locator(".js-plotly-plot", has_text="by days since the last scan").first
+    ageing.screenshot(path="/tmp/browser-triage-ageing.png")
     assert errors == [], errors
     context.close()
