@@ -34,8 +34,9 @@ test: $(STAMP) $(DEMO)
 
 # The fast lane: the suite without the tests marked slow (those that start a Jupyter kernel,
 # a browser, JupyterLab, a server or a subprocess; tests/slow_guard.py keeps it so).
+# One worker per core (pytest-xdist), each test file in one worker.
 check: $(STAMP) $(DEMO)
-	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not slow" -n auto --dist loadfile $(PYTEST_ARGS)
 
 # The carrier partner report over the demo set, as one offline HTML file in out/.
 report: $(STAMP) $(DEMO)
