@@ -574,26 +574,21 @@ def _core(
         _RELEASE[np.argmax(last[:, _RELEASE], axis=1)],
         _ARRIVAL[np.argmin(first[:, _ARRIVAL], axis=1)],
     )
+    # the scan each category counts from: delivery, return, exception, hold, arrival/release
+    counts_from = [
+        is_cat[C.DELIVERED],
+        is_cat[C.RETURNED_OR_EXCEPTION] & returned,
+        is_cat[C.RETURNED_OR_EXCEPTION],
+        is_cat[C.CUSTOMS_HOLD],
+        is_cat[C.AWAITING_CLEARANCE] | is_cat[C.HANDOVER_NOT_SYNCED],
+    ]
     ref_time = np.select(
-        [
-            is_cat[C.DELIVERED],
-            is_cat[C.RETURNED_OR_EXCEPTION] & returned,
-            is_cat[C.RETURNED_OR_EXCEPTION],
-            is_cat[C.CUSTOMS_HOLD],
-            is_cat[C.AWAITING_CLEARANCE] | is_cat[C.HANDOVER_NOT_SYNCED],
-            has_events,
-        ],
+        [*counts_from, has_events],
         [deliv_last, ret_last, exc_last, hold_last, ref_wait, last_any],
         default=NO_TIME,
     )
     ref_ms = np.select(
-        [
-            is_cat[C.DELIVERED],
-            is_cat[C.RETURNED_OR_EXCEPTION] & returned,
-            is_cat[C.RETURNED_OR_EXCEPTION],
-            is_cat[C.CUSTOMS_HOLD],
-            is_cat[C.AWAITING_CLEARANCE] | is_cat[C.HANDOVER_NOT_SYNCED],
-        ],
+        counts_from,
         [_IX[M.DELIVERED], ret_ms, _IX[M.EXCEPTION], _IX[M.CUSTOMS_HOLD], wait_ms],
         default=last_ms,
     )
