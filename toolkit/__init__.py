@@ -29,7 +29,7 @@ __all__ = ["setup_notebook", "track"]
 MOVED: dict[str, str] = {
     **{
         f"toolkit.{name}": f"toolkit.tracking.{name}"
-        for name in ("carriers", "corpus", "lookup", "normalize", "numbers", "phrases")
+        for name in ("carriers", "corpus", "gloss", "lookup", "normalize", "numbers", "phrases")
     },
     "toolkit.plausibility": "toolkit.tracking.plausibility",
     "toolkit.track": "toolkit.tracking.track",
