@@ -553,3 +553,45 @@ def test_triage_swimlanes_have_dates(browser, lab, tmp_path):
     ageing.screenshot(path="/tmp/browser-triage-ageing.png")
     assert errors == [], errors
     context.close()
+
+
+def test_investigator_gives_chinese_scans_in_english_in_table_and_hover(browser, lab, tmp_path):
+    url, token = lab
+    parcels, events = demo.load_demo()
+    han = events["description"].astype(str).str.contains(r"[\u4e00-\u9fff]")
+    counts = events[han].groupby("parcel_id").size()
+    pick = parcels[parcels["parcel_id"].isin(counts[counts >= 3].index)].iloc[0]
+    context, page, errors = open_notebook(
+        browser, url, token, "01_investigate_parcel.ipynb", tmp_path
+    )
+    number_box = page.get_by_placeholder(re.compile(r"LX123456785US"))
+    number_box.scroll_into_view_if_needed()
+    cell = page.locator(".jp-Cell", has=number_box)
+    investigate(page, cell, pick["international_number"])
+    cell.locator("h4", has_text=f"Parcel {pick['parcel_id']}:").wait_for(timeout=60_000)
+    x_ticks(page, f"Tracking timeline · {pick['parcel_id']}")
+    # the events table: an "in English" column beside the original Chinese
+    table = cell.locator("table", has=page.locator("th", has_text="in English")).first
+    table.scroll_into_view_if_needed()
+    rows = table.evaluate(
+        """t => { const head = [...t.querySelectorAll('th')].map(h => h.textContent);
+                  const d = head.indexOf('description'), g = head.indexOf('in English');
+                  return [...t.querySelectorAll('tbody tr')].map(r => {
+                      const c = r.querySelectorAll('td');
+                      return [c[d].textContent, c[g].textContent]; }); }"""
+    )
+    chinese = [(d, g) for d, g in rows if re.search(r"[\u4e00-\u9fff]", d)]
+    assert chinese and all(g and not re.search(r"[\u4e00-\u9fff]", g) for _, g in chinese), rows
+    page.screenshot(path="/tmp/browser-investigator-english.png", full_page=False)
+    # the timeline's hover on a Chinese scan carries the same English line
+    hovers = page.evaluate(
+        """(title) => {
+            const gd = [...document.querySelectorAll('.js-plotly-plot')]
+                .find(d => (d._fullLayout.title.text || '').includes(title));
+            return gd.data.flatMap(t => t.hovertext || []);
+        }""",
+        f"Tracking timeline · {pick['parcel_id']}",
+    )
+    assert any("≈ " in h for h in hovers if re.search(r"[\u4e00-\u9fff]", h)), hovers
+    assert errors == [], errors
+    context.close()

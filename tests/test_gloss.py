@@ -121,6 +121,7 @@ def test_origin_post_languages_by_meaning_and_english_as_is(text, english):
 def test_missing_and_empty_texts_gloss_to_nothing():
     assert gloss(None) == ""
     assert gloss(float("nan")) == ""
+    assert gloss(pd.NA) == ""
     assert gloss("   ") == ""
 
 
@@ -156,3 +157,25 @@ def test_every_text_of_the_real_corpus_is_glossed_without_an_exception():
 )
 def test_gloss_never_raises(text):
     assert isinstance(gloss(text), str)
+
+
+def test_the_investigators_events_table_shows_the_gloss_beside_the_original():
+    from toolkit.widgets.html import events_html
+
+    events = pd.DataFrame(
+        {
+            "carrier": ["ems", "usps"],
+            "description": ["【北京国际邮件互换局】已到达 <img src=x>", "Delivered"],
+            "location": ["", ""],
+        }
+    )
+    page = events_html(events)
+    assert re.findall(r"<th>(.*?)</th>", page) == [
+        "carrier", "location", "description", "in English",
+    ]  # fmt: skip
+    rows = [re.findall(r"<td>(.*?)</td>", r, re.S) for r in page.split("<tr>")[1:]]
+    assert rows[0][3].startswith("Arrived at Beijing International Mail Exchange Office")
+    assert rows[1][3] == ""
+    assert "<img" not in events_html(events)
+    english_only = events.assign(description=["Arrived", "Delivered"])
+    assert "in English" not in events_html(english_only)

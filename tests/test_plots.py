@@ -552,3 +552,15 @@ def test_scans_with_impossible_dates_are_not_drawn_and_are_named_under_the_chart
     fig = timeline_figure(pd.concat([late, early], ignore_index=True), now=now)
     assert sum(len(t.x) for t in fig.data) == 0
     assert any("2 scan(s)" in a.text for a in fig.layout.annotations)
+
+
+def test_hovers_give_the_english_gloss_under_a_chinese_scan():
+    ev = events_table(JOURNEY[:2])
+    ev.loc[0, "description"] = "【北京国际邮件互换局】已到达"
+    for fig in (timeline_figure(ev[ev["parcel_id"] == ev.loc[0, "parcel_id"]]), swimlanes(ev)):
+        hovers = [h for t in fig.data if t.hovertext is not None for h in t.hovertext]
+        chinese = [h for h in hovers if "互换局" in h]
+        assert chinese and all(
+            "≈ Arrived at Beijing International Mail Exchange Office" in h for h in chinese
+        )
+        assert not any("≈" in h for h in hovers if "互换局" not in h)  # English scans as they are

@@ -1029,3 +1029,19 @@ def test_cli_report_on_parcels_with_open_findings(tmp_path, findings_store):
     )
     assert "held for inspection" in page and "typo in the number" in page
     assert "released on appeal" not in page
+
+
+def test_english_reports_give_chinese_scans_in_english_beside_the_original(all_report, zh_report):
+    def evidence(r) -> pd.DataFrame:
+        return pd.concat(
+            html_table(r.evidence_html(pid).split("</p>", 1)[-1])
+            for pid in r.evidence["parcel_id"].unique()
+            if "<table" in r.evidence_html(pid)
+        )
+
+    en = evidence(all_report)
+    chinese = en["Description"].str.contains(r"[\u4e00-\u9fff]")
+    assert chinese.any() and "In English" in en.columns
+    assert en.loc[chinese, "In English"].str.fullmatch(r"[ -~’…≈·]+").all()  # original kept too
+    assert not en.loc[chinese, "In English"].str.contains(r"[\u4e00-\u9fff]").any()
+    assert "英文" not in evidence(zh_report).columns

@@ -29,6 +29,7 @@ from toolkit.model import (
     validate_events,
 )
 from toolkit.times import to_utc
+from toolkit.tracking.gloss import glosses_beside
 
 __all__ = [
     "CATEGORY_COLORS",
@@ -215,6 +216,15 @@ def _escape(values: pd.Series, limit: int | None = None) -> pd.Series:
     return text.str.replace("'", "&#x27;", regex=False)
 
 
+def _gloss_line(ev: pd.DataFrame, limit: int | None = None) -> pd.Series:
+    """A hover line with each scan's English gloss ("" where the text is English already)."""
+    english = glosses_beside(ev["description"], ev.get("carrier", None))
+    if english is None:
+        return pd.Series("", index=ev.index, dtype="string")
+    shown = _escape(english, limit)
+    return ("<br>≈ " + shown).where(english.ne("").to_numpy(), "")
+
+
 def _now_line(fig: go.Figure, now: pd.Timestamp) -> None:
     fig.add_vline(x=now, line_dash="dash", line_color="#333", line_width=1)
     fig.add_annotation(
@@ -353,6 +363,7 @@ def timeline_figure(
         + assumed
         + "<br>"
         + _escape(ev["description"])
+        + _gloss_line(ev)
         + "<br>"
         + _escape(ev["location"])
         + "<br><i>"
@@ -995,6 +1006,7 @@ def swimlanes(
         + _escape(ev["time_local"])
         + "<br>"
         + _escape(ev["description"], limit=120)
+        + _gloss_line(ev, limit=120)
         + "<br><i>"
         + _escape(ev["milestone"])
         + "</i> · "

@@ -6,6 +6,8 @@ from __future__ import annotations
 from html import escape as e
 from typing import TYPE_CHECKING
 
+from toolkit.tracking.gloss import with_english
+
 if TYPE_CHECKING:
     from toolkit.diagnosis.diagnose import Diagnosis
 
@@ -20,7 +22,7 @@ def _evidence_table(d: Diagnosis) -> str:
     cols = [c for c in EVIDENCE_COLUMNS if c in d.evidence.columns]
     if "time_local" in cols and "time_utc" in cols:
         cols.remove("time_utc")
-    return d.evidence[cols].to_html(index=False, escape=True, na_rep="")
+    return with_english(d.evidence, cols).to_html(index=False, escape=True, na_rep="")
 
 
 def _actions(d: Diagnosis) -> str:

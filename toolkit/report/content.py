@@ -54,6 +54,7 @@ from toolkit.report.translations import (
     milestone_label,
     who_label,
 )
+from toolkit.tracking.gloss import glosses_beside
 
 STUCK: tuple[str, ...] = tuple(
     c for c in CATEGORIES if c not in (Category.DELIVERED, Category.MOVING)
@@ -487,6 +488,10 @@ class PartnerReport:
             + " "
             + last["description"].fillna("").astype(str)
         ).str.strip()
+        english = glosses_beside(last["description"], last["carrier"])
+        if self.language == "en" and english is not None:
+            glossed = last_text + " (" + english.to_numpy() + ")"
+            last_text = last_text.where(english.eq("").to_numpy(), glossed)
         return pd.DataFrame(
             {
                 self.t("parcel"): ids.to_numpy(),
@@ -589,6 +594,9 @@ class PartnerReport:
                 self.t("description"): rows["description"].to_numpy(),
             }
         )
+        english = glosses_beside(rows["description"], rows["carrier"])
+        if self.language == "en" and english is not None:  # partners read the scans too
+            table[self.t("in_english")] = english.to_numpy()
         return head + table.to_html(index=False, escape=True, na_rep="", classes="report-table")
 
     def questions_html(self) -> str:

@@ -92,6 +92,7 @@ TEXT: dict[str, dict[str, str]] = {
         "milestone": "Milestone",
         "location": "Location",
         "description": "Description",
+        "in_english": "In English",
     },
     "zh": {
         "title": "无物流信息包裹：{who}报告",
@@ -168,6 +169,7 @@ TEXT: dict[str, dict[str, str]] = {
         "milestone": "节点",
         "location": "地点",
         "description": "描述",
+        "in_english": "英文",
     },
 }
 

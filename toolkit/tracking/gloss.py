@@ -38,7 +38,15 @@ import pandas as pd
 
 from toolkit.privacy import mask_name, mask_text
 
-__all__ = ["Gloss", "gloss", "gloss_many", "gloss_parts", "romanise"]
+__all__ = [
+    "Gloss",
+    "gloss",
+    "gloss_many",
+    "gloss_parts",
+    "glosses_beside",
+    "romanise",
+    "with_english",
+]
 
 _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _KANA = re.compile(r"[\u3040-\u30ff]")
@@ -422,7 +430,7 @@ def _gloss_cached(text: str, carrier: str | None) -> Gloss:
 def gloss_parts(text: object, carrier: str | None = None) -> Gloss:
     """The English rendering of one scan text with how it was made (see ``Gloss``)."""
     if not isinstance(text, str):
-        text = "" if text is None or (isinstance(text, float) and pd.isna(text)) else str(text)
+        text = "" if text is None or (pd.api.types.is_scalar(text) and pd.isna(text)) else str(text)
     return _gloss_cached(text, carrier)
 
 
@@ -447,3 +455,30 @@ def gloss_many(texts: Iterable[object], carriers: Iterable[object] | None = None
             text, carrier = key
             done[key] = gloss(text, None if carrier is None or pd.isna(carrier) else str(carrier))
     return pd.Series([done[k] for k in keys], index=texts.index, dtype=object)
+
+
+def glosses_beside(texts: pd.Series, carriers: pd.Series | None = None) -> pd.Series | None:
+    """The gloss of each text where it says something the text does not ("" where the text
+    is already English or empty), or None when no text of the column needs one: what the
+    tables and hovers show beside the original."""
+    if texts is None or len(texts) == 0:
+        return None
+    english = gloss_many(texts, carriers)
+    original = texts.astype(object).where(texts.notna(), "").astype(str)
+    english = english.where(english.ne(original.to_numpy()) & english.ne(""), "")
+    return english if english.ne("").any() else None
+
+
+def with_english(events: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
+    """The columns to show, with an "in English" column beside the description when any
+    scan text is not English (the offline gloss; the original stays)."""
+    shown = events[cols]
+    if "description" not in cols:
+        return shown
+    english = glosses_beside(events["description"], events.get("carrier", None))
+    if english is None:
+        return shown
+    at = cols.index("description") + 1
+    return shown.reindex(columns=[*cols[:at], "in English", *cols[at:]]).assign(
+        **{"in English": english.to_numpy()}
+    )

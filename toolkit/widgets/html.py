@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from toolkit.diagnosis.diagnose import Diagnosis
+from toolkit.tracking.gloss import with_english
 from toolkit.tracking.numbers import TrackingNumber
 
 EVENT_TABLE_COLUMNS = (
@@ -101,7 +102,7 @@ def events_html(events: pd.DataFrame, max_rows: int = 200) -> str:
     if events.empty:
         return "<i>No events are known under this number.</i>"
     cols = [c for c in EVENT_TABLE_COLUMNS if c in events.columns]
-    return events[cols].tail(max_rows).to_html(index=False, escape=True, na_rep="")
+    return with_english(events.tail(max_rows), cols).to_html(index=False, escape=True, na_rep="")
 
 
 def buyer_message_html(d: Diagnosis, lang: str) -> str:
