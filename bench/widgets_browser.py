@@ -70,7 +70,7 @@ MATCHED = """() => {
 }"""
 # performance.now() once the summary shows a new count and every chart was redrawn after t0
 FILTERED = (
-    """([t0, before]) => {
+    """([t0, before, lanesTitle]) => {
     const charts = ("""
     + CHARTS
     + """)();
@@ -80,14 +80,16 @@ FILTERED = (
     const seen = window.__benchSeen = (window.__benchT0 === t0 ? window.__benchSeen : {});
     window.__benchT0 = t0;
     seen.summary = seen.summary || now;
-    const total = m[1];
     const lanes = charts.swimlanes;
-    const lanesOk = lanes && lanes.querySelector('.main-svg')
-        && (lanes._fullLayout.title.text || '').includes(total);
-    if (lanesOk) seen.swimlanes = seen.swimlanes || now;
+    // the swimlanes are redrawn, or left as they are when they show the same parcels
+    const redrawnLanes = lanes && lanes.__drawnAt > t0;
+    const sameLanes = lanes && (lanes._fullLayout.title.text || '') === lanesTitle;
     const redrawn = [charts.ageing, charts.heatmap].every(gd => gd && gd.__drawnAt > t0);
-    if (!(lanesOk && redrawn)) return false;
-    return {done: Math.max(now, charts.ageing.__drawnAt, charts.heatmap.__drawnAt),
+    if (redrawnLanes) seen.swimlanes = seen.swimlanes || lanes.__drawnAt;
+    if (!(redrawn && (redrawnLanes || sameLanes))) return false;
+    if (!seen.swimlanes) seen.swimlanes = now;
+    return {done: Math.max(now, charts.ageing.__drawnAt, charts.heatmap.__drawnAt,
+                           redrawnLanes ? lanes.__drawnAt : 0),
             summary: seen.summary - t0, ageing: charts.ageing.__drawnAt - t0,
             heatmap: charts.heatmap.__drawnAt - t0, swimlanes: seen.swimlanes - t0};
 }"""
@@ -228,11 +230,15 @@ def bench_triage(browser, url, token, tmp, repeat: int) -> list[tuple[str, int, 
         for name, apply in changes:
             page.evaluate(CHARTS)  # hook the charts on screen
             before = page.evaluate(MATCHED)
+            lanes_title = page.evaluate(
+                "() => { const c = (" + CHARTS + ")(); "
+                "return c.swimlanes ? (c.swimlanes._fullLayout.title.text || '') : ''; }"
+            )
             t0 = page.evaluate("() => performance.now()")
             apply()
             try:
                 done = page.wait_for_function(
-                    FILTERED, arg=[t0, before], polling="raf", timeout=60_000
+                    FILTERED, arg=[t0, before, lanes_title], polling="raf", timeout=60_000
                 ).json_value()
             except Exception:
                 page.screenshot(path="/tmp/bench-triage-stuck.png", full_page=False)
