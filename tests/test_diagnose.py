@@ -671,3 +671,31 @@ def test_reasons_for_no_estimate_come_in_both_languages_from_one_code(monkeypatc
     )
     assert d.eta is None and d.eta_reason.startswith("reworded")
     assert any(t.startswith("暂无预计送达日期：可比包裹的历史数据不足") for t in d.evidence_text_zh)
+
+
+def test_a_parcel_caught_in_a_lane_incident_says_so_in_evidence_and_buyer_message():
+    d = diagnose(events("P1", CASES["awaiting_clearance"]), NOW, parcel())
+    assert d.with_incident(None) is d
+    incident = {
+        "kind": "customs backlog",
+        "where": "customs at Shanghai (EMS, US → 上海市)",
+        "start": pd.Timestamp("2026-11-12T02:00:00Z"),
+        "expected_end": pd.Timestamp("2026-11-24T00:00:00Z"),
+        "evidence": "34 parcels waited in customs beyond the usual 3.1 days",
+        "parcel_ids": ("P1", "P2"),
+    }
+    caught = d.with_incident(incident)
+    assert caught.category == d.category and caught.eta == d.eta
+    assert caught.evidence_text[:-1] == d.evidence_text
+    assert "lane incident (customs backlog at customs at Shanghai" in caught.evidence_text[-1]
+    assert "since 2026-11-12" in caught.evidence_text[-1]
+    assert "34 parcels waited" in caught.evidence_text[-1]
+    assert "2026-11-12" in caught.evidence_text_zh[-1]
+    en, zh = caught.buyer_message("en"), caught.buyer_message("zh")
+    assert "Many parcels on the same route have been delayed since 12 November 2026" in en
+    assert "expected to ease around 24 November 2026" in en
+    assert "同一线路的许多包裹自2026年11月12日起都出现了延误" in zh and "2026年11月24日" in zh
+    assert "same route" not in d.buyer_message("en")  # only a caught parcel is told
+    without_end = d.with_incident({**incident, "expected_end": pd.NaT})
+    assert "ease" not in without_end.buyer_message("en")
+    assert caught.to_dict()["incident"]["start"] == "2026-11-12T02:00:00+00:00"

@@ -30,6 +30,7 @@ Dates in texts are calendar dates in China (Asia/Shanghai).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -907,13 +908,42 @@ class Diagnosis:
     evidence_text_zh: list[str] = field(default_factory=list)  # evidence_text in Chinese
     # scans not counted for an impossible date, with their `reason` (also named in evidence_text)
     set_aside: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # the lane incident the parcel is caught in (a row of toolkit.incidents.detect), if any
+    incident: Mapping | None = None
     _ref_date: dt.date | None = field(default=None, repr=False)
 
     def buyer_message(self, lang: str = "zh") -> str:
-        """A short, polite message for the buyer in Chinese ("zh") or English ("en"); plain text."""
+        """A short, polite message for the buyer in Chinese ("zh") or English ("en"); plain
+        text. A parcel caught in a lane incident is told the delay is shared by its route."""
         low = self.eta.low if self.eta else None
         high = self.eta.high if self.eta else None
-        return buyer_message(self.category, lang, self._ref_date, low, high)
+        shared = None
+        if self.incident is not None:
+            shared = (_day(self.incident.get("start")), _day(self.incident.get("expected_end")))
+        return buyer_message(self.category, lang, self._ref_date, low, high, shared)
+
+    def with_incident(self, incident: Mapping | None) -> Diagnosis:
+        """This diagnosis for a parcel caught in a lane incident (a row of
+        ``toolkit.incidents.detect``): its evidence names the incident, its buyer message
+        says the delay is systemic. Parcels in no incident (None) are returned unchanged."""
+        if incident is None:
+            return self
+        row = dict(incident)
+        start = _day(row.get("start"))
+        where = str(row.get("where", "")).strip()
+        text = f"caught in a lane incident ({row.get('kind', 'backlog')}"
+        text += f" at {where}" if where else ""
+        text += f", since {start:%Y-%m-%d}" if start else ""
+        text += f"): {row['evidence']}" if row.get("evidence") else ")"
+        zh = "同线路异常（系统性延误"
+        zh += f"，自{start:%Y-%m-%d}起" if start else ""
+        zh += f"）：{where}" if where else "）"
+        return dataclasses.replace(
+            self,
+            incident=row,
+            evidence_text=[*self.evidence_text, text],
+            evidence_text_zh=[*self.evidence_text_zh, zh],
+        )
 
     def to_dict(self) -> dict:
         """The diagnosis as plain values (evidence rows as records, times as ISO text)."""
@@ -943,12 +973,33 @@ class Diagnosis:
             "last_milestone": self.last_milestone,
             "last_scan_utc": None if self.last_scan_utc is None else self.last_scan_utc.isoformat(),
             "days_since_last_scan": self.days_since_last_scan,
+            "incident": None
+            if self.incident is None
+            else {
+                k: (v.isoformat() if isinstance(v, pd.Timestamp) and pd.notna(v) else v)
+                for k, v in self.incident.items()
+                if k != "parcel_ids"
+            },
         }
 
     def _repr_html_(self) -> str:
         from toolkit.views import diagnosis_html
 
         return diagnosis_html(self, actions=True, buyer_messages=True)
+
+
+def _day(value: object) -> dt.date | None:
+    """The destination-time date of a time value (None when missing or unreadable)."""
+    if value is None:
+        return None
+    try:
+        t = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        return None
+    if pd.isna(t):
+        return None
+    t = t.tz_localize("UTC") if t.tzinfo is None else t
+    return t.tz_convert(DESTINATION_TZ).date()
 
 
 def _parcel_from_events(events: pd.DataFrame) -> dict:

@@ -491,17 +491,43 @@ def _eta_sentence(low: dt.date | None, high: dt.date | None, lang: str) -> str:
     return f" We expect it to arrive between {lo} and {format_date(high, lang)}."
 
 
+def incident_sentence(lang: str, start: dt.date | None, end: dt.date | None) -> str:
+    """What the buyer is told when the parcel is caught in a lane incident: a delay that
+    many parcels on the same route share, with its expected end when one is known."""
+    if lang == "zh":
+        since = f"自{format_date(start, lang)}起" if start else "近期"
+        text = f"同一线路的许多包裹{since}都出现了延误，并非您的包裹单独出了问题"
+        return text + (f"，预计{format_date(end, lang)}前后恢复。" if end else "。")
+    since = f" since {format_date(start, lang)}" if start else " lately"
+    text = (
+        f" Many parcels on the same route have been delayed{since}; this is not a problem "
+        "with your parcel alone"
+    )
+    return text + (
+        f", and the delay is expected to ease around {format_date(end, lang)}." if end else "."
+    )
+
+
 def buyer_message(
-    category: str, lang: str, ref: dt.date | None, low: dt.date | None, high: dt.date | None
+    category: str,
+    lang: str,
+    ref: dt.date | None,
+    low: dt.date | None,
+    high: dt.date | None,
+    incident: tuple[dt.date | None, dt.date | None] | None = None,
 ) -> str:
-    """Short, polite message for the buyer, in Chinese ("zh") or English ("en")."""
+    """Short, polite message for the buyer, in Chinese ("zh") or English ("en"); with
+    ``incident`` (its start and expected end) it says the delay is shared by the route."""
     from toolkit.errors import InputError
 
     if lang not in _BUYER:
         raise InputError(f"unknown language {lang!r}", "buyer_message", 'Use lang="zh" or "en"')
     template = _BUYER[lang][Category(category)]
     ref_text = format_date(ref, lang) if ref else ("近日" if lang == "zh" else "recently")
-    return template.format(ref=ref_text, eta=_eta_sentence(low, high, lang))
+    eta = _eta_sentence(low, high, lang)
+    if incident is not None:
+        eta = incident_sentence(lang, *incident) + eta
+    return template.format(ref=ref_text, eta=eta)
 
 
 def explanation(category: str, f: dict) -> str:
