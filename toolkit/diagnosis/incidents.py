@@ -76,7 +76,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit.diagnosis.diagnose import _check_events
-from toolkit.diagnosis.eta import DOMESTIC_STAGE, MILESTONE_STAGE, NS_PER_DAY, STAGES
+from toolkit.diagnosis.eta import DOMESTIC_STAGE, MILESTONE_STAGE, NS_PER_DAY, STAGES, GroupedKM
 from toolkit.model import CARRIERS, MILESTONES, Category, Milestone, require_columns
 from toolkit.times import utc_now
 
@@ -103,9 +103,10 @@ COLUMNS = (
     "expected_end",
     "evidence",
 )
-UNIT = "share of parcels past the place's usual 90th-percentile dwell"
+UNIT = "share of parcels past the place's usual dwell (QUANTILE)"
+UNIT_RELEASED = "parcels let through in two days (expected: at the place's usual pace)"
 
-QUANTILE = 0.9  # the usual dwell a stay is overdue past
+QUANTILE = 0.75  # the usual dwell a stay is overdue past
 WINDOW_DAYS = 2.0  # a window of crossings: an incident shows within two days of its start
 STEP_DAYS = 0.5  # windows tried end now, 12 hours ago, ... (ongoing incidents that began
 LOOKBACK_DAYS = 5.0  # up to five days ago stay reported while their parcels are stuck)
@@ -113,8 +114,10 @@ HISTORY_DAYS = 14.0  # the place's own past: two weeks of crossings before each 
 MIN_HISTORY = 30  # ended stays needed to know a place's usual dwell
 MIN_BASELINE = 20  # baseline crossings needed to know a place's usual overdue share
 FDR = 0.001  # Benjamini-Hochberg false discovery rate over places
-MIN_PARCELS = 5  # an incident is at least this many overdue parcels
-MIN_RATIO = 3.0  # and an overdue share at least this many times the usual one
+MIN_PARCELS = 5  # an incident is at least this many more overdue parcels than usual
+MIN_RATIO = 1.5  # and an overdue share at least this many times the usual one
+DEFICIT_WINDOW_DAYS = 2.0  # releases counted over two days
+DEFICIT_RATIO = 3.0  # a place lets through at most a third of the parcels it usually would
 
 _M = Milestone
 _IX = {m: i for i, m in enumerate(MILESTONES)}
@@ -240,12 +243,30 @@ def _stays(ev: dict, n: int, hold: np.ndarray) -> list[dict]:
     named = np.where(place >= 0, rows_all, -1)
     prev = np.maximum.accumulate(named)
     filled = np.where((prev >= 0) & (pc[np.maximum(prev, 0)] == pc), place[np.maximum(prev, 0)], -1)
+    # hubs: a stay is the run of a parcel's domestic scans at one place, ended by its next
+    # scan elsewhere or at a later stage
     hub = (stage == DOMESTIC_STAGE) & ev["domestic"] & (filled >= 0)
+    hub_key = np.where(hub, carrier * (len(ev["place_names"]) + 1) + filled, -1)
+    same_prev = np.r_[False, (pc[1:] == pc[:-1]) & (hub_key[1:] == hub_key[:-1])]
+    run_start = hub & ~same_prev
+    run_id = np.cumsum(run_start) - 1
+    last_of_run = hub & ~np.r_[same_prev[1:], False]
+    run_end = np.full(int(run_start.sum()), _NEVER, np.int64)
+    run_end[run_id[last_of_run]] = nxt[last_of_run]
+    starts = np.flatnonzero(run_start)
+    out.append(
+        {
+            "kind": HUB,
+            "group": hub_key[starts],
+            "sub": np.zeros(len(starts), np.int64),
+            "begin": t[starts],
+            "end": run_end,
+            "parcel": pc[starts],
+            "last_place": filled[starts],
+        }
+    )
     moving = (stage >= 1) & (stage <= _LAST_MILE)
-    for kind, mask, group, sub in (
-        (HUB, hub, carrier * (len(ev["place_names"]) + 1) + filled, np.zeros(len(t), np.int64)),
-        (CARRIER, moving & (carrier >= 0), carrier, ev["ms"]),
-    ):
+    for kind, mask, group, sub in ((CARRIER, moving & (carrier >= 0), carrier, ev["ms"]),):
         rows = np.flatnonzero(mask)
         out.append(
             {
@@ -437,8 +458,8 @@ def _test_groups(stays: dict, now_ns: int) -> list[dict]:
     trend = np.clip(others_r / others_b, 1.0, None)
     usual = np.minimum((x_b + 0.5) / (n_b + 1.0) * trend, 0.95)
     seen = x_r / np.maximum(n_r, 1)
-    worth = (n_b >= MIN_BASELINE) & (s_r >= MIN_PARCELS) & (x_r >= MIN_PARCELS)
-    worth &= seen >= MIN_RATIO * usual
+    worth = (n_b >= MIN_BASELINE) & (s_r >= MIN_PARCELS)
+    worth &= (x_r - n_r * usual >= MIN_PARCELS) & (seen >= MIN_RATIO * usual)
     alarms = []
     for g in np.flatnonzero(worth.any(axis=1)):
         best = None
@@ -465,6 +486,106 @@ def _test_groups(stays: dict, now_ns: int) -> list[dict]:
                 "cross": cross,
                 "overdue_flags": overdue,
                 "q": float(np.nanmedian(q[rows])),
+            }
+        )
+    return alarms
+
+
+def _poisson_cdf(k: int, mean: float) -> float:
+    """P(X <= k) for X ~ Poisson(mean)."""
+    if mean <= 0:
+        return 1.0
+    j = np.arange(0, k + 1, dtype=float)
+    logs = -mean + j * math.log(mean) - np.array([math.lgamma(x + 1) for x in j])
+    return float(min(1.0, np.exp(logs).sum()))
+
+
+def _deficit_groups(stays: dict, now_ns: int) -> list[dict]:
+    """The places that let through far fewer parcels than their own history says they
+    should have in some recent day: one dict per place tested."""
+    begin, end, group = stays["begin"], stays["end"], stays["group"]
+    if not len(begin):
+        return []
+    day = NS_PER_DAY
+    step = int(STEP_DAYS * day)
+    width = int(DEFICIT_WINDOW_DAYS * day)
+    nlook = int(round(LOOKBACK_DAYS / STEP_DAYS))
+    cut = now_ns - (nlook - 1) * step - width  # history ends where the first window begins
+    codes, gidx = np.unique(group, return_inverse=True)
+    hist = (begin < cut) & (begin >= cut - int(HISTORY_DAYS * day))
+    km = GroupedKM(
+        gidx[hist],
+        (np.minimum(end[hist], cut) - begin[hist]) / day,
+        end[hist] <= cut,
+        len(codes),
+    )
+    n_hist = km.n
+    live = (end > cut) & (begin < now_ns) & (n_hist[gidx] >= MIN_HISTORY)
+    rows = np.flatnonzero(live)
+    if not len(rows):
+        return []
+    g, b0, e0 = gidx[rows], begin[rows], end[rows]
+    expected = np.zeros((len(codes), nlook))
+    observed = np.zeros((len(codes), nlook), np.int64)
+    for k in range(nlook):
+        hi = now_ns - k * step
+        lo = hi - width
+        here = (b0 < hi) & (e0 > lo)
+        u0 = (np.maximum(lo, b0[here]) - b0[here]) / day
+        s0 = km.survival(g[here], u0)
+        s1 = km.survival(g[here], (hi - b0[here]) / day)
+        usual = s0 >= 0.02  # a stay already past nearly all the usual ones is not expected out
+        chance = np.where(usual, 1.0 - s1 / np.maximum(s0, 1e-9), 0.0)
+        expected[:, k] = np.bincount(g[here], weights=chance, minlength=len(codes))
+        out = usual & (e0[here] <= hi)
+        observed[:, k] = np.bincount(g[here][out], minlength=len(codes))
+    # the same days at the other places of this kind: a slowdown everywhere (or a data-wide
+    # change) is no place's incident, so the expectation follows the others' pace
+    others = (observed.sum(axis=0) - observed + 1.0) / (expected.sum(axis=0) - expected + 1.0)
+    expected = expected * np.clip(others, None, 1.0)
+    worth = (expected - observed >= MIN_PARCELS) & (observed * DEFICIT_RATIO <= expected)
+    alarms = []
+    for gi in np.flatnonzero(worth.any(axis=1)):
+        best = min(
+            (_poisson_cdf(int(observed[gi, k]), float(expected[gi, k])), k)
+            for k in np.flatnonzero(worth[gi])
+        )
+        p, k = best
+        hi = now_ns - int(k) * step
+        lo = hi - width
+        mine = np.flatnonzero(group == codes[gi])
+        b1, e1 = begin[mine], end[mine]
+        s0 = km.survival(np.full(len(mine), gi), (np.maximum(lo, b1) - b1) / day)
+        stuck = (e1 == _NEVER) & (b1 < hi) & (s0 >= 0.02)
+        if stuck.sum() < max(MIN_PARCELS, 1):
+            continue
+        # start: the place's last release before the first stuck parcel was due out
+        due = np.maximum(lo, b1[stuck]) + (
+            np.nan_to_num(km.time_to_reach(np.full(stuck.sum(), gi), 0.5 * s0[stuck]), nan=1.0)
+            * day
+        ).astype(np.int64)
+        first_due = int(min(due.min(), hi))
+        released = e1[(e1 != _NEVER) & (e1 <= first_due)]
+        start = int(released.max()) if len(released) else int(b1[stuck].min())
+        q90 = km.time_to_reach(np.array([gi]), np.array([1 - QUANTILE]))[0]
+        alarms.append(
+            {
+                "kind": stays["kind"],
+                "group": int(codes[gi]),
+                "p": min(1.0, p * nlook),
+                "test": "deficit",
+                "due": int(round(expected[gi, k])),
+                "overdue": int(observed[gi, k]),
+                "usual": float(expected[gi, k]),
+                "seen": float(observed[gi, k]),
+                "window": (lo, hi),
+                "stuck_rows": mine[stuck],
+                "start": max(start, int(b1[stuck].min())),
+                "q": float(q90 * day) if not np.isnan(q90) else float("nan"),
+                "released_per_day": float(
+                    ((end > cut - int(HISTORY_DAYS * day)) & (end <= cut) & (group == codes[gi])).sum()
+                    / HISTORY_DAYS
+                ),
             }
         )
     return alarms
@@ -502,7 +623,11 @@ def detect(
     all_stays = _stays(ev, ev["n"], ev["hold"])
     alarms: list[tuple[dict, dict]] = []
     for stays in all_stays:
-        for alarm in _test_groups(stays, now.value):
+        found = _test_groups(stays, now.value)
+        if stays["kind"] != CARRIER:
+            found += _deficit_groups(stays, now.value)
+        for alarm in found:
+            alarm["p"] = min(1.0, alarm["p"] * (1 if stays["kind"] == CARRIER else 2))
             alarms.append((alarm, stays))
     if not alarms:
         return _empty()
@@ -514,7 +639,7 @@ def detect(
         row = _incident(alarm, stays, ev, now, alarm["usual"], alarm["seen"])
         if row is not None:
             rows.append(row)
-    rows = _one_per_incident(rows)
+    rows = _one_per_incident(_best_per_place(rows))
     if not rows:
         return _empty()
     frame = pd.DataFrame([{c: r[c] for c in COLUMNS} for r in rows], columns=list(COLUMNS))
@@ -527,30 +652,36 @@ def detect(
 
 def _incident(alarm: dict, stays: dict, ev: dict, now: pd.Timestamp, usual: float, seen: float):
     """The row of one alarm: its stuck parcels, start, where and evidence (None if too few)."""
-    rows = alarm["rows"]
-    cross = alarm["cross"][rows]
-    order = np.argsort(cross, kind="stable")
-    rows, cross = rows[order], cross[order]
-    overdue = alarm["overdue_flags"][rows]
-    cut = _cusum_from(overdue, usual, seen)
-    end = stays["end"][rows]
-    stuck = (np.arange(len(rows)) >= cut) & overdue & (end == _NEVER)
-    if stuck.sum() < MIN_PARCELS:
-        return None
-    parcel_idx = np.unique(stays["parcel"][rows[stuck]])
+    kind = alarm["kind"]
+    deficit = alarm.get("test") == "deficit"
+    if deficit:
+        stuck_rows = alarm["stuck_rows"]
+        start = alarm["start"]
+    else:
+        rows = alarm["rows"]
+        cross = alarm["cross"][rows]
+        order = np.argsort(cross, kind="stable")
+        rows, cross = rows[order], cross[order]
+        overdue = alarm["overdue_flags"][rows]
+        cut = _cusum_from(overdue, usual, seen)
+        end = stays["end"][rows]
+        stuck = (np.arange(len(rows)) >= cut) & overdue & (end == _NEVER)
+        stuck_rows = rows[stuck]
+        if len(stuck_rows) < MIN_PARCELS:
+            return None
+        begin = stays["begin"][stuck_rows]
+        first_cross = int(cross[stuck].min())
+        if kind == CARRIER:
+            start = int(np.quantile(begin, 0.9))
+        else:
+            group_rows = stays["group"] == alarm["group"]
+            ends = stays["end"][group_rows]
+            before = ends[(ends <= first_cross) & (ends != _NEVER)]
+            start = int(before.max()) if len(before) else int(begin.min())
+            start = max(start, int(begin.min()))
+    parcel_idx = np.unique(stays["parcel"][stuck_rows])
     if len(parcel_idx) < MIN_PARCELS:
         return None
-    kind = alarm["kind"]
-    begin = stays["begin"][rows[stuck]]
-    first_cross = int(cross[stuck].min())
-    if kind == CARRIER:
-        start = int(np.quantile(begin, 0.9))
-    else:
-        group_rows = stays["group"] == alarm["group"]
-        ends = stays["end"][group_rows]
-        before = ends[(ends <= first_cross) & (ends != _NEVER)]
-        start = int(before.max()) if len(before) else int(begin.min())
-        start = max(start, int(begin.min()))
     day = NS_PER_DAY
     nplaces = len(ev["place_names"]) + 1
     group = alarm["group"]
@@ -584,14 +715,25 @@ def _incident(alarm: dict, stays: dict, ev: dict, now: pd.Timestamp, usual: floa
             expected_end = now + pd.Timedelta(days=len(parcel_idx) / rate)
     start_ts = pd.Timestamp(start, tz="UTC")
     ids = tuple(str(i) for i in ev["ids"][parcel_idx])
-    last_places = stays["last_place"][rows[stuck]]
-    evidence = (
-        f"{where[:1].upper() + where[1:]}: {alarm['overdue']} of the {alarm['due']} parcels "
-        f"due {_window_text(alarm['window'], now)} went past the usual 90th-percentile {what} "
-        f"of {q_days:.1f} days (usually {usual:.0%} do, here {seen:.0%}); {len(ids)} parcels "
-        f"stuck since about {start_ts:%Y-%m-%d %H:%M} UTC (one-sided test against its own "
-        f"{HISTORY_DAYS:g} days before, p = {alarm['p']:.1g})."
+    last_places = stays["last_place"][stuck_rows]
+    head = where[:1].upper() + where[1:]
+    tail = (
+        f"{len(ids)} parcels stuck since about {start_ts:%Y-%m-%d %H:%M} UTC (one-sided test "
+        f"against its own {HISTORY_DAYS:g} days before, p = {alarm['p']:.1g})."
     )
+    if deficit:
+        evidence = (
+            f"{head}: {alarm['overdue']} parcels let through "
+            f"{_window_text(alarm['window'], now, DEFICIT_WINDOW_DAYS)} where its usual pace "
+            f"would have let through about {alarm['usual']:.0f} of those waiting; {tail}"
+        )
+    else:
+        evidence = (
+            f"{head}: {alarm['overdue']} of the {alarm['due']} parcels due "
+            f"{_window_text(alarm['window'], now, WINDOW_DAYS)} went past the usual "
+            f"{QUANTILE:.0%}-percentile {what} of {q_days:.1f} days (usually {usual:.0%} do, "
+            f"here {seen:.0%}); {tail}"
+        )
     return {
         "kind": KINDS[kind],
         "where": where,
@@ -603,7 +745,7 @@ def _incident(alarm: dict, stays: dict, ev: dict, now: pd.Timestamp, usual: floa
         "parcel_ids": ids,
         "expected": round(usual, 4),
         "observed": round(seen, 4),
-        "unit": UNIT,
+        "unit": UNIT_RELEASED if deficit else UNIT,
         "usual_p90_days": round(q_days, 2),
         "due": alarm["due"],
         "overdue": alarm["overdue"],
@@ -614,11 +756,28 @@ def _incident(alarm: dict, stays: dict, ev: dict, now: pd.Timestamp, usual: floa
     }
 
 
-def _window_text(window: tuple[int, int], now: pd.Timestamp) -> str:
-    """The window of crossings in words ("in the last 2 days", "in the 2 days to 18 Nov 04:00")."""
+def _window_text(window: tuple[int, int], now: pd.Timestamp, days: float) -> str:
+    """A window in words ("in the last 2 days", "in the 2 days to 2026-11-18 04:00 UTC")."""
+    span = "day" if days == 1 else f"{days:g} days"
     if window[1] >= now.value:
-        return f"in the last {WINDOW_DAYS:g} days"
-    return f"in the {WINDOW_DAYS:g} days to {pd.Timestamp(window[1], tz='UTC'):%Y-%m-%d %H:%M} UTC"
+        return f"in the last {span}"
+    return f"in the {span} to {pd.Timestamp(window[1], tz='UTC'):%Y-%m-%d %H:%M} UTC"
+
+
+def _best_per_place(rows: list[dict]) -> list[dict]:
+    """One row per (kind, place): the one with the smallest p-value, naming the stuck
+    parcels of both tests."""
+    best: dict[tuple[str, str], dict] = {}
+    for row in sorted(rows, key=lambda r: r["p_value"]):
+        key = (row["kind"], row["where"])
+        if key not in best:
+            best[key] = row
+            continue
+        kept = best[key]
+        ids = tuple(sorted(set(kept["parcel_ids"]) | set(row["parcel_ids"])))
+        kept["parcel_ids"], kept["parcels"] = ids, len(ids)
+        kept["start"] = min(kept["start"], row["start"])
+    return list(best.values())
 
 
 def _one_per_incident(rows: list[dict]) -> list[dict]:

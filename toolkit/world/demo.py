@@ -1356,7 +1356,8 @@ def _inject(
     handover after clearance there, a domestic carrier's hub in a city) stops every parcel
     in that place's queue at the start and the next arrivals until the incident has its
     size: none of them gets a scan past that place. A carrier that stops answering stops
-    publishing, from the start, the scans of that many of its parcels then under way.
+    publishing, from the start, the scans of that many of its parcels then under way (a
+    carrier and a start are chosen where that is nearly all of them).
     Starts are 3 to 12 days before as_of; places and starts are drawn from their own
     random stream, and no parcel is in two incidents.
     """
@@ -1380,6 +1381,7 @@ def _inject(
     for kind_name, size in plan:
         kind = INCIDENT_KINDS.index(kind_name)
         options: list[tuple[int, int, np.ndarray]] = []
+        busy: dict[int, int] = {}  # option -> the carrier's parcels under way then
         if kind < 3:
             lo, hi, who, ok = stages[kind]
             enter = t[:, lo:hi].min(axis=1)
@@ -1403,8 +1405,14 @@ def _inject(
                 rows = np.flatnonzero(dom_seen & ~taken & (c.dom == key))
                 for s in starts:
                     active = rows[(first_dom[rows] <= s) & (last_dom[rows] > s)]
-                    if len(active) >= 1.5 * size:
+                    if len(active) >= size:
+                        busy[len(options)] = len(active)
                         options.append((int(key), int(s), rng.permutation(active)[:size]))
+            # a carrier stops for (nearly) all its parcels under way: the least busy choices
+            if options:
+                fewest = min(busy.values())
+                limit = max(1.3 * size, 1.1 * fewest)
+                options = [o for i, o in enumerate(options) if busy[i] <= limit]
         if not options:
             raise InputError(
                 f"no place in this world can hold a {kind_name} of {size} parcels",
