@@ -113,11 +113,11 @@ LOOKBACK_DAYS = 5.0  # up to five days ago stay reported while their parcels are
 HISTORY_DAYS = 14.0  # the place's own past: two weeks of crossings before each window
 MIN_HISTORY = 30  # ended stays needed to know a place's usual dwell
 MIN_BASELINE = 20  # baseline crossings needed to know a place's usual overdue share
-FDR = 0.001  # Benjamini-Hochberg false discovery rate over places
+FDR = 0.01  # Benjamini-Hochberg false discovery rate over places
 MIN_PARCELS = 5  # an incident is at least this many more overdue parcels than usual
 MIN_RATIO = 1.5  # and an overdue share at least this many times the usual one
 DEFICIT_WINDOW_DAYS = 2.0  # releases counted over two days
-DEFICIT_RATIO = 3.0  # a place lets through at most a third of the parcels it usually would
+DEFICIT_RATIO = 2.0  # a place lets through at most a third of the parcels it usually would
 
 _M = Milestone
 _IX = {m: i for i, m in enumerate(MILESTONES)}
@@ -444,9 +444,11 @@ def _test_groups(stays: dict, now_ns: int) -> list[dict]:
         return np.concatenate([np.zeros((ng, 1), np.int64), np.cumsum(counts, axis=1)], axis=1)
 
     all_c, over_c, stuck_c = per_bin(np.ones(len(key), bool)), per_bin(overdue[inside]), per_bin(stuck[inside])
-    # window k ends nbins - k bins in (k = 0: now); its baseline is the nbase bins before it
-    ends = nbins - np.arange(nlook)
-    starts = ends - nwin
+    # windows of one and of two days, ending now, 12 hours ago, ...; the baseline of each is
+    # the nbase bins before it
+    lengths = np.repeat([nwin // 2, nwin], nlook)
+    ends = np.tile(nbins - np.arange(nlook), 2)
+    starts = ends - lengths
     n_r = all_c[:, ends] - all_c[:, starts]
     x_r = over_c[:, ends] - over_c[:, starts]
     s_r = stuck_c[:, ends] - stuck_c[:, starts]
@@ -468,14 +470,14 @@ def _test_groups(stays: dict, now_ns: int) -> list[dict]:
             if best is None or p < best[0]:
                 best = (p, k)
         p, k = best
-        w_end = now_ns - int(k) * step
-        w_start = w_end - nwin * step
+        w_end = now_ns - int(nbins - ends[k]) * step
+        w_start = w_end - int(lengths[k]) * step
         rows = np.flatnonzero(inside)[inv == g]
         alarms.append(
             {
                 "kind": stays["kind"],
                 "group": int(codes[g]),
-                "p": min(1.0, p * nlook),
+                "p": min(1.0, p * len(ends)),
                 "p_raw": p,
                 "due": int(n_r[g, k]),
                 "overdue": int(x_r[g, k]),
@@ -624,7 +626,7 @@ def detect(
     alarms: list[tuple[dict, dict]] = []
     for stays in all_stays:
         found = _test_groups(stays, now.value)
-        if stays["kind"] != CARRIER:
+        if stays["kind"] != CARRIER:  # a carrier's places are tested on their own
             found += _deficit_groups(stays, now.value)
         for alarm in found:
             alarm["p"] = min(1.0, alarm["p"] * (1 if stays["kind"] == CARRIER else 2))
@@ -724,13 +726,13 @@ def _incident(alarm: dict, stays: dict, ev: dict, now: pd.Timestamp, usual: floa
     if deficit:
         evidence = (
             f"{head}: {alarm['overdue']} parcels let through "
-            f"{_window_text(alarm['window'], now, DEFICIT_WINDOW_DAYS)} where its usual pace "
+            f"{_window_text(alarm['window'], now)} where its usual pace "
             f"would have let through about {alarm['usual']:.0f} of those waiting; {tail}"
         )
     else:
         evidence = (
             f"{head}: {alarm['overdue']} of the {alarm['due']} parcels due "
-            f"{_window_text(alarm['window'], now, WINDOW_DAYS)} went past the usual "
+            f"{_window_text(alarm['window'], now)} went past the usual "
             f"{QUANTILE:.0%}-percentile {what} of {q_days:.1f} days (usually {usual:.0%} do, "
             f"here {seen:.0%}); {tail}"
         )
@@ -756,8 +758,9 @@ def _incident(alarm: dict, stays: dict, ev: dict, now: pd.Timestamp, usual: floa
     }
 
 
-def _window_text(window: tuple[int, int], now: pd.Timestamp, days: float) -> str:
+def _window_text(window: tuple[int, int], now: pd.Timestamp) -> str:
     """A window in words ("in the last 2 days", "in the 2 days to 2026-11-18 04:00 UTC")."""
+    days = (window[1] - window[0]) / NS_PER_DAY
     span = "day" if days == 1 else f"{days:g} days"
     if window[1] >= now.value:
         return f"in the last {span}"
