@@ -141,9 +141,13 @@ def main(argv: list[str] | None = None) -> int:
         for i, inc in truth.iterrows():
             hit = got[(got["match"] == i) & got["kind_ok"] & (got["now"] >= inc["start"])]
             first = hit.sort_values("now").head(1)
-            delay = (first["now"].iloc[0] - inc["start"]) / pd.Timedelta(days=1) if len(first) else None
+            delay = (
+                (first["now"].iloc[0] - inc["start"]) / pd.Timedelta(days=1) if len(first) else None
+            )
             start_err = (
-                abs(first["start"].iloc[0] - inc["start"]) / pd.Timedelta(days=1) if len(first) else None
+                abs(first["start"].iloc[0] - inc["start"]) / pd.Timedelta(days=1)
+                if len(first)
+                else None
             )
             per_incident.append(
                 {
@@ -179,15 +183,23 @@ def main(argv: list[str] | None = None) -> int:
     print(
         table(
             rows,
-            ("size", "incidents", "found <= 2 days", "found at all", "median delay (days)",
-             "median |start error| (days)"),
+            (
+                "size",
+                "incidents",
+                "found <= 2 days",
+                "found at all",
+                "median delay (days)",
+                "median |start error| (days)",
+            ),
         )
     )
     kind_rows = []
     for kind in inc["kind"].unique():
         sel = inc[inc["kind"] == kind]
         within = sel["delay"].notna() & (sel["delay"] <= 2)
-        kind_rows.append((kind, len(sel), f"{within.mean():.0%}", f"{sel['delay'].notna().mean():.0%}"))
+        kind_rows.append(
+            (kind, len(sel), f"{within.mean():.0%}", f"{sel['delay'].notna().mean():.0%}")
+        )
     print()
     print(table(kind_rows, ("kind", "incidents", "found <= 2 days", "found at all")))
     precision = (rep["match"] >= 0).mean() if len(rep) else float("nan")
@@ -221,13 +233,25 @@ def main(argv: list[str] | None = None) -> int:
     recall_25 = (big["delay"].notna() & (big["delay"] <= 2)).mean()
     print()
     checks = [
-        ("recall, incidents of 25+ parcels, within 2 days", f"{recall_25:.0%}", ">= 90%",
-         recall_25 >= TARGETS["recall_25"]),
+        (
+            "recall, incidents of 25+ parcels, within 2 days",
+            f"{recall_25:.0%}",
+            ">= 90%",
+            recall_25 >= TARGETS["recall_25"],
+        ),
         ("precision (reported incidents that are injected ones)", f"{precision:.0%}", "-", None),
-        ("false incidents per 10,000 parcels (per run, clean worlds)", f"{false_per_10k:.2f}",
-         "<= 1", false_per_10k <= TARGETS["false_per_10k"]),
-        (f"detect over {len(parcels):,} parcels / {len(events):,} scans (s)", f"{best:.2f}",
-         "<= 2", best <= TARGETS["seconds_100k"]),
+        (
+            "false incidents per 10,000 parcels (per run, clean worlds)",
+            f"{false_per_10k:.2f}",
+            "<= 1",
+            false_per_10k <= TARGETS["false_per_10k"],
+        ),
+        (
+            f"detect over {len(parcels):,} parcels / {len(events):,} scans (s)",
+            f"{best:.2f}",
+            "<= 2",
+            best <= TARGETS["seconds_100k"],
+        ),
     ]
     print(
         table(

@@ -193,10 +193,7 @@ def _first_per_parcel(
     if not len(rows):
         return out, np.zeros(n, bool)
     p = pcode[rows]
-    if last:
-        keep = np.r_[p[1:] != p[:-1], True]
-    else:
-        keep = np.r_[True, p[1:] != p[:-1]]
+    keep = np.r_[p[1:] != p[:-1], True] if last else np.r_[True, p[1:] != p[:-1]]
     has = np.zeros(n, bool)
     out[p[keep]] = values[rows[keep]]
     has[p[keep]] = True
@@ -210,7 +207,10 @@ def _stays(ev: dict, n: int, hold: np.ndarray) -> list[dict]:
     out = []
     rows_all = np.arange(len(t))
     # customs and handover: one stay per parcel, at the office and carrier of its scans there
-    for kind, here, later in ((CUSTOMS, _ARRIVED, _RELEASED), (HANDOVER, _RELEASED, DOMESTIC_STAGE)):
+    for kind, here, later in (
+        (CUSTOMS, _ARRIVED, _RELEASED),
+        (HANDOVER, _RELEASED, DOMESTIC_STAGE),
+    ):
         begin, has = _first_per_parcel(pc, stage == here, n, t)
         after = (stage >= later) & (stage != -1)
         row_first_here, _ = _first_per_parcel(pc, stage == here, n, rows_all)
@@ -285,7 +285,9 @@ def _stays(ev: dict, n: int, hold: np.ndarray) -> list[dict]:
 # ---------------------------------------------------------------- statistics
 
 
-def _quantiles(keys: np.ndarray, values: np.ndarray, q: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _quantiles(
+    keys: np.ndarray, values: np.ndarray, q: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per distinct key: the key, the q-quantile of its values (lower) and how many there are."""
     if not len(keys):
         return keys, values.astype(float), np.zeros(0, np.int64)
@@ -406,9 +408,9 @@ def _test_groups(stays: dict, now_ns: int) -> list[dict]:
         return []
     day = NS_PER_DAY
     step = int(STEP_DAYS * day)
-    nwin = int(round(WINDOW_DAYS / STEP_DAYS))  # bins in a window
-    nbase = int(round(HISTORY_DAYS / STEP_DAYS))  # bins in a baseline
-    nlook = int(round(LOOKBACK_DAYS / STEP_DAYS))  # window ends tried: now, now - 12 h, ...
+    nwin = round(WINDOW_DAYS / STEP_DAYS)  # bins in a window
+    nbase = round(HISTORY_DAYS / STEP_DAYS)  # bins in a baseline
+    nlook = round(LOOKBACK_DAYS / STEP_DAYS)  # window ends tried: now, now - 12 h, ...
     nbins = nlook + nwin + nbase
     t0 = now_ns - nbins * step
     dwell = end - begin
@@ -443,7 +445,11 @@ def _test_groups(stays: dict, now_ns: int) -> list[dict]:
         counts = np.bincount(key[mask], minlength=ng * nbins).reshape(ng, nbins)
         return np.concatenate([np.zeros((ng, 1), np.int64), np.cumsum(counts, axis=1)], axis=1)
 
-    all_c, over_c, stuck_c = per_bin(np.ones(len(key), bool)), per_bin(overdue[inside]), per_bin(stuck[inside])
+    all_c, over_c, stuck_c = (
+        per_bin(np.ones(len(key), bool)),
+        per_bin(overdue[inside]),
+        per_bin(stuck[inside]),
+    )
     # windows of one and of two days, ending now, 12 hours ago, ...; the baseline of each is
     # the nbase bins before it
     lengths = np.repeat([nwin // 2, nwin], nlook)
@@ -460,7 +466,11 @@ def _test_groups(stays: dict, now_ns: int) -> list[dict]:
     trend = np.clip(others_r / others_b, 1.0, None)
     usual = np.minimum((x_b + 0.5) / (n_b + 1.0) * trend, 0.95)
     seen = x_r / np.maximum(n_r, 1)
+    # a place's history must reach back at least half the baseline before the window
+    first_bin = np.full(ng, nbins)
+    np.minimum.at(first_bin, inv, b)
     worth = (n_b >= MIN_BASELINE) & (s_r >= MIN_PARCELS)
+    worth &= first_bin[:, None] <= (starts - nbase // 2)[None, :]
     worth &= (x_r - n_r * usual >= MIN_PARCELS) & (seen >= MIN_RATIO * usual)
     alarms = []
     for g in np.flatnonzero(worth.any(axis=1)):
@@ -511,7 +521,7 @@ def _deficit_groups(stays: dict, now_ns: int) -> list[dict]:
     day = NS_PER_DAY
     step = int(STEP_DAYS * day)
     width = int(DEFICIT_WINDOW_DAYS * day)
-    nlook = int(round(LOOKBACK_DAYS / STEP_DAYS))
+    nlook = round(LOOKBACK_DAYS / STEP_DAYS)
     cut = now_ns - (nlook - 1) * step - width  # history ends where the first window begins
     codes, gidx = np.unique(group, return_inverse=True)
     hist = (begin < cut) & (begin >= cut - int(HISTORY_DAYS * day))
@@ -521,8 +531,10 @@ def _deficit_groups(stays: dict, now_ns: int) -> list[dict]:
         end[hist] <= cut,
         len(codes),
     )
-    n_hist = km.n
-    live = (end > cut) & (begin < now_ns) & (n_hist[gidx] >= MIN_HISTORY)
+    first = np.full(len(codes), _NEVER, np.int64)
+    np.minimum.at(first, gidx[hist], begin[hist])
+    known = (km.n >= MIN_HISTORY) & (first <= cut - int(HISTORY_DAYS / 2 * day))
+    live = (end > cut) & (begin < now_ns) & known[gidx]
     rows = np.flatnonzero(live)
     if not len(rows):
         return []
@@ -576,7 +588,7 @@ def _deficit_groups(stays: dict, now_ns: int) -> list[dict]:
                 "group": int(codes[gi]),
                 "p": min(1.0, p * nlook),
                 "test": "deficit",
-                "due": int(round(expected[gi, k])),
+                "due": round(expected[gi, k]),
                 "overdue": int(observed[gi, k]),
                 "usual": float(expected[gi, k]),
                 "seen": float(observed[gi, k]),
@@ -585,7 +597,9 @@ def _deficit_groups(stays: dict, now_ns: int) -> list[dict]:
                 "start": max(start, int(b1[stuck].min())),
                 "q": float(q90 * day) if not np.isnan(q90) else float("nan"),
                 "released_per_day": float(
-                    ((end > cut - int(HISTORY_DAYS * day)) & (end <= cut) & (group == codes[gi])).sum()
+                    (
+                        (end > cut - int(HISTORY_DAYS * day)) & (end <= cut) & (group == codes[gi])
+                    ).sum()
                     / HISTORY_DAYS
                 ),
             }
