@@ -539,11 +539,12 @@ def _deficit_groups(stays: dict, now_ns: int) -> list[dict]:
     if not len(rows):
         return []
     g, b0, e0 = gidx[rows], begin[rows], end[rows]
-    expected = np.zeros((len(codes), nlook))
-    observed = np.zeros((len(codes), nlook), np.int64)
-    for k in range(nlook):
-        hi = now_ns - k * step
-        lo = hi - width
+    # windows of one and of two days, ending now, 12 hours ago, ...
+    spans = [(now_ns - k * step, w) for w in (width // 2, width) for k in range(nlook)]
+    expected = np.zeros((len(codes), len(spans)))
+    observed = np.zeros((len(codes), len(spans)), np.int64)
+    for k, (hi, w) in enumerate(spans):
+        lo = hi - w
         here = (b0 < hi) & (e0 > lo)
         u0 = (np.maximum(lo, b0[here]) - b0[here]) / day
         s0 = km.survival(g[here], u0)
@@ -565,8 +566,8 @@ def _deficit_groups(stays: dict, now_ns: int) -> list[dict]:
             for k in np.flatnonzero(worth[gi])
         )
         p, k = best
-        hi = now_ns - int(k) * step
-        lo = hi - width
+        hi, w = spans[k]
+        lo = hi - w
         mine = np.flatnonzero(group == codes[gi])
         b1, e1 = begin[mine], end[mine]
         s0 = km.survival(np.full(len(mine), gi), (np.maximum(lo, b1) - b1) / day)
@@ -586,7 +587,7 @@ def _deficit_groups(stays: dict, now_ns: int) -> list[dict]:
             {
                 "kind": stays["kind"],
                 "group": int(codes[gi]),
-                "p": min(1.0, p * nlook),
+                "p": min(1.0, p * len(spans)),
                 "test": "deficit",
                 "due": round(expected[gi, k]),
                 "overdue": int(observed[gi, k]),
