@@ -113,7 +113,7 @@ LOOKBACK_DAYS = 5.0  # up to five days ago stay reported while their parcels are
 HISTORY_DAYS = 14.0  # the place's own past: two weeks of crossings before each window
 MIN_HISTORY = 30  # ended stays needed to know a place's usual dwell
 MIN_BASELINE = 20  # baseline crossings needed to know a place's usual overdue share
-FDR = 0.01  # Benjamini-Hochberg false discovery rate over places
+FDR = 0.2  # Benjamini-Hochberg false discovery rate over the places tested
 MIN_PARCELS = 5  # an incident is at least this many more overdue parcels than usual
 MIN_RATIO = 1.5  # and an overdue share at least this many times the usual one
 DEFICIT_WINDOW_DAYS = 2.0  # releases counted over two days
@@ -316,14 +316,17 @@ def _binom_sf(k: int, n: int, p: float) -> float:
     return float(min(1.0, math.exp(top) * np.exp(logs - top).sum()))
 
 
-def _bh(p: np.ndarray, level: float) -> np.ndarray:
-    """Benjamini-Hochberg: which hypotheses are rejected at false discovery rate ``level``."""
-    m = len(p)
-    if not m:
+def _bh(p: np.ndarray, level: float, tested: int = 0) -> np.ndarray:
+    """Benjamini-Hochberg: which hypotheses are rejected at false discovery rate ``level``;
+    ``tested`` counts the hypotheses tested when only some p-values are given (the rest
+    are taken as not rejected)."""
+    n = len(p)
+    if not n:
         return np.zeros(0, bool)
+    m = max(n, tested)
     order = np.argsort(p, kind="stable")
-    passed = p[order] <= level * np.arange(1, m + 1) / m
-    out = np.zeros(m, bool)
+    passed = p[order] <= level * np.arange(1, n + 1) / m
+    out = np.zeros(n, bool)
     if passed.any():
         out[order[: np.flatnonzero(passed).max() + 1]] = True
     return out
@@ -639,7 +642,11 @@ def detect(
         return _empty()
     all_stays = _stays(ev, ev["n"], ev["hold"])
     alarms: list[tuple[dict, dict]] = []
+    tested = 0  # places (and carriers) with enough history to be judged
     for stays in all_stays:
+        ended = (stays["end"] != _NEVER) & (stays["end"] <= now.value)
+        _, counts = np.unique(stays["group"][ended], return_counts=True)
+        tested += int((counts >= MIN_HISTORY).sum())
         found = _test_groups(stays, now.value)
         if stays["kind"] != CARRIER:  # a carrier's places are tested on their own
             found += _deficit_groups(stays, now.value)
@@ -648,7 +655,7 @@ def detect(
             alarms.append((alarm, stays))
     if not alarms:
         return _empty()
-    significant = _bh(np.array([a["p"] for a, _ in alarms]), FDR)
+    significant = _bh(np.array([a["p"] for a, _ in alarms]), FDR, tested)
     rows = []
     for (alarm, stays), ok in zip(alarms, significant, strict=True):
         if not ok:
