@@ -13,51 +13,70 @@ at ``now``):
   read in English with ``toolkit.tracking.gloss``, and the carrier that reports them);
 - **handover backlog**: from customs release to the first domestic scan, at the same
   office and carrier;
-- **hub stall**: from a domestic carrier's scan at a place to the parcel's next scan
-  (the domestic carrier and the scan's location; a scan without one takes the parcel's
-  previous named location);
+- **hub stall**: a parcel's run of domestic scans at one place, to its next scan
+  elsewhere or at a later stage (the domestic carrier and the scans' location; a scan
+  without one takes the parcel's previous named location);
 - **carrier not answering**: from any scan by a carrier to the next scan, for that
   carrier wherever the parcel is (its usual gap is taken per milestone).
 
-The method, for each (kind, place):
+The method, for each (kind, place), on the place's own history in the same data:
 
-1. **Usual dwell.** The place's 90th percentile dwell ``q`` (``QUANTILE``) from the stays
-   that already ended there within the last ``HISTORY_DAYS`` (at least ``MIN_HISTORY``
-   of them, else the place is not judged: no history, no incident).
-2. **Overdue crossings.** Every stay *crosses* at ``begin + q``; it is *overdue* if it had
-   not ended by then. A crossing is settled the moment it happens, so each past day's
-   crossings are as complete as today's. Normally about one in ten crossings is overdue,
-   more at places where some parcels always wait (an unlinked handover, a customs hold).
-3. **Test against the place's own past.** Crossings of the last ``WINDOW_DAYS`` (recent:
-   ``due``, of which ``overdue``) are compared with the crossings of the
-   ``HISTORY_DAYS`` before (baseline) by the exact conditional test for two binomial
-   rates: given the overdue total, the recent count is binomial with the recent share of
-   crossings as its chance (one-sided, upper tail). Volume changes cancel out; only the
-   share of overdue crossings matters.
-4. **Multiple testing.** Benjamini-Hochberg over every (kind, place) tested, at false
-   discovery rate ``FDR``; a place is reported when it passes, has at least
-   ``MIN_PARCELS`` overdue crossings recently and an overdue share at least ``MIN_RATIO``
-   times its usual one.
-5. **Start.** A Bernoulli CUSUM over the place's crossings in time order (overdue or
-   not, usual share against the recent one) gives the change point; the incident's
-   parcels are the overdue stays after it that are still open at ``now``. For a place,
-   the start is the place's last release before the first of those crossings (no earlier
-   than the first stuck parcel's arrival); for a carrier, the time by which 90 % of its
-   stuck parcels had their last scan.
-6. **One incident, one row.** A carrier alarm whose stuck parcels sit mostly (more than
-   half) at one place it shares with a place alarm is that place's incident; place alarms
-   whose parcels are mostly inside a carrier alarm spread over several places are that
-   carrier's.
+1. **Usual dwell.** From the stays that already ended there (the last weeks), the place's
+   ``QUANTILE`` (75th percentile) dwell ``q`` (per milestone for a carrier, where it has
+   ``MIN_HISTORY`` of them), and a Kaplan-Meier curve of its dwell
+   (``toolkit.diagnosis.eta.GroupedKM``; stays still open count as censored). A place
+   whose ended stays are fewer than ``MIN_HISTORY``, or whose history does not reach back
+   half of ``HISTORY_DAYS``, is not judged: no history, no incident.
+2. **Overdue test.** Every stay *crosses* at ``begin + q`` and is *overdue* if it had not
+   ended by then (settled the moment it happens, so past days are as complete as today).
+   For windows of one and of two days ending at ``now``, 12 hours before, ... up to
+   ``LOOKBACK_DAYS`` back, the overdue count among the window's crossings is tested
+   against the place's own overdue share in the ``HISTORY_DAYS`` before the window by a
+   one-sided binomial test. That share is scaled by the change seen at the other places
+   of the same kind over the same days, so a rise everywhere (a data-wide change) is no
+   one place's incident.
+3. **Release-deficit test** (places, not carriers). For the same kind of windows, the
+   number of parcels the place let through is compared with what its Kaplan-Meier curve
+   says it would have let through of the parcels waiting there (each waiting parcel's
+   chance to leave within the window given how long it had already waited; parcels
+   already past 98 % of the usual stays are not expected out), scaled likewise by the
+   other places' pace: a one-sided Poisson test of the shortfall. A stall shows here as
+   soon as the place's usual releases fail to come, before any parcel is overdue.
+4. **Multiple testing.** Each place's smallest p-value is Bonferroni-adjusted over the
+   windows tried and over its two tests; Benjamini-Hochberg then runs over every place
+   judged, at ``FDR``. Its level is set so that incident-free generated worlds see far
+   fewer than one false incident per 10,000 parcels (``bench/incidents.py``), the windows
+   being strongly correlated (the Bonferroni factor is conservative). A place is reported
+   when it passes, at least ``MIN_PARCELS`` more parcels are overdue (or missing) than
+   usual and the ratio to usual is at least ``MIN_RATIO`` (``DEFICIT_RATIO``).
+5. **Start and parcels.** For an overdue alarm, a Bernoulli CUSUM over the place's
+   crossings in time order (usual share against the window's) gives the change point; the
+   incident's parcels are the overdue stays after it that are still open at ``now``. For a
+   deficit alarm, they are the parcels waiting there that were expected out. The start is
+   the place's last release before the first stuck parcel was due (no earlier than the
+   first stuck parcel's arrival); for a carrier, the time by which 90 % of its stuck
+   parcels had their last scan.
+6. **One incident, one row.** The two tests of a place give one row (the smaller p-value,
+   the parcels of both). A carrier alarm whose stuck parcels sit mostly (more than half) at
+   one place is that place's incident when that place is reported too; place alarms whose
+   parcels are mostly inside a carrier alarm spread over several places are that carrier's.
 
 Columns: ``kind``, ``where`` (readable), ``carrier`` (code), ``lane`` (origin countries →
 destination provinces of the stuck parcels, from ``parcels``), ``place`` (the place's
 name; the carrier's name for a carrier), ``start`` (UTC), ``parcels``, ``parcel_ids``
-(a tuple), ``expected`` and ``observed`` (the usual and the recent share of crossings
-that are overdue, fractions 0..1, ``unit`` says so), ``usual_p90_days`` (``q`` in days),
-``due`` and ``overdue`` (recent crossings, and how many overdue), ``p_value`` (before the
-correction), ``expected_end`` (``now`` plus the days the place needs at its usual
-release rate to let the stuck parcels through, if it resumed now; NaT for a carrier) and
-``evidence`` (one sentence).
+(a tuple), ``expected`` and ``observed`` with their ``unit``: for the overdue test the
+usual and the window's share of crossings that are overdue (fractions 0..1), for the
+release test the parcels the place would usually have let through in the window and those
+it did; ``usual_dwell_days`` (``q`` in days),
+``due`` and ``overdue`` (the window's crossings and overdue ones, or expected and seen
+releases), ``p_value`` (adjusted over windows and tests, before Benjamini-Hochberg),
+``expected_end`` (``now`` plus the days the place needs at its usual release rate to let
+the stuck parcels through, if it resumed now; NaT for a carrier or a place with no
+releases on record) and ``evidence`` (one English sentence: place, counts, usual against
+now, start, p-value).
+
+An incident stays reported while its parcels are stuck and its window is within
+``LOOKBACK_DAYS``; older stalls are left to the parcels' own diagnoses.
 
 ``diagnoses`` (``diagnose_all``'s output) is optional: when given, its ``category``
 says which parcels are on a customs hold (left out of the customs counts: a hold is one
@@ -96,15 +115,13 @@ COLUMNS = (
     "expected",
     "observed",
     "unit",
-    "usual_p90_days",
+    "usual_dwell_days",
     "due",
     "overdue",
     "p_value",
     "expected_end",
     "evidence",
 )
-UNIT = "share of parcels past the place's usual dwell (QUANTILE)"
-UNIT_RELEASED = "parcels let through in two days (expected: at the place's usual pace)"
 
 QUANTILE = 0.75  # the usual dwell a stay is overdue past
 WINDOW_DAYS = 2.0  # a window of crossings: an incident shows within two days of its start
@@ -117,7 +134,11 @@ FDR = 0.2  # Benjamini-Hochberg false discovery rate over the places tested
 MIN_PARCELS = 5  # an incident is at least this many more overdue parcels than usual
 MIN_RATIO = 1.5  # and an overdue share at least this many times the usual one
 DEFICIT_WINDOW_DAYS = 2.0  # releases counted over two days
-DEFICIT_RATIO = 2.0  # a place lets through at most a third of the parcels it usually would
+DEFICIT_RATIO = 2.0  # a place lets through at most half the parcels it usually would
+UNIT = (
+    f"share of the window's parcels past the place's usual {QUANTILE * 100:.0f}th-percentile dwell"
+)
+UNIT_RELEASED = "parcels let through in the window (expected: at the place's usual pace)"
 
 _M = Milestone
 _IX = {m: i for i, m in enumerate(MILESTONES)}
@@ -143,7 +164,7 @@ def _empty() -> pd.DataFrame:
         frame[col] = pd.Series(dtype="datetime64[ns, UTC]")
     for col in ("parcels", "due", "overdue"):
         frame[col] = pd.Series(dtype=np.int64)
-    for col in ("expected", "observed", "usual_p90_days", "p_value"):
+    for col in ("expected", "observed", "usual_dwell_days", "p_value"):
         frame[col] = pd.Series(dtype=float)
     return frame
 
@@ -689,7 +710,9 @@ def _incident(alarm: dict, stays: dict, ev: dict, now: pd.Timestamp, usual: floa
         overdue = alarm["overdue_flags"][rows]
         cut = _cusum_from(overdue, usual, seen)
         end = stays["end"][rows]
-        stuck = (np.arange(len(rows)) >= cut) & overdue & (end == _NEVER)
+        w_start, w_end = alarm["window"]
+        near = cross > w_start - (w_end - w_start)  # no earlier than a window before the alarm's
+        stuck = (np.arange(len(rows)) >= cut) & overdue & (end == _NEVER) & near
         stuck_rows = rows[stuck]
         if len(stuck_rows) < MIN_PARCELS:
             return None
@@ -755,7 +778,7 @@ def _incident(alarm: dict, stays: dict, ev: dict, now: pd.Timestamp, usual: floa
         evidence = (
             f"{head}: {alarm['overdue']} of the {alarm['due']} parcels due "
             f"{_window_text(alarm['window'], now)} went past the usual "
-            f"{QUANTILE:.0%}-percentile {what} of {q_days:.1f} days (usually {usual:.0%} do, "
+            f"{QUANTILE * 100:.0f}th-percentile {what} of {q_days:.1f} days (usually {usual:.0%} do, "
             f"here {seen:.0%}); {tail}"
         )
     return {
@@ -770,7 +793,7 @@ def _incident(alarm: dict, stays: dict, ev: dict, now: pd.Timestamp, usual: floa
         "expected": round(usual, 4),
         "observed": round(seen, 4),
         "unit": UNIT_RELEASED if deficit else UNIT,
-        "usual_p90_days": round(q_days, 2),
+        "usual_dwell_days": round(q_days, 2),
         "due": alarm["due"],
         "overdue": alarm["overdue"],
         "p_value": alarm["p"],
