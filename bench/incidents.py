@@ -258,7 +258,10 @@ def main(argv: list[str] | None = None) -> int:
     ]
     print(
         table(
-            [(a, b, c, "-" if d is None else ("met" if d else "NOT met")) for a, b, c, d in checks],
+            [
+                (a, b, c, "-" if d is None else ("met" if bool(d) else "NOT met"))
+                for a, b, c, d in checks
+            ],
             ("figure", "value", "target", ""),
         )
     )
@@ -267,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
         print("\nNot found within 2 days:")
         for r in missed.itertuples():
             print(f"  world {r.world}: {r.kind}, {r.size} parcels, {r.where} (delay {r.delay})")
-    return 0 if all(d is not False for *_, d in checks) else 1
+    return 0 if all(d is None or bool(d) for *_, d in checks) else 1
 
 
 if __name__ == "__main__":
