@@ -716,8 +716,12 @@ def _incident(alarm: dict, stays: dict, ev: dict, now: pd.Timestamp, usual: floa
         stuck_rows = rows[stuck]
         if len(stuck_rows) < MIN_PARCELS:
             return None
-        begin = stays["begin"][stuck_rows]
-        first_cross = int(cross[stuck].min())
+        # the start is read from the parcels that made the alarm (crossed by its window's end)
+        made = stuck & (cross <= w_end)
+        if not made.any():
+            return None
+        begin = stays["begin"][rows[made]]
+        first_cross = int(cross[made].min())
         if kind == CARRIER:
             start = int(np.quantile(begin, 0.9))
         else:
@@ -824,7 +828,6 @@ def _best_per_place(rows: list[dict]) -> list[dict]:
         kept = best[key]
         ids = tuple(sorted(set(kept["parcel_ids"]) | set(row["parcel_ids"])))
         kept["parcel_ids"], kept["parcels"] = ids, len(ids)
-        kept["start"] = min(kept["start"], row["start"])
     return list(best.values())
 
 
