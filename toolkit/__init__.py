@@ -2,7 +2,7 @@
 
 The package is grouped by what it does (see ARCHITECTURE.md): ``toolkit.tracking``
 (numbers, carrier clients, scan reading, ``track``), ``toolkit.diagnosis`` (diagnosis, ETA,
-messages, triage, scorecard), ``toolkit.findings``, ``toolkit.report``,
+messages, triage, scorecard, incidents), ``toolkit.findings``, ``toolkit.report``,
 ``toolkit.widgets`` and ``toolkit.world`` (demo data and sandbox), over a base of ``model``,
 ``times``, ``errors``, ``policy``, ``keys``, ``privacy``, ``plots`` and a few helpers.
 
@@ -35,7 +35,7 @@ MOVED: dict[str, str] = {
     "toolkit.track": "toolkit.tracking.track",
     **{
         f"toolkit.{name}": f"toolkit.diagnosis.{name}"
-        for name in ("diagnose", "eta", "messages", "scorecard", "triage")
+        for name in ("diagnose", "eta", "incidents", "messages", "scorecard", "triage")
     },
     "toolkit.findings_schema": "toolkit.findings.schema",
     **{f"toolkit.{name}": f"toolkit.world.{name}" for name in ("demo", "demo_text", "sandbox")},

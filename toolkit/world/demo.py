@@ -37,6 +37,7 @@ from toolkit.policy import DEFAULT_CONFIG, HANDOVER_LOSS_LIMIT
 from toolkit.times import to_utc
 from toolkit.tracking.numbers import S10_OPERATORS, s10_check_digit
 from toolkit.world.demo_text import (
+    _GATEWAY_EN,
     BLANK_LOCATION_SHARE,
     BOOK,
     CARRIER_CODES,
@@ -483,9 +484,19 @@ class _Texts(NamedTuple):
 
 
 def _chunk(
-    seed: int, first: int, n: int, as_of_s: int, as_of_text: str
+    seed: int,
+    first: int,
+    n: int,
+    as_of_s: int,
+    as_of_text: str,
+    plan: tuple[tuple[str, int], ...] = (),
+    truth: list[dict] | None = None,
 ) -> tuple[pa.Table, pa.Table]:
-    """Parcels first..first+n-1 and their scans, as Arrow tables of strings."""
+    """Parcels first..first+n-1 and their scans, as Arrow tables of strings.
+
+    ``plan`` (kind, size) pairs are lane incidents to inject (see ``_inject``); their truth
+    is appended to ``truth``. Without a plan nothing differs from a world without incidents.
+    """
     # Every step draws from one random stream, so the steps run in exactly this order.
     rng = np.random.default_rng(np.random.SeedSequence([seed, first]))
     cast = _cast(rng, np.arange(first, first + n, dtype=np.int64))
@@ -500,7 +511,17 @@ def _chunk(
     numbers = _numbers(rng, cast, salt)
     link = _link(rng, cast, k, exits, keep, scans, numbers)
     texts = _texts(rng, cast, present, exits, scans, numbers, link)
-    events = _events_table(rng, cast, scans, numbers, texts)
+    drop = None
+    if plan:  # its own random stream: the world's stream above and below is untouched
+        irng = np.random.default_rng(np.random.SeedSequence([seed, first, _INCIDENT_STREAM]))
+        drop, found, unlinked = _inject(irng, cast, scans, link, plan, as_of_s)
+        if truth is not None:
+            truth.extend(found)
+        link = link._replace(
+            domestic_number=np.where(unlinked, "", link.domestic_number),
+            domestic_carrier=np.where(unlinked, "", link.domestic_carrier),
+        )
+    events = _events_table(rng, cast, scans, numbers, texts, drop)
     parcels = _parcels_table(rng, cast, scans, numbers, link, salt, as_of_s, as_of_text)
     return parcels, events
 
@@ -1007,9 +1028,15 @@ def _texts(
 
 
 def _events_table(
-    rng: np.random.Generator, c: _Cast, scans: _Scans, numbers: _Numbers, texts: _Texts
+    rng: np.random.Generator,
+    c: _Cast,
+    scans: _Scans,
+    numbers: _Numbers,
+    texts: _Texts,
+    drop: np.ndarray | None = None,
 ) -> pa.Table:
-    """The events table, with some scans seen twice (the copy with a different fill-in)."""
+    """The events table, with some scans seen twice (the copy with a different fill-in);
+    ``drop`` (one flag per scan) leaves out the scans an incident stopped."""
     u = rng.random
     m_ev = len(scans.row)
     dup = u(m_ev) < 0.025
@@ -1041,6 +1068,8 @@ def _events_table(
             "true_milestone": pa.array(texts.milestone[order]),
         }
     )
+    if drop is not None:
+        events = events.filter(pa.array(~drop[order]))
     return _blank_to_null(events)
 
 
@@ -1217,12 +1246,25 @@ def _blank_to_null(table: pa.Table) -> pa.Table:
     return pa.table(cols, names=table.column_names)
 
 
-def _tables(parcels: int, seed: int, as_of: object) -> Iterator[tuple[pa.Table, pa.Table]]:
-    """Generate in chunks of parcels: (parcels, events) Arrow tables."""
+def _tables(
+    parcels: int,
+    seed: int,
+    as_of: object,
+    plan: tuple[tuple[str, int], ...] = (),
+    truth: list[dict] | None = None,
+) -> Iterator[tuple[pa.Table, pa.Table]]:
+    """Generate in chunks of parcels: (parcels, events) Arrow tables.
+
+    Incidents of ``plan`` are injected among the first chunk's parcels (the first
+    CHUNK_PARCELS); their truth is appended to ``truth`` once that chunk is made.
+    """
     n, seed = _check_args(parcels, seed)
     as_of_s, as_of_text = _as_of_seconds(as_of)
+    if plan and n == 0:
+        raise InputError("incidents need parcels to stop", "toolkit.world.demo", "Pass parcels>0")
     for first in range(0, n, CHUNK_PARCELS):
-        yield _chunk(seed, first, min(CHUNK_PARCELS, n - first), as_of_s, as_of_text)
+        extra = (plan, truth) if first == 0 and plan else ()
+        yield _chunk(seed, first, min(CHUNK_PARCELS, n - first), as_of_s, as_of_text, *extra)
 
 
 def _to_frame(table: pa.Table) -> pd.DataFrame:
@@ -1231,22 +1273,228 @@ def _to_frame(table: pa.Table) -> pd.DataFrame:
 
 
 # ---------------------------------------------------------------------------------------------
+# Lane incidents: many parcels of one place stop at once (the truth for toolkit.incidents).
+
+INCIDENT_KINDS = ("customs backlog", "handover backlog", "hub stall", "carrier not answering")
+INCIDENT_SIZES = (10, 25, 50)  # the sizes a number of incidents cycles through
+INCIDENT_COLUMNS = ("kind", "where", "place", "carrier", "start", "parcels", "parcel_ids")
+_INCIDENT_STREAM = 0x1C1DE  # salt of the incidents' own random stream
+_KIND_WORDS = {"customs": 0, "handover": 1, "hub": 2, "carrier": 3}
+# Carriers that name no port of entry in their China-side scans cannot show an office backlog.
+_NO_OFFICE = ("japanpost", "koreapost")
+_NEVER_S = np.iinfo(np.int64).max
+
+
+def incident_plan(incidents: object) -> tuple[tuple[str, int], ...]:
+    """(kind, size) of each incident to inject, from what ``generate(incidents=...)`` and
+    ``--incidents`` accept: a count (kinds and sizes 10, 25, 50 taken in turn), text such as
+    ``"customs:25,hub:10"`` or ``"4"``, or a list of (kind, size) pairs or mappings."""
+    if incidents is None or incidents is False:
+        return ()
+    bad = InputError(
+        f"incidents must be a count, 'kind:size,...' text or (kind, size) pairs, got {incidents!r}",
+        "toolkit.world.demo",
+        "Pass e.g. incidents=4 or incidents=[('customs backlog', 25), ('hub stall', 10)]; "
+        f"kinds: {', '.join(INCIDENT_KINDS)}",
+    )
+    if isinstance(incidents, str):
+        text = incidents.strip()
+        if text.isdigit():
+            return incident_plan(int(text))
+        pairs = []
+        for part in filter(None, (p.strip() for p in text.split(","))):
+            kind, _, size = part.partition(":")
+            if not size.strip().isdigit():
+                raise bad
+            pairs.append((kind.strip(), int(size)))
+        incidents = pairs
+    if isinstance(incidents, int | np.integer) and not isinstance(incidents, bool):
+        if not 0 <= incidents <= 40:
+            raise InputError(
+                f"incidents must be from 0 to 40, got {incidents}", "toolkit.world.demo"
+            )
+        return tuple(
+            (INCIDENT_KINDS[i % len(INCIDENT_KINDS)], INCIDENT_SIZES[i % len(INCIDENT_SIZES)])
+            for i in range(int(incidents))
+        )
+    try:
+        items = list(incidents)  # type: ignore[call-overload]
+    except TypeError:
+        raise bad from None
+    plan = []
+    for item in items:
+        kind, size = (item.get("kind"), item.get("size")) if isinstance(item, dict) else item
+        word = str(kind).strip().lower()
+        k = next((i for w, i in _KIND_WORDS.items() if word.startswith(w)), None)
+        if k is None or isinstance(size, bool) or not isinstance(size, int | np.integer):
+            raise bad
+        if not 3 <= int(size) <= 500:
+            raise InputError(f"an incident has 3 to 500 parcels, got {size}", "toolkit.world.demo")
+        plan.append((INCIDENT_KINDS[k], int(size)))
+    return tuple(plan)
+
+
+def _slot_times(c: _Cast, scans: _Scans) -> np.ndarray:
+    """Each parcel's time of each slot (epoch seconds; _NEVER_S where it has no such scan)."""
+    t = np.full((c.n, NSLOT), _NEVER_S, np.int64)
+    t[scans.row, scans.col] = scans.t
+    return t
+
+
+def _inject(
+    rng: np.random.Generator,
+    c: _Cast,
+    scans: _Scans,
+    link: _Link,
+    plan: tuple[tuple[str, int], ...],
+    as_of_s: int,
+) -> tuple[np.ndarray, list[dict], np.ndarray]:
+    """Stop the parcels of each planned incident: (scans to drop, truth rows, parcels whose
+    record loses its domestic number because they stopped before the handover).
+
+    A backlog at a place (customs at a port of entry for one international carrier, the
+    handover after clearance there, a domestic carrier's hub in a city) stops every parcel
+    in that place's queue at the start and the next arrivals until the incident has its
+    size: none of them gets a scan past that place. A carrier that stops answering stops
+    publishing, from the start, the scans of that many of its parcels then under way (a
+    carrier and a start are chosen where that is nearly all of them).
+    Starts are 3 to 12 days before as_of; places and starts are drawn from their own
+    random stream, and no parcel is in two incidents.
+    """
+    n = c.n
+    t = _slot_times(c, scans)
+    seen = ~c.mistyped & ~c.w_["unknown_number"]  # an analyst sees these parcels' scans
+    dom_seen = seen & ~c.w_["handover_unlinked"]
+    dom_seen &= (link.domestic_number != "") | link.text | c.same_number
+    drop = np.zeros(len(scans.row), bool)
+    taken = np.zeros(n, bool)
+    unlinked = np.zeros(n, bool)
+    truth: list[dict] = []
+    day = 86400
+    starts = as_of_s - np.arange(12 * day, 3 * day - 1, -6 * 3600)
+    office_ok = ~np.isin(np.array(CARRIER_CODES)[c.intl], _NO_OFFICE)
+    stages = {  # kind -> (first slot in the place, first slot past it, who, who may stall)
+        0: (ARRIVE, CLEARED, c.intl, seen & office_ok),
+        1: (CLEARED, D_ACCEPT, c.intl, seen & office_ok),
+        2: (D_ACCEPT, D_DEST_IN, c.dom, dom_seen),
+    }
+    for kind_name, size in plan:
+        kind = INCIDENT_KINDS.index(kind_name)
+        options: list[tuple[int, int, np.ndarray]] = []
+        busy: dict[int, int] = {}  # option -> the carrier's parcels under way then
+        if kind < 3:
+            lo, hi, who, ok = stages[kind]
+            enter = t[:, lo:hi].min(axis=1)
+            leave = t[:, hi:].min(axis=1)
+            at = ok & ~taken & (enter != _NEVER_S)
+            place = who.astype(np.int64) * 16 + c.gw
+            for key in np.unique(place[at]):
+                rows = np.flatnonzero(at & (place == key))
+                for s in starts:
+                    queue = rows[(enter[rows] <= s) & (leave[rows] > s)]
+                    later = rows[(enter[rows] > s) & (enter[rows] <= s + 2 * day)]
+                    if not (0.3 * size <= len(queue) <= size <= len(queue) + len(later)):
+                        continue
+                    later = later[np.argsort(enter[later], kind="stable")]
+                    options.append((int(key), int(s), np.r_[queue, later[: size - len(queue)]]))
+        else:
+            dom_t = np.where(t[:, D_ACCEPT:X_EXC] == _NEVER_S, -1, t[:, D_ACCEPT:X_EXC])
+            first_dom = t[:, D_ACCEPT:X_EXC].min(axis=1)
+            last_dom = dom_t.max(axis=1)
+            for key in np.unique(c.dom[dom_seen]):
+                rows = np.flatnonzero(dom_seen & ~taken & (c.dom == key))
+                for s in starts:
+                    active = rows[(first_dom[rows] <= s) & (last_dom[rows] > s)]
+                    if len(active) >= size:
+                        busy[len(options)] = len(active)
+                        options.append((int(key), int(s), rng.permutation(active)[:size]))
+            # a carrier stops for (nearly) all its parcels under way: the least busy choices
+            if options:
+                fewest = min(busy.values())
+                limit = max(1.3 * size, 1.1 * fewest)
+                options = [o for i, o in enumerate(options) if busy[i] <= limit]
+        if not options:
+            raise InputError(
+                f"no place in this world can hold a {kind_name} of {size} parcels",
+                "toolkit.world.demo",
+                "Generate more parcels, or ask for smaller or fewer incidents",
+            )
+        key, s, rows = options[int(rng.integers(0, len(options)))]
+        taken[rows] = True
+        stalled = np.zeros(n, bool)
+        stalled[rows] = True
+        if kind < 3:
+            cut = stages[kind][1]
+            drop |= stalled[scans.row] & (scans.col >= cut)
+            if kind < 2:
+                unlinked |= stalled
+            who_code = CARRIER_CODES[key // 16]
+            gw = key % 16
+            city = _GATEWAY_EN[gw].title()
+            carrier_name = CARRIERS[who_code].name
+            where, place = {
+                0: (f"customs at {city} for {carrier_name}", city),
+                1: (f"handover after clearance at {city} for {carrier_name}", city),
+                2: (f"{carrier_name} hub in {city}", city),
+            }[kind]
+        else:
+            who_code = CARRIER_CODES[key]
+            drop |= stalled[scans.row] & (scans.t > s)
+            where, place = f"{CARRIERS[who_code].name} (stopped publishing scans)", ""
+        ids = _parcel_ids(c.gidx[np.sort(rows)]).to_pylist()
+        truth.append(
+            {
+                "kind": kind_name,
+                "where": where,
+                "place": place,
+                "carrier": who_code,
+                "start": pd.Timestamp(s, unit="s", tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "parcels": len(ids),
+                "parcel_ids": " ".join(ids),
+            }
+        )
+    return drop, truth, unlinked
+
+
+def incidents_frame(rows: list[dict]) -> pd.DataFrame:
+    """The truth of injected incidents as a table of strings (``parcel_ids`` space-separated)."""
+    return pd.DataFrame(rows, columns=list(INCIDENT_COLUMNS)).astype(str)
+
+
+# ---------------------------------------------------------------------------------------------
 # Public API.
 
 
 def generate(
-    parcels: int = 2000, seed: int = 7, as_of: str | pd.Timestamp = DEFAULT_AS_OF
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Make the demo world: (parcels, events) string tables, exactly as `write` stores them."""
-    chunks = list(_tables(parcels, seed, as_of))
+    parcels: int = 2000,
+    seed: int = 7,
+    as_of: str | pd.Timestamp = DEFAULT_AS_OF,
+    *,
+    incidents: object = None,
+) -> tuple[pd.DataFrame, pd.DataFrame] | tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Make the demo world: (parcels, events) string tables, exactly as `write` stores them.
+
+    With ``incidents`` (a count, ``"customs:25,hub:10"`` or (kind, size) pairs: see
+    ``incident_plan``) lane incidents are injected and a third table is returned, their
+    truth: kind, where, place, carrier, start (UTC), parcels and the space-separated
+    parcel_ids. The incidents draw from their own random stream; without them the world
+    is exactly the one generated before incidents existed.
+    """
+    plan = incident_plan(incidents)
+    truth: list[dict] = []
+    chunks = list(_tables(parcels, seed, as_of, plan, truth))
     if not chunks:
-        return (
+        out = (
             pd.DataFrame({c: pd.Series(dtype=str) for c in PARCEL_FILE_COLUMNS}),
             pd.DataFrame({c: pd.Series(dtype=str) for c in EVENT_FILE_COLUMNS}),
         )
-    parcel_table = pa.concat_tables([p for p, _ in chunks])
-    event_table = pa.concat_tables([e for _, e in chunks])
-    return _to_frame(parcel_table), _to_frame(event_table)
+    else:
+        parcel_table = pa.concat_tables([p for p, _ in chunks])
+        event_table = pa.concat_tables([e for _, e in chunks])
+        out = _to_frame(parcel_table), _to_frame(event_table)
+    if incidents is None:
+        return out
+    return (*out, incidents_frame(truth))
 
 
 class _Writer:
@@ -1452,6 +1700,12 @@ def _parser() -> argparse.ArgumentParser:
         "--as-of", default=DEFAULT_AS_OF, help=f"the moment the world is seen ({DEFAULT_AS_OF})"
     )
     parser.add_argument("--format", choices=FORMATS, default="csv", help="file format (csv)")
+    parser.add_argument(
+        "--incidents",
+        default=None,
+        help="inject lane incidents and write their truth to incidents.csv: a count "
+        "(kinds and sizes 10, 25, 50 in turn) or e.g. 'customs:25,handover:10,hub:50,carrier:25'",
+    )
     parser.add_argument("--quiet", action="store_true", help="print nothing on success")
     return parser
 
@@ -1461,18 +1715,25 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     began = time.perf_counter()
     try:
+        plan = incident_plan(args.incidents)
+        truth: list[dict] = []
         writer = _Writer(demo_dir() if args.out is None else args.out, args.format)
-        for parcel_table, event_table in _tables(args.parcels, args.seed, args.as_of):
+        for parcel_table, event_table in _tables(args.parcels, args.seed, args.as_of, plan, truth):
             writer.add(parcel_table, event_table)
         writer.close()
+        if args.incidents is not None:
+            incidents_frame(truth).to_csv(
+                writer.dir / "incidents.csv", index=False, lineterminator="\n", encoding="utf-8"
+            )
     except ToolkitError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if not args.quiet:
         took = time.perf_counter() - began
         print(
-            f"wrote {writer.rows[0]:,} parcels and {writer.rows[1]:,} events to "
-            f"{writer.paths[0].parent} in {took:.1f} s"
+            f"wrote {writer.rows[0]:,} parcels and {writer.rows[1]:,} events"
+            + (f" with {len(truth)} incidents" if args.incidents is not None else "")
+            + f" to {writer.paths[0].parent} in {took:.1f} s"
         )
     return 0
 

@@ -1,0 +1,203 @@
+"""Lane incidents: the detector (toolkit.incidents) and the incidents the demo world injects."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from toolkit.diagnosis import incidents
+from toolkit.errors import InputError, MissingColumnsError
+from toolkit.model import EVENT_COLUMNS, PARCEL_COLUMNS, empty_events, empty_parcels
+from toolkit.tracking.normalize import normalize
+from toolkit.world import demo
+
+N, SEED = 12_000, 5
+PLAN = [("customs backlog", 50), ("handover backlog", 50), ("hub stall", 50)]
+AS_OF = pd.Timestamp(demo.DEFAULT_AS_OF)
+
+
+def _analyst_view(parcels: pd.DataFrame, raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The parcels and the scans an analyst sees, in the contract's types."""
+    events = normalize(demo.observable_events(parcels, raw))[list(EVENT_COLUMNS)]
+    table = parcels[list(PARCEL_COLUMNS)].replace("", None)
+    table["shipped_at"] = pd.to_datetime(table["shipped_at"], utc=True, format="ISO8601")
+    return table, events
+
+
+@pytest.fixture(scope="module")
+def injected():
+    parcels, raw, truth = demo.generate(N, SEED, incidents=PLAN)
+    table, events = _analyst_view(parcels, raw)
+    return parcels, raw, truth, table, events
+
+
+@pytest.fixture(scope="module")
+def clean():
+    return _analyst_view(*demo.generate(N, SEED))
+
+
+def _first_found(truth_row, parcels, events, hours=range(0, 84, 12)):
+    """The first report of an injected incident, with ``now`` stepping by 12 hours from its
+    start: (hours after the start, the row), or None."""
+    start = pd.Timestamp(truth_row["start"])
+    ids = set(truth_row["parcel_ids"].split())
+    for h in hours:
+        found = incidents.detect(events, parcels, start + pd.Timedelta(hours=h))
+        for _, row in found.iterrows():
+            mine = len(ids & set(row["parcel_ids"]))
+            if row["kind"] == truth_row["kind"] and mine >= 0.5 * row["parcels"]:
+                return h, row
+    return None
+
+
+@pytest.mark.parametrize("which", range(len(PLAN)))
+def test_an_injected_incident_is_found_with_its_kind_place_and_start(injected, which):
+    _, _, truth, parcels, events = injected
+    want = truth.iloc[which]
+    got = _first_found(want, parcels, events)
+    assert got is not None, f"{want['kind']} at {want['where']} was not reported"
+    hours, row = got
+    assert hours <= 72
+    assert want["place"] in row["where"] and row["carrier"] == want["carrier"]
+    assert abs(row["start"] - pd.Timestamp(want["start"])) <= pd.Timedelta(days=1)
+    # the row reads on its own: counts, usual against now, the place, a lane
+    assert row["parcels"] == len(row["parcel_ids"]) >= incidents.MIN_PARCELS
+    assert want["place"] in row["evidence"] and "usual" in row["evidence"]
+    assert " → " in row["lane"] and row["unit"]
+    assert row["start"].tzinfo is not None and str(row["start"].tz) == "UTC"
+    assert pd.isna(row["expected_end"]) or row["expected_end"] > row["start"]
+
+
+def test_no_incident_in_a_world_without_any(clean):
+    # The demo world's unlinked handovers are all less than 14 days old at as_of (older ones
+    # would be losses), so a `now` more than about 5 days before as_of sees them begin, at
+    # every handover place at once but not evenly: a real change in those places' data.
+    parcels, events = clean
+    for days_back in (0, 1.5, 3, 4.5):
+        found = incidents.detect(events, parcels, AS_OF - pd.Timedelta(days=days_back))
+        assert found.empty, found[["kind", "where", "parcels", "p_value"]].to_string()
+
+
+def test_diagnoses_given_give_the_same_incidents(injected):
+    from toolkit.diagnosis.diagnose import diagnose_all
+
+    _, _, truth, parcels, events = injected
+    now = pd.Timestamp(truth.iloc[0]["start"]) + pd.Timedelta(days=2)
+    diagnoses = diagnose_all(events, parcels, now)
+    own = incidents.detect(events, parcels, now)
+    given = incidents.detect(events, parcels, now, diagnoses=diagnoses)
+    assert list(own["where"]) == list(given["where"])
+
+
+def test_missing_columns_say_which(injected):
+    _, _, _, parcels, events = injected
+    with pytest.raises(MissingColumnsError, match="location"):
+        incidents.detect(events.drop(columns=["location"]), parcels, AS_OF)
+    with pytest.raises(MissingColumnsError, match="parcel_id"):
+        incidents.detect(events, parcels.drop(columns=["parcel_id"]), AS_OF)
+    with pytest.raises(MissingColumnsError, match="category"):
+        incidents.detect(events, parcels, AS_OF, diagnoses=pd.DataFrame({"parcel_id": []}))
+    with pytest.raises(InputError, match="DataFrame"):
+        incidents.detect([], parcels, AS_OF)
+
+
+def test_empty_or_short_data_gives_no_incident_and_the_columns(injected):
+    found = incidents.detect(empty_events(), empty_parcels(), AS_OF)
+    assert found.empty and tuple(found.columns) == incidents.COLUMNS
+    _, _, _, parcels, events = injected
+    # a few days of scans are no history: nothing to compare with
+    recent = events[events["time_utc"] > AS_OF - pd.Timedelta(days=3)]
+    assert incidents.detect(recent, parcels, AS_OF).empty
+    # before any scan
+    assert incidents.detect(events, parcels, pd.Timestamp("2020-01-01", tz="UTC")).empty
+
+
+def test_the_old_flat_name_is_the_module():
+    import toolkit.incidents
+
+    assert toolkit.incidents is incidents and toolkit.incidents.detect is incidents.detect
+
+
+def test_place_names_read_chinese_and_english_alike():
+    assert incidents.place_name("上海") == "Shanghai"
+    assert incidents.place_name("SHANGHAI, CHINA") == "Shanghai"
+    assert incidents.place_name("Shanghai - CHINA MAINLAND") == "Shanghai"
+    assert incidents.place_name("SHANGHAI CN") == "Shanghai"
+    assert incidents.place_name("") == "" and incidents.place_name(None) == ""
+
+
+# ------------------------------------------------------------------ the injected truth
+
+
+def test_the_truth_names_what_was_injected(injected):
+    parcels, raw, truth, _, _ = injected
+    assert list(truth.columns) == list(demo.INCIDENT_COLUMNS)
+    assert [(k, int(n)) for k, n in zip(truth["kind"], truth["parcels"], strict=True)] == PLAN
+    ids = [row.split() for row in truth["parcel_ids"]]
+    assert [len(i) for i in ids] == [n for _, n in PLAN]
+    every = [i for row in ids for i in row]
+    assert len(every) == len(set(every)) and set(every) <= set(parcels["parcel_id"])
+    # the stalled parcels show nothing past their place after the start
+    past = {
+        "customs backlog": ("customs_cleared", "handed_over", "delivered"),
+        "handover backlog": ("domestic_in_transit", "out_for_delivery", "delivered"),
+        "hub stall": ("out_for_delivery", "delivered"),
+    }
+    for row, members in zip(truth.itertuples(), ids, strict=True):
+        own = raw[raw["parcel_id"].isin(members)]
+        assert not own["true_milestone"].isin(past[row.kind]).any(), row.kind
+
+
+def test_other_parcels_are_those_of_the_world_without_incidents(injected):
+    parcels, raw, truth, _, _ = injected
+    plain_parcels, plain_raw = demo.generate(N, SEED)
+    stalled = set(" ".join(truth["parcel_ids"]).split())
+    keep = ~raw["parcel_id"].isin(stalled)
+    plain_keep = ~plain_raw["parcel_id"].isin(stalled)
+    assert raw[keep].reset_index(drop=True).equals(plain_raw[plain_keep].reset_index(drop=True))
+    others = ~parcels["parcel_id"].isin(stalled)
+    assert (
+        parcels[others].reset_index(drop=True).equals(plain_parcels[others].reset_index(drop=True))
+    )
+
+
+def test_a_count_cycles_kinds_and_sizes_and_bad_plans_are_refused():
+    plan = demo.incident_plan(5)
+    assert [k for k, _ in plan] == [*demo.INCIDENT_KINDS, demo.INCIDENT_KINDS[0]]
+    assert [n for _, n in plan] == [10, 25, 50, 10, 25]
+    assert demo.incident_plan("customs:25,hub:10") == (("customs backlog", 25), ("hub stall", 10))
+    assert demo.incident_plan(None) == () and demo.incident_plan(0) == ()
+    for bad in ("customs", "teleport:10", [("customs backlog", 1)], 3.5):
+        with pytest.raises(InputError):
+            demo.incident_plan(bad)
+
+
+def test_the_command_line_writes_incidents_csv(tmp_path):
+    code = demo.main(
+        ["--parcels", "3000", "--seed", "5", "--incidents", "customs:10", "--out", str(tmp_path),
+         "--quiet"]
+    )  # fmt: skip
+    assert code == 0
+    truth = pd.read_csv(tmp_path / "incidents.csv")
+    assert list(truth.columns) == list(demo.INCIDENT_COLUMNS)
+    assert truth["kind"].tolist() == ["customs backlog"] and truth["parcels"].tolist() == [10]
+    ids = truth["parcel_ids"].iloc[0].split()
+    written = pd.read_csv(tmp_path / "parcels.csv", dtype=str)
+    assert set(ids) <= set(written["parcel_id"])
+    _, _, api_truth = demo.generate(3000, 5, incidents="customs:10")
+    assert api_truth["parcel_ids"].tolist() == truth["parcel_ids"].tolist()
+    # without the option there is no truth file
+    plain = tmp_path / "plain"
+    assert demo.main(["--parcels", "50", "--out", str(plain), "--quiet"]) == 0
+    assert not (plain / "incidents.csv").exists()
+
+
+def test_stays_and_tests_are_sound_on_small_cases():
+    assert incidents._binom_sf(0, 10, 0.3) == 1.0
+    assert incidents._binom_sf(11, 10, 0.3) == 0.0
+    assert incidents._binom_sf(10, 10, 0.5) == pytest.approx(0.5**10)
+    assert incidents._binom_sf(3, 5, 0.5) == pytest.approx(0.5)
+    assert incidents._poisson_cdf(0, 2.0) == pytest.approx(np.exp(-2.0))
+    rejected = incidents._bh(np.array([0.001, 0.02, 0.04, 0.5]), 0.05)
+    assert rejected.tolist() == [True, True, False, False]
