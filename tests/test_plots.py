@@ -564,3 +564,12 @@ def test_hovers_give_the_english_gloss_under_a_chinese_scan():
             "≈ Arrived at Beijing International Mail Exchange Office" in h for h in chinese
         )
         assert not any("≈" in h for h in hovers if "互换局" not in h)  # English scans as they are
+
+
+def test_a_timeline_of_scans_read_from_parquet_draws_its_silent_gaps(tmp_path):
+    ev = _events()
+    ev.to_parquet(tmp_path / "events.parquet")
+    back = pd.read_parquet(tmp_path / "events.parquet")  # UTC as zoneinfo, not datetime's
+    now = pd.Timestamp("2026-11-19T01:00:00Z")
+    labels = [a.text for a in timeline_figure(back, now=now).layout.annotations]
+    assert "5.4 days silent" in labels and "10.0 days silent" in labels

@@ -515,6 +515,10 @@ def silent_gaps(
             [out, pd.DataFrame({"start": [t.iloc[-1]], "end": [now], "open": [True]})],
             ignore_index=True,
         )
+    # one UTC type for both columns: scans read from Parquet carry zoneinfo's UTC, ``now``
+    # datetime's, and pandas keeps such a mix as objects
+    for col in ("start", "end"):
+        out[col] = pd.to_datetime(out[col], utc=True)
     out["days"] = (out["end"] - out["start"]).dt.total_seconds() / 86400
     return out[out["days"] * 24 > gap_hours].reset_index(drop=True)
 

@@ -99,7 +99,7 @@ from toolkit.diagnosis.eta import DOMESTIC_STAGE, MILESTONE_STAGE, NS_PER_DAY, S
 from toolkit.model import CARRIERS, MILESTONES, Category, Milestone, require_columns
 from toolkit.times import utc_now
 
-__all__ = ["COLUMNS", "KINDS", "detect"]
+__all__ = ["COLUMNS", "KINDS", "detect", "incident_of", "scope_incidents"]
 
 KINDS = ("customs backlog", "handover backlog", "hub stall", "carrier not answering")
 CUSTOMS, HANDOVER, HUB, CARRIER = range(4)
@@ -881,3 +881,29 @@ def _with_lanes(frame: pd.DataFrame, parcels: pd.DataFrame) -> pd.DataFrame:
         lanes.append(f"{origin} → {dest}")
     frame["lane"] = lanes
     return frame
+
+
+def incident_of(incidents: pd.DataFrame | None, parcel_id: object) -> dict | None:
+    """The incident (a row of ``detect``, as a dict) that lists this parcel, the one with the
+    most parcels when several do; None when the parcel is in none."""
+    if incidents is None or incidents.empty or "parcel_ids" not in incidents:
+        return None
+    pid = str(parcel_id)
+    for _, row in incidents.sort_values("parcels", ascending=False, kind="stable").iterrows():
+        if pid in {str(p) for p in row["parcel_ids"]}:
+            return row.to_dict()
+    return None
+
+
+def scope_incidents(
+    incidents: pd.DataFrame, parcels: pd.DataFrame, carrier: str | None = None
+) -> pd.DataFrame:
+    """The incidents a report on these parcels (and this carrier, when named) shows: those
+    of the carrier, and those that hold any of the parcels."""
+    if incidents.empty:
+        return incidents
+    ids = set(parcels["parcel_id"].astype(str))
+    holds = incidents["parcel_ids"].map(lambda p: not ids.isdisjoint(map(str, p)))
+    mine = incidents["carrier"].astype("string").str.lower().eq(str(carrier).lower())
+    keep = holds | (mine.fillna(False) if carrier else False)
+    return incidents[keep.to_numpy(bool)].reset_index(drop=True)

@@ -45,6 +45,7 @@ from toolkit.report.translations import (
     FINDING_COLUMNS_ZH,
     FINDING_STATUS_EN,
     FINDING_STATUS_ZH,
+    INCIDENT_KINDS,
     TEXT,
     capital,
     carrier_label,
@@ -186,6 +187,8 @@ class PartnerReport:
     findings_filter: dict | None = None  # the findings the parcels were chosen by
     demo: bool = False
     until: pd.Timestamp | None = None  # end of the shipping period (not included)
+    # lane incidents (toolkit.incidents.detect) on this carrier's lanes, parcel ids left out
+    incidents: pd.DataFrame | None = None
 
     def __repr__(self) -> str:
         return (
@@ -317,6 +320,8 @@ class PartnerReport:
         ]
         if self.timeline_parcels():
             items.append(item("timelines"))
+        if self.incidents is not None and len(self.incidents):
+            items.insert(1, item("incidents"))
         items += [item("questions_all"), item("findings")]
         return (
             f'<nav class="report-contents"><h2>{e(self.t("contents"))}</h2>'
@@ -599,6 +604,50 @@ class PartnerReport:
             table[self.t("in_english")] = english.to_numpy()
         return head + table.to_html(index=False, escape=True, na_rep="", classes="report-table")
 
+    def incidents_html(self) -> str:
+        """The lane incidents touching these parcels' carriers and lanes (nothing when
+        there are none): where, since when, how many parcels, usual dwell against now."""
+        if self.incidents is None or self.incidents.empty:
+            return ""
+        from toolkit.diagnosis.incidents import UNIT_RELEASED
+
+        e = html.escape
+        kinds = INCIDENT_KINDS[self.language]
+        rows = self.incidents
+        usual = [
+            ""
+            if pd.isna(u) or pd.isna(o)
+            else self.t("incident_released", usual=u, seen=o)
+            if unit == UNIT_RELEASED
+            else self.t("incident_share", usual=u, days=d, seen=o)
+            for u, d, o, unit in zip(
+                rows["expected"],
+                rows["usual_dwell_days"],
+                rows["observed"],
+                rows["unit"],
+                strict=True,
+            )
+        ]
+        table = pd.DataFrame(
+            {
+                self.t("incident_kind"): rows["kind"].map(lambda k: kinds.get(k, k)).to_numpy(),
+                self.t("incident_where"): rows["where"].to_numpy(),
+                self.t("incident_since"): rows["start"].map(minute_text).to_numpy(),
+                self.t("incident_parcels"): rows["parcels"].to_numpy(),
+                self.t("incident_usual"): usual,
+                self.t("incident_end"): rows["expected_end"]
+                .map(lambda t: minute_text(t)[:10] if pd.notna(t) else "")
+                .to_numpy(),
+            }
+        )
+        if self.language == "en":
+            table[self.t("evidence")] = rows["evidence"].to_numpy()
+        return (
+            f'<h2 id="{SECTION_IDS["incidents"]}">{e(self.t("incidents"))}</h2>'
+            f"<p>{e(self.t('incidents_intro'))}</p>"
+            + table.to_html(index=False, escape=True, na_rep="", classes="report-table")
+        )
+
     def questions_html(self) -> str:
         """The requests the diagnoses address to this carrier (or to every carrier)."""
         e = html.escape
@@ -701,6 +750,7 @@ def _slug(code: object) -> str:
 SECTION_IDS: dict[str, str] = {
     "summary": "summary",
     "lanes": "lanes",
+    "incidents": "incidents",
     "stuck_title": "need-action",
     "timelines": "timelines",
     "questions_all": "questions",
@@ -767,6 +817,7 @@ def build_report(
     parcel_ids, findings_filter, findings_url, language, now) are checked into one.
     """
     from toolkit.diagnosis.diagnose import diagnose_all, diagnose_each, fit_eta
+    from toolkit.diagnosis.incidents import detect, incident_of, scope_incidents
 
     if scope is None:
         scope = ReportScope.check(parcels, events, **values)  # type: ignore[arg-type]
@@ -783,12 +834,14 @@ def build_report(
         stuck_ids = diagnoses["parcel_id"]
     stuck = chosen.set_index("parcel_id", drop=False).loc[stuck_ids]
     maskers = recipient_maskers(chosen, chosen["parcel_id"])  # one per parcel, for all texts
+    incidents = scope_incidents(detect(events, parcels, when), chosen, code)
     evidence, words, questions, eta = [], {}, [], {}
     evidence_cols = ["time_utc", "time_local", "carrier", "tracking_number", "milestone"]
     # actions and evidence rows come from the full diagnosis of each stuck parcel
     for pid, d in zip(
         stuck_ids, diagnose_each(own_events, stuck, when, eta_model=model), strict=True
     ):
+        d = d.with_incident(incident_of(incidents, str(pid)))
         mask = maskers.get(str(pid), mask_text)  # this parcel's recipient, in any spelling
         words[pid] = mask(
             "；".join(d.evidence_text_zh) if language == "zh" else "; ".join(d.evidence_text)
@@ -836,6 +889,7 @@ def build_report(
         eta=eta,
         findings=partner_findings(chosen, scope.findings_url, scope.findings_filter),
         named=None if scope.selected is None else len(scope.selected),
+        incidents=incidents.drop(columns=["parcel_ids"]),
         findings_filter=scope.findings_filter,
         demo=demo,
     )

@@ -77,6 +77,17 @@ TEXT: dict[str, dict[str, str]] = {
         "questions": "Questions for {who}",
         "questions_all": "Questions for the carriers",
         "no_questions": "No question for this carrier at the moment.",
+        "incidents": "Lane incidents",
+        "incidents_intro": "Places or carriers where many parcels stalled at once, compared "
+        "with their own usual dwell: a delay these parcels share, not one parcel's matter.",
+        "incident_kind": "Incident",
+        "incident_where": "Where",
+        "incident_since": "Since (UTC)",
+        "incident_parcels": "Parcels",
+        "incident_usual": "Usual vs now",
+        "incident_end": "Expected to ease",
+        "incident_share": "usually {usual:.0%} of parcels stay past {days:.1f} days; now {seen:.0%}",
+        "incident_released": "usually about {usual:.0f} parcels let through; now {seen:.0f}",
         "to": "To",
         "question": "Request",
         "facts": "Facts",
@@ -155,6 +166,17 @@ TEXT: dict[str, dict[str, str]] = {
         "questions": "需要{who}协助的问题",
         "questions_all": "需要承运商协助的问题",
         "no_questions": "目前没有需要该承运商协助的问题。",
+        "incidents": "线路异常",
+        "incidents_intro": "与各地点、各承运商自身的正常停留时间相比，许多包裹同时滞留的地点或承运商："
+        "这些包裹共同的延误，而非单个包裹的问题。",
+        "incident_kind": "异常",
+        "incident_where": "地点",
+        "incident_since": "开始时间（UTC）",
+        "incident_parcels": "包裹数",
+        "incident_usual": "通常与现在",
+        "incident_end": "预计恢复",
+        "incident_share": "通常{usual:.0%}的包裹停留超过{days:.1f}天，现在为{seen:.0%}",
+        "incident_released": "通常约放行{usual:.0f}个包裹，现在为{seen:.0f}个",
         "to": "对象",
         "question": "请求",
         "facts": "信息",
@@ -450,4 +472,16 @@ FINDING_COLUMNS_EN: dict[str, str] = {
     "notes": "Notes",
     "follow_up": "Follow-up",
     "updated_at": "Updated (UTC)",
+}
+
+
+# Lane incident kinds (toolkit.incidents) in the report's languages.
+INCIDENT_KINDS: dict[str, dict[str, str]] = {
+    "en": {},
+    "zh": {
+        "customs backlog": "清关积压",
+        "handover backlog": "交接积压",
+        "hub stall": "中转停滞",
+        "carrier not answering": "承运商无更新",
+    },
 }

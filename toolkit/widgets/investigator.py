@@ -276,6 +276,21 @@ class ParcelInvestigator(WidgetBase):
             return parcels, tables, now, self._history_model[1]
         return parcels, tables, now, fit_eta(tables(), parcels, now=now)
 
+    def _incident_of(self, parcel_id: str, now: pd.Timestamp) -> dict | None:
+        """The lane incident the loaded tables show this parcel caught in (None: none, or
+        no tables loaded). Incidents are found once per ``now`` over the loaded tables."""
+        if self.parcels is None or self.history is None or not len(self.history):
+            return None
+        cached = self._ids_cache.get("incidents")
+        if cached is None or cached[0] != now:
+            from toolkit.diagnosis.incidents import detect
+
+            cached = (now, detect(self.history, self.parcels, now))
+            self._ids_cache["incidents"] = cached
+        from toolkit.diagnosis.incidents import incident_of
+
+        return incident_of(cached[1], parcel_id)
+
     def _known_ids(self) -> set[str]:
         if self._ids_cache.get("parcels") is None:
             self._ids_cache["parcels"] = set(self.parcels["parcel_id"].astype(str))
@@ -350,6 +365,7 @@ class ParcelInvestigator(WidgetBase):
         now = self.now if self.now is not None else pd.Timestamp.now(tz="UTC")
         self.basis = self._estimate_basis(rec, events, now)
         d = diagnose(events, now=now, parcel=rec, eta_model=self.basis[3])
+        d = d.with_incident(self._incident_of(d.parcel_id, now))
         self.diagnosis = d
         self._show(d, events, now)
         return d

@@ -31,7 +31,7 @@ from toolkit.widgets.base import (
     _show_export,
     _shows,
 )
-from toolkit.widgets.html import SANDBOX_NOTE_HTML, WRAP_CSS, error_note
+from toolkit.widgets.html import SANDBOX_NOTE_HTML, WRAP_CLASS, WRAP_CSS, error_note
 
 
 def _option_label(column: str, value: str) -> str:
@@ -117,6 +117,8 @@ class GroupTriage(WidgetBase):
             "timelines (their days count from the delivery)",
         )
         self._b_reset = w.Button(description="Clear filters", icon="times")
+        self.incidents: pd.DataFrame | None = None
+        self._w_incidents = w.VBox([])
         self._w_summary = w.HTML()
         self._w_ageing = go.FigureWidget()
         self._w_heatmap = go.FigureWidget()
@@ -163,6 +165,7 @@ class GroupTriage(WidgetBase):
                 w.HBox([self._w_upload, self._b_demo]),
                 self._w_status,
                 self._w_message,
+                self._w_incidents,
                 w.HBox([self._w_carrier, self._w_lane, self._w_province, self._w_category]),
                 w.HBox([self._w_days, self._w_delivered, self._b_reset]),
                 self._w_summary,
@@ -228,6 +231,7 @@ class GroupTriage(WidgetBase):
         )
         self.triage = Triage(triage_table(diagnoses, parcels, self.now, events))
         self._index_events()
+        self._show_incidents(diagnoses)
         self._set_filter_options()
         sandbox = bool(events.attrs.get("sandbox")) or (
             "source" in events.columns
@@ -240,6 +244,50 @@ class GroupTriage(WidgetBase):
         )
         self._say("\n".join(notes), "warning" if notes else "ok")
         self.refresh()
+
+    def _show_incidents(self, diagnoses: pd.DataFrame) -> None:
+        """The open lane incidents above the filters, one button each (a click selects the
+        incident's parcels); nothing when there are none."""
+        from toolkit.diagnosis.incidents import detect
+
+        self.incidents = detect(self.events, self.parcels, self.now, diagnoses=diagnoses)
+        if self.incidents.empty:
+            self._w_incidents.children = ()
+            return
+        shown = self.incidents.head(INCIDENTS_SHOWN)
+        buttons = []
+        for row in shown.itertuples():
+            button = w.Button(
+                description=incident_label(row),
+                tooltip=str(row.evidence),
+                button_style="warning",
+                icon="exclamation-triangle",
+                layout=w.Layout(width="auto", max_width="100%"),
+            )
+            button.add_class(WRAP_CLASS)
+            button.on_click(self._incident_picker(list(map(str, row.parcel_ids))))
+            buttons.append(button)
+        more = len(self.incidents) - len(shown)
+        head = (
+            f"<b>Open incidents ({len(self.incidents)})</b>: many parcels of one place or "
+            "carrier stalled at once. Click one to select its parcels."
+            + (f" {more} more in <code>triage.incidents</code>." if more > 0 else "")
+        )
+        evidence = "".join(f"<li>{escape(str(e))}</li>" for e in shown["evidence"])
+        self._w_incidents.children = (
+            w.HTML(head),
+            *buttons,
+            w.HTML(f'<ul style="margin:2px 0 6px 0;font-size:12px">{evidence}</ul>'),
+        )
+
+    def _incident_picker(self, parcel_ids: list[str]) -> Any:
+        return lambda _button=None: self.select_incident(parcel_ids)
+
+    @_guarded
+    def select_incident(self, parcel_ids: list[str]) -> None:
+        """Select an incident's parcels (what its button does)."""
+        self.select(parcel_ids)
+        self._say(f"{len(parcel_ids):,} parcel(s) of the incident selected.", "ok")
 
     def load_file(self, content: bytes, name: str) -> None:
         """Read a parcels file (CSV/TSV/Parquet bytes), track and diagnose it."""
@@ -585,6 +633,16 @@ def _has_recipient_data(table: pd.DataFrame) -> bool:
         return False
     values = table[cols].astype("string").apply(lambda col: col.str.strip())
     return bool((values.notna() & (values != "")).any().any())
+
+
+INCIDENTS_SHOWN = 6  # incidents with a button above the filters
+
+
+def incident_label(row: Any) -> str:
+    """An incident in one line: kind, place, parcels and since when."""
+    start = pd.Timestamp(row.start)
+    since = f" since {start:%Y-%m-%d %H:%M} UTC" if pd.notna(start) else ""
+    return f"{row.kind} · {row.where} · {int(row.parcels):,} parcel(s){since}"
 
 
 def _ageing_figure(data: pd.DataFrame) -> go.Figure:
