@@ -595,3 +595,56 @@ def test_investigator_gives_chinese_scans_in_english_in_table_and_hover(browser,
     assert any("≈ " in h for h in hovers if re.search(r"[\u4e00-\u9fff]", h)), hovers
     assert errors == [], errors
     context.close()
+
+
+def test_triage_shows_lane_incidents_and_a_click_selects_their_parcels(browser, lab, tmp_path):
+    import json
+
+    from toolkit.diagnosis.incidents import detect
+    from toolkit.model import EVENT_COLUMNS, PARCEL_COLUMNS
+    from toolkit.tracking.normalize import normalize
+
+    url, token = lab
+    parcels, raw, _ = demo.generate(12_000, 5, incidents=[("handover backlog", 50)])
+    events = normalize(demo.observable_events(parcels, raw))[list(EVENT_COLUMNS)]
+    table = parcels[list(PARCEL_COLUMNS)].replace("", None)
+    table["shipped_at"] = pd.to_datetime(table["shipped_at"], utc=True, format="ISO8601")
+    now = pd.Timestamp(demo.DEFAULT_AS_OF)
+    found = detect(events, table, now)
+    assert len(found)
+    table.to_parquet(tmp_path / "parcels.parquet")
+    events.to_parquet(tmp_path / "events.parquet")
+    source = (
+        "import pandas as pd\nfrom toolkit.widgets import GroupTriage\n"
+        f"parcels = pd.read_parquet({str(tmp_path / 'parcels.parquet')!r})\n"
+        f"events = pd.read_parquet({str(tmp_path / 'events.parquet')!r})\n"
+        f"GroupTriage(parcels, events, now=pd.Timestamp({str(now)!r}))"
+    )
+    nb = {
+        "cells": [{"cell_type": "code", "metadata": {}, "source": source, "outputs": [],
+                   "execution_count": None}],
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                    "language": "python"}},
+        "nbformat": 4, "nbformat_minor": 5,
+    }  # fmt: skip
+    (tmp_path / "notebooks" / "incidents.ipynb").write_text(json.dumps(nb), encoding="utf-8")
+    context, page, errors = open_notebook(browser, url, token, "incidents.ipynb", tmp_path)
+    first = found.iloc[0]
+    button = page.get_by_role("button", name=re.compile(re.escape(f"{first['kind']} · ")))
+    button.first.wait_for(timeout=120_000)
+    panel = page.get_by_text(re.compile(r"Open incidents \(\d+\)"))
+    assert panel.is_visible()
+    # the panel sits above the filters
+    filters = page.locator(".widget-select-multiple").first
+    assert panel.bounding_box()["y"] < filters.bounding_box()["y"]
+    button.first.scroll_into_view_if_needed()
+    page.screenshot(path="/tmp/browser-triage-incidents.png")
+    button.first.click()
+    selected = page.get_by_text(re.compile(r"\d+ parcel\(s\) selected"))
+    expected = f"{len(first['parcel_ids'])} parcel(s) selected"
+    page.wait_for_function(
+        "(t) => document.body.innerText.includes(t)", arg=expected, timeout=30_000
+    )
+    assert selected.first.is_visible()
+    assert errors == [], errors
+    context.close()
