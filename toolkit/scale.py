@@ -94,11 +94,11 @@ def cluster(
     scheduler named by $TOOLKIT_DASK_SCHEDULER (tcp://…), else a local cluster of worker
     processes (``workers``, default one per core, one thread each; ``memory_limit`` per
     worker, e.g. "6GB"), closed again on leaving. The dashboard link is printed."""
-    from distributed import Client, LocalCluster
-
     if client is not None:
         yield client
         return
+    from distributed import Client, LocalCluster
+
     address = os.environ.get(SCHEDULER_ENV, "").strip()
     if address:
         try:
@@ -198,11 +198,20 @@ def _check_placed(ids: pd.Series, number: int, partitions: int, where: str) -> N
         )
 
 
+def _where(source, label: str, number: int) -> str:
+    """A partition named for messages: 'events/part-00003.parquet (partition 3)'."""
+    if isinstance(source, str):
+        return f"{label}/{source.rstrip('/').rsplit('/', 1)[-1]} (partition {number})"
+    return f"{label} partition {number}"
+
+
 def _partition(
     events_src, parcels_src, number: int, partitions: int, labels: tuple[str, str]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    where_e = f"{labels[0]} partition {number}"
-    where_p = f"{labels[1]} partition {number}"
+    where_e, where_p = (
+        _where(src, label, number)
+        for src, label in zip((events_src, parcels_src), labels, strict=True)
+    )
     try:
         events = _load(events_src, "events", labels[0])
     except ToolkitError as exc:
@@ -228,7 +237,7 @@ def _history_task(events_src, parcels_src, number, partitions, labels, now) -> E
     try:
         return eta_history(events, parcels, now)
     except ToolkitError as exc:
-        raise _portable(exc, f"partition {number}") from None
+        raise _portable(exc, _where(events_src, labels[0], number)) from None
 
 
 def _merge_task(*histories: EtaHistory) -> EtaHistory:
@@ -252,7 +261,7 @@ def _diagnose_task(
             events, parcels, now, config, eta_model=model, check_numbers=check_numbers
         )
     except ToolkitError as exc:
-        raise _portable(exc, f"partition {number}") from None
+        raise _portable(exc, _where(events_src, labels[0], number)) from None
     table = table.reset_index(drop=True)
     table.attrs = {}
     return table
@@ -332,7 +341,9 @@ def diagnose_dataset(
     hashes to i (``toolkit.io.partition_of``). Partitions that are not co-located are refused
     (InputError naming the partition and the repartition function).
 
-    The cluster is ``client``, else the scheduler in $TOOLKIT_DASK_SCHEDULER, else a local
+    The cluster is ``client`` (a ``distributed.Client``, or the name of a dask scheduler
+    such as "synchronous" to run in this process), else the scheduler in
+    $TOOLKIT_DASK_SCHEDULER, else a local
     cluster of ``workers`` processes (default: one per core) with ``memory_limit`` each,
     closed at the end. With ``out`` the result is written there as a Parquet dataset (one
     file per partition, part-00000.parquet …) and a ``ScaleRun`` summary is returned; without
@@ -370,12 +381,8 @@ def diagnose_dataset(
     fitted = delayed(EtaModel.from_history, pure=True)(merged, config)
 
     with cluster(client, workers=workers, memory_limit=memory_limit, quiet=not progress) as c:
-        future = c.compute(fitted)
-        if progress:
-            print("counting the lane history of each partition", file=sys.stderr)
-            _progress(future)
-        model = future.result()
-        del future
+        say = "counting the lane history of each partition" if progress else None
+        model = _compute(c, fitted, say)
         if out is None:
             model_d = delayed(model)
             parts = [
@@ -398,22 +405,19 @@ def diagnose_dataset(
         fs.makedirs(root, exist_ok=True)
         for old in fs.glob(f"{root}/part-*.parquet"):
             fs.rm(old)
-        [model_f] = c.scatter([model], broadcast=False)
+        # sent to each worker once, not once per task
+        model_d = delayed(model) if isinstance(c, str) else c.scatter(model, broadcast=False)
         written = [
             delayed(_write_task)(
                 delayed(_diagnose_task)(
-                    ev_src[i], pc_src[i], i, k, labels, now, model_f, config, check_numbers
+                    ev_src[i], pc_src[i], i, k, labels, now, model_d, config, check_numbers
                 ),
                 f"{base}/{PARTITION_FILE.format(i)}",
             )
             for i in range(k)
         ]
-        futures = c.compute(written)
-        if progress:
-            print("diagnosing each partition", file=sys.stderr)
-            _progress(futures)
-        counts = c.gather(futures)
-        dashboard = c.dashboard_link
+        counts = _compute(c, written, "diagnosing each partition" if progress else None)
+        dashboard = None if isinstance(c, str) else c.dashboard_link
     total: dict[str, int] = {}
     for part in counts:
         for cat, n in part.items():
@@ -428,9 +432,24 @@ def diagnose_dataset(
     )
 
 
-def _progress(futures) -> None:
-    """A progress bar on the terminal while the futures run (distributed.progress)."""
-    from distributed import progress
+def _compute(client, work, say: str | None):
+    """Run delayed ``work`` on the client's cluster, or with the dask scheduler a string names
+    ("synchronous", "threads"); with a progress bar on the terminal when ``say`` is given."""
+    if isinstance(client, str):
+        import dask
 
-    progress(futures, notebook=False)
-    print(file=sys.stderr)
+        if say is None:
+            return dask.compute(work, scheduler=client)[0]
+        from dask.diagnostics import ProgressBar
+
+        print(say, file=sys.stderr)
+        with ProgressBar(out=sys.stderr):
+            return dask.compute(work, scheduler=client)[0]
+    futures = client.compute(work)
+    if say is not None:
+        from distributed import progress
+
+        print(say, file=sys.stderr)
+        progress(futures, notebook=False)
+        print(file=sys.stderr)
+    return client.gather(futures)
