@@ -22,7 +22,9 @@ What in ``diagnose_all`` looks across parcels, and how it is kept exact here:
 
 Each parcel therefore gets the category, ETA and texts ``diagnose_all`` gives it on all the
 data at once. The partitions are read twice (once to count the history, once to diagnose),
-so no worker holds more than a few partitions at a time.
+so no worker holds more than a few partitions at a time; with ``out`` the second pass
+reads the tables as the first loaded them (typed Parquet in out/.loaded/, removed at the
+end) instead of parsing the raw files again.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ import pandas as pd
 from toolkit.diagnosis.diagnose import diagnose_all, eta_history
 from toolkit.diagnosis.eta import EtaHistory, EtaModel
 from toolkit.errors import InputError, ToolkitError
+from toolkit.files import private_dir
 from toolkit.io import (
     PARTITION_FILE,
     REPARTITION_HINT,
@@ -54,6 +57,7 @@ __all__ = ["SCHEDULER_ENV", "ScaleRun", "cluster", "diagnose_dataset"]
 
 SCHEDULER_ENV = "TOOLKIT_DASK_SCHEDULER"  # tcp://host:8786 of a team's scheduler
 _MERGE_FAN_IN = 8  # histories added up per task in the tree reduction
+_SCRATCH = ".loaded"  # under out/: the partitions as loaded, kept between the two passes
 
 
 @dataclass
@@ -136,6 +140,11 @@ def cluster(
     finally:
         started.close()
         local.close()
+
+
+def _is_local(fs) -> bool:
+    protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
+    return protocol in ("file", "local")
 
 
 def _connect(scheduler: str | None):
@@ -232,12 +241,24 @@ def _partition(
     return events, parcels
 
 
-def _history_task(events_src, parcels_src, number, partitions, labels, now) -> EtaHistory:
+def _history_task(
+    events_src, parcels_src, number, partitions, labels, now, scratch: str | None
+) -> EtaHistory:
     events, parcels = _partition(events_src, parcels_src, number, partitions, labels)
+    if scratch is not None:  # the loaded tables, so that the diagnosis does not load again
+        import fsspec
+
+        for frame, table in ((events, "events"), (parcels, "parcels")):
+            with fsspec.open(_scratch_file(scratch, table, number), "wb") as stream:
+                frame.to_parquet(stream, index=False)
     try:
         return eta_history(events, parcels, now)
     except ToolkitError as exc:
         raise _portable(exc, _where(events_src, labels[0], number)) from None
+
+
+def _scratch_file(scratch: str, table: str, number: int) -> str:
+    return f"{scratch}/{table}-{number:05d}.parquet"
 
 
 def _merge_task(*histories: EtaHistory) -> EtaHistory:
@@ -254,8 +275,18 @@ def _diagnose_task(
     model: EtaModel,
     config: DiagnosisConfig,
     check_numbers: str,
+    scratch: str | None = None,
 ) -> pd.DataFrame:
-    events, parcels = _partition(events_src, parcels_src, number, partitions, labels)
+    if scratch is None:
+        events, parcels = _partition(events_src, parcels_src, number, partitions, labels)
+    else:
+        import fsspec
+
+        loaded = []
+        for table in ("events", "parcels"):
+            with fsspec.open(_scratch_file(scratch, table, number), "rb") as stream:
+                loaded.append(pd.read_parquet(stream))
+        events, parcels = loaded
     try:
         table = diagnose_all(
             events, parcels, now, config, eta_model=model, check_numbers=check_numbers
@@ -374,50 +405,72 @@ def diagnose_dataset(
         )
     k = len(ev_src)
     labels = (ev_label, pc_label)
-    histories = [
-        delayed(_history_task, pure=True)(ev_src[i], pc_src[i], i, k, labels, now) for i in range(k)
-    ]
-    merged = _tree_merge(histories)
-    fitted = delayed(EtaModel.from_history, pure=True)(merged, config)
-
-    with cluster(client, workers=workers, memory_limit=memory_limit, quiet=not progress) as c:
-        say = "counting the lane history of each partition" if progress else None
-        model = _compute(c, fitted, say)
-        if out is None:
-            model_d = delayed(model)
-            parts = [
-                delayed(_diagnose_task)(
-                    ev_src[i], pc_src[i], i, k, labels, now, model_d, config, check_numbers
-                )
-                for i in range(k)
-            ]
-            import dask
-            import dask.dataframe as dd
-
-            # the columns keep diagnose_all's types (no conversion of object columns to text)
-            with dask.config.set({"dataframe.convert-string": False}):
-                return dd.from_delayed(parts, meta=_meta(), verify_meta=False)
-
+    scratch = fs = None
+    if out is not None:
         import fsspec
 
         base = os.fspath(out).rstrip("/")
         fs, root = fsspec.core.url_to_fs(base)
-        fs.makedirs(root, exist_ok=True)
+        # the loaded partitions between the two passes (recipient data: owner-only here)
+        scratch = f"{base}/{_SCRATCH}"
+        if fs.exists(f"{root}/{_SCRATCH}"):
+            fs.rm(f"{root}/{_SCRATCH}", recursive=True)
+        fs.makedirs(f"{root}/{_SCRATCH}", exist_ok=True)
+        if _is_local(fs):
+            private_dir(f"{root}/{_SCRATCH}")
         for old in fs.glob(f"{root}/part-*.parquet"):
             fs.rm(old)
-        # sent to each worker once, not once per task
-        model_d = delayed(model) if isinstance(c, str) else c.scatter(model, broadcast=False)
-        written = [
-            delayed(_write_task)(
-                delayed(_diagnose_task)(
-                    ev_src[i], pc_src[i], i, k, labels, now, model_d, config, check_numbers
-                ),
-                f"{base}/{PARTITION_FILE.format(i)}",
-            )
-            for i in range(k)
-        ]
-        counts = _compute(c, written, "diagnosing each partition" if progress else None)
-        dashboard = None if isinstance(c, str) else c.dashboard_link
+    histories = [
+        delayed(_history_task, pure=True)(ev_src[i], pc_src[i], i, k, labels, now, scratch)
+        for i in range(k)
+    ]
+    merged = _tree_merge(histories)
+    fitted = delayed(EtaModel.from_history, pure=True)(merged, config)
+
+    try:
+        with cluster(client, workers=workers, memory_limit=memory_limit, quiet=not progress) as c:
+            say = "counting the lane history of each partition" if progress else None
+            model = _compute(c, fitted, say)
+            if out is None:
+                model_d = delayed(model)
+                parts = [
+                    delayed(_diagnose_task)(
+                        ev_src[i], pc_src[i], i, k, labels, now, model_d, config, check_numbers
+                    )
+                    for i in range(k)
+                ]
+                import dask
+                import dask.dataframe as dd
+
+                # the columns keep diagnose_all's types (no conversion of object columns)
+                with dask.config.set({"dataframe.convert-string": False}):
+                    return dd.from_delayed(parts, meta=_meta(), verify_meta=False)
+
+            # sent to each worker once, not once per task
+            model_d = delayed(model) if isinstance(c, str) else c.scatter(model, broadcast=False)
+            written = [
+                delayed(_write_task)(
+                    delayed(_diagnose_task)(
+                        ev_src[i],
+                        pc_src[i],
+                        i,
+                        k,
+                        labels,
+                        now,
+                        model_d,
+                        config,
+                        check_numbers,
+                        scratch,
+                    ),
+                    f"{base}/{PARTITION_FILE.format(i)}",
+                )
+                for i in range(k)
+            ]
+            counts = _compute(c, written, "diagnosing each partition" if progress else None)
+            dashboard = None if isinstance(c, str) else c.dashboard_link
+    finally:
+        if fs is not None and fs.exists(f"{root}/{_SCRATCH}"):
+            fs.rm(f"{root}/{_SCRATCH}", recursive=True)
     total: dict[str, int] = {}
     for part in counts:
         for cat, n in part.items():
