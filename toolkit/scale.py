@@ -487,22 +487,31 @@ def diagnose_dataset(
 
 def _compute(client, work, say: str | None):
     """Run delayed ``work`` on the client's cluster, or with the dask scheduler a string names
-    ("synchronous", "threads"); with a progress bar on the terminal when ``say`` is given."""
+    ("synchronous", "threads"). When ``say`` is given it is printed (on stderr) with the time
+    taken, and a progress bar is drawn there when stderr is a terminal."""
+    if say is not None:
+        print(say, file=sys.stderr, flush=True)
+    began = time.perf_counter()
+    bar = say is not None and sys.stderr.isatty()
     if isinstance(client, str):
         import dask
 
-        if say is None:
-            return dask.compute(work, scheduler=client)[0]
-        from dask.diagnostics import ProgressBar
+        if not bar:
+            result = dask.compute(work, scheduler=client)[0]
+        else:
+            from dask.diagnostics import ProgressBar
 
-        print(say, file=sys.stderr)
-        with ProgressBar(out=sys.stderr):
-            return dask.compute(work, scheduler=client)[0]
-    futures = client.compute(work)
+            with ProgressBar(out=sys.stderr):
+                result = dask.compute(work, scheduler=client)[0]
+    else:
+        futures = client.compute(work)
+        if bar:
+            from distributed import progress
+
+            with contextlib.redirect_stdout(sys.stderr):  # the bar draws on stdout
+                progress(futures, notebook=False)
+            print(file=sys.stderr)
+        result = client.gather(futures)
     if say is not None:
-        from distributed import progress
-
-        print(say, file=sys.stderr)
-        progress(futures, notebook=False)
-        print(file=sys.stderr)
-    return client.gather(futures)
+        print(f"  done in {time.perf_counter() - began:.1f} s", file=sys.stderr, flush=True)
+    return result
