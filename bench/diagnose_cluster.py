@@ -115,7 +115,13 @@ def on_cluster(events: Path, parcels: Path, now: str, workers: int, memory: str)
         seconds = time.perf_counter() - began
         peaks = client.run(_worker_peak)
         spills = client.run(_worker_spill)
-    return {"seconds": seconds, "parcels": run.parcels, "peaks": peaks, "spills": spills}
+    return {
+        "seconds": seconds,
+        "parcels": run.parcels,
+        "peaks": peaks,
+        "spills": spills,
+        "history": (run.history_parcels, run.history_rows),
+    }
 
 
 def baseline(events: Path, parcels: Path, now: str) -> dict:
@@ -193,6 +199,11 @@ def main(argv: list[str] | None = None) -> int:
             rows,
             ("run", "wall time", "per parcel", "peak memory per worker", "spilled", "ratio"),
         )
+    )
+    past, rows = result["history"]
+    print(
+        f"\nThe lane model learned from {past:,} parcels with scans, counted in {rows:,} rows "
+        "(stage x lane x minute) gathered from the partitions instead of their scans."
     )
     if result["parcels"] != args.parcels:
         print(f"only {result['parcels']:,} of {args.parcels:,} parcels diagnosed")

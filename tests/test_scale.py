@@ -219,6 +219,8 @@ def test_misplaced_scans_are_refused_and_repartitioning_fixes_them(
 
     fixed_events, fixed_parcels = repartition(events, parcels, tmp_path / "fixed", 3)
     assert len(partition_paths(fixed_events)) == len(partition_paths(fixed_parcels)) == 3
+    for path in partition_paths(fixed_parcels):  # recipient data: owner-only
+        assert Path(path).stat().st_mode & 0o077 == 0
     run = diagnose_dataset(fixed_events, fixed_parcels, NOW, tmp_path / "out", client=client)
     assert run.parcels == PARCELS
     _assert_same(pd.read_parquet(tmp_path / "out"), expected)
@@ -311,3 +313,18 @@ def test_a_worker_killed_mid_run_loses_nothing(tmp_path):
     assert "error" not in result, result.get("error")
     assert result["run"].parcels == 12_000
     _assert_same(pd.read_parquet(tmp_path / "out"), want)
+
+
+@pytest.mark.slow
+def test_the_scheduler_in_the_environment_is_joined(dataset, expected, tmp_path, monkeypatch):
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(
+        n_workers=1, processes=False, protocol="tcp://", dashboard_address=":0"
+    ) as team:
+        monkeypatch.setenv("TOOLKIT_DASK_SCHEDULER", team.scheduler_address)
+        run = diagnose_dataset(*dataset, NOW, out=tmp_path / "out", progress=False)
+        with Client(team) as client:  # the team's cluster keeps running afterwards
+            assert client.run_on_scheduler(lambda: 1) == 1
+    assert run.parcels == PARCELS
+    _assert_same(pd.read_parquet(tmp_path / "out"), expected, ["category", "eta_low"])

@@ -32,7 +32,7 @@ from toolkit.errors import (
     TimeParseError,
     ToolkitError,
 )
-from toolkit.files import private_dir, private_file, write_private_text
+from toolkit.files import private_dir, private_file, tighten, write_private_text
 from toolkit.model import (
     EVENT_COLUMNS,
     PARCEL_COLUMNS,
@@ -1097,7 +1097,14 @@ def repartition(
         target = f"{base}/{table}"
         if fs.exists(f"{root}/{table}"):
             fs.rm(f"{root}/{table}", recursive=True)
-        fs.makedirs(f"{root}/{table}", exist_ok=True)
+        local = (fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]) in (
+            "file",
+            "local",
+        )
+        if local:  # the tables hold recipient data: owner-only folders and files
+            private_dir(f"{root}/{table}")
+        else:
+            fs.makedirs(f"{root}/{table}", exist_ok=True)
         moved.to_parquet(
             target,
             write_index=False,
@@ -1105,5 +1112,8 @@ def repartition(
             write_metadata_file=False,
             compute_kwargs={} if client is None else {"scheduler": client},
         )
+        if local:
+            for path in Path(root, table).glob("part-*.parquet"):
+                tighten(path)
         targets.append(target)
     return targets[0], targets[1]

@@ -70,6 +70,8 @@ class ScaleRun:
     categories: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     dashboard: str | None = None
+    history_parcels: int = 0  # past parcels the lane model learned from
+    history_rows: int = 0  # rows of counted history those came down to
 
     def summary(self) -> str:
         """A few lines for people: counts per category and where the result is."""
@@ -482,6 +484,8 @@ def diagnose_dataset(
         categories=total,
         seconds=time.perf_counter() - began,
         dashboard=dashboard,
+        history_parcels=model.n_history,
+        history_rows=model.history_rows,
     )
 
 

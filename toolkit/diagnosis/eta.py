@@ -334,6 +334,7 @@ class EtaModel:
         self._vocab: dict[str, pd.Index] = {c: pd.Index([]) for c in LANE_FIELDS}
         self._levels: list[tuple[np.ndarray, GroupedKM]] = []
         self.n_history = 0
+        self.history_rows = 0  # rows of counted history (EtaHistory) it was fitted from
 
     @classmethod
     def from_stage_times(
@@ -359,6 +360,7 @@ class EtaModel:
         model = cls(config)
         model.n_history = history.parcels
         counts = history.counts
+        model.history_rows = len(counts)
         lane_codes, sizes = {}, {}
         for col in LANE_FIELDS:
             lane_codes[col], model._vocab[col] = _codes(counts[col])
