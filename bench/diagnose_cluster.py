@@ -2,14 +2,14 @@
 
     python bench/diagnose_cluster.py                       # 100,000 parcels
     python bench/diagnose_cluster.py --parcels 1000000
-    python bench/diagnose_cluster.py --parcels 10000000 --no-baseline
+    python bench/diagnose_cluster.py --parcels 5000000 --no-baseline
 
 The dataset is generated with ``python -m toolkit.demo --format parquet --partitions K``
 (every scan, not only the visible ones) and cached under bench/out/ (git-ignored). It is
 diagnosed by ``toolkit.scale.diagnose_dataset`` on a local cluster of ``--workers`` worker
 processes (one thread each) limited to ``--memory-limit`` each; the table gives the wall
 time, each worker's peak resident memory (ru_maxrss of its process) and what it spilled to
-disk. The baseline is ``diagnose_all`` on the same data loaded whole, in a fresh process
+disk. The demo generator makes at most 9,999,999 parcels. The baseline is ``diagnose_all`` on the same data loaded whole, in a fresh process
 (wall time and peak memory); the ratio is the cluster's wall time over the baseline's.
 """
 
