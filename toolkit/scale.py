@@ -101,6 +101,9 @@ def cluster(
     processes (``workers``, default one per core, one thread each; ``memory_limit`` per
     worker, e.g. "6GB"), closed again on leaving. The dashboard link is printed."""
     if client is not None:
+        link = getattr(client, "dashboard_link", None)
+        if link and not quiet:
+            print(f"Dask cluster {client.scheduler.address}; dashboard: {link}", file=sys.stderr)
         yield client
         return
     from distributed import Client, LocalCluster
@@ -183,8 +186,8 @@ def _load(source, table: str, label: str) -> pd.DataFrame:
     with fsspec.open(source, "rb") as stream:
         data = stream.read()
     name = source.rstrip("/").rsplit("/", 1)[-1]
-    # a partition is a piece of a dataset already checked as a whole: its size is the
-    # cluster's business (memory_limit), not the single-file loader limits'
+    # a partition's size is bounded by the worker's memory (memory_limit), not by the
+    # single-file loader limits: a partition too large calls for more partitions
     limits = {"max_rows": max(len(data), 1), "max_bytes": 1 << 50}
     if table == "events":
         return read_events(data, source=label, name=name, **limits)
