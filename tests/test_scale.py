@@ -308,8 +308,11 @@ def test_a_worker_killed_mid_run_loses_nothing(tmp_path):
         while not any(client.processing().values()) and time.monotonic() < deadline:
             time.sleep(0.05)
         time.sleep(1.0)  # well into the run
-        os.kill(next(iter(pids.values())), signal.SIGKILL)
+        victim = next(iter(pids.values()))
+        os.kill(victim, signal.SIGKILL)
+        assert worker.is_alive(), "the run ended before a worker could be killed"
         worker.join(timeout=300)
+        assert victim not in client.run(os.getpid).values()  # the nanny started a new one
     assert "error" not in result, result.get("error")
     assert result["run"].parcels == 12_000
     _assert_same(pd.read_parquet(tmp_path / "out"), want)
