@@ -178,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{result['seconds'] / args.parcels * 1e6:.0f} µs",
             " / ".join(_gb(p) for p in result["peaks"].values()),
             " / ".join(_gb(d) for _m, d in result["spills"].values()),
-            "1.00" if not base or "error" in base else f"{result['seconds'] / base['seconds']:.2f}",
+            "-" if not base or "error" in base else f"{result['seconds'] / base['seconds']:.2f}",
         )
     ]
     if base and "error" not in base:
