@@ -13,7 +13,8 @@ What in ``diagnose_all`` looks across parcels, and how it is kept exact here:
   are added up in a tree on the cluster (``EtaHistory.merge``), one ``EtaModel`` is built
   from the sum (``EtaModel.from_history``) and handed to every partition's ``diagnose_all``
   (``eta_model=``). Kaplan-Meier curves depend on these counts only, so the model is the one
-  ``diagnose_all`` fits on the whole data, bit for bit. Only the counts travel, never scans.
+  ``diagnose_all`` fits on the whole data, bit for bit. Only the counts travel, never scans
+  (about one row per past parcel at a few million parcels; one worker fits the model).
 - **Scans dated before the parcel's latest scan by more than the trace span** are found per
   parcel; the data-wide time span ``scan_flags`` looks at first only decides whether to
   look, so the result per parcel is the same in any split.
