@@ -83,6 +83,36 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _diagnose(args: argparse.Namespace) -> int:
+    from toolkit.scale import _connect, diagnose_dataset
+
+    client = _connect(args.scheduler)
+    try:
+        run = diagnose_dataset(
+            args.events,
+            args.parcels,
+            now=args.now,
+            out=args.out,
+            client=client,
+            workers=args.workers,
+            memory_limit=args.memory_limit,
+            progress=not args.quiet,
+        )
+    finally:
+        if client is not None:
+            client.close()
+    print(run.summary())
+    return 0
+
+
+def _repartition(args: argparse.Namespace) -> int:
+    from toolkit.io import repartition
+
+    events, parcels = repartition(args.events, args.parcels, args.out, args.partitions)
+    print(f"wrote {events} and {parcels} in {args.partitions} partitions")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m toolkit", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True, metavar="command")
@@ -177,6 +207,46 @@ def _parser() -> argparse.ArgumentParser:
         "--now", default=None, help="the moment described (the data's as_of, else now)"
     )
     report.set_defaults(run=_report)
+
+    diagnose = commands.add_parser(
+        "diagnose",
+        help="diagnose a co-partitioned Parquet dataset on a Dask cluster",
+        description="Diagnose every parcel of the datasets --events DIR and --parcels DIR "
+        "(part-00000.parquet … co-partitioned by parcel_id, as written by `python -m "
+        "toolkit.demo --format parquet --partitions K` or `python -m toolkit repartition`) "
+        "on a local Dask cluster, or on the scheduler given by --scheduler or "
+        "$TOOLKIT_DASK_SCHEDULER; the result is a Parquet dataset in --out.",
+    )
+    diagnose.add_argument("--events", required=True, metavar="DIR", help="events dataset")
+    diagnose.add_argument("--parcels", required=True, metavar="DIR", help="parcels dataset")
+    diagnose.add_argument("--out", required=True, metavar="DIR", help="result dataset folder")
+    diagnose.add_argument(
+        "--now", default=None, help="the moment of the diagnosis, e.g. 2026-11-20T12:00Z (now)"
+    )
+    diagnose.add_argument(
+        "--scheduler", default=None, metavar="tcp://HOST:PORT", help="a running Dask scheduler"
+    )
+    diagnose.add_argument(
+        "--workers", type=int, default=None, help="local cluster: worker processes (one a core)"
+    )
+    diagnose.add_argument(
+        "--memory-limit", default="auto", help="local cluster: memory per worker, e.g. 6GB"
+    )
+    diagnose.add_argument("--quiet", action="store_true", help="no dashboard link or progress")
+    diagnose.set_defaults(run=_diagnose)
+
+    repart = commands.add_parser(
+        "repartition",
+        help="write an events and a parcels export as co-partitioned Parquet datasets",
+        description="Shuffle an events and a parcels export (CSV/TSV, optionally gzipped, or "
+        "Parquet files or folders; paths or fsspec URLs) into --out/events/ and "
+        "--out/parcels/, co-partitioned by parcel_id, for `python -m toolkit diagnose`.",
+    )
+    repart.add_argument("--events", required=True, metavar="PATH", help="events export")
+    repart.add_argument("--parcels", required=True, metavar="PATH", help="parcels export")
+    repart.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    repart.add_argument("--partitions", type=int, required=True, help="number of partitions")
+    repart.set_defaults(run=_repartition)
     return parser
 
 

@@ -32,7 +32,7 @@ from toolkit.errors import (
     TimeParseError,
     ToolkitError,
 )
-from toolkit.files import private_dir, private_file, write_private_text
+from toolkit.files import private_dir, private_file, tighten, write_private_text
 from toolkit.model import (
     EVENT_COLUMNS,
     PARCEL_COLUMNS,
@@ -943,3 +943,177 @@ def write_events(df: pd.DataFrame, path: str | os.PathLike) -> Path:
 def write_parcels(df: pd.DataFrame, path: str | os.PathLike) -> Path:
     """Save a parcels table as CSV/TSV (optionally .gz) or Parquet, chosen by suffix (0600)."""
     return _write(validate_parcels(df, "parcels to write"), path)
+
+
+# ------------------------------------------------------------------ partitioned datasets
+# A dataset too large for one machine is a folder of Parquet files part-00000.parquet,
+# part-00001.parquet … The events and parcels datasets of one export are co-partitioned:
+# a parcel's row and all its scans are in files of the same number, chosen by a stable
+# hash of its parcel_id (partition_of), so each partition can be diagnosed on its own.
+
+PARTITION_FILE = "part-{:05d}.parquet"
+_PARTITION_NAME = re.compile(r"^part-(\d+)\.parquet$")
+REPARTITION_HINT = (
+    "Repartition the export once with toolkit.io.repartition(events, parcels, out, partitions) "
+    "or `python -m toolkit repartition --events … --parcels … --out DIR`"
+)
+
+
+def partition_of(parcel_ids: pd.Series | np.ndarray | list, partitions: int) -> np.ndarray:
+    """The partition number (0 … partitions-1) of each parcel id: a stable hash of its text.
+
+    The hash (pandas' SipHash of the UTF-8 text, with its fixed key) does not depend on the
+    machine, the process or the order of the ids, so files written at different times and
+    places agree. Ids are compared as the loaders read them: surrounding spaces removed.
+    """
+    if int(partitions) < 1:
+        raise InputError(f"partitions must be 1 or more, got {partitions}", "partition_of")
+    values = pd.Series(np.asarray(parcel_ids, dtype=object)).astype(str).str.strip()
+    hashed = pd.util.hash_array(values.to_numpy(dtype=object), categorize=True)
+    return (hashed % np.uint64(partitions)).astype(np.int64)
+
+
+def partition_paths(dataset: str | os.PathLike) -> list[str]:
+    """The partition files of a dataset folder (local path or fsspec URL), in number order.
+
+    Raises InputError when the folder is missing, holds no part-NNNNN.parquet files, or
+    their numbers have gaps.
+    """
+    import fsspec
+
+    url = os.fspath(dataset)
+    fs, root = fsspec.core.url_to_fs(url)
+    if not fs.isdir(root):
+        raise InputError(
+            "the dataset folder does not exist",
+            url,
+            "Give the folder written by `python -m toolkit.demo --format parquet --partitions K` "
+            "or by toolkit.io.repartition",
+        )
+    found = {}
+    for path in fs.ls(root, detail=False):
+        m = _PARTITION_NAME.match(path.rstrip("/").rsplit("/", 1)[-1])
+        if m:
+            found[int(m.group(1))] = path
+    if not found:
+        raise InputError(
+            "the folder holds no partition files (part-00000.parquet …)", url, REPARTITION_HINT
+        )
+    missing = sorted(set(range(max(found) + 1)) - set(found))
+    if missing:
+        raise InputError(
+            f"partition file(s) {', '.join(PARTITION_FILE.format(i) for i in missing[:5])} "
+            f"are missing ({len(found)} found, numbered up to {max(found)})",
+            url,
+            REPARTITION_HINT,
+        )
+    protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
+    prefix = "" if protocol in ("file", "local") else f"{protocol}://"
+    return [prefix + found[i] for i in range(len(found))]
+
+
+def _partition_key(frame: pd.DataFrame, table: str) -> pd.Series:
+    """The parcel id each raw row will have once loaded (the loaders' fallbacks included)."""
+    from toolkit.tracking.normalize import _clean_number
+
+    def text(col: str) -> pd.Series:
+        if col not in frame.columns:
+            return pd.Series(pd.NA, index=frame.index, dtype="string")
+        values = frame[col].astype("string").str.strip()
+        return values.mask(values == "")
+
+    if table == "events":
+        number = _clean_number(frame["tracking_number"]) if "tracking_number" in frame else None
+        key = text("parcel_id")
+        return key if number is None else key.fillna(number)
+    number = _clean_numbers(text("international_number"))
+    return text("parcel_id").fillna(text("order_id")).fillna(number)
+
+
+def _dask_table(source: str | os.PathLike, table: str):
+    """A raw export (CSV/TSV, optionally gzipped, or Parquet file or folder) as a dask
+    DataFrame of text cells, with the column names the loaders use."""
+    import dask.dataframe as dd
+    import fsspec
+
+    url = os.fspath(source)
+    fs, root = fsspec.core.url_to_fs(url)
+    if not fs.exists(root):
+        raise InputError(f"the {table} export does not exist", url, "Check the path or URL")
+    kind = _suffix(url.rstrip("/"))
+    if fs.isdir(root) or kind == ".parquet":
+        frame = dd.read_parquet(url)
+    elif kind in (".csv", ".csv.gz", ".tsv", ".tsv.gz"):
+        frame = dd.read_csv(
+            url,
+            sep="\t" if kind.startswith(".tsv") else ",",
+            dtype=str,
+            keep_default_na=False,
+            blocksize=None if kind.endswith(".gz") else "64MB",
+            encoding="utf-8",
+        )
+    else:
+        raise _unsupported(url)
+    frame.columns = [_column_name(str(c)) for c in frame.columns]
+    need = ("tracking_number",) if table == "events" else ("international_number",)
+    if "parcel_id" not in frame.columns and not set(need) & set(frame.columns):
+        raise MissingColumnsError(["parcel_id"], table, url)
+    return frame
+
+
+def repartition(
+    events: str | os.PathLike,
+    parcels: str | os.PathLike,
+    out: str | os.PathLike,
+    partitions: int,
+    client=None,
+) -> tuple[str, str]:
+    """Write an events and a parcels export as co-partitioned Parquet datasets, once.
+
+    ``events`` and ``parcels`` are files (CSV/TSV, optionally gzipped, or Parquet) or
+    Parquet folders, local paths or fsspec URLs; ``out`` receives ``events/`` and
+    ``parcels/``, each with ``partitions`` files part-00000.parquet …, a parcel's scans and
+    row in files of the same number (partition_of). The rows are moved unchanged (as text
+    for CSV): loading and checking happen when the partitions are read. The shuffle runs on
+    Dask (the ``client``'s cluster, else the default scheduler). Returns the two folders.
+    """
+    import fsspec
+
+    partitions = int(partitions)
+    if partitions < 1:
+        raise InputError(f"partitions must be 1 or more, got {partitions}", "repartition")
+    base = os.fspath(out).rstrip("/")
+    fs, root = fsspec.core.url_to_fs(base)
+    targets = []
+    for source, table in ((events, "events"), (parcels, "parcels")):
+        frame = _dask_table(source, table)
+        keyed = frame.map_partitions(
+            lambda df, t=table: df.assign(
+                _partition=partition_of(_partition_key(df, t), partitions)
+            ),
+        )
+        # partition i of the result holds exactly the rows of partition number i
+        moved = keyed.set_index("_partition", divisions=[*range(partitions), partitions])
+        target = f"{base}/{table}"
+        if fs.exists(f"{root}/{table}"):
+            fs.rm(f"{root}/{table}", recursive=True)
+        local = (fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]) in (
+            "file",
+            "local",
+        )
+        if local:  # the tables hold recipient data: owner-only folders and files
+            private_dir(f"{root}/{table}")
+        else:
+            fs.makedirs(f"{root}/{table}", exist_ok=True)
+        moved.to_parquet(
+            target,
+            write_index=False,
+            name_function=PARTITION_FILE.format,
+            write_metadata_file=False,
+            compute_kwargs={} if client is None else {"scheduler": client},
+        )
+        if local:
+            for path in Path(root, table).glob("part-*.parquet"):
+                tighten(path)
+        targets.append(target)
+    return targets[0], targets[1]

@@ -46,6 +46,7 @@ from toolkit.diagnosis.eta import (
     NO_TIME,
     NS_PER_DAY,
     STAGES,
+    EtaHistory,
     EtaModel,
     basis_text,
     reason_texts,
@@ -96,6 +97,7 @@ __all__ = [
     "DiagnosisConfig",
     "diagnose",
     "diagnose_all",
+    "eta_history",
     "fit_eta",
     "parcel_eta",
     "scan_flags",
@@ -801,6 +803,13 @@ def _fit_from_features(
     f: dict, sf: np.ndarray, parcels: pd.DataFrame, now_ns: int, config: DiagnosisConfig
 ) -> EtaModel:
     """ETA model from per-parcel stage times; returned or excepted parcels leave at their last scan."""
+    return EtaModel.from_history(_history_from_features(f, sf, parcels, now_ns), config)
+
+
+def _history_from_features(
+    f: dict, sf: np.ndarray, parcels: pd.DataFrame, now_ns: int
+) -> EtaHistory:
+    """The counted history (EtaHistory) of the parcels in ``f`` that have scans."""
     last = f["last"]
     deliv_first = f["first"][:, _IX[M.DELIVERED]]
     ret_last = np.maximum(last[:, _IX[M.RETURNING]], last[:, _IX[M.RETURNED]])
@@ -810,7 +819,7 @@ def _fit_from_features(
     n_all = len(f["ids"])
     lanes = parcels[list(LANE_FIELDS)].reindex(range(n_all))
     has = f["count"] > 0
-    return EtaModel.from_stage_times(sf[has], delivered[has], end[has], lanes[has], config)
+    return EtaHistory.of(sf[has], delivered[has], end[has], lanes[has])
 
 
 # ---------------------------------------------------------------- public API
@@ -823,6 +832,19 @@ def fit_eta(
     config: DiagnosisConfig = DEFAULT_CONFIG,
 ) -> EtaModel:
     """Fit the arrival-time model on a history of events (lanes from ``parcels`` when given)."""
+    return EtaModel.from_history(eta_history(events, parcels, now), config)
+
+
+def eta_history(
+    events: pd.DataFrame, parcels: pd.DataFrame | None = None, now: pd.Timestamp | None = None
+) -> EtaHistory:
+    """What ``fit_eta`` learns from these events, counted (``eta.EtaHistory``).
+
+    Histories of disjoint sets of parcels (each with all its scans) merge
+    (``EtaHistory.merge``) into the history of all of them, and ``EtaModel.from_history``
+    of that is the model ``fit_eta`` and ``diagnose_all`` fit on the whole at once: this is
+    how the model of a dataset split in partitions is fitted (toolkit.scale).
+    """
     now = utc_now(now)
     _check_events(events)
     if parcels is None:
@@ -834,7 +856,7 @@ def fit_eta(
     counted = events[flags == 0] if flags.any() else events
     f = _features(counted, pd.Index(parcels["parcel_id"]))
     sf, _, _ = _stage_times(f)
-    return _fit_from_features(f, sf, parcels, now.value, config)
+    return _history_from_features(f, sf, parcels, now.value)
 
 
 def same_history(a: pd.DataFrame, b: pd.DataFrame, parcel_id: object) -> bool:

@@ -1546,6 +1546,64 @@ class _Writer:
                 writer.close()
 
 
+class _PartitionedWriter(_Writer):
+    """Writes parcels and events as co-partitioned Parquet datasets: out/parcels/ and
+    out/events/, files part-00000.parquet … of ``partitions`` numbers, a parcel's row and
+    scans in files of the same number (toolkit.io.partition_of)."""
+
+    def __init__(self, out_dir: str | Path, partitions: int):
+        from toolkit.io import PARTITION_FILE
+
+        if partitions < 1:
+            raise InputError(
+                f"--partitions must be 1 or more, got {partitions}", "toolkit.world.demo"
+            )
+        super().__init__(out_dir, "parquet")
+        self.paths = (self.dir / "parcels", self.dir / "events")
+        for folder in self.paths:
+            folder.mkdir(exist_ok=True)
+            for old in folder.glob("part-*.parquet"):
+                old.unlink()
+        self.partitions = partitions
+        self._files = [
+            [f / PARTITION_FILE.format(i) for i in range(partitions)] for f in self.paths
+        ]
+        self._writers: list[dict[int, pq.ParquetWriter]] = [{}, {}]
+        self._schemas: list[pa.Schema | None] = [None, None]
+
+    def add(self, parcels: pa.Table, events: pa.Table) -> None:
+        """Append one chunk of both tables, each row to its parcel's partition."""
+        from toolkit.io import partition_of
+
+        for i, table in enumerate((parcels, events)):
+            self.rows[i] += table.num_rows
+            self._schemas[i] = table.schema
+            ids = table.column("parcel_id").to_numpy(zero_copy_only=False)
+            part = partition_of(ids, self.partitions)
+            order = np.argsort(part, kind="stable")
+            bounds = np.searchsorted(part[order], np.arange(self.partitions + 1))
+            for k in range(self.partitions):
+                if bounds[k] == bounds[k + 1]:
+                    continue
+                rows = table.take(pa.array(order[bounds[k] : bounds[k + 1]]))
+                if k not in self._writers[i]:
+                    self._writers[i][k] = pq.ParquetWriter(self._files[i][k], table.schema)
+                self._writers[i][k].write_table(rows)
+
+    def close(self) -> None:
+        """Finish the files; a partition without rows gets an empty file, so both datasets
+        always hold the same numbers."""
+        for i, writers in enumerate(self._writers):
+            for writer in writers.values():
+                writer.close()
+            schema = self._schemas[i] or pa.schema(
+                [(c, pa.string()) for c in (PARCEL_FILE_COLUMNS, EVENT_FILE_COLUMNS)[i]]
+            )
+            for k in range(self.partitions):
+                if k not in writers:
+                    pq.write_table(schema.empty_table(), self._files[i][k])
+
+
 def _as_table(df: pd.DataFrame, columns: tuple[str, ...], table: str) -> pa.Table:
     from toolkit.errors import MissingColumnsError
 
@@ -1706,6 +1764,13 @@ def _parser() -> argparse.ArgumentParser:
         help="inject lane incidents and write their truth to incidents.csv: a count "
         "(kinds and sizes 10, 25, 50 in turn) or e.g. 'customs:25,handover:10,hub:50,carrier:25'",
     )
+    parser.add_argument(
+        "--partitions",
+        type=int,
+        default=None,
+        help="write Parquet datasets out/parcels/ and out/events/ in this many files, "
+        "co-partitioned by parcel_id (for `python -m toolkit diagnose`)",
+    )
     parser.add_argument("--quiet", action="store_true", help="print nothing on success")
     return parser
 
@@ -1717,7 +1782,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         plan = incident_plan(args.incidents)
         truth: list[dict] = []
-        writer = _Writer(demo_dir() if args.out is None else args.out, args.format)
+        out = demo_dir() if args.out is None else args.out
+        if args.partitions is not None and args.format != "parquet":
+            raise InputError("--partitions writes Parquet datasets", hint="Add --format parquet")
+        if args.partitions is None:
+            writer = _Writer(out, args.format)
+        else:
+            writer = _PartitionedWriter(out, args.partitions)
         for parcel_table, event_table in _tables(args.parcels, args.seed, args.as_of, plan, truth):
             writer.add(parcel_table, event_table)
         writer.close()

@@ -1,0 +1,221 @@
+"""The diagnosis of a partitioned dataset on a local Dask cluster: time, memory, spill.
+
+    python bench/diagnose_cluster.py                       # 100,000 parcels
+    python bench/diagnose_cluster.py --parcels 1000000
+    python bench/diagnose_cluster.py --parcels 5000000 --no-baseline
+
+The dataset is generated with ``python -m toolkit.demo --format parquet --partitions K``
+(every scan, not only the visible ones) and cached under bench/out/ (git-ignored). It is
+diagnosed by ``toolkit.scale.diagnose_dataset`` on a local cluster of ``--workers`` worker
+processes (one thread each) limited to ``--memory-limit`` each; the table gives the wall
+time, each worker's peak resident memory (ru_maxrss of its process) and what it spilled to
+disk. The demo generator makes at most 9,999,999 parcels. The baseline is ``diagnose_all`` on the same data loaded whole, in a fresh process
+(wall time and peak memory); the ratio is the cluster's wall time over the baseline's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+OUT = ROOT / "bench" / "out"
+PARCELS_PER_PARTITION = 50_000
+
+_BASELINE = """
+import json, resource, sys, time
+import pandas as pd
+from toolkit.diagnosis.diagnose import diagnose_all
+from toolkit.io import partition_paths, read_events, read_parcels
+events, parcels, now = sys.argv[1:4]
+began = time.perf_counter()
+big = {"max_rows": 10**9, "max_bytes": 1 << 50}
+ev = pd.concat([read_events(p, **big) for p in partition_paths(events)], ignore_index=True)
+pc = pd.concat([read_parcels(p, **big) for p in partition_paths(parcels)], ignore_index=True)
+loaded = time.perf_counter()
+table = diagnose_all(ev, pc, pd.Timestamp(now))
+done = time.perf_counter()
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+print(json.dumps({"seconds": done - began, "load": loaded - began, "peak": peak,
+                  "parcels": len(table)}))
+"""
+
+
+def _gb(n: float) -> str:
+    return f"{n / 1024**3:.2f} GB"
+
+
+def table(rows: list[tuple], header: tuple) -> str:
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=True)]
+    lines = [
+        "| " + " | ".join(str(x).ljust(w) for x, w in zip(r, widths, strict=True)) + " |"
+        for r in [header, *rows]
+    ]
+    lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    return "\n".join(lines)
+
+
+def dataset(parcels: int, partitions: int, seed: int) -> tuple[Path, Path, float]:
+    """The cached dataset's folders (generated when missing) and seconds spent generating."""
+    from toolkit.world import demo
+
+    folder = OUT / f"cluster-{parcels}-{partitions}-{seed}"
+    events, table_dir = folder / "events", folder / "parcels"
+    if (folder / "done").is_file():
+        return events, table_dir, 0.0
+    began = time.perf_counter()
+    argv = ["--parcels", str(parcels), "--seed", str(seed), "--format", "parquet"]
+    argv += ["--partitions", str(partitions), "--out", str(folder), "--quiet"]
+    if demo.main(argv) != 0:
+        raise SystemExit("generating the dataset failed")
+    (folder / "done").write_text("")
+    return events, table_dir, time.perf_counter() - began
+
+
+def _worker_peak() -> int:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _worker_spill(dask_worker) -> tuple[int, int]:
+    data = dask_worker.data
+    total = getattr(data, "spilled_total", None)
+    if total is None:
+        return 0, 0
+    return int(total.memory), int(total.disk)
+
+
+def on_cluster(events: Path, parcels: Path, now: str, workers: int, memory: str) -> dict:
+    from distributed import Client, LocalCluster
+
+    from toolkit.scale import diagnose_dataset
+
+    with (
+        LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            memory_limit=memory,
+            dashboard_address=":0",
+        ) as cluster,
+        Client(cluster) as client,
+        tempfile.TemporaryDirectory(dir=OUT) as out,
+    ):
+        print(f"dashboard: {client.dashboard_link}", file=sys.stderr)
+        began = time.perf_counter()
+        run = diagnose_dataset(events, parcels, now, out=Path(out) / "result", client=client)
+        seconds = time.perf_counter() - began
+        peaks = client.run(_worker_peak)
+        spills = client.run(_worker_spill)
+    return {
+        "seconds": seconds,
+        "parcels": run.parcels,
+        "peaks": peaks,
+        "spills": spills,
+        "history": (run.history_parcels, run.history_rows),
+    }
+
+
+def baseline(events: Path, parcels: Path, now: str) -> dict:
+    done = subprocess.run(
+        [sys.executable, "-c", _BASELINE, str(events), str(parcels), now],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+        check=False,
+    )
+    if done.returncode != 0:
+        return {"error": done.stderr.strip().splitlines()[-1] if done.stderr else "failed"}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    from toolkit.world.demo import DEFAULT_AS_OF
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--parcels", type=int, default=100_000, help="parcels (100,000)")
+    parser.add_argument(
+        "--partitions",
+        type=int,
+        default=None,
+        help=f"partitions (one per {PARCELS_PER_PARTITION:,} parcels, at least 4)",
+    )
+    parser.add_argument("--workers", type=int, default=2, help="worker processes (2)")
+    parser.add_argument("--memory-limit", default="6GB", help="memory per worker (6GB)")
+    parser.add_argument("--seed", type=int, default=7, help="demo seed (7)")
+    parser.add_argument(
+        "--no-baseline", action="store_true", help="skip diagnose_all on the whole data"
+    )
+    args = parser.parse_args(argv)
+    partitions = args.partitions or max(4, -(-args.parcels // PARCELS_PER_PARTITION))
+    OUT.mkdir(parents=True, exist_ok=True)
+    events, parcels, generated = dataset(args.parcels, partitions, args.seed)
+    size = sum(p.stat().st_size for p in [*events.iterdir(), *parcels.iterdir()])
+    scans = _rows(events)
+    now = DEFAULT_AS_OF
+
+    result = on_cluster(events, parcels, now, args.workers, args.memory_limit)
+    base = None if args.no_baseline else baseline(events, parcels, now)
+
+    print(
+        f"\n{args.parcels:,} parcels, {scans:,} scans, {partitions} partitions "
+        f"({_gb(size)} of Parquet{f', generated in {generated:.0f} s' if generated else ''}); "
+        f"local cluster of {args.workers} workers x 1 thread, {args.memory_limit} each\n"
+    )
+    rows = [
+        (
+            "diagnose_dataset (cluster)",
+            f"{result['seconds']:.1f} s",
+            f"{result['seconds'] / args.parcels * 1e6:.0f} µs",
+            " / ".join(_gb(p) for p in result["peaks"].values()),
+            " / ".join(_gb(d) for _m, d in result["spills"].values()),
+            "-" if not base or "error" in base else f"{result['seconds'] / base['seconds']:.2f}",
+        )
+    ]
+    if base and "error" not in base:
+        rows.append(
+            (
+                "diagnose_all (one process)",
+                f"{base['seconds']:.1f} s (load {base['load']:.0f} s)",
+                f"{base['seconds'] / args.parcels * 1e6:.0f} µs",
+                _gb(base["peak"]),
+                "-",
+                "1.00 (baseline)",
+            )
+        )
+    elif base:
+        rows.append(("diagnose_all (one process)", "failed", "-", "-", "-", base["error"][:60]))
+    print(
+        table(
+            rows,
+            ("run", "wall time", "per parcel", "peak memory per worker", "spilled", "ratio"),
+        )
+    )
+    past, rows = result["history"]
+    print(
+        f"\nThe lane model learned from {past:,} parcels with scans, counted in {rows:,} rows "
+        "(stage x lane x minute) gathered from the partitions instead of their scans."
+    )
+    if result["parcels"] != args.parcels:
+        print(f"only {result['parcels']:,} of {args.parcels:,} parcels diagnosed")
+        return 1
+    return 0
+
+
+def _rows(folder: Path) -> int:
+    import pyarrow.parquet as pq
+
+    return sum(pq.ParquetFile(p).metadata.num_rows for p in sorted(folder.glob("*.parquet")))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,525 @@
+"""The diagnosis of datasets too large for one machine, on a Dask cluster.
+
+A dataset is a pair of Parquet folders, ``events/`` and ``parcels/``, co-partitioned by
+parcel_id (toolkit.io: ``partition_of``, ``repartition``; ``python -m toolkit.demo
+--format parquet --partitions K`` writes them): a parcel's row and all its scans are in the
+files of the same number, so each partition is diagnosed by ``diagnose_all`` on its own.
+
+What in ``diagnose_all`` looks across parcels, and how it is kept exact here:
+
+- **The lane ETA model** is fitted on every parcel with scans (those without a parcels row
+  too). Each partition counts its history (``diagnose.eta_history``: per stage, lane and
+  whole minute, how many parcels left the stage's clock and how many by delivery); the counts
+  are added up in a tree on the cluster (``EtaHistory.merge``), one ``EtaModel`` is built
+  from the sum (``EtaModel.from_history``) and handed to every partition's ``diagnose_all``
+  (``eta_model=``). Kaplan-Meier curves depend on these counts only, so the model is the one
+  ``diagnose_all`` fits on the whole data, bit for bit. Only the counts travel, never scans
+  (about one row per past parcel at a few million parcels; one worker fits the model).
+- **Scans dated before the parcel's latest scan by more than the trace span** are found per
+  parcel; the data-wide time span ``scan_flags`` looks at first only decides whether to
+  look, so the result per parcel is the same in any split.
+- Everything else (the category rules, number checks, lane thresholds, texts) reads one
+  parcel's own row and scans.
+
+Each parcel therefore gets the category, ETA and texts ``diagnose_all`` gives it on all the
+data at once. The partitions are read twice (once to count the history, once to diagnose),
+so no worker holds more than a few partitions at a time; with ``out`` the second pass
+reads the tables as the first loaded them (typed Parquet in out/.loaded/, removed at the
+end) instead of parsing the raw files again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from toolkit.diagnosis.diagnose import diagnose_all, eta_history
+from toolkit.diagnosis.eta import EtaHistory, EtaModel
+from toolkit.errors import InputError, ToolkitError
+from toolkit.files import private_dir
+from toolkit.io import (
+    PARTITION_FILE,
+    REPARTITION_HINT,
+    partition_of,
+    partition_paths,
+    read_events,
+    read_parcels,
+)
+from toolkit.policy import DEFAULT_CONFIG, DiagnosisConfig
+from toolkit.times import utc_now
+
+__all__ = ["SCHEDULER_ENV", "ScaleRun", "cluster", "diagnose_dataset"]
+
+SCHEDULER_ENV = "TOOLKIT_DASK_SCHEDULER"  # tcp://host:8786 of a team's scheduler
+_MERGE_FAN_IN = 8  # histories added up per task in the tree reduction
+_SCRATCH = ".loaded"  # under out/: the partitions as loaded, kept between the two passes
+
+
+@dataclass
+class ScaleRun:
+    """What ``diagnose_dataset`` wrote: the output folder, partitions and parcels per category."""
+
+    out: str
+    partitions: int
+    parcels: int
+    categories: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    dashboard: str | None = None
+    history_parcels: int = 0  # past parcels the lane model learned from
+    history_rows: int = 0  # rows of counted history those came down to
+
+    def summary(self) -> str:
+        """A few lines for people: counts per category and where the result is."""
+        lines = [
+            f"diagnosed {self.parcels:,} parcels in {self.partitions} partitions "
+            f"in {self.seconds:.1f} s; result: {self.out}"
+        ]
+        width = max((len(c) for c in self.categories), default=0)
+        for cat, n in sorted(self.categories.items(), key=lambda kv: -kv[1]):
+            lines.append(f"  {cat:<{width}}  {n:>12,}")
+        return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------- the cluster
+
+
+@contextlib.contextmanager
+def cluster(
+    client=None,
+    *,
+    workers: int | None = None,
+    memory_limit: str | float | None = "auto",
+    quiet: bool = False,
+) -> Iterator:
+    """A ``distributed.Client``: ``client`` itself when given, else one joined to the
+    scheduler named by $TOOLKIT_DASK_SCHEDULER (tcp://…), else a local cluster of worker
+    processes (``workers``, default one per core, one thread each; ``memory_limit`` per
+    worker, e.g. "6GB"), closed again on leaving. The dashboard link is printed."""
+    if client is not None:
+        link = getattr(client, "dashboard_link", None)
+        if link and not quiet:
+            print(f"Dask cluster {client.scheduler.address}; dashboard: {link}", file=sys.stderr)
+        yield client
+        return
+    from distributed import Client, LocalCluster
+
+    address = os.environ.get(SCHEDULER_ENV, "").strip()
+    if address:
+        try:
+            joined = Client(address, timeout="20s")
+        except OSError as exc:
+            raise InputError(
+                f"cannot reach the Dask scheduler at {address} ({exc})",
+                SCHEDULER_ENV,
+                "Check the address and that the scheduler runs, or unset the variable to use "
+                "a local cluster",
+            ) from exc
+        if not quiet:
+            print(f"Dask scheduler {address}; dashboard: {joined.dashboard_link}", file=sys.stderr)
+        try:
+            yield joined
+        finally:
+            joined.close()
+        return
+    n = workers or os.cpu_count() or 1
+    local = LocalCluster(
+        n_workers=n,
+        threads_per_worker=1,
+        processes=True,
+        memory_limit=memory_limit,
+        dashboard_address=":0",
+    )
+    started = Client(local)
+    if not quiet:
+        print(
+            f"local Dask cluster: {n} worker process(es); dashboard: {started.dashboard_link}",
+            file=sys.stderr,
+        )
+    try:
+        yield started
+    finally:
+        started.close()
+        local.close()
+
+
+def _is_local(fs) -> bool:
+    protocol = fs.protocol if isinstance(fs.protocol, str) else fs.protocol[0]
+    return protocol in ("file", "local")
+
+
+def _connect(scheduler: str | None):
+    """A client for ``scheduler`` (tcp://…), or None for the default."""
+    if not scheduler:
+        return None
+    from distributed import Client
+
+    try:
+        return Client(scheduler, timeout="20s")
+    except OSError as exc:
+        raise InputError(
+            f"cannot reach the Dask scheduler ({exc})",
+            scheduler,
+            "Check the address (tcp://host:8786) and that the scheduler runs",
+        ) from exc
+
+
+# ------------------------------------------------------------------------- one partition
+
+
+def _portable(exc: ToolkitError, where: str) -> InputError:
+    """The error as a plain InputError naming the partition (it travels between processes)."""
+    place = where if not exc.where or exc.where in where else f"{where} ({exc.where})"
+    return InputError(exc.what, place, exc.hint)
+
+
+def _load(source, table: str, label: str) -> pd.DataFrame:
+    """One partition of a table: a file path/URL read by the toolkit's loaders, or a frame."""
+    if isinstance(source, pd.DataFrame):
+        return source
+    import fsspec
+
+    with fsspec.open(source, "rb") as stream:
+        data = stream.read()
+    name = source.rstrip("/").rsplit("/", 1)[-1]
+    # a partition's size is bounded by the worker's memory (memory_limit), not by the
+    # single-file loader limits: a partition too large calls for more partitions
+    limits = {"max_rows": max(len(data), 1), "max_bytes": 1 << 50}
+    if table == "events":
+        return read_events(data, source=label, name=name, **limits)
+    return read_parcels(data, name=name, **limits)
+
+
+def _check_placed(ids: pd.Series, number: int, partitions: int, where: str) -> None:
+    """Refuse a partition holding parcels whose hash names another partition."""
+    if not len(ids):
+        return
+    home = partition_of(ids, partitions)
+    wrong = home != number
+    if wrong.any():
+        first = int(wrong.argmax())
+        raise InputError(
+            f"{int(wrong.sum()):,} row(s) belong to other partitions: parcel "
+            f"{ids.iloc[first]!r} is in partition {number} but its parcel_id hashes to "
+            f"partition {int(home[first])} of {partitions}: the events and parcels are not "
+            "co-partitioned by parcel_id",
+            where,
+            REPARTITION_HINT,
+        )
+
+
+def _where(source, label: str, number: int) -> str:
+    """A partition named for messages: 'events/part-00003.parquet (partition 3)'."""
+    if isinstance(source, str):
+        return f"{label}/{source.rstrip('/').rsplit('/', 1)[-1]} (partition {number})"
+    return f"{label} partition {number}"
+
+
+def _partition(
+    events_src, parcels_src, number: int, partitions: int, labels: tuple[str, str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    where_e, where_p = (
+        _where(src, label, number)
+        for src, label in zip((events_src, parcels_src), labels, strict=True)
+    )
+    try:
+        events = _load(events_src, "events", labels[0])
+    except ToolkitError as exc:
+        raise _portable(exc, where_e) from None
+    try:
+        parcels = _load(parcels_src, "parcels", labels[1])
+    except ToolkitError as exc:
+        raise _portable(exc, where_p) from None
+    for frame, where, table in ((events, where_e, "events"), (parcels, where_p, "parcels")):
+        if "parcel_id" not in frame.columns:
+            raise InputError(
+                f"the {table} table has no 'parcel_id' column",
+                where,
+                "Add the column, or load the files with toolkit.io and repartition them",
+            )
+    _check_placed(events["parcel_id"], number, partitions, where_e)
+    _check_placed(parcels["parcel_id"], number, partitions, where_p)
+    return events, parcels
+
+
+def _history_task(
+    events_src, parcels_src, number, partitions, labels, now, scratch: str | None
+) -> EtaHistory:
+    events, parcels = _partition(events_src, parcels_src, number, partitions, labels)
+    if scratch is not None:  # the loaded tables, so that the diagnosis does not load again
+        import fsspec
+
+        for frame, table in ((events, "events"), (parcels, "parcels")):
+            with fsspec.open(_scratch_file(scratch, table, number), "wb") as stream:
+                frame.to_parquet(stream, index=False)
+    try:
+        return eta_history(events, parcels, now)
+    except ToolkitError as exc:
+        raise _portable(exc, _where(events_src, labels[0], number)) from None
+
+
+def _scratch_file(scratch: str, table: str, number: int) -> str:
+    return f"{scratch}/{table}-{number:05d}.parquet"
+
+
+def _merge_task(*histories: EtaHistory) -> EtaHistory:
+    return EtaHistory.merge(histories)
+
+
+def _diagnose_task(
+    events_src,
+    parcels_src,
+    number,
+    partitions,
+    labels,
+    now,
+    model: EtaModel,
+    config: DiagnosisConfig,
+    check_numbers: str,
+    scratch: str | None = None,
+) -> pd.DataFrame:
+    if scratch is None:
+        events, parcels = _partition(events_src, parcels_src, number, partitions, labels)
+    else:
+        import fsspec
+
+        loaded = []
+        for table in ("events", "parcels"):
+            with fsspec.open(_scratch_file(scratch, table, number), "rb") as stream:
+                loaded.append(pd.read_parquet(stream))
+        events, parcels = loaded
+    try:
+        table = diagnose_all(
+            events, parcels, now, config, eta_model=model, check_numbers=check_numbers
+        )
+    except ToolkitError as exc:
+        raise _portable(exc, _where(events_src, labels[0], number)) from None
+    table = table.reset_index(drop=True)
+    table.attrs = {}
+    return table
+
+
+def _write_task(table: pd.DataFrame, path: str) -> dict[str, int]:
+    import fsspec
+
+    with fsspec.open(path, "wb") as stream:
+        table.to_parquet(stream, index=False)
+    counts = table["category"].value_counts()
+    return {str(k): int(v) for k, v in counts.items() if v}
+
+
+# ------------------------------------------------------------------------------ the inputs
+
+
+def _sources(data, table: str) -> tuple[list, str]:
+    """Per-partition sources of a dataset: file paths/URLs, or a dask DataFrame's partitions."""
+    if isinstance(data, str | os.PathLike):
+        url = os.fspath(data)
+        return partition_paths(url), url.rstrip("/").rsplit("/", 1)[-1] or table
+    if hasattr(data, "to_delayed") and hasattr(data, "npartitions"):
+        return list(data.to_delayed()), table
+    raise InputError(
+        f"{table} must be a dataset folder (path or URL) or a dask DataFrame, "
+        f"got {type(data).__name__}",
+        "diagnose_dataset",
+    )
+
+
+def _tree_merge(histories: Sequence):
+    """Add the per-partition histories up in a tree of delayed merges."""
+    from dask import delayed
+
+    level = list(histories)
+    while len(level) > 1:
+        level = [
+            delayed(_merge_task, pure=True)(*level[i : i + _MERGE_FAN_IN])
+            for i in range(0, len(level), _MERGE_FAN_IN)
+        ]
+    return level[0] if len(level) == 1 else delayed(_merge_task)()
+
+
+def _meta() -> pd.DataFrame:
+    """The columns and types of diagnose_all's table (for a dask DataFrame of results)."""
+    from toolkit.model import EVENT_DTYPES, PARCEL_DTYPES
+
+    events = pd.DataFrame({c: pd.Series(dtype=t) for c, t in EVENT_DTYPES.items()})
+    parcels = pd.DataFrame({c: pd.Series(dtype=t) for c, t in PARCEL_DTYPES.items()})
+    table = diagnose_all(events, parcels, pd.Timestamp("2026-01-01", tz="UTC"))
+    table.attrs = {}
+    return table
+
+
+# --------------------------------------------------------------------------- the public call
+
+
+def diagnose_dataset(
+    events,
+    parcels,
+    now: pd.Timestamp | str | None = None,
+    out: str | os.PathLike | None = None,
+    client=None,
+    *,
+    config: DiagnosisConfig = DEFAULT_CONFIG,
+    check_numbers: str = "unscanned",
+    workers: int | None = None,
+    memory_limit: str | float | None = "auto",
+    progress: bool = True,
+):
+    """Diagnose every parcel of a co-partitioned dataset on a Dask cluster.
+
+    ``events`` and ``parcels`` are dataset folders (local paths or fsspec URLs holding
+    part-00000.parquet …, see toolkit.io.repartition) or dask DataFrames in the contract
+    with the same number of partitions, partition i holding the parcels whose parcel_id
+    hashes to i (``toolkit.io.partition_of``). Partitions that are not co-located are refused
+    (InputError naming the partition and the repartition function).
+
+    The cluster is ``client`` (a ``distributed.Client``, or the name of a dask scheduler
+    such as "synchronous" to run in this process), else the scheduler in
+    $TOOLKIT_DASK_SCHEDULER, else a local
+    cluster of ``workers`` processes (default: one per core) with ``memory_limit`` each,
+    closed at the end. With ``out`` the result is written there as a Parquet dataset (one
+    file per partition, part-00000.parquet …) and a ``ScaleRun`` summary is returned; without
+    it the result is returned as a dask DataFrame (the lane model is fitted first, on the
+    cluster; the per-partition diagnoses run when it is computed).
+
+    Every parcel gets the row ``diagnose_all(events, parcels, now)`` gives it on all the data
+    at once; the module's docstring says how the lane model is fitted exactly across
+    partitions.
+    """
+    from dask import delayed
+
+    began = time.perf_counter()
+    now = utc_now(now)
+    if check_numbers not in ("unscanned", "all"):
+        raise InputError(
+            f"check_numbers must be 'unscanned' or 'all', got {check_numbers!r}",
+            "diagnose_dataset",
+        )
+    ev_src, ev_label = _sources(events, "events")
+    pc_src, pc_label = _sources(parcels, "parcels")
+    if len(ev_src) != len(pc_src):
+        raise InputError(
+            f"the events have {len(ev_src)} partitions and the parcels {len(pc_src)}: they are "
+            "not co-partitioned by parcel_id",
+            f"{ev_label} and {pc_label}",
+            REPARTITION_HINT,
+        )
+    k = len(ev_src)
+    labels = (ev_label, pc_label)
+    scratch = fs = None
+    if out is not None:
+        import fsspec
+
+        base = os.fspath(out).rstrip("/")
+        fs, root = fsspec.core.url_to_fs(base)
+        # the loaded partitions between the two passes (recipient data: owner-only here)
+        scratch = f"{base}/{_SCRATCH}"
+        if fs.exists(f"{root}/{_SCRATCH}"):
+            fs.rm(f"{root}/{_SCRATCH}", recursive=True)
+        fs.makedirs(f"{root}/{_SCRATCH}", exist_ok=True)
+        if _is_local(fs):
+            private_dir(f"{root}/{_SCRATCH}")
+        for old in fs.glob(f"{root}/part-*.parquet"):
+            fs.rm(old)
+    histories = [
+        delayed(_history_task, pure=True)(ev_src[i], pc_src[i], i, k, labels, now, scratch)
+        for i in range(k)
+    ]
+    merged = _tree_merge(histories)
+    fitted = delayed(EtaModel.from_history, pure=True)(merged, config)
+
+    try:
+        with cluster(client, workers=workers, memory_limit=memory_limit, quiet=not progress) as c:
+            say = "counting the lane history of each partition" if progress else None
+            model = _compute(c, fitted, say)
+            if out is None:
+                model_d = delayed(model)
+                parts = [
+                    delayed(_diagnose_task)(
+                        ev_src[i], pc_src[i], i, k, labels, now, model_d, config, check_numbers
+                    )
+                    for i in range(k)
+                ]
+                import dask
+                import dask.dataframe as dd
+
+                # the columns keep diagnose_all's types (no conversion of object columns)
+                with dask.config.set({"dataframe.convert-string": False}):
+                    return dd.from_delayed(parts, meta=_meta(), verify_meta=False)
+
+            # sent to each worker once, not once per task
+            model_d = delayed(model) if isinstance(c, str) else c.scatter(model, broadcast=False)
+            written = [
+                delayed(_write_task)(
+                    delayed(_diagnose_task)(
+                        ev_src[i],
+                        pc_src[i],
+                        i,
+                        k,
+                        labels,
+                        now,
+                        model_d,
+                        config,
+                        check_numbers,
+                        scratch,
+                    ),
+                    f"{base}/{PARTITION_FILE.format(i)}",
+                )
+                for i in range(k)
+            ]
+            counts = _compute(c, written, "diagnosing each partition" if progress else None)
+            dashboard = None if isinstance(c, str) else c.dashboard_link
+    finally:
+        if fs is not None and fs.exists(f"{root}/{_SCRATCH}"):
+            fs.rm(f"{root}/{_SCRATCH}", recursive=True)
+    total: dict[str, int] = {}
+    for part in counts:
+        for cat, n in part.items():
+            total[cat] = total.get(cat, 0) + n
+    return ScaleRun(
+        out=base,
+        partitions=k,
+        parcels=sum(total.values()),
+        categories=total,
+        seconds=time.perf_counter() - began,
+        dashboard=dashboard,
+        history_parcels=model.n_history,
+        history_rows=model.history_rows,
+    )
+
+
+def _compute(client, work, say: str | None):
+    """Run delayed ``work`` on the client's cluster, or with the dask scheduler a string names
+    ("synchronous", "threads"). When ``say`` is given it is printed (on stderr) with the time
+    taken, and a progress bar is drawn there when stderr is a terminal."""
+    if say is not None:
+        print(say, file=sys.stderr, flush=True)
+    began = time.perf_counter()
+    bar = say is not None and sys.stderr.isatty()
+    if isinstance(client, str):
+        import dask
+
+        if not bar:
+            result = dask.compute(work, scheduler=client)[0]
+        else:
+            from dask.diagnostics import ProgressBar
+
+            with ProgressBar(out=sys.stderr):
+                result = dask.compute(work, scheduler=client)[0]
+    else:
+        futures = client.compute(work)
+        if bar:
+            from distributed import progress
+
+            with contextlib.redirect_stdout(sys.stderr):  # the bar draws on stdout
+                progress(futures, notebook=False)
+            print(file=sys.stderr)
+        result = client.gather(futures)
+    if say is not None:
+        print(f"  done in {time.perf_counter() - began:.1f} s", file=sys.stderr, flush=True)
+    return result
