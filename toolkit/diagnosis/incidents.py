@@ -598,14 +598,13 @@ def _deficit_groups(stays: dict, now_ns: int) -> list[dict]:
         stuck = (e1 == _NEVER) & (b1 < hi) & (s0 >= 0.02)
         if stuck.sum() < max(MIN_PARCELS, 1):
             continue
-        # start: the place's last release before the first stuck parcel was due out
-        due = np.maximum(lo, b1[stuck]) + (
-            np.nan_to_num(km.time_to_reach(np.full(stuck.sum(), gi), 0.5 * s0[stuck]), nan=1.0)
-            * day
-        ).astype(np.int64)
-        first_due = int(min(due.min(), hi))
-        released = e1[(e1 != _NEVER) & (e1 <= first_due)]
-        start = int(released.max()) if len(released) else int(b1[stuck].min())
+        # start: where the place's releases fell furthest behind its usual pace in the
+        # window (a change point on the releases: a busy place still lets some through)
+        rel = np.sort(e1[(e1 != _NEVER) & (e1 > lo) & (e1 <= hi)])
+        cands = np.r_[lo, rel]
+        after = len(rel) - np.arange(len(cands))
+        short = expected[gi, k] / (hi - lo) * (hi - cands) - after
+        start = int(cands[int(np.argmax(short))])
         q90 = km.time_to_reach(np.array([gi]), np.array([1 - QUANTILE]))[0]
         alarms.append(
             {
@@ -729,7 +728,14 @@ def _incident(alarm: dict, stays: dict, ev: dict, now: pd.Timestamp, usual: floa
             ends = stays["end"][group_rows]
             before = ends[(ends <= first_cross) & (ends != _NEVER)]
             start = int(before.max()) if len(before) else int(begin.min())
+            # a place that still lets some parcels through (a city's hub also delivering
+            # there) is not its start: no later than when half the stuck parcels had come
+            start = min(start, int(np.median(begin)))
             start = max(start, int(begin.min()))
+    if kind in (CUSTOMS, HANDOVER) and not np.isnan(alarm["q"]):
+        # an office's stragglers that came a usual dwell or more before the start are their
+        # own matter, not the incident's (a busy office always has some)
+        stuck_rows = stuck_rows[stays["begin"][stuck_rows] >= start - int(alarm["q"])]
     parcel_idx = np.unique(stays["parcel"][stuck_rows])
     if len(parcel_idx) < MIN_PARCELS:
         return None
