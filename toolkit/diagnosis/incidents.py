@@ -51,10 +51,15 @@ The method, for each (kind, place), on the place's own history in the same data:
    usual and the ratio to usual is at least ``MIN_RATIO`` (``DEFICIT_RATIO``).
 5. **Start and parcels.** For an overdue alarm, a Bernoulli CUSUM over the place's
    crossings in time order (usual share against the window's) gives the change point; the
-   incident's parcels are the overdue stays after it that are still open at ``now``. For a
-   deficit alarm, they are the parcels waiting there that were expected out. The start is
-   the place's last release before the first stuck parcel was due (no earlier than the
-   first stuck parcel's arrival); for a carrier, the time by which 90 % of its stuck
+   incident's parcels are the overdue stays after it that are still open at ``now``; its
+   start is the place's last release before the first stuck parcel was due, but no later
+   than when half of those parcels had come (a city's hub that also delivers there keeps
+   releasing some) and no earlier than the first one's arrival. For a deficit alarm, the
+   parcels are those waiting there that were expected out, and the start is where the
+   place's releases in the window fell furthest behind its usual pace (a change point on
+   the releases). At a customs office or handover point, open stays that began more than
+   ``q`` before the start are stragglers of their own (a busy office always has some),
+   not the incident's. For a carrier, the start is the time by which 90 % of its stuck
    parcels had their last scan.
 6. **One incident, one row.** The two tests of a place give one row (the smaller p-value,
    the parcels of both). A carrier alarm whose stuck parcels sit mostly (more than half) at
