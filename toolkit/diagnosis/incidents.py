@@ -43,18 +43,26 @@ The method, for each (kind, place), on the place's own history in the same data:
    other places' pace: a one-sided Poisson test of the shortfall. A stall shows here as
    soon as the place's usual releases fail to come, before any parcel is overdue.
 4. **Multiple testing.** Each place's smallest p-value is Bonferroni-adjusted over the
-   windows tried and over its two tests; Benjamini-Hochberg then runs over every place
-   judged, at ``FDR``. Its level is set so that incident-free generated worlds see far
+   windows tried and over its two tests; Benjamini-Hochberg then runs, at ``FDR``, over
+   every place that could be reported at all: enough history, and in some window enough
+   parcels due (or expected out) that ``MIN_PARCELS`` more than usual were possible (a
+   place too small for that cannot be a false discovery, so it is not counted: Tarone's
+   refinement for discrete tests). Its level is set so that incident-free generated worlds see far
    fewer than one false incident per 10,000 parcels (``bench/incidents.py``), the windows
    being strongly correlated (the Bonferroni factor is conservative). A place is reported
    when it passes, at least ``MIN_PARCELS`` more parcels are overdue (or missing) than
    usual and the ratio to usual is at least ``MIN_RATIO`` (``DEFICIT_RATIO``).
 5. **Start and parcels.** For an overdue alarm, a Bernoulli CUSUM over the place's
    crossings in time order (usual share against the window's) gives the change point; the
-   incident's parcels are the overdue stays after it that are still open at ``now``. For a
-   deficit alarm, they are the parcels waiting there that were expected out. The start is
-   the place's last release before the first stuck parcel was due (no earlier than the
-   first stuck parcel's arrival); for a carrier, the time by which 90 % of its stuck
+   incident's parcels are the overdue stays after it that are still open at ``now``; its
+   start is the place's last release before the first stuck parcel was due, but no later
+   than when half of those parcels had come (a city's hub that also delivers there keeps
+   releasing some) and no earlier than the first one's arrival. For a deficit alarm, the
+   parcels are those waiting there that were expected out, and the start is where the
+   place's releases in the window fell furthest behind its usual pace (a change point on
+   the releases). At a customs office or handover point, open stays that began more than
+   ``q`` before the start are stragglers of their own (a busy office always has some),
+   not the incident's. For a carrier, the start is the time by which 90 % of its stuck
    parcels had their last scan.
 6. **One incident, one row.** The two tests of a place give one row (the smaller p-value,
    the parcels of both). A carrier alarm whose stuck parcels sit mostly (more than half) at
@@ -423,7 +431,7 @@ def _read(events: pd.DataFrame, now_ns: int, hold_ids: pd.Series | None) -> dict
     }
 
 
-def _test_groups(stays: dict, now_ns: int) -> list[dict]:
+def _test_groups(stays: dict, now_ns: int, eligible: set | None = None) -> list[dict]:
     """The (kind, place) groups whose overdue share rose in some recent window: one dict
     per group tested (the best window's counts and its p-value, Bonferroni-adjusted over
     the windows tried)."""
@@ -493,8 +501,10 @@ def _test_groups(stays: dict, now_ns: int) -> list[dict]:
     # a place's history must reach back at least half the baseline before the window
     first_bin = np.full(ng, nbins)
     np.minimum.at(first_bin, inv, b)
-    worth = (n_b >= MIN_BASELINE) & (s_r >= MIN_PARCELS)
-    worth &= first_bin[:, None] <= (starts - nbase // 2)[None, :]
+    worth = (n_b >= MIN_BASELINE) & (first_bin[:, None] <= (starts - nbase // 2)[None, :])
+    if eligible is not None:  # could be reported at all, whatever its counts: see detect
+        eligible.update(codes[(worth & (n_r * (1 - usual) >= MIN_PARCELS)).any(axis=1)].tolist())
+    worth &= s_r >= MIN_PARCELS
     worth &= (x_r - n_r * usual >= MIN_PARCELS) & (seen >= MIN_RATIO * usual)
     alarms = []
     for g in np.flatnonzero(worth.any(axis=1)):
@@ -536,7 +546,7 @@ def _poisson_cdf(k: int, mean: float) -> float:
     return float(min(1.0, np.exp(logs).sum()))
 
 
-def _deficit_groups(stays: dict, now_ns: int) -> list[dict]:
+def _deficit_groups(stays: dict, now_ns: int, eligible: set | None = None) -> list[dict]:
     """The places that let through far fewer parcels than their own history says they
     should have in some recent day: one dict per place tested."""
     begin, end, group = stays["begin"], stays["end"], stays["group"]
@@ -582,6 +592,8 @@ def _deficit_groups(stays: dict, now_ns: int) -> list[dict]:
     # change) is no place's incident, so the expectation follows the others' pace
     others = (observed.sum(axis=0) - observed + 1.0) / (expected.sum(axis=0) - expected + 1.0)
     expected = expected * np.clip(others, None, 1.0)
+    if eligible is not None:
+        eligible.update(codes[(expected >= MIN_PARCELS).any(axis=1)].tolist())
     worth = (expected - observed >= MIN_PARCELS) & (observed * DEFICIT_RATIO <= expected)
     alarms = []
     for gi in np.flatnonzero(worth.any(axis=1)):
@@ -598,14 +610,13 @@ def _deficit_groups(stays: dict, now_ns: int) -> list[dict]:
         stuck = (e1 == _NEVER) & (b1 < hi) & (s0 >= 0.02)
         if stuck.sum() < max(MIN_PARCELS, 1):
             continue
-        # start: the place's last release before the first stuck parcel was due out
-        due = np.maximum(lo, b1[stuck]) + (
-            np.nan_to_num(km.time_to_reach(np.full(stuck.sum(), gi), 0.5 * s0[stuck]), nan=1.0)
-            * day
-        ).astype(np.int64)
-        first_due = int(min(due.min(), hi))
-        released = e1[(e1 != _NEVER) & (e1 <= first_due)]
-        start = int(released.max()) if len(released) else int(b1[stuck].min())
+        # start: where the place's releases fell furthest behind its usual pace in the
+        # window (a change point on the releases: a busy place still lets some through)
+        rel = np.sort(e1[(e1 != _NEVER) & (e1 > lo) & (e1 <= hi)])
+        cands = np.r_[lo, rel]
+        after = len(rel) - np.arange(len(cands))
+        short = expected[gi, k] / (hi - lo) * (hi - cands) - after
+        start = int(cands[int(np.argmax(short))])
         q90 = km.time_to_reach(np.array([gi]), np.array([1 - QUANTILE]))[0]
         alarms.append(
             {
@@ -663,14 +674,16 @@ def detect(
         return _empty()
     all_stays = _stays(ev, ev["n"], ev["hold"])
     alarms: list[tuple[dict, dict]] = []
-    tested = 0  # places (and carriers) with enough history to be judged
+    # places (and carriers) that could be reported at all: enough history, and enough
+    # parcels due in some window that MIN_PARCELS more than usual were possible (a place
+    # too small to pass that cannot be a false discovery, so it is not counted; Tarone)
+    tested = 0
     for stays in all_stays:
-        ended = (stays["end"] != _NEVER) & (stays["end"] <= now.value)
-        _, counts = np.unique(stays["group"][ended], return_counts=True)
-        tested += int((counts >= MIN_HISTORY).sum())
-        found = _test_groups(stays, now.value)
+        eligible: set[int] = set()
+        found = _test_groups(stays, now.value, eligible)
         if stays["kind"] != CARRIER:  # a carrier's places are tested on their own
-            found += _deficit_groups(stays, now.value)
+            found += _deficit_groups(stays, now.value, eligible)
+        tested += len(eligible)
         for alarm in found:
             alarm["p"] = min(1.0, alarm["p"] * (1 if stays["kind"] == CARRIER else 2))
             alarms.append((alarm, stays))
@@ -729,7 +742,14 @@ def _incident(alarm: dict, stays: dict, ev: dict, now: pd.Timestamp, usual: floa
             ends = stays["end"][group_rows]
             before = ends[(ends <= first_cross) & (ends != _NEVER)]
             start = int(before.max()) if len(before) else int(begin.min())
+            # a place that still lets some parcels through (a city's hub also delivering
+            # there) is not its start: no later than when half the stuck parcels had come
+            start = min(start, int(np.median(begin)))
             start = max(start, int(begin.min()))
+    if kind in (CUSTOMS, HANDOVER) and not np.isnan(alarm["q"]):
+        # an office's stragglers that came a usual dwell or more before the start are their
+        # own matter, not the incident's (a busy office always has some)
+        stuck_rows = stuck_rows[stays["begin"][stuck_rows] >= start - int(alarm["q"])]
     parcel_idx = np.unique(stays["parcel"][stuck_rows])
     if len(parcel_idx) < MIN_PARCELS:
         return None

@@ -1283,6 +1283,9 @@ _KIND_WORDS = {"customs": 0, "handover": 1, "hub": 2, "carrier": 3}
 # Carriers that name no port of entry in their China-side scans cannot show an office backlog.
 _NO_OFFICE = ("japanpost", "koreapost")
 _NEVER_S = np.iinfo(np.int64).max
+_FEED_DAYS = 2.0  # a backlog's place brings its size within two days at its own pace
+_FEED_SLACK = 1.25  # or, where no place can, within a quarter more than the quickest one
+_OUTAGE_SLACK = 1.2  # an outage's parcels: the size asked for and up to a fifth more
 
 
 def incident_plan(incidents: object) -> tuple[tuple[str, int], ...]:
@@ -1352,14 +1355,23 @@ def _inject(
     """Stop the parcels of each planned incident: (scans to drop, truth rows, parcels whose
     record loses its domestic number because they stopped before the handover).
 
-    A backlog at a place (customs at a port of entry for one international carrier, the
-    handover after clearance there, a domestic carrier's hub in a city) stops every parcel
-    in that place's queue at the start and the next arrivals until the incident has its
-    size: none of them gets a scan past that place. A carrier that stops answering stops
-    publishing, from the start, the scans of that many of its parcels then under way (a
-    carrier and a start are chosen where that is nearly all of them).
-    Starts are 3 to 12 days before as_of; places and starts are drawn from their own
-    random stream, and no parcel is in two incidents.
+    An incident is fed by its place's own traffic, as a real one is. A backlog at a place
+    (customs at a port of entry for one international carrier, the handover after
+    clearance there, a domestic carrier's hub in a city) starts at a time when that place's
+    arrival rate over the week before (parcels a day) brings the incident's size within
+    ``_FEED_DAYS`` (2) days (where no place's pace can, as for a large hub stall in a small
+    world, the places that bring it quickest, within ``_FEED_SLACK`` of the quickest), and
+    when fewer parcels than that size are waiting there: every parcel waiting at the start
+    and the parcels that then arrive (within those days), in order, until the incident has
+    its size, stop there (no scan past that place). A carrier that stops
+    answering stops publishing, from the start, every scan of all its parcels under way in
+    the domestic stage on one lane (its parcels from one port of entry), as an outage
+    does: a lane and start are chosen where those parcels are at least the size asked for
+    and at most ``_OUTAGE_SLACK`` (a fifth) more, and the truth lists all of them (its
+    ``parcels`` may exceed the size asked for by that much).
+    Starts are 3 to 12 days before as_of, every 6 hours; places, lanes and starts are drawn
+    from their own random stream; no parcel is in two incidents, no place or lane in two of
+    one kind.
     """
     n = c.n
     t = _slot_times(c, scans)
@@ -1370,6 +1382,7 @@ def _inject(
     taken = np.zeros(n, bool)
     unlinked = np.zeros(n, bool)
     truth: list[dict] = []
+    used: set[tuple[int, int]] = set()  # (kind, place or lane) of the incidents so far
     day = 86400
     starts = as_of_s - np.arange(12 * day, 3 * day - 1, -6 * 3600)
     office_ok = ~np.isin(np.array(CARRIER_CODES)[c.intl], _NO_OFFICE)
@@ -1381,38 +1394,52 @@ def _inject(
     for kind_name, size in plan:
         kind = INCIDENT_KINDS.index(kind_name)
         options: list[tuple[int, int, np.ndarray]] = []
-        busy: dict[int, int] = {}  # option -> the carrier's parcels under way then
         if kind < 3:
             lo, hi, who, ok = stages[kind]
             enter = t[:, lo:hi].min(axis=1)
             leave = t[:, hi:].min(axis=1)
             at = ok & ~taken & (enter != _NEVER_S)
             place = who.astype(np.int64) * 16 + c.gw
+            fill: list[float] = []  # days each option's place needs to bring `size`
             for key in np.unique(place[at]):
+                if (kind, int(key)) in used:  # one incident at a time at a place
+                    continue
                 rows = np.flatnonzero(at & (place == key))
+                e = np.sort(enter[rows])
                 for s in starts:
+                    # the place's own pace in the week before
+                    week = np.searchsorted(e, s, "right") - np.searchsorted(e, s - 7 * day, "right")
+                    if not week:
+                        continue
+                    days = size / (week / 7)
                     queue = rows[(enter[rows] <= s) & (leave[rows] > s)]
-                    later = rows[(enter[rows] > s) & (enter[rows] <= s + 2 * day)]
-                    if not (0.3 * size <= len(queue) <= size <= len(queue) + len(later)):
+                    later = rows[(enter[rows] > s) & (enter[rows] <= s + days * day)]
+                    if not (len(queue) < size <= len(queue) + len(later)):
                         continue
                     later = later[np.argsort(enter[later], kind="stable")]
+                    fill.append(days)
                     options.append((int(key), int(s), np.r_[queue, later[: size - len(queue)]]))
+            # places fed within two days; where none is, the quickest fed ones
+            if options:
+                limit = max(_FEED_DAYS, _FEED_SLACK * min(fill))
+                options = [o for o, d in zip(options, fill, strict=True) if d <= limit]
         else:
-            dom_t = np.where(t[:, D_ACCEPT:X_EXC] == _NEVER_S, -1, t[:, D_ACCEPT:X_EXC])
             first_dom = t[:, D_ACCEPT:X_EXC].min(axis=1)
+            dom_t = np.where(t[:, D_ACCEPT:X_EXC] == _NEVER_S, -1, t[:, D_ACCEPT:X_EXC])
             last_dom = dom_t.max(axis=1)
-            for key in np.unique(c.dom[dom_seen]):
-                rows = np.flatnonzero(dom_seen & ~taken & (c.dom == key))
+            lane = c.dom.astype(np.int64) * 16 + c.gw
+            for key in np.unique(lane[dom_seen]):
+                if (kind, int(key)) in used:
+                    continue
+                # all the lane's parcels under way (seen by an analyst or not) stop publishing
+                rows = np.flatnonzero(lane == key)
                 for s in starts:
                     active = rows[(first_dom[rows] <= s) & (last_dom[rows] > s)]
-                    if len(active) >= size:
-                        busy[len(options)] = len(active)
-                        options.append((int(key), int(s), rng.permutation(active)[:size]))
-            # a carrier stops for (nearly) all its parcels under way: the least busy choices
-            if options:
-                fewest = min(busy.values())
-                limit = max(1.3 * size, 1.1 * fewest)
-                options = [o for i, o in enumerate(options) if busy[i] <= limit]
+                    if not size <= len(active) <= _OUTAGE_SLACK * size:
+                        continue
+                    if taken[active].any():
+                        continue
+                    options.append((int(key), int(s), active))
         if not options:
             raise InputError(
                 f"no place in this world can hold a {kind_name} of {size} parcels",
@@ -1420,6 +1447,7 @@ def _inject(
                 "Generate more parcels, or ask for smaller or fewer incidents",
             )
         key, s, rows = options[int(rng.integers(0, len(options)))]
+        used.add((kind, key))
         taken[rows] = True
         stalled = np.zeros(n, bool)
         stalled[rows] = True
@@ -1438,9 +1466,11 @@ def _inject(
                 2: (f"{carrier_name} hub in {city}", city),
             }[kind]
         else:
-            who_code = CARRIER_CODES[key]
+            who_code = CARRIER_CODES[key // 16]
             drop |= stalled[scans.row] & (scans.t > s)
-            where, place = f"{CARRIERS[who_code].name} (stopped publishing scans)", ""
+            city = _GATEWAY_EN[key % 16].title()
+            where = f"{CARRIERS[who_code].name} (stopped publishing scans, parcels from {city})"
+            place = ""
         ids = _parcel_ids(c.gidx[np.sort(rows)]).to_pylist()
         truth.append(
             {
