@@ -25,6 +25,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/tables.py
+
+from tables import table  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
 PARCELS_PER_PARTITION = 50_000
@@ -50,16 +53,6 @@ print(json.dumps({"seconds": done - began, "load": loaded - began, "peak": peak,
 
 def _gb(n: float) -> str:
     return f"{n / 1024**3:.2f} GB"
-
-
-def table(rows: list[tuple], header: tuple) -> str:
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=True)]
-    lines = [
-        "| " + " | ".join(str(x).ljust(w) for x, w in zip(r, widths, strict=True)) + " |"
-        for r in [header, *rows]
-    ]
-    lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    return "\n".join(lines)
 
 
 def dataset(parcels: int, partitions: int, seed: int) -> tuple[Path, Path, float]:

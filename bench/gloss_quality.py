@@ -26,6 +26,9 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/tables.py
+
+from tables import table
 
 from toolkit.tracking import gloss as gloss_module
 from toolkit.tracking.corpus import load_corpus
@@ -42,16 +45,6 @@ def _same(a: str, b: str) -> bool:
         return re.sub(r"[\s'’\-]", "", s).lower()
 
     return norm(a) == norm(b)
-
-
-def table(rows: list[tuple], header: tuple) -> str:
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=True)]
-    lines = [
-        "| " + " | ".join(str(x).ljust(w) for x, w in zip(r, widths, strict=True)) + " |"
-        for r in [header, *rows]
-    ]
-    lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    return "\n".join(lines)
 
 
 def glossed(corpus: pd.DataFrame) -> pd.DataFrame:

@@ -31,6 +31,9 @@ import pyarrow.parquet as pq
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/tables.py
+
+from tables import table  # noqa: E402
 
 OUT = ROOT / "bench" / "out"
 STRING = pd.StringDtype("pyarrow")
@@ -112,16 +115,6 @@ def replay(parcels, events, truth, times) -> pd.DataFrame:
 def _times(as_of: pd.Timestamp, days: float) -> list[pd.Timestamp]:
     steps = int(days * 2)
     return [as_of - STEP * k for k in range(steps, -1, -1)]
-
-
-def table(rows: list[tuple], header: tuple) -> str:
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=True)]
-    lines = [
-        "| " + " | ".join(str(x).ljust(w) for x, w in zip(r, widths, strict=True)) + " |"
-        for r in [header, *rows]
-    ]
-    lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,6 +19,9 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/tables.py
+
+from tables import table
 
 from toolkit.tracking.corpus import load_corpus
 from toolkit.tracking.phrases import PhraseMatcher, load_parts, load_phrases, load_precedence
@@ -42,16 +45,6 @@ def read_corpus(df: pd.DataFrame) -> pd.DataFrame:
 
 def _share(mask: pd.Series) -> str:
     return f"{mask.mean():.1%}" if len(mask) else "-"
-
-
-def table(rows: list[tuple], header: tuple) -> str:
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=True)]
-    lines = [
-        "| " + " | ".join(str(x).ljust(w) for x, w in zip(r, widths, strict=True)) + " |"
-        for r in [header, *rows]
-    ]
-    lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    return "\n".join(lines)
 
 
 def report(out: pd.DataFrame) -> tuple[str, bool]:
