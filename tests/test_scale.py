@@ -331,3 +331,33 @@ def test_the_scheduler_in_the_environment_is_joined(dataset, expected, tmp_path,
             assert client.run_on_scheduler(lambda: 1) == 1
     assert run.parcels == PARCELS
     _assert_same(pd.read_parquet(tmp_path / "out"), expected, ["category", "eta_low"])
+
+
+def test_the_scorecard_of_a_dataset_equals_the_scorecard_of_the_whole(
+    dataset, expected, client, tmp_path
+):
+    from toolkit.diagnosis.scorecard import scorecard
+    from toolkit.scale import scorecard_dataset
+
+    events, parcels = dataset
+    diagnose_dataset(events, parcels, NOW, out=tmp_path / "diagnoses", client=client)
+    ev, pc = _whole(events, parcels)
+    for by in (("international_carrier", "lane"), (), "destination_province"):
+        got = scorecard_dataset(
+            events, parcels, tmp_path / "diagnoses", NOW, by=by, client=client, progress=False
+        )
+        want = scorecard(ev, pc, expected, NOW, by=by)
+        assert want["arrival_to_domestic_n"].sum() > 100  # the pooled days are exercised
+        pd.testing.assert_frame_equal(got, want)
+
+
+def test_a_scorecard_over_diagnoses_of_another_split_is_refused(dataset, client, tmp_path):
+    from toolkit.scale import scorecard_dataset
+
+    events, parcels = dataset
+    other = tmp_path / "other"
+    _write(other, partitions=PARTITIONS + 1)
+    diagnose_dataset(other / "events", other / "parcels", NOW, out=tmp_path / "d", client=client)
+    with pytest.raises(InputError, match="not co-partitioned") as err:
+        scorecard_dataset(events, parcels, tmp_path / "d", NOW, client=client, progress=False)
+    assert "diagnoses" in str(err.value)

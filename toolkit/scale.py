@@ -41,6 +41,7 @@ import pandas as pd
 
 from toolkit.diagnosis.diagnose import diagnose_all, eta_history
 from toolkit.diagnosis.eta import EtaHistory, EtaModel
+from toolkit.diagnosis.scorecard import SCORE_BY, score_parts, score_table
 from toolkit.errors import InputError, ToolkitError
 from toolkit.files import private_dir
 from toolkit.io import (
@@ -54,7 +55,7 @@ from toolkit.io import (
 from toolkit.policy import DEFAULT_CONFIG, DiagnosisConfig
 from toolkit.times import utc_now
 
-__all__ = ["SCHEDULER_ENV", "ScaleRun", "cluster", "diagnose_dataset"]
+__all__ = ["SCHEDULER_ENV", "ScaleRun", "cluster", "diagnose_dataset", "scorecard_dataset"]
 
 SCHEDULER_ENV = "TOOLKIT_DASK_SCHEDULER"  # tcp://host:8786 of a team's scheduler
 _MERGE_FAN_IN = 8  # histories added up per task in the tree reduction
@@ -491,6 +492,77 @@ def diagnose_dataset(
         history_parcels=model.n_history,
         history_rows=model.history_rows,
     )
+
+
+def _score_task(
+    events_src, parcels_src, diagnoses_src, number, partitions, labels, now, by, promised_days
+) -> pd.DataFrame:
+    events, parcels = _partition(events_src, parcels_src, number, partitions, labels[:2])
+    where = _where(diagnoses_src, labels[2], number)
+    if isinstance(diagnoses_src, pd.DataFrame):
+        diagnoses = diagnoses_src
+    else:
+        import fsspec
+
+        with fsspec.open(diagnoses_src, "rb") as stream:
+            diagnoses = pd.read_parquet(stream)
+    if "parcel_id" not in diagnoses.columns or "category" not in diagnoses.columns:
+        raise InputError(
+            "the diagnoses table needs 'parcel_id' and 'category' columns",
+            where,
+            "Pass the folder diagnose_dataset(out=…) or `python -m toolkit diagnose` wrote",
+        )
+    _check_placed(diagnoses["parcel_id"].astype("string"), number, partitions, where)
+    try:
+        return score_parts(events, parcels, diagnoses, now, by, promised_days)
+    except ToolkitError as exc:
+        raise _portable(exc, _where(parcels_src, labels[1], number)) from None
+
+
+def scorecard_dataset(
+    events,
+    parcels,
+    diagnoses,
+    now: pd.Timestamp | str | None = None,
+    by=SCORE_BY,
+    promised_days: float | None = None,
+    client=None,
+    *,
+    workers: int | None = None,
+    memory_limit: str | float | None = "auto",
+    progress: bool = True,
+) -> pd.DataFrame:
+    """The partner scorecard (``toolkit.diagnosis.scorecard.scorecard``) of a co-partitioned
+    dataset, computed on a Dask cluster: each partition's parcels, scans and diagnoses (the
+    folder ``diagnose_dataset(out=…)`` wrote) give per-group counts and arrival-to-domestic
+    days on their worker; only those come back, to be added up and pooled here. Equal to
+    ``scorecard(events, parcels, diagnoses, now, by)`` on the whole data. The cluster is
+    chosen as for ``diagnose_dataset``."""
+    from dask import delayed
+
+    now = utc_now(now)
+    sources = [_sources(data, table) for data, table in
+               ((events, "events"), (parcels, "parcels"), (diagnoses, "diagnoses"))]  # fmt: skip
+    (ev_src, ev_label), (pc_src, pc_label), (dg_src, dg_label) = sources
+    counts = {len(ev_src), len(pc_src), len(dg_src)}
+    if len(counts) != 1:
+        raise InputError(
+            f"the events have {len(ev_src)} partitions, the parcels {len(pc_src)} and the "
+            f"diagnoses {len(dg_src)}: they are not co-partitioned by parcel_id",
+            f"{ev_label}, {pc_label} and {dg_label}",
+            REPARTITION_HINT,
+        )
+    k = len(ev_src)
+    labels = (ev_label, pc_label, dg_label)
+    parts = [
+        delayed(_score_task, pure=True)(
+            ev_src[i], pc_src[i], dg_src[i], i, k, labels, now, by, promised_days
+        )
+        for i in range(k)
+    ]
+    with cluster(client, workers=workers, memory_limit=memory_limit, quiet=not progress) as c:
+        done = _compute(c, parts, "scoring each partition" if progress else None)
+    return score_table(done, by)
 
 
 def _compute(client, work, say: str | None):

@@ -254,6 +254,24 @@ def scorecard(
     gives one row for all parcels. Sorted worst first: highest gone-dark rate, then most parcels.
     """
     cols = _by_columns(by)
+    return score_table([score_parts(events, parcels, diagnoses, now, cols, promised_days)], cols)
+
+
+_SUMS = ("parcels", "gone_dark", "number_problems", "on_time_decided", "on_time")
+
+
+def score_parts(
+    events: pd.DataFrame,
+    parcels: pd.DataFrame,
+    diagnoses: pd.DataFrame | None = None,
+    now: pd.Timestamp | None = None,
+    by: str | Iterable[str] = SCORE_BY,
+    promised_days: float | None = None,
+) -> pd.DataFrame:
+    """The scorecard's material for one share of the parcels: per group the counts (which
+    add up across shares) and the arrival-to-domestic days (which are pooled), so that
+    ``score_table`` of the parts of a split equals the scorecard of the whole."""
+    cols = _by_columns(by)
     _need(parcels, ["parcel_id", *(c for c in cols if c != "lane")], "parcels")
     if "lane" in cols and "lane" not in parcels.columns:
         parcels = parcels.assign(lane=lane_labels(parcels))
@@ -268,16 +286,35 @@ def scorecard(
         on_time=facts["on_time"].fillna(False).to_numpy(int),
     )
     grouped = data.groupby(group_cols, sort=True)
-    table = grouped.agg(
+    part = grouped.agg(
         parcels=("gone_dark", "size"),
         gone_dark=("gone_dark", "sum"),
-        arrival_to_domestic_n=("days", "count"),
-        arrival_to_domestic_median_days=("days", "median"),
         number_problems=("number_problems", "sum"),
         on_time_decided=("on_time_decided", "sum"),
         on_time=("on_time", "sum"),
     )
-    table["arrival_to_domestic_p90_days"] = grouped["days"].quantile(0.9)
+    days = data["days"].to_numpy()
+    positions = grouped.indices  # group key -> row positions, in the groups' order
+    part["days"] = [days[positions[k]][~np.isnan(days[positions[k]])] for k in part.index]
+    return part.reset_index()
+
+
+def score_table(parts: Iterable[pd.DataFrame], by: str | Iterable[str] = SCORE_BY) -> pd.DataFrame:
+    """The scorecard (see ``scorecard``) from the ``score_parts`` of the shares of a set
+    of parcels: counts added, days pooled, then the rates, medians and 90th percentiles."""
+    cols = _by_columns(by)
+    group_cols = cols or ["all"]
+    pooled = pd.concat(list(parts), ignore_index=True)
+    grouped = pooled.groupby(group_cols, sort=True)
+    table = grouped[list(_SUMS)].sum()
+    days = grouped["days"].agg(lambda arrays: np.concatenate([np.empty(0), *arrays]))
+    table["arrival_to_domestic_n"] = days.map(len).astype(int)
+    table["arrival_to_domestic_median_days"] = days.map(
+        lambda a: float(np.median(a)) if len(a) else np.nan
+    )
+    table["arrival_to_domestic_p90_days"] = days.map(
+        lambda a: float(np.quantile(a, 0.9)) if len(a) else np.nan
+    )
     table = table.reset_index()
     table["gone_dark_rate"] = table["gone_dark"] / table["parcels"]
     table["number_problem_rate"] = table["number_problems"] / table["parcels"]
