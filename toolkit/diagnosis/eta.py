@@ -230,6 +230,11 @@ def _codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
     return codes.astype(np.int64), pd.Index(uniques)
 
 
+def _categories(vocab: pd.Index) -> pd.Index:
+    """A lane vocabulary as categories (plain strings; empty when there are none)."""
+    return pd.Index(vocab.astype(object), dtype=object)
+
+
 def _lookup(values: pd.Series, vocab: pd.Index) -> np.ndarray:
     cleaned = values.astype("string").str.strip().str.lower()
     if len(vocab) == 0:
@@ -263,7 +268,9 @@ class EtaHistory:
     ``EtaModel.from_history`` of those is exactly the model fitted on all of them at once.
     Its size is bounded by stages x lanes x distinct minutes; on the whole-minute grid it
     stays close to one row per past parcel up to millions of parcels (10.6 M rows for
-    4.8 M parcels in bench/diagnose_cluster.py), still far fewer than their scans.
+    4.8 M parcels in bench/diagnose_cluster.py), still far fewer than their scans. The lane
+    columns are categorical (a small integer code per row, the words once), ``stage`` and
+    ``minutes`` narrow integers, so that a row takes about 30 bytes.
     """
 
     counts: pd.DataFrame
@@ -299,20 +306,22 @@ class EtaHistory:
         )
         counted = counted.reset_index()
         for col in LANE_FIELDS:
-            codes = counted[col].to_numpy(np.int64)
-            words = vocab[col].to_numpy(dtype=object)
-            text = np.full(len(codes), None, dtype=object)
-            text[codes >= 0] = words[codes[codes >= 0]] if len(words) else []
-            counted[col] = pd.Series(text, dtype="string")
+            counted[col] = pd.Categorical.from_codes(
+                counted[col].to_numpy(np.int64), categories=_categories(vocab[col])
+            )
         return cls(cls._typed(counted), n)
 
     @staticmethod
     def _typed(counts: pd.DataFrame) -> pd.DataFrame:
         out = counts.loc[:, list(_HISTORY_COLUMNS)].reset_index(drop=True)
-        for col in ("stage", "minutes", "parcels", "delivered"):
+        out["stage"] = out["stage"].astype(np.int8)
+        out["minutes"] = out["minutes"].astype(np.int32)
+        for col in ("parcels", "delivered"):
             out[col] = out[col].astype(np.int64)
         for col in LANE_FIELDS:
-            out[col] = out[col].astype("string")
+            if not isinstance(out[col].dtype, pd.CategoricalDtype):
+                codes, vocab = _codes(out[col])
+                out[col] = pd.Categorical.from_codes(codes, categories=_categories(vocab))
         return out
 
     @classmethod
@@ -322,9 +331,15 @@ class EtaHistory:
         if not histories:
             return cls.of(np.zeros((0, len(STAGES)), np.int64), [], [], pd.DataFrame())
         parcels = sum(h.parcels for h in histories)
-        table = pd.concat([h.counts for h in histories], ignore_index=True)
+        tables = [h.counts for h in histories]
+        for col in LANE_FIELDS:  # one vocabulary, so that the lane columns stay coded
+            words = pd.Index([]).append([t[col].cat.categories for t in tables]).unique()
+            tables = [t.assign(**{col: t[col].cat.set_categories(words)}) for t in tables]
+        table = pd.concat(tables, ignore_index=True)
         keys = ["stage", *LANE_FIELDS, "minutes"]
-        summed = table.groupby(keys, sort=False, dropna=False)[["parcels", "delivered"]].sum()
+        summed = table.groupby(keys, sort=False, dropna=False, observed=True)[
+            ["parcels", "delivered"]
+        ].sum()
         return cls(cls._typed(summed.reset_index()), parcels)
 
 
@@ -365,7 +380,12 @@ class EtaModel:
         model.history_rows = len(counts)
         lane_codes, sizes = {}, {}
         for col in LANE_FIELDS:
-            lane_codes[col], model._vocab[col] = _codes(counts[col])
+            lane = counts[col]
+            if isinstance(lane.dtype, pd.CategoricalDtype):  # coded already (EtaHistory)
+                lane_codes[col] = lane.cat.codes.to_numpy(np.int64)
+                model._vocab[col] = pd.Index(lane.cat.categories.astype(object))
+            else:
+                lane_codes[col], model._vocab[col] = _codes(lane)
             sizes[col] = len(model._vocab[col])
         model._sizes = sizes
         stage = counts["stage"].to_numpy(np.int64)
