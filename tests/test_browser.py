@@ -648,3 +648,57 @@ def test_triage_shows_lane_incidents_and_a_click_selects_their_parcels(browser, 
     assert selected.first.is_visible()
     assert errors == [], errors
     context.close()
+
+
+def test_triage_of_a_diagnoses_folder_draws_scans_read_on_demand(browser, lab, tmp_path):
+    import json
+
+    from toolkit.scale import diagnose_dataset
+
+    url, token = lab
+    data = tmp_path / "dataset"
+    argv = ["--parcels", "2000", "--seed", "3", "--format", "parquet", "--partitions", "2"]
+    assert demo.main([*argv, "--out", str(data), "--quiet"]) == 0
+    now = pd.Timestamp(demo.DEFAULT_AS_OF)
+    diagnose_dataset(
+        data / "events", data / "parcels", now, out=data / "diagnoses", client="synchronous",
+        progress=False,
+    )  # fmt: skip
+    source = (
+        "from toolkit.widgets import GroupTriage\n"
+        "triage = GroupTriage()\n"
+        f"triage.load_dataset({str(data / 'diagnoses')!r})\n"
+        "triage"
+    )
+    nb = {
+        "cells": [{"cell_type": "code", "metadata": {}, "source": source, "outputs": [],
+                   "execution_count": None}],
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                    "language": "python"}},
+        "nbformat": 4, "nbformat_minor": 5,
+    }  # fmt: skip
+    (tmp_path / "notebooks" / "folder.ipynb").write_text(json.dumps(nb), encoding="utf-8")
+    context, page, errors = open_notebook(browser, url, token, "folder.ipynb", tmp_path)
+    status = page.get_by_text(re.compile(r"2,000 parcels from diagnoses \(2 partitions"))
+    status.first.wait_for(timeout=120_000)
+    assert "scans read on demand" in status.first.inner_text()
+    got = x_ticks(page, "longest-silent", timeout=60)
+    assert got is not None and got["type"] == "date", got
+    assert got["ticks"] and all(DATE_TICK.match(t) for t in got["ticks"]), got
+    status.first.scroll_into_view_if_needed()
+    page.screenshot(path="/tmp/browser-triage-folder.png")
+    # narrowing to one category redraws the swimlanes from that category's parcels
+    lanes = page.locator(".js-plotly-plot .gtitle", has_text="longest-silent")
+    before = lanes.first.text_content()
+    page.locator(".widget-select-multiple").nth(3).locator("option", has_text="customs_hold").click()
+    page.wait_for_function(
+        "(t) => [...document.querySelectorAll('.js-plotly-plot .gtitle')].some("
+        "e => e.textContent.startsWith('Scans of the') && e.textContent !== t)",
+        arg=before,
+        timeout=30_000,
+    )
+    assert re.search(r"\d+ of 2,000 parcels match the filters", page.inner_text("body"))
+    page.locator(".js-plotly-plot", has_text="Scans of the").first.scroll_into_view_if_needed()
+    page.screenshot(path="/tmp/browser-triage-folder-hold.png")
+    assert errors == [], errors
+    context.close()

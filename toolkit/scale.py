@@ -55,11 +55,21 @@ from toolkit.io import (
 from toolkit.policy import DEFAULT_CONFIG, DiagnosisConfig
 from toolkit.times import utc_now
 
-__all__ = ["SCHEDULER_ENV", "ScaleRun", "cluster", "diagnose_dataset", "scorecard_dataset"]
+__all__ = [
+    "DATASET_INFO",
+    "SCHEDULER_ENV",
+    "DiagnosesDataset",
+    "ScaleRun",
+    "cluster",
+    "diagnose_dataset",
+    "open_diagnoses",
+    "scorecard_dataset",
+]
 
 SCHEDULER_ENV = "TOOLKIT_DASK_SCHEDULER"  # tcp://host:8786 of a team's scheduler
 _MERGE_FAN_IN = 8  # histories added up per task in the tree reduction
 _SCRATCH = ".loaded"  # under out/: the partitions as loaded, kept between the two passes
+DATASET_INFO = "_toolkit.json"  # beside a diagnoses folder's partitions: its time and inputs
 
 
 @dataclass
@@ -314,6 +324,23 @@ def _write_task(table: pd.DataFrame, path: str) -> dict[str, int]:
     return {str(k): int(v) for k, v in counts.items() if v}
 
 
+def _write_info(fs, root: str, now: pd.Timestamp, partitions: int, events, parcels) -> None:
+    """Record beside the diagnoses when they were made and from which folders, so that
+    ``open_diagnoses`` finds the scans and parcels again."""
+    import json
+
+    def where(data) -> str | None:
+        if not isinstance(data, str | os.PathLike):
+            return None
+        url = os.fspath(data)
+        return url if "://" in url else os.path.abspath(url)
+
+    info = {"now": now.isoformat(), "partitions": partitions}
+    info.update(events=where(events), parcels=where(parcels))
+    with fs.open(f"{root}/{DATASET_INFO}", "w") as stream:
+        json.dump(info, stream, indent=1)
+
+
 # ------------------------------------------------------------------------------ the inputs
 
 
@@ -478,6 +505,7 @@ def diagnose_dataset(
     finally:
         if fs is not None and fs.exists(f"{root}/{_SCRATCH}"):
             fs.rm(f"{root}/{_SCRATCH}", recursive=True)
+    _write_info(fs, root, now, k, events, parcels)
     total: dict[str, int] = {}
     for part in counts:
         for cat, n in part.items():
@@ -595,3 +623,233 @@ def _compute(client, work, say: str | None):
     if say is not None:
         print(f"  done in {time.perf_counter() - began:.1f} s", file=sys.stderr, flush=True)
     return result
+
+
+# ------------------------------------------------------------- a diagnoses folder, opened lazily
+
+# what group triage filters on: the few columns read of every parcel (toolkit.diagnosis.triage)
+_TRIAGE_DIAGNOSIS_COLUMNS = ("parcel_id", "category", "last_milestone", "last_scan_utc")
+_TRIAGE_PARCEL_COLUMNS = (
+    "parcel_id",
+    "order_id",  # parcel_id's fallbacks, as the loader fills it
+    "international_number",
+    "international_carrier",
+    "domestic_carrier",
+    "origin_country",
+    "destination_province",
+    "shipped_at",
+)
+
+
+def _read_parquet_rows(
+    path: str, columns: Sequence[str] | None = None, ids: Sequence[str] | None = None
+):
+    """A Parquet partition's ``columns`` (by their loader names; None for all) as an Arrow
+    table: only the rows of ``ids`` when the file has a text parcel_id column to filter on
+    (pushed down to the Parquet reader), else every row."""
+    import fsspec
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from toolkit.io import _column_name
+
+    fs, where = fsspec.core.url_to_fs(path)
+    schema = pq.read_schema(where, filesystem=fs)
+    named = {_column_name(str(n)): n for n in schema.names}
+    raw = [named[c] for c in columns if c in named] if columns is not None else None
+    if ids is not None and not len(ids):
+        empty = schema.empty_table()
+        return empty.select(raw) if raw is not None else empty
+    filters = None
+    key = named.get("parcel_id")
+    if ids is not None and key is not None and pa.types.is_string(schema.field(key).type):
+        filters = [(key, "in", list(ids))]
+    return pq.read_table(where, filesystem=fs, columns=raw, filters=filters)
+
+
+def _loaded(
+    paths: Sequence[str], table: str, label: str, columns=None, ids: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Rows of raw partitions read by the toolkit's loaders (the same checks and types as
+    diagnose_dataset gives them), restricted to ``ids`` when given. The files are read in
+    parallel and loaded together, once."""
+    import io
+    from concurrent.futures import ThreadPoolExecutor
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    with ThreadPoolExecutor(max_workers=min(8, max(len(paths), 1))) as pool:
+        raws = list(pool.map(lambda path: _read_parquet_rows(path, columns, ids), paths))
+    raw = pa.concat_tables(raws, promote_options="permissive") if len(raws) > 1 else raws[0]
+    buffer = io.BytesIO()
+    pq.write_table(raw, buffer)
+    data = buffer.getvalue()
+    name = (
+        paths[0].rstrip("/").rsplit("/", 1)[-1] if len(paths) == 1 else f"{len(paths)} partitions"
+    )
+    limits = {"max_rows": max(raw.num_rows, 1), "max_bytes": 1 << 50}
+    try:
+        if table == "events":
+            frame = read_events(data, source=label, name=f"{name}.parquet", **limits)
+        else:
+            frame = read_parcels(data, name=f"{name}.parquet", **limits)
+    except ToolkitError as exc:
+        raise _portable(exc, f"{label}/{name}") from None
+    if ids is not None and len(frame):
+        frame = frame[frame["parcel_id"].astype(str).isin(set(ids))]
+    return frame.reset_index(drop=True)
+
+
+@dataclass
+class DiagnosesDataset:
+    """A diagnoses folder (``diagnose_dataset(out=…)``) opened for triage without loading it:
+    ``triage_table`` reads only the columns group triage filters on, partition by partition;
+    ``events_of``, ``parcels_of`` and ``diagnoses_of`` read the rows of a few parcels, from
+    the partition files their parcel_id hashes to, with a Parquet filter on parcel_id (never
+    the whole events set)."""
+
+    diagnoses: list[str]
+    events: list[str] | None
+    parcels: list[str] | None
+    now: pd.Timestamp
+    label: str = "diagnoses"
+    labels: tuple[str, str] = ("events", "parcels")
+
+    @property
+    def partitions(self) -> int:
+        return len(self.diagnoses)
+
+    def triage_table(self) -> pd.DataFrame:
+        """One row per diagnosed parcel with the filter columns (``triage_table``)."""
+        from toolkit.diagnosis.triage import triage_table
+
+        parts = []
+        for number, path in enumerate(self.diagnoses):
+            d = _diagnosis_rows(path, self.label, _TRIAGE_DIAGNOSIS_COLUMNS)
+            if self.parcels is not None:
+                p = _loaded(
+                    [self.parcels[number]], "parcels", self.labels[1], _TRIAGE_PARCEL_COLUMNS
+                )
+            else:
+                p = pd.DataFrame({"parcel_id": pd.Series(dtype="string")})
+            # a parcel without a diagnosis is not triaged; one without a parcels row is
+            p = p[p["parcel_id"].astype(str).isin(set(d["parcel_id"].astype(str)))]
+            p = p.drop_duplicates("parcel_id")
+            parts.append(triage_table(d, p, self.now))
+        return pd.concat(parts, ignore_index=True)
+
+    def _homes(self, parcel_ids) -> dict[int, list[str]]:
+        ids = list(dict.fromkeys(str(i).strip() for i in parcel_ids))
+        if not ids:
+            return {}
+        homes: dict[int, list[str]] = {}
+        for pid, home in zip(ids, partition_of(ids, self.partitions), strict=True):
+            homes.setdefault(int(home), []).append(pid)
+        return homes
+
+    def _rows_of(self, sources: list[str] | None, table: str, label: str, parcel_ids):
+        homes = self._homes(parcel_ids)
+        if sources is None:
+            return None
+        if not homes:
+            return _loaded(sources[:1], table, label, ids=[])
+        wanted = [pid for ids in homes.values() for pid in ids]
+        return _loaded([sources[n] for n in homes], table, label, ids=wanted)
+
+    def events_of(self, parcel_ids) -> pd.DataFrame:
+        """The scans of these parcels, read from their partitions only."""
+        from toolkit.model import EVENT_DTYPES
+
+        found = self._rows_of(self.events, "events", self.labels[0], parcel_ids)
+        if found is None:
+            return pd.DataFrame({c: pd.Series(dtype=t) for c, t in EVENT_DTYPES.items()})
+        return found
+
+    def parcels_of(self, parcel_ids) -> pd.DataFrame:
+        """The parcels rows of these parcels (every column), read from their partitions."""
+        found = self._rows_of(self.parcels, "parcels", self.labels[1], parcel_ids)
+        if found is None:
+            return pd.DataFrame({"parcel_id": pd.Series(dtype="string")})
+        return found
+
+    def diagnoses_of(self, parcel_ids) -> pd.DataFrame:
+        """The diagnoses rows (every column) of these parcels."""
+        frames = [
+            _diagnosis_rows(self.diagnoses[n], self.label, ids=ids)
+            for n, ids in self._homes(parcel_ids).items()
+        ]
+        if not frames:
+            return _diagnosis_rows(self.diagnoses[0], self.label, ids=[])
+        return pd.concat(frames, ignore_index=True)
+
+
+def _diagnosis_rows(path: str, label: str, columns=None, ids=None) -> pd.DataFrame:
+    """Rows of a diagnoses partition (typed as diagnose_all wrote them)."""
+    table = _read_parquet_rows(path, columns, ids)
+    missing = [c for c in ("parcel_id", "category") if c not in table.column_names]
+    if missing:
+        raise InputError(
+            f"the diagnoses table has no {', '.join(map(repr, missing))} column",
+            f"{label}/{path.rstrip('/').rsplit('/', 1)[-1]}",
+            "Open the folder diagnose_dataset(out=…) or `python -m toolkit diagnose` wrote",
+        )
+    frame = table.to_pandas()
+    if ids is not None:
+        frame = frame[frame["parcel_id"].astype(str).isin(set(ids))]
+    return frame.reset_index(drop=True)
+
+
+def open_diagnoses(
+    diagnoses: str | os.PathLike,
+    events: str | os.PathLike | None = None,
+    parcels: str | os.PathLike | None = None,
+    now: pd.Timestamp | str | None = None,
+) -> DiagnosesDataset:
+    """A diagnoses folder opened for triage (``DiagnosesDataset``). ``events``, ``parcels``
+    and ``now`` default to what diagnose_dataset recorded beside the diagnoses
+    (``_toolkit.json``); the three folders must have the same number of partitions."""
+    import json
+
+    import fsspec
+
+    url = os.fspath(diagnoses).rstrip("/")
+    paths = partition_paths(url)
+    fs, root = fsspec.core.url_to_fs(url)
+    info: dict = {}
+    if fs.exists(f"{root}/{DATASET_INFO}"):
+        with fs.open(f"{root}/{DATASET_INFO}", "r") as stream:
+            info = json.load(stream)
+    events = events if events is not None else info.get("events")
+    parcels = parcels if parcels is not None else info.get("parcels")
+    if now is None and info.get("now") is None:
+        raise InputError(
+            "the diagnoses folder does not say when they were made",
+            url,
+            "Pass now= (the time the diagnosis was run for)",
+        )
+    when = utc_now(now if now is not None else info["now"])
+    sources, labels = {}, []
+    for data, table in ((events, "events"), (parcels, "parcels")):
+        if data is None:
+            sources[table] = None
+            labels.append(table)
+            continue
+        found, label = _sources(data, table)
+        if len(found) != len(paths):
+            raise InputError(
+                f"the {table} have {len(found)} partitions and the diagnoses {len(paths)}: "
+                "they are not co-partitioned by parcel_id",
+                f"{label} and {url}",
+                "Open the folders diagnose_dataset read and wrote",
+            )
+        sources[table] = found
+        labels.append(label)
+    return DiagnosesDataset(
+        paths,
+        sources["events"],
+        sources["parcels"],
+        when,
+        url.rsplit("/", 1)[-1] or "diagnoses",
+        (labels[0], labels[1]),
+    )

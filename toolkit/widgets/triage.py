@@ -89,6 +89,7 @@ class GroupTriage(WidgetBase):
         self.selected: list[str] = []
         self.timings: dict[str, float] = {}
         self._swimlane_key: tuple[list[str], int] | None = None
+        self.dataset = None  # a DiagnosesDataset when a diagnoses folder is open
 
         self._w_upload = w.FileUpload(
             accept=".csv,.tsv,.txt,.gz,.parquet", multiple=False, description="Upload CSV"
@@ -224,6 +225,7 @@ class GroupTriage(WidgetBase):
             as_of = parcels["as_of"].dropna() if "as_of" in parcels.columns else pd.Series()
             self.now = pd.Timestamp(as_of.iloc[0]) if len(as_of) else pd.Timestamp.now("UTC")
         diagnoses = diagnose_all(events, parcels, now=self.now)
+        self.dataset = None
         self.parcels, self.events, self.diagnoses = (
             parcels.reset_index(drop=True),
             events,
@@ -243,6 +245,44 @@ class GroupTriage(WidgetBase):
             + (SANDBOX_NOTE_HTML if sandbox else "")
         )
         self._say("\n".join(notes), "warning" if notes else "ok")
+        self.refresh()
+
+    def load_dataset(
+        self,
+        diagnoses: str | Path,
+        events: str | Path | None = None,
+        parcels: str | Path | None = None,
+        now: pd.Timestamp | str | None = None,
+    ) -> None:
+        """Open a diagnoses folder too large for memory (``toolkit.scale.diagnose_dataset``
+        wrote it): only the columns the filters need are loaded, the scans, parcels rows and
+        full diagnoses of the parcels drawn, selected or exported are read on demand from
+        their partitions. ``events``, ``parcels`` and ``now`` default to what the folder
+        records. Lane incidents need every scan: run ``toolkit.incidents`` on the cluster's
+        output instead."""
+        from toolkit.scale import open_diagnoses
+
+        dataset = open_diagnoses(diagnoses, events, parcels, now)
+        triage = Triage(dataset.triage_table())
+        self.dataset, self.now, self.triage = dataset, dataset.now, triage
+        self.parcels = self.events = self.diagnoses = None
+        self.selected = []
+        self._swimlane_key = None
+        self._events_cache: dict[str, pd.DataFrame] = {}
+        self.incidents = None
+        self._w_incidents.children = ()
+        self._set_filter_options()
+        scans = "scans read on demand" if dataset.events is not None else "no scans folder"
+        self._w_status.value = (
+            f"<b>{len(triage):,}</b> parcels from <code>{escape(dataset.label)}</code> "
+            f"({dataset.partitions:,} partitions; {scans}), "
+            f"as of {escape(f'{self.now:%Y-%m-%d %H:%M} UTC')}"
+        )
+        self._say(
+            "Opened a diagnoses folder: lane incidents are not computed here (they need "
+            "every scan).",
+            "ok",
+        )
         self.refresh()
 
     def _show_incidents(self, diagnoses: pd.DataFrame) -> None:
@@ -311,13 +351,43 @@ class GroupTriage(WidgetBase):
         self._ev_count = counts
 
     def events_of(self, parcel_ids: list[str]) -> pd.DataFrame:
-        """Scans of these parcels (the group's events), by slicing the per-parcel index."""
+        """Scans of these parcels (the group's events), by slicing the per-parcel index; from
+        their partitions when a diagnoses folder is open (the last ones read are kept)."""
+        if self.dataset is not None:
+            return self._dataset_events(list(parcel_ids))
         pos = self.triage.index.get_indexer(list(parcel_ids))
         pos = pos[pos >= 0]
         counts = self._ev_count[pos]
         starts = np.repeat(self._ev_start[pos], counts)
         within = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
         return self.events.iloc[self._ev_order[starts + within]]
+
+    def _dataset_events(self, parcel_ids: list[str]) -> pd.DataFrame:
+        cache = self._events_cache
+        wanted = [i for i in dict.fromkeys(parcel_ids) if i not in cache]
+        if wanted:
+            read = self.dataset.events_of(wanted)
+            by_id = dict(tuple(read.groupby(read["parcel_id"].astype(str), sort=False)))
+            empty = read.iloc[:0]
+            if len(cache) + len(wanted) > EVENTS_CACHED:
+                cache.clear()
+            for pid in wanted:
+                cache[pid] = by_id.get(pid, empty)
+        frames = [cache[i] for i in parcel_ids if i in cache]
+        if not frames:
+            return self.dataset.events_of([])
+        return pd.concat(frames, ignore_index=True)
+
+    def _parcel_rows(self, parcel_ids: list[str]) -> pd.DataFrame:
+        """The parcels rows of these parcels (from their partitions for a diagnoses folder)."""
+        if self.dataset is not None:
+            return self.dataset.parcels_of(parcel_ids)
+        return self.parcels[self.parcels["parcel_id"].astype(str).isin(parcel_ids)]
+
+    def _diagnosis_rows(self, parcel_ids: list[str]) -> pd.DataFrame:
+        if self.dataset is not None:
+            return self.dataset.diagnoses_of(parcel_ids)
+        return self.diagnoses
 
     def _set_filter_options(self) -> None:
         t = self.triage
@@ -560,7 +630,7 @@ class GroupTriage(WidgetBase):
         """Record one finding for every selected parcel; return it."""
         ids = self._need_selection("finding")
         values = self.form.values()
-        rows = self.parcels[self.parcels["parcel_id"].astype(str).isin(ids)]
+        rows = self._parcel_rows(ids)
         numbers = pd.concat([rows["international_number"], rows["domestic_number"]]).dropna()
         finding = self.store.add(
             parcel_ids=list(ids),
@@ -573,8 +643,9 @@ class GroupTriage(WidgetBase):
     def selection_table(self) -> pd.DataFrame:
         """The selected parcels (every parcels column) with their diagnosis."""
         ids = self._need_selection("export")
-        p = self.parcels.assign(parcel_id=self.parcels["parcel_id"].astype(str))
-        d = self.diagnoses.assign(parcel_id=self.diagnoses["parcel_id"].astype(str))
+        rows, diagnoses = self._parcel_rows(ids), self._diagnosis_rows(ids)
+        p = rows.assign(parcel_id=rows["parcel_id"].astype(str))
+        d = diagnoses.assign(parcel_id=diagnoses["parcel_id"].astype(str))
         d = d[[c for c in d.columns if c not in p.columns or c == "parcel_id"]]
         out = pd.DataFrame({"parcel_id": ids}).merge(p, on="parcel_id", how="left")
         return out.merge(d, on="parcel_id", how="left")
@@ -603,7 +674,7 @@ class GroupTriage(WidgetBase):
         from toolkit.report import export_for_partner
 
         ids = self._need_selection("export")
-        rows = self.parcels[self.parcels["parcel_id"].astype(str).isin(ids)]
+        rows = self._parcel_rows(ids)
         path = export_for_partner(
             list(ids),
             rows,
@@ -636,6 +707,7 @@ def _has_recipient_data(table: pd.DataFrame) -> bool:
 
 
 INCIDENTS_SHOWN = 6  # incidents with a button above the filters
+EVENTS_CACHED = 2000  # parcels whose scans are kept after reading them from a diagnoses folder
 
 
 def incident_label(row: Any) -> str:

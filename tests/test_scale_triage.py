@@ -1,0 +1,147 @@
+"""Group triage over a diagnoses folder: only the filter columns are loaded, the scans and
+rows of the parcels an analyst looks at are read from their own partitions."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from toolkit import scale
+from toolkit.diagnosis.diagnose import diagnose_all
+from toolkit.diagnosis.triage import triage_table
+from toolkit.errors import InputError
+from toolkit.findings import FindingsStore
+from toolkit.io import partition_of, partition_paths, read_events, read_parcels
+from toolkit.scale import DATASET_INFO, diagnose_dataset, open_diagnoses
+from toolkit.widgets.triage import GroupTriage
+from toolkit.world import demo
+
+NOW = pd.Timestamp(demo.DEFAULT_AS_OF)
+PARTITIONS = 3
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory):
+    out = tmp_path_factory.mktemp("triage-dataset")
+    argv = ["--parcels", "1500", "--seed", "11", "--format", "parquet"]
+    argv += ["--partitions", str(PARTITIONS), "--out", str(out), "--quiet"]
+    assert demo.main(argv) == 0
+    diagnose_dataset(
+        out / "events", out / "parcels", NOW, out=out / "diagnoses", client="synchronous",
+        progress=False,
+    )  # fmt: skip
+    return out
+
+
+@pytest.fixture(scope="module")
+def whole(folders):
+    ev = pd.concat([read_events(p) for p in partition_paths(folders / "events")])
+    pc = pd.concat([read_parcels(p) for p in partition_paths(folders / "parcels")])
+    ev, pc = ev.reset_index(drop=True), pc.reset_index(drop=True)
+    return ev, pc, diagnose_all(ev, pc, NOW)
+
+
+def test_the_folder_records_when_and_from_what_it_was_diagnosed(folders):
+    info = json.loads((folders / "diagnoses" / DATASET_INFO).read_text())
+    assert pd.Timestamp(info["now"]) == NOW
+    assert info["partitions"] == PARTITIONS
+    assert Path(info["events"]) == (folders / "events").resolve()
+    assert Path(info["parcels"]) == (folders / "parcels").resolve()
+
+
+def test_the_triage_table_of_the_folder_is_the_one_of_the_whole_data(folders, whole):
+    ev, pc, diagnoses = whole
+    got = open_diagnoses(folders / "diagnoses").triage_table()
+    want = triage_table(diagnoses, pc, NOW)
+    got = got.sort_values("parcel_id").reset_index(drop=True)
+    want = want.sort_values("parcel_id").reset_index(drop=True)
+    assert list(got.columns) == list(want.columns)
+    for column in ("parcel_id", "carrier", "lane", "category", "days_silent", "days_known"):
+        assert got[column].astype(str).tolist() == want[column].astype(str).tolist(), column
+
+
+def test_scans_of_a_few_parcels_come_from_their_partitions_only(folders, whole, monkeypatch):
+    ev, _, diagnoses = whole
+    data = open_diagnoses(folders / "diagnoses")
+    ids = diagnoses["parcel_id"].astype(str).iloc[[3, 40]].tolist()
+    opened: list[str] = []
+    real = scale._read_parquet_rows
+
+    def spy(path, columns=None, ids=None):
+        opened.append(Path(path).name)
+        return real(path, columns, ids)
+
+    monkeypatch.setattr(scale, "_read_parquet_rows", spy)
+    got = data.events_of(ids)
+    homes = {f"part-{n:05d}.parquet" for n in partition_of(ids, PARTITIONS)}
+    assert set(opened) == homes
+    want = ev[ev["parcel_id"].astype(str).isin(ids)]
+    assert len(got) == len(want) > 0
+    key = ["parcel_id", "time_utc", "description"]
+    assert (
+        got[key].astype(str).sort_values(key).values.tolist()
+        == want[key].astype(str).sort_values(key).values.tolist()
+    )
+    assert set(got["milestone"].astype(str)) == set(want["milestone"].astype(str))
+    rows = data.parcels_of(ids)
+    assert sorted(rows["parcel_id"].astype(str)) == sorted(ids)
+    assert sorted(data.diagnoses_of(ids)["parcel_id"].astype(str)) == sorted(ids)
+    assert data.events_of([]).empty
+
+
+def test_group_triage_opens_the_folder_and_acts_on_a_selection(folders, whole, tmp_path):
+    _, _, diagnoses = whole
+    store = FindingsStore(f"sqlite:///{tmp_path / 'findings.sqlite'}")
+    g = GroupTriage(store=store, out_dir=tmp_path / "exports", analyst="mei")
+    g.load_dataset(folders / "diagnoses")
+    assert g.parcels is None and g.events is None  # nothing loaded whole
+    assert "1,500</b> parcels" in g.status and "3 partitions" in g.status
+    assert "2026-11-20 04:00 UTC" in g.status
+    hold = int((diagnoses["category"].astype(str) == "customs_hold").sum())
+    g.parts.category.value = ("customs_hold",)
+    assert len(g.filtered_ids()) == hold > 0
+    # the swimlanes draw the longest-silent of them, their scans read on demand
+    assert g._w_swimlanes.data and "customs_hold" not in g._w_swimlanes.layout.title.text
+    chosen = g.filtered_ids()[:4]
+    g.select(chosen)
+    finding = g.record_finding()
+    assert sorted(finding.parcel_ids) == sorted(chosen)
+    assert len(finding.tracking_numbers) >= len(chosen)
+    table = g.selection_table()
+    assert table["parcel_id"].tolist() == chosen
+    assert set(table["category"].astype(str)) == {"customs_hold"}
+    assert table["evidence"].notna().all() and table["international_number"].notna().all()
+    assert g.export_csv().is_file()
+
+
+@pytest.mark.slow
+def test_a_partner_report_of_a_selection_from_the_folder(folders, tmp_path):
+    g = GroupTriage(out_dir=tmp_path / "exports", analyst="mei")
+    g.load_dataset(folders / "diagnoses")
+    g.parts.category.value = ("customs_hold",)
+    chosen = g.filtered_ids()[:3]
+    g.select(chosen)
+    html = g.export_for_partner().read_text(encoding="utf-8")
+    assert all(pid in html for pid in chosen)
+    assert "customs_hold" in html or "customs hold" in html.lower()
+
+
+def test_a_folder_without_its_record_needs_now_and_refuses_other_partitionings(folders, tmp_path):
+    bare = tmp_path / "diagnoses"
+    shutil.copytree(folders / "diagnoses", bare)
+    (bare / DATASET_INFO).unlink()
+    with pytest.raises(InputError, match="does not say when") as caught:
+        open_diagnoses(bare)
+    assert "now=" in str(caught.value)
+    opened = open_diagnoses(bare, parcels=folders / "parcels", now=NOW)
+    assert opened.events is None and len(opened.triage_table()) == 1500
+    assert opened.events_of(["P0000001"]).empty
+    other = tmp_path / "events"
+    other.mkdir()
+    shutil.copy(partition_paths(folders / "events")[0], other / "part-00000.parquet")
+    with pytest.raises(InputError, match="not co-partitioned"):
+        open_diagnoses(folders / "diagnoses", events=other)
