@@ -690,7 +690,9 @@ def test_triage_of_a_diagnoses_folder_draws_scans_read_on_demand(browser, lab, t
     # narrowing to one category redraws the swimlanes from that category's parcels
     lanes = page.locator(".js-plotly-plot .gtitle", has_text="longest-silent")
     before = lanes.first.text_content()
-    page.locator(".widget-select-multiple").nth(3).locator("option", has_text="customs_hold").click()
+    page.locator(".widget-select-multiple").nth(3).locator(
+        "option", has_text="customs_hold"
+    ).click()
     page.wait_for_function(
         "(t) => [...document.querySelectorAll('.js-plotly-plot .gtitle')].some("
         "e => e.textContent.startsWith('Scans of the') && e.textContent !== t)",

@@ -54,7 +54,7 @@ def test_the_folder_records_when_and_from_what_it_was_diagnosed(folders):
 
 
 def test_the_triage_table_of_the_folder_is_the_one_of_the_whole_data(folders, whole):
-    ev, pc, diagnoses = whole
+    _, pc, diagnoses = whole
     got = open_diagnoses(folders / "diagnoses").triage_table()
     want = triage_table(diagnoses, pc, NOW)
     got = got.sort_values("parcel_id").reset_index(drop=True)
