@@ -3,6 +3,7 @@
     python bench/diagnose_cluster.py                       # 100,000 parcels
     python bench/diagnose_cluster.py --parcels 1000000
     python bench/diagnose_cluster.py --parcels 5000000 --no-baseline
+    python bench/diagnose_cluster.py --parcels 1000000 --keep   # diagnoses kept for triage
 
 The dataset is generated with ``python -m toolkit.demo --format parquet --partitions K``
 (every scan, not only the visible ones) and cached under bench/out/ (git-ignored). It is
@@ -86,7 +87,9 @@ def _worker_spill(dask_worker) -> tuple[int, int]:
     return int(total.memory), int(total.disk)
 
 
-def on_cluster(events: Path, parcels: Path, now: str, workers: int, memory: str) -> dict:
+def on_cluster(
+    events: Path, parcels: Path, now: str, workers: int, memory: str, keep: Path | None = None
+) -> dict:
     from distributed import Client, LocalCluster
 
     from toolkit.scale import diagnose_dataset
@@ -104,7 +107,8 @@ def on_cluster(events: Path, parcels: Path, now: str, workers: int, memory: str)
     ):
         print(f"dashboard: {client.dashboard_link}", file=sys.stderr)
         began = time.perf_counter()
-        run = diagnose_dataset(events, parcels, now, out=Path(out) / "result", client=client)
+        result = keep if keep is not None else Path(out) / "result"
+        run = diagnose_dataset(events, parcels, now, out=result, client=client)
         seconds = time.perf_counter() - began
         peaks = client.run(_worker_peak)
         spills = client.run(_worker_spill)
@@ -148,6 +152,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-baseline", action="store_true", help="skip diagnose_all on the whole data"
     )
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the diagnoses next to the data set (diagnoses/, for bench/triage_dataset.py)",
+    )
     args = parser.parse_args(argv)
     partitions = args.partitions or max(4, -(-args.parcels // PARCELS_PER_PARTITION))
     OUT.mkdir(parents=True, exist_ok=True)
@@ -156,7 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     scans = _rows(events)
     now = DEFAULT_AS_OF
 
-    result = on_cluster(events, parcels, now, args.workers, args.memory_limit)
+    keep = events.parent / "diagnoses" if args.keep else None
+    result = on_cluster(events, parcels, now, args.workers, args.memory_limit, keep)
     base = None if args.no_baseline else baseline(events, parcels, now)
 
     print(
