@@ -145,3 +145,25 @@ def test_a_folder_without_its_record_needs_now_and_refuses_other_partitionings(f
     shutil.copy(partition_paths(folders / "events")[0], other / "part-00000.parquet")
     with pytest.raises(InputError, match="not co-partitioned"):
         open_diagnoses(folders / "diagnoses", events=other)
+
+
+def test_a_partition_written_in_id_order_is_read_a_few_row_groups_at_a_time(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    ids = [f"P{i:07d}" for i in range(1000)]
+    table = pa.table({"parcel_id": ids, "description": [f"scan {i}" for i in range(1000)]})
+    path = tmp_path / "part-00000.parquet"
+    pq.write_table(table, path, row_group_size=100)
+    meta = pq.ParquetFile(path).metadata
+    assert scale._row_groups_holding(meta, "parcel_id", ["P0000150", "P0000950"]) == [1, 9]
+    got = scale._read_parquet_rows(str(path), ids=["P0000950", "P0000150", "P9999999"])
+    assert sorted(got.column("description").to_pylist()) == ["scan 150", "scan 950"]
+    # in any other order every row group may hold an id: all are read, the rows still right
+    shuffled = tmp_path / "shuffled.parquet"
+    order = [(i * 389) % 1000 for i in range(1000)]  # every id once, out of order
+    pq.write_table(table.take(order), shuffled, row_group_size=100)
+    meta = pq.ParquetFile(shuffled).metadata
+    assert scale._row_groups_holding(meta, "parcel_id", ["P0000150"]) == list(range(10))
+    got = scale._read_parquet_rows(str(shuffled), ids=["P0000150", "P0000001"])
+    assert sorted(got.column("description").to_pylist()) == ["scan 1", "scan 150"]

@@ -629,6 +629,7 @@ def _compute(client, work, say: str | None):
 
 # what group triage filters on: the few columns read of every parcel (toolkit.diagnosis.triage)
 _TRIAGE_DIAGNOSIS_COLUMNS = ("parcel_id", "category", "last_milestone", "last_scan_utc")
+_TEXT = pd.StringDtype("pyarrow")
 _TRIAGE_PARCEL_COLUMNS = (
     "parcel_id",
     "order_id",  # parcel_id's fallbacks, as the loader fills it
@@ -660,11 +661,42 @@ def _read_parquet_rows(
     if ids is not None and not len(ids):
         empty = schema.empty_table()
         return empty.select(raw) if raw is not None else empty
-    filters = None
     key = named.get("parcel_id")
-    if ids is not None and key is not None and pa.types.is_string(schema.field(key).type):
-        filters = [(key, "in", list(ids))]
-    return pq.read_table(where, filesystem=fs, columns=raw, filters=filters)
+    if ids is None or key is None or not pa.types.is_string(schema.field(key).type):
+        return pq.read_table(where, filesystem=fs, columns=raw)
+    import pyarrow.compute as pc
+
+    with fs.open(where, "rb") as stream:
+        file = pq.ParquetFile(stream)
+        groups = _row_groups_holding(file.metadata, key, sorted(map(str, ids)))
+        table = file.read_row_groups(groups, columns=raw) if groups else schema.empty_table()
+    if raw is not None and not groups:
+        table = table.select(raw)
+    wanted = pc.is_in(table[key] if key in table.column_names else pa.nulls(table.num_rows),
+                      value_set=pa.array(list(map(str, ids)), pa.string()))  # fmt: skip
+    return table.filter(wanted)
+
+
+def _row_groups_holding(meta, key: str, wanted: list[str]) -> list[int]:
+    """The row groups whose parcel_id range (the file's statistics) can hold a wanted id: a
+    partition written in id order is read a few row groups at a time, not whole."""
+    from bisect import bisect_left
+
+    if meta.num_row_groups == 0:
+        return []
+    names = [meta.row_group(0).column(j).path_in_schema for j in range(meta.num_columns)]
+    column = names.index(key) if key in names else None
+    groups = []
+    for i in range(meta.num_row_groups):
+        stats = meta.row_group(i).column(column).statistics if column is not None else None
+        if stats is None or not stats.has_min_max:
+            groups.append(i)
+            continue
+        low, high = str(stats.min), str(stats.max)
+        at = bisect_left(wanted, low)
+        if at < len(wanted) and wanted[at] <= high:
+            groups.append(i)
+    return groups
 
 
 def _loaded(
@@ -736,7 +768,11 @@ class DiagnosesDataset:
             # a parcel without a diagnosis is not triaged; one without a parcels row is
             p = p[p["parcel_id"].astype(str).isin(set(d["parcel_id"].astype(str)))]
             p = p.drop_duplicates("parcel_id")
-            parts.append(triage_table(d, p, self.now))
+            part = triage_table(d, p, self.now)
+            for column in part.columns:  # Arrow-backed text: a few bytes a row, not a str each
+                if part[column].dtype == object:
+                    part[column] = part[column].astype(_TEXT)
+            parts.append(part)
         return pd.concat(parts, ignore_index=True)
 
     def _homes(self, parcel_ids) -> dict[int, list[str]]:
