@@ -158,7 +158,8 @@ def test_dataset_diagnosis_equals_diagnose_all_per_parcel(dataset, expected, cli
     assert run.parcels == PARCELS and run.partitions == PARTITIONS
     assert run.categories == expected["category"].value_counts()[lambda s: s > 0].to_dict()
     files = sorted(p.name for p in (tmp_path / "out").iterdir())
-    assert files == [f"part-{i:05d}.parquet" for i in range(PARTITIONS)]
+    # the partitions, and the record of when and from what (ignored by Parquet readers)
+    assert files == ["_toolkit.json", *(f"part-{i:05d}.parquet" for i in range(PARTITIONS))]
     got = pd.read_parquet(tmp_path / "out")
     assert expected["eta_low"].notna().sum() > PARCELS // 5  # the estimates are exercised
     _assert_same(got, expected)  # every column: category, ETA, basis, evidence …
