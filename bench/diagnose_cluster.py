@@ -121,15 +121,20 @@ def on_cluster(
     }
 
 
-def baseline(events: Path, parcels: Path, now: str) -> dict:
-    done = subprocess.run(
-        [sys.executable, "-c", _BASELINE, str(events), str(parcels), now],
+def fresh_python(code: str, *args: str) -> subprocess.CompletedProcess:
+    """Run ``code`` in a fresh Python process on the project (its own peak memory)."""
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
         capture_output=True,
         text=True,
         cwd=ROOT,
         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
         check=False,
     )
+
+
+def baseline(events: Path, parcels: Path, now: str) -> dict:
+    done = fresh_python(_BASELINE, str(events), str(parcels), now)
     if done.returncode != 0:
         return {"error": done.stderr.strip().splitlines()[-1] if done.stderr else "failed"}
     return json.loads(done.stdout.strip().splitlines()[-1])

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -24,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from diagnose_cluster import PARCELS_PER_PARTITION, dataset  # noqa: E402
+from diagnose_cluster import PARCELS_PER_PARTITION, dataset, fresh_python  # noqa: E402
 from tables import table  # noqa: E402
 
 _RUN = """
@@ -74,14 +73,7 @@ def _gb(n: float) -> str:
 
 
 def _python(code: str, *args: str) -> dict:
-    done = subprocess.run(
-        [sys.executable, "-c", code, *args],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
-        check=False,
-    )
+    done = fresh_python(code, *args)
     if done.returncode != 0:
         raise SystemExit(done.stderr.strip()[-2000:])
     return json.loads(done.stdout.strip().splitlines()[-1])

@@ -597,8 +597,21 @@ def test_investigator_gives_chinese_scans_in_english_in_table_and_hover(browser,
     context.close()
 
 
-def test_triage_shows_lane_incidents_and_a_click_selects_their_parcels(browser, lab, tmp_path):
+def one_cell_notebook(path: Path, source: str) -> None:
+    """Write a notebook of one code cell (run by open_notebook in the Lab)."""
     import json
+
+    nb = {
+        "cells": [{"cell_type": "code", "metadata": {}, "source": source, "outputs": [],
+                   "execution_count": None}],
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                    "language": "python"}},
+        "nbformat": 4, "nbformat_minor": 5,
+    }  # fmt: skip
+    path.write_text(json.dumps(nb), encoding="utf-8")
+
+
+def test_triage_shows_lane_incidents_and_a_click_selects_their_parcels(browser, lab, tmp_path):
 
     from toolkit.diagnosis.incidents import detect
     from toolkit.model import EVENT_COLUMNS, PARCEL_COLUMNS
@@ -620,14 +633,7 @@ def test_triage_shows_lane_incidents_and_a_click_selects_their_parcels(browser, 
         f"events = pd.read_parquet({str(tmp_path / 'events.parquet')!r})\n"
         f"GroupTriage(parcels, events, now=pd.Timestamp({str(now)!r}))"
     )
-    nb = {
-        "cells": [{"cell_type": "code", "metadata": {}, "source": source, "outputs": [],
-                   "execution_count": None}],
-        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                    "language": "python"}},
-        "nbformat": 4, "nbformat_minor": 5,
-    }  # fmt: skip
-    (tmp_path / "notebooks" / "incidents.ipynb").write_text(json.dumps(nb), encoding="utf-8")
+    one_cell_notebook(tmp_path / "notebooks" / "incidents.ipynb", source)
     context, page, errors = open_notebook(browser, url, token, "incidents.ipynb", tmp_path)
     first = found.iloc[0]
     button = page.get_by_role("button", name=re.compile(re.escape(f"{first['kind']} · ")))
@@ -651,7 +657,6 @@ def test_triage_shows_lane_incidents_and_a_click_selects_their_parcels(browser, 
 
 
 def test_triage_of_a_diagnoses_folder_draws_scans_read_on_demand(browser, lab, tmp_path):
-    import json
 
     from toolkit.scale import diagnose_dataset
 
@@ -670,14 +675,7 @@ def test_triage_of_a_diagnoses_folder_draws_scans_read_on_demand(browser, lab, t
         f"triage.load_dataset({str(data / 'diagnoses')!r})\n"
         "triage"
     )
-    nb = {
-        "cells": [{"cell_type": "code", "metadata": {}, "source": source, "outputs": [],
-                   "execution_count": None}],
-        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                    "language": "python"}},
-        "nbformat": 4, "nbformat_minor": 5,
-    }  # fmt: skip
-    (tmp_path / "notebooks" / "folder.ipynb").write_text(json.dumps(nb), encoding="utf-8")
+    one_cell_notebook(tmp_path / "notebooks" / "folder.ipynb", source)
     context, page, errors = open_notebook(browser, url, token, "folder.ipynb", tmp_path)
     status = page.get_by_text(re.compile(r"2,000 parcels from diagnoses \(2 partitions"))
     status.first.wait_for(timeout=120_000)

@@ -627,19 +627,7 @@ def _compute(client, work, say: str | None):
 
 # ------------------------------------------------------------- a diagnoses folder, opened lazily
 
-# what group triage filters on: the few columns read of every parcel (toolkit.diagnosis.triage)
-_TRIAGE_DIAGNOSIS_COLUMNS = ("parcel_id", "category", "last_milestone", "last_scan_utc")
 _TEXT = pd.StringDtype("pyarrow")
-_TRIAGE_PARCEL_COLUMNS = (
-    "parcel_id",
-    "order_id",  # parcel_id's fallbacks, as the loader fills it
-    "international_number",
-    "international_carrier",
-    "domestic_carrier",
-    "origin_country",
-    "destination_province",
-    "shipped_at",
-)
 
 
 def _read_parquet_rows(
@@ -754,15 +742,19 @@ class DiagnosesDataset:
 
     def triage_table(self) -> pd.DataFrame:
         """One row per diagnosed parcel with the filter columns (``triage_table``)."""
-        from toolkit.diagnosis.triage import triage_table
+        from toolkit.diagnosis.triage import (
+            DIAGNOSIS_COLUMNS_READ,
+            PARCEL_COLUMNS_READ,
+            triage_table,
+        )
 
         parts = []
         for number, path in enumerate(self.diagnoses):
-            d = _diagnosis_rows(path, self.label, _TRIAGE_DIAGNOSIS_COLUMNS)
+            d = _diagnosis_rows(path, self.label, DIAGNOSIS_COLUMNS_READ)
             if self.parcels is not None:
-                p = _loaded(
-                    [self.parcels[number]], "parcels", self.labels[1], _TRIAGE_PARCEL_COLUMNS
-                )
+                # order_id: parcel_id's fallback, as the loader fills it
+                columns = (*PARCEL_COLUMNS_READ, "order_id")
+                p = _loaded([self.parcels[number]], "parcels", self.labels[1], columns)
             else:
                 p = pd.DataFrame({"parcel_id": pd.Series(dtype="string")})
             # a parcel without a diagnosis is not triaged; one without a parcels row is

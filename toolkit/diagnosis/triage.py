@@ -61,6 +61,19 @@ def _codes(values: pd.Series) -> pd.Series:
     return _text(values.astype("string").str.lower())
 
 
+# the columns triage_table reads of each table (all a triage over a diagnoses folder loads)
+DIAGNOSIS_COLUMNS_READ = ("parcel_id", "category", "last_milestone", "last_scan_utc")
+PARCEL_COLUMNS_READ = (
+    "parcel_id",
+    "international_number",
+    "international_carrier",
+    "domestic_carrier",
+    "origin_country",
+    "destination_province",
+    "shipped_at",
+)
+
+
 def triage_table(
     diagnoses: pd.DataFrame,
     parcels: pd.DataFrame,
@@ -83,28 +96,10 @@ def triage_table(
     now = pd.Timestamp(now)
     if now.tzinfo is None:
         raise InputError(f"now={now} has no time zone", "triage_table", "Pass a tz-aware time")
-    keep = [
-        c
-        for c in (
-            "parcel_id",
-            "international_number",
-            "international_carrier",
-            "domestic_carrier",
-            "origin_country",
-            "destination_province",
-            "shipped_at",
-        )
-        if c in parcels.columns
-    ]
+    keep = [c for c in PARCEL_COLUMNS_READ if c in parcels.columns]
     p = parcels[keep].copy()
     p["parcel_id"] = p["parcel_id"].astype(str)
-    d = diagnoses[
-        [
-            c
-            for c in diagnoses.columns
-            if c in ("parcel_id", "category", "last_milestone", "last_scan_utc")
-        ]
-    ].copy()
+    d = diagnoses[[c for c in diagnoses.columns if c in DIAGNOSIS_COLUMNS_READ]].copy()
     d["parcel_id"] = d["parcel_id"].astype(str)
     t = d.merge(p, on="parcel_id", how="left", validate="one_to_one")
     n = len(t)
