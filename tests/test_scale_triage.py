@@ -130,6 +130,21 @@ def test_a_partner_report_of_a_selection_from_the_folder(folders, tmp_path):
     assert "customs_hold" in html or "customs hold" in html.lower()
 
 
+def test_the_kept_scans_never_drop_a_parcel_when_they_are_renewed(folders, whole, monkeypatch):
+    import toolkit.widgets.triage as triage_module
+
+    ev, _, diagnoses = whole
+    monkeypatch.setattr(triage_module, "EVENTS_CACHED", 3)
+    g = GroupTriage(analyst="mei")
+    g.load_dataset(folders / "diagnoses")
+    ids = diagnoses["parcel_id"].astype(str).iloc[:4].tolist()
+    g.events_of(ids[:3])  # three kept
+    got = g.events_of(ids)  # one more: the kept ones are renewed, all four come back
+    want = ev[ev["parcel_id"].astype(str).isin(ids)]
+    assert len(got) == len(want) > 0
+    assert set(got["parcel_id"].astype(str)) == set(want["parcel_id"].astype(str))
+
+
 def test_a_folder_without_its_record_needs_now_and_refuses_other_partitionings(folders, tmp_path):
     bare = tmp_path / "diagnoses"
     shutil.copytree(folders / "diagnoses", bare)

@@ -365,12 +365,13 @@ class GroupTriage(WidgetBase):
     def _dataset_events(self, parcel_ids: list[str]) -> pd.DataFrame:
         cache = self._events_cache
         wanted = [i for i in dict.fromkeys(parcel_ids) if i not in cache]
+        if wanted and len(cache) + len(wanted) > EVENTS_CACHED:
+            cache.clear()  # start again with these parcels only: none of them is lost
+            wanted = list(dict.fromkeys(parcel_ids))
         if wanted:
             read = self.dataset.events_of(wanted)
             by_id = dict(tuple(read.groupby(read["parcel_id"].astype(str), sort=False)))
             empty = read.iloc[:0]
-            if len(cache) + len(wanted) > EVENTS_CACHED:
-                cache.clear()
             for pid in wanted:
                 cache[pid] = by_id.get(pid, empty)
         frames = [cache[i] for i in parcel_ids if i in cache]
