@@ -90,7 +90,7 @@ def _worker_spill(dask_worker) -> tuple[int, int]:
 def on_cluster(
     events: Path, parcels: Path, now: str, workers: int, memory: str, keep: Path | None = None
 ) -> dict:
-    from distributed import Client, LocalCluster
+    from distributed import Client, LocalCluster, get_task_stream
 
     from toolkit.scale import diagnose_dataset
 
@@ -108,7 +108,8 @@ def on_cluster(
         print(f"dashboard: {client.dashboard_link}", file=sys.stderr)
         began = time.perf_counter()
         result = keep if keep is not None else Path(out) / "result"
-        run = diagnose_dataset(events, parcels, now, out=result, client=client)
+        with get_task_stream(client) as stream:
+            run = diagnose_dataset(events, parcels, now, out=result, client=client)
         seconds = time.perf_counter() - began
         peaks = client.run(_worker_peak)
         spills = client.run(_worker_spill)
@@ -118,7 +119,38 @@ def on_cluster(
         "peaks": peaks,
         "spills": spills,
         "history": (run.history_parcels, run.history_rows),
+        "tasks": _task_times(stream.data),
     }
+
+
+TASKS = {
+    "_history_task": "load + lane history (pass 1)",
+    "_diagnose_write_task": "diagnose + write diagnoses and triage table (pass 2)",
+}
+
+
+def _task_times(records: list[dict]) -> dict[str, tuple[int, float, float, float]]:
+    """Per kind of task: how many ran, and the median, 90th percentile and total seconds
+    they computed (from the cluster's task stream), so a slower run shows whether the work
+    per partition or the waiting between tasks grew."""
+    import statistics
+
+    spent: dict[str, list[float]] = {}
+    for record in records:
+        key = record["key"]
+        name = str(key[0] if isinstance(key, tuple) else key)
+        kind = name.split("-", 1)[0]
+        if kind not in TASKS:
+            continue
+        for step in record["startstops"]:
+            if step["action"] == "compute":
+                spent.setdefault(kind, []).append(step["stop"] - step["start"])
+    out = {}
+    for kind, times in spent.items():
+        times.sort()
+        p90 = times[min(len(times) - 1, int(0.9 * len(times)))]
+        out[kind] = (len(times), statistics.median(times), p90, sum(times))
+    return out
 
 
 def fresh_python(code: str, *args: str) -> subprocess.CompletedProcess:
@@ -206,6 +238,16 @@ def main(argv: list[str] | None = None) -> int:
         table(
             rows,
             ("run", "wall time", "per parcel", "peak memory per worker", "spilled", "ratio"),
+        )
+    )
+    print(
+        "\n"
+        + table(
+            [
+                (TASKS[k], f"{n}", f"{med:.1f} s", f"{p90:.1f} s", f"{total:.0f} s")
+                for k, (n, med, p90, total) in result["tasks"].items()
+            ],
+            ("task", "ran", "median", "90th percentile", "total (all workers)"),
         )
     )
     past, rows = result["history"]

@@ -158,8 +158,11 @@ def test_dataset_diagnosis_equals_diagnose_all_per_parcel(dataset, expected, cli
     assert run.parcels == PARCELS and run.partitions == PARTITIONS
     assert run.categories == expected["category"].value_counts()[lambda s: s > 0].to_dict()
     files = sorted(p.name for p in (tmp_path / "out").iterdir())
-    # the partitions, and the record of when and from what (ignored by Parquet readers)
-    assert files == ["_toolkit.json", *(f"part-{i:05d}.parquet" for i in range(PARTITIONS))]
+    # the partitions, the record of when and from what, and the triage tables (the last two
+    # ignored by Parquet readers of the folder)
+    parts = [f"part-{i:05d}.parquet" for i in range(PARTITIONS)]
+    assert files == ["_toolkit.json", "_triage", *parts]
+    assert sorted(p.name for p in (tmp_path / "out" / "_triage").iterdir()) == parts
     got = pd.read_parquet(tmp_path / "out")
     assert expected["eta_low"].notna().sum() > PARCELS // 5  # the estimates are exercised
     _assert_same(got, expected)  # every column: category, ETA, basis, evidence …

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -62,6 +63,52 @@ def test_the_triage_table_of_the_folder_is_the_one_of_the_whole_data(folders, wh
     assert list(got.columns) == list(want.columns)
     for column in ("parcel_id", "carrier", "lane", "category", "days_silent", "days_known"):
         assert got[column].astype(str).tolist() == want[column].astype(str).tolist(), column
+
+
+def test_the_triage_table_written_with_the_diagnoses_is_read_not_computed(
+    folders, whole, monkeypatch
+):
+    stored = sorted(p.name for p in (folders / "diagnoses" / scale.TRIAGE_DIR).iterdir())
+    assert stored == [f"part-{n:05d}.parquet" for n in range(PARTITIONS)]
+    data = open_diagnoses(folders / "diagnoses")
+    assert data.triage is not None
+
+    def no_loading(*args, **kwargs):
+        raise AssertionError("the parcels were loaded to compute the triage table")
+
+    monkeypatch.setattr(scale, "_loaded", no_loading)
+    got = data.triage_table()
+    monkeypatch.undo()
+    computed = replace(data, triage=None).triage_table()
+    pd.testing.assert_frame_equal(got, computed)
+
+
+def test_another_time_or_a_damaged_triage_folder_computes_the_table_again(folders, tmp_path):
+    data = open_diagnoses(folders / "diagnoses")
+    table = data.triage_table()
+    later = open_diagnoses(folders / "diagnoses", now=NOW + pd.Timedelta(days=3))
+    assert later.triage is None  # the stored days silent were counted to NOW
+    moved = later.triage_table()
+    known = table["days_known"].to_numpy()
+    assert known.any()
+    assert (moved["days_silent"][known] == table["days_silent"][known] + 3).all()
+    copy = tmp_path / "diagnoses"
+    shutil.copytree(folders / "diagnoses", copy)
+    (copy / scale.TRIAGE_DIR / "part-00001.parquet").unlink()  # a gap: not used
+    damaged = open_diagnoses(copy)
+    assert damaged.triage is None
+    pd.testing.assert_frame_equal(damaged.triage_table(), table)
+    # computed once, kept for the next opening
+    assert (copy / scale.TRIAGE_DIR / "part-00001.parquet").is_file()
+    again = open_diagnoses(copy)
+    assert again.triage is not None
+    pd.testing.assert_frame_equal(again.triage_table(), table)
+    # a folder where the tables cannot be written still opens (computed each time)
+    shutil.rmtree(copy / scale.TRIAGE_DIR)
+    (copy / scale.TRIAGE_DIR).write_text("not a folder")
+    blocked = open_diagnoses(copy)
+    pd.testing.assert_frame_equal(blocked.triage_table(), table)
+    assert blocked.triage is None and (copy / scale.TRIAGE_DIR).is_file()
 
 
 def test_scans_of_a_few_parcels_come_from_their_partitions_only(folders, whole, monkeypatch):
@@ -182,3 +229,18 @@ def test_a_partition_written_in_id_order_is_read_a_few_row_groups_at_a_time(tmp_
     assert scale._row_groups_holding(meta, "parcel_id", ["P0000150"]) == list(range(10))
     got = scale._read_parquet_rows(str(shuffled), ids=["P0000150", "P0000001"])
     assert sorted(got.column("description").to_pylist()) == ["scan 1", "scan 150"]
+
+
+@pytest.mark.parametrize("as_type", [object, "string", "str"])
+def test_rows_of_parcels_are_picked_by_their_ids_as_text(as_type):
+    from toolkit.model import text_isin
+
+    ids = pd.Series(["P-1", "00042", None, "P-3"], dtype=as_type)
+    # the ids an analyst selected, some typed as numbers by a spreadsheet, one blank
+    picked = text_isin(ids, ["P-3", 42, "00042", float("nan")])
+    assert picked.tolist() == [False, True, False, True]
+    assert text_isin(ids, pd.Series(["P-1", None], dtype="string")).tolist() == [
+        True, False, False, False,
+    ]  # fmt: skip
+    assert not text_isin(ids, []).any()
+    assert text_isin(pd.Series([], dtype="string"), ["P-1"]).tolist() == []

@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from toolkit.model import PERSONAL_COLUMNS
+from toolkit.model import PERSONAL_COLUMNS, text_isin
 
 MASK = "****"
 # Keep the address down to its city (市, else a prefecture 州/盟, else the province); mask the rest.
@@ -739,7 +739,7 @@ def recipient_maskers(
 ) -> dict[str, RecipientMasker]:
     """recipient_masker for each of these parcels found in the parcels table, by parcel id."""
     wanted = {str(p) for p in parcel_ids if isinstance(p, str) or not pd.isna(p)}
-    rows = parcels[parcels["parcel_id"].astype("string").isin(wanted)]
+    rows = parcels[text_isin(parcels["parcel_id"], wanted)]
     columns = [rows.get(c, pd.Series(None, index=rows.index)) for c in PERSONAL_COLUMNS]
     return {
         str(pid): recipient_masker(name, phone, address)

@@ -25,13 +25,16 @@ Each parcel therefore gets the category, ETA and texts ``diagnose_all`` gives it
 data at once. The partitions are read twice (once to count the history, once to diagnose),
 so no worker holds more than a few partitions at a time; with ``out`` the second pass
 reads the tables as the first loaded them (typed Parquet in out/.loaded/, removed at the
-end) instead of parsing the raw files again.
+end) instead of parsing the raw files again. Beside each partition's diagnoses the second
+pass also writes its triage table (``_triage/``: the columns group triage filters on), so
+that ``open_diagnoses`` reads those instead of computing them from the parcels.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -52,6 +55,7 @@ from toolkit.io import (
     read_events,
     read_parcels,
 )
+from toolkit.model import text_isin
 from toolkit.policy import DEFAULT_CONFIG, DiagnosisConfig
 from toolkit.times import utc_now
 
@@ -70,6 +74,7 @@ SCHEDULER_ENV = "TOOLKIT_DASK_SCHEDULER"  # tcp://host:8786 of a team's schedule
 _MERGE_FAN_IN = 8  # histories added up per task in the tree reduction
 _SCRATCH = ".loaded"  # under out/: the partitions as loaded, kept between the two passes
 DATASET_INFO = "_toolkit.json"  # beside a diagnoses folder's partitions: its time and inputs
+TRIAGE_DIR = "_triage"  # under a diagnoses folder: each partition's triage table
 
 
 @dataclass
@@ -294,6 +299,17 @@ def _diagnose_task(
     check_numbers: str,
     scratch: str | None = None,
 ) -> pd.DataFrame:
+    return _diagnosed(
+        events_src, parcels_src, number, partitions, labels, now, model, config,
+        check_numbers, scratch,
+    )[0]  # fmt: skip
+
+
+def _diagnosed(
+    events_src, parcels_src, number, partitions, labels, now, model, config, check_numbers,
+    scratch,
+) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
+    """A partition's diagnoses, and its parcels as loaded."""
     if scratch is None:
         events, parcels = _partition(events_src, parcels_src, number, partitions, labels)
     else:
@@ -312,16 +328,52 @@ def _diagnose_task(
         raise _portable(exc, _where(events_src, labels[0], number)) from None
     table = table.reset_index(drop=True)
     table.attrs = {}
-    return table
+    return table, parcels
 
 
-def _write_task(table: pd.DataFrame, path: str) -> dict[str, int]:
+def _write_frame(table: pd.DataFrame, path: str) -> None:
     import fsspec
 
     with fsspec.open(path, "wb") as stream:
         table.to_parquet(stream, index=False)
+
+
+def _diagnose_write_task(
+    events_src, parcels_src, number, partitions, labels, now, model, config, check_numbers,
+    scratch, path: str, triage_path: str,
+) -> dict[str, int]:  # fmt: skip
+    """Diagnose a partition and write its diagnoses, and its triage table beside them (what
+    GroupTriage filters on: opening the folder then reads it instead of computing it)."""
+    table, parcels = _diagnosed(
+        events_src, parcels_src, number, partitions, labels, now, model, config,
+        check_numbers, scratch,
+    )  # fmt: skip
+    _write_frame(table, path)
+    _write_frame(_triage_part(table, parcels, now), triage_path)
     counts = table["category"].value_counts()
     return {str(k): int(v) for k, v in counts.items() if v}
+
+
+def _triage_part(diagnoses: pd.DataFrame, parcels: pd.DataFrame, now) -> pd.DataFrame:
+    """``triage_table`` of one partition: the parcels rows of its diagnosed parcels (one
+    each), text as Arrow strings (a few bytes a row, not a Python str each)."""
+    from toolkit.diagnosis.triage import triage_table
+
+    p = parcels[text_isin(parcels["parcel_id"], diagnoses["parcel_id"])]
+    part = triage_table(diagnoses, p.drop_duplicates("parcel_id"), now)
+    for column in part.columns:
+        if part[column].dtype == object:
+            part[column] = part[column].astype(_TEXT)
+    return part
+
+
+def _recorded(data) -> str | None:
+    """A dataset folder as _toolkit.json records it (absolute path or URL); None for data
+    that is not a folder."""
+    if not isinstance(data, str | os.PathLike):
+        return None
+    url = os.fspath(data)
+    return url if "://" in url else os.path.abspath(url)
 
 
 def _write_info(fs, root: str, now: pd.Timestamp, partitions: int, events, parcels) -> None:
@@ -329,14 +381,8 @@ def _write_info(fs, root: str, now: pd.Timestamp, partitions: int, events, parce
     ``open_diagnoses`` finds the scans and parcels again."""
     import json
 
-    def where(data) -> str | None:
-        if not isinstance(data, str | os.PathLike):
-            return None
-        url = os.fspath(data)
-        return url if "://" in url else os.path.abspath(url)
-
     info = {"now": now.isoformat(), "partitions": partitions}
-    info.update(events=where(events), parcels=where(parcels))
+    info.update(events=_recorded(events), parcels=_recorded(parcels))
     with fs.open(f"{root}/{DATASET_INFO}", "w") as stream:
         json.dump(info, stream, indent=1)
 
@@ -454,6 +500,9 @@ def diagnose_dataset(
             private_dir(f"{root}/{_SCRATCH}")
         for old in fs.glob(f"{root}/part-*.parquet"):
             fs.rm(old)
+        if fs.exists(f"{root}/{TRIAGE_DIR}"):
+            fs.rm(f"{root}/{TRIAGE_DIR}", recursive=True)
+        fs.makedirs(f"{root}/{TRIAGE_DIR}", exist_ok=True)
     histories = [
         delayed(_history_task, pure=True)(ev_src[i], pc_src[i], i, k, labels, now, scratch)
         for i in range(k)
@@ -483,20 +532,19 @@ def diagnose_dataset(
             # sent to each worker once, not once per task
             model_d = delayed(model) if isinstance(c, str) else c.scatter(model, broadcast=False)
             written = [
-                delayed(_write_task)(
-                    delayed(_diagnose_task)(
-                        ev_src[i],
-                        pc_src[i],
-                        i,
-                        k,
-                        labels,
-                        now,
-                        model_d,
-                        config,
-                        check_numbers,
-                        scratch,
-                    ),
+                delayed(_diagnose_write_task)(
+                    ev_src[i],
+                    pc_src[i],
+                    i,
+                    k,
+                    labels,
+                    now,
+                    model_d,
+                    config,
+                    check_numbers,
+                    scratch,
                     f"{base}/{PARTITION_FILE.format(i)}",
+                    f"{base}/{TRIAGE_DIR}/{PARTITION_FILE.format(i)}",
                 )
                 for i in range(k)
             ]
@@ -717,7 +765,7 @@ def _loaded(
     except ToolkitError as exc:
         raise _portable(exc, f"{label}/{name}") from None
     if ids is not None and len(frame):
-        frame = frame[frame["parcel_id"].astype(str).isin(set(ids))]
+        frame = frame[text_isin(frame["parcel_id"], ids)]
     return frame.reset_index(drop=True)
 
 
@@ -735,18 +783,27 @@ class DiagnosesDataset:
     now: pd.Timestamp
     label: str = "diagnoses"
     labels: tuple[str, str] = ("events", "parcels")
+    triage: list[str] | None = None  # the stored triage tables, when they fit the opening
+    # where the triage tables computed at the first opening are kept for the next ones
+    # (a folder diagnosed without them, opened for the time and parcels it was made from)
+    store_triage: str | None = None
 
     @property
     def partitions(self) -> int:
         return len(self.diagnoses)
 
     def triage_table(self) -> pd.DataFrame:
-        """One row per diagnosed parcel with the filter columns (``triage_table``)."""
-        from toolkit.diagnosis.triage import (
-            DIAGNOSIS_COLUMNS_READ,
-            PARCEL_COLUMNS_READ,
-            triage_table,
-        )
+        """One row per diagnosed parcel with the filter columns (``triage_table``): read
+        from the triage tables diagnose_dataset wrote beside the diagnoses when the folder is
+        opened for the time and parcels it was made from, else computed partition by
+        partition from the diagnoses' and parcels' filter columns."""
+        if self.triage is not None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=min(8, len(self.triage))) as pool:
+                parts = list(pool.map(self._stored_triage, self.triage))
+            return pd.concat(parts, ignore_index=True)
+        from toolkit.diagnosis.triage import DIAGNOSIS_COLUMNS_READ, PARCEL_COLUMNS_READ
 
         parts = []
         for number, path in enumerate(self.diagnoses):
@@ -758,14 +815,16 @@ class DiagnosesDataset:
             else:
                 p = pd.DataFrame({"parcel_id": pd.Series(dtype="string")})
             # a parcel without a diagnosis is not triaged; one without a parcels row is
-            p = p[p["parcel_id"].astype(str).isin(set(d["parcel_id"].astype(str)))]
-            p = p.drop_duplicates("parcel_id")
-            part = triage_table(d, p, self.now)
-            for column in part.columns:  # Arrow-backed text: a few bytes a row, not a str each
-                if part[column].dtype == object:
-                    part[column] = part[column].astype(_TEXT)
-            parts.append(part)
+            parts.append(_triage_part(d, p, self.now))
+        if self.store_triage is not None:
+            self.triage = _store_triage(parts, self.store_triage)
         return pd.concat(parts, ignore_index=True)
+
+    def _stored_triage(self, path: str) -> pd.DataFrame:
+        import fsspec
+
+        with fsspec.open(path, "rb") as stream:
+            return pd.read_parquet(stream)
 
     def _homes(self, parcel_ids) -> dict[int, list[str]]:
         ids = list(dict.fromkeys(str(i).strip() for i in parcel_ids))
@@ -812,6 +871,30 @@ class DiagnosesDataset:
         return pd.concat(frames, ignore_index=True)
 
 
+def _store_triage(parts: list[pd.DataFrame], folder: str) -> list[str] | None:
+    """Write the triage tables into ``folder`` (each to a temporary name, then renamed, so
+    an interrupted write leaves no partial table); None when the folder cannot be written,
+    as for a diagnoses folder shared read-only."""
+    import fsspec
+
+    fs, root = fsspec.core.url_to_fs(folder)
+    paths = [f"{folder}/{PARTITION_FILE.format(n)}" for n in range(len(parts))]
+    try:
+        fs.makedirs(root, exist_ok=True)
+        for stale in fs.glob(f"{root}/part-*.parquet"):  # of another partitioning
+            number = re.fullmatch(r"part-(\d+)\.parquet", stale.rsplit("/", 1)[-1])
+            if number and int(number.group(1)) >= len(parts):
+                fs.rm(stale)
+        for n, part in enumerate(parts):
+            final = f"{root}/{PARTITION_FILE.format(n)}"
+            with fs.open(f"{final}.writing", "wb") as stream:
+                part.to_parquet(stream, index=False)
+            fs.mv(f"{final}.writing", final)
+    except OSError:
+        return None
+    return paths
+
+
 def _diagnosis_rows(path: str, label: str, columns=None, ids=None) -> pd.DataFrame:
     """Rows of a diagnoses partition (typed as diagnose_all wrote them)."""
     table = _read_parquet_rows(path, columns, ids)
@@ -824,7 +907,7 @@ def _diagnosis_rows(path: str, label: str, columns=None, ids=None) -> pd.DataFra
         )
     frame = table.to_pandas()
     if ids is not None:
-        frame = frame[frame["parcel_id"].astype(str).isin(set(ids))]
+        frame = frame[text_isin(frame["parcel_id"], ids)]
     return frame.reset_index(drop=True)
 
 
@@ -873,6 +956,21 @@ def open_diagnoses(
             )
         sources[table] = found
         labels.append(label)
+    # the triage tables written with the diagnoses hold for the time and parcels they were
+    # made from; another time or parcels table computes them again
+    stored: list[str] = []
+    if fs.exists(f"{root}/{TRIAGE_DIR}"):
+        try:
+            stored = partition_paths(f"{url}/{TRIAGE_DIR}")
+        except InputError:  # damaged: computed again instead
+            stored = []
+    recorded = (
+        info.get("parcels") is not None
+        and _recorded(parcels) == info["parcels"]
+        and info.get("now") is not None
+        and when == utc_now(info["now"])
+    )
+    fits = recorded and len(stored) == len(paths)
     return DiagnosesDataset(
         paths,
         sources["events"],
@@ -880,4 +978,6 @@ def open_diagnoses(
         when,
         url.rsplit("/", 1)[-1] or "diagnoses",
         (labels[0], labels[1]),
+        triage=stored if fits else None,
+        store_triage=None if fits or not recorded else f"{url}/{TRIAGE_DIR}",
     )

@@ -70,6 +70,7 @@ from toolkit.model import (
     is_sandbox,
     missing_values_error,
     require_columns,
+    text_isin,
 )
 from toolkit.policy import (
     DEFAULT_CONFIG,
@@ -1122,7 +1123,7 @@ def diagnose_each(
     if eta_model is None:
         eta_model = fit_eta(events, table, now, config)
     ids = table["parcel_id"]
-    own_all = events[events["parcel_id"].isin(ids).to_numpy(bool)]
+    own_all = events[text_isin(events["parcel_id"], ids)]
     # one de-duplication and sort for all; each parcel's group keeps that order
     by_parcel = dict(tuple(_distinct_in_time_order(own_all).groupby("parcel_id", sort=False)))
     empty = events.iloc[:0]

@@ -23,6 +23,7 @@ from toolkit.model import (
     CATEGORIES,
     PERSONAL_COLUMNS,
     Category,
+    text_isin,
 )
 from toolkit.plots import CATEGORY_COLORS
 from toolkit.privacy import (
@@ -446,14 +447,14 @@ class PartnerReport:
         zh = self.language == "zh"
         titles = {k: html.escape(self.t(k)) if zh else None for k in GROUP_FIGURES}
         dwell = plots.dwell_times(self.events, self.parcels)
-        named = self.parcels[self.parcels["parcel_id"].isin(on_shown_lanes)].assign(
+        named = self.parcels[text_isin(self.parcels["parcel_id"], on_shown_lanes)].assign(
             international_carrier=lambda p: p["international_carrier"].map(
                 lambda c: carrier_label(c, self.language) if pd.notna(c) else c
             )
         )
         return [
             plots.gone_dark_heatmap(
-                self.diagnoses[self.diagnoses["parcel_id"].isin(on_shown_lanes)],
+                self.diagnoses[text_isin(self.diagnoses["parcel_id"], on_shown_lanes)],
                 named,
                 title=titles["gone_dark"],
             ),
@@ -541,10 +542,10 @@ class PartnerReport:
 
     def timeline_parcels(self) -> list[str]:
         """Parcels whose timelines the report draws: the longest silent that have scans."""
-        with_scans = self.stuck[self.stuck["parcel_id"].isin(set(self.events["parcel_id"]))]
+        with_scans = self.stuck[text_isin(self.stuck["parcel_id"], self.events["parcel_id"])]
         if self.single:
             with_scans = self.diagnoses[
-                self.diagnoses["parcel_id"].isin(set(self.events["parcel_id"]))
+                text_isin(self.diagnoses["parcel_id"], self.events["parcel_id"])
             ]
         return with_scans["parcel_id"].astype(str).head(MAX_TIMELINES).tolist()
 
@@ -828,7 +829,7 @@ def build_report(
     model = fit_eta(events, parcels, now=when)
     diagnoses = diagnose_all(events, chosen, now=when, eta_model=model)
     ids = set(chosen["parcel_id"])
-    own_events = events[events["parcel_id"].isin(ids).to_numpy(bool)]
+    own_events = events[text_isin(events["parcel_id"], ids)]
     stuck_ids = diagnoses.loc[diagnoses["category"].astype(str).isin(STUCK), "parcel_id"]
     if len(chosen) == 1:  # a report on one parcel explains it whatever its situation
         stuck_ids = diagnoses["parcel_id"]

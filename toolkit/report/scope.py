@@ -13,6 +13,7 @@ import pandas as pd
 from toolkit.errors import FileFormatError, InputError
 from toolkit.model import (
     CARRIERS,
+    text_isin,
     validate_events,
     validate_parcels,
 )
@@ -220,7 +221,7 @@ def match_selection(parcels: pd.DataFrame, wanted: Sequence[str]) -> set[str]:
         ignore_index=True,
     ).dropna()
     asked = _normalise_keys(pd.Series(wanted, dtype="string"))
-    hit = keys[keys["key"].isin(set(asked))]
+    hit = keys[text_isin(keys["key"], asked)]
     known = set(hit["key"])
     unknown = [w for w, k in zip(wanted, asked, strict=True) if k not in known]
     if unknown:
@@ -431,9 +432,9 @@ class ReportScope:
         keep = pd.Series(True, index=parcels.index)
         ids = parcels["parcel_id"].astype(str)
         if self.selected is not None:
-            keep &= ids.isin(self.selected)
+            keep &= text_isin(ids, self.selected)
         if self.with_findings is not None:
-            keep &= ids.isin(self.with_findings)
+            keep &= text_isin(ids, self.with_findings)
         if (code := self.carrier) is not None:
             on_leg = pd.Series(False, index=parcels.index)
             for col in ("international_carrier", "domestic_carrier"):
@@ -441,7 +442,7 @@ class ReportScope:
             scanned = events.loc[
                 events["carrier"].astype("string").str.lower() == code, "parcel_id"
             ]
-            keep &= on_leg | parcels["parcel_id"].isin(set(scanned))
+            keep &= on_leg | text_isin(parcels["parcel_id"], scanned)
         start, end = self.since, self.until
         if start is not None or end is not None:
             first_scan = events.groupby("parcel_id")["time_utc"].min()

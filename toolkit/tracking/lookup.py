@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from toolkit.model import text_isin
 from toolkit.tracking.numbers import parse
 
 
@@ -31,7 +32,7 @@ def parcel_ids_for(number: str, parcels: pd.DataFrame | None, events: pd.DataFra
 def events_for(number: str, parcels: pd.DataFrame | None, events: pd.DataFrame) -> pd.DataFrame:
     """All events of the parcel(s) known under this number, in time order."""
     ids = parcel_ids_for(number, parcels, events)
-    out = events[events["parcel_id"].astype(str).isin(ids)]
+    out = events[text_isin(events["parcel_id"], ids)]
     return out.sort_values(["parcel_id", "time_utc"], kind="stable").reset_index(drop=True)
 
 

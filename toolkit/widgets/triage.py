@@ -19,7 +19,7 @@ from toolkit.diagnosis.messages import carrier_name
 from toolkit.diagnosis.triage import Triage, TriageFilter, triage_table
 from toolkit.errors import DecodingWarning, InputError
 from toolkit.io import write_spreadsheet_csv
-from toolkit.model import PERSONAL_COLUMNS
+from toolkit.model import PERSONAL_COLUMNS, text_isin
 from toolkit.plots import CHART_CONFIG
 from toolkit.widgets.base import (
     TRACKING_WARNINGS,
@@ -383,7 +383,7 @@ class GroupTriage(WidgetBase):
         """The parcels rows of these parcels (from their partitions for a diagnoses folder)."""
         if self.dataset is not None:
             return self.dataset.parcels_of(parcel_ids)
-        return self.parcels[self.parcels["parcel_id"].astype(str).isin(parcel_ids)]
+        return self.parcels[text_isin(self.parcels["parcel_id"], parcel_ids)]
 
     def _diagnosis_rows(self, parcel_ids: list[str]) -> pd.DataFrame:
         if self.dataset is not None:
