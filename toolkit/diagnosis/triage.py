@@ -21,7 +21,7 @@ import pandas as pd
 
 from toolkit.diagnosis.scorecard import GONE_DARK
 from toolkit.errors import InputError, MissingColumnsError
-from toolkit.model import CATEGORIES, Category, require_columns
+from toolkit.model import CATEGORIES, Category, require_columns, text_isin
 
 UNKNOWN = "(unknown)"
 LANE_ARROW = " → "
@@ -162,6 +162,22 @@ _FILTER_FIELDS = {
 }
 
 
+def _recode(codes: np.ndarray, to_values: np.ndarray) -> np.ndarray:
+    """Codes into one value list from a column's own factorisation (-1 stays -1)."""
+    out = np.append(to_values, -1).astype(np.int64)
+    return out[codes]  # code -1 reads the appended -1
+
+
+def _text_rank(values: pd.Series) -> np.ndarray:
+    """Each entry's rank in sorted text order (equal texts share a rank), computed by Arrow:
+    a sort key for millions of ids without a Python string each."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = pa.array(values.astype("string"), type=pa.large_string())
+    return pc.rank(text, sort_keys="ascending", tiebreaker="dense").to_numpy()
+
+
 @dataclass
 class Triage:
     """A triage table with its filter columns factorised once, for fast filtering."""
@@ -173,7 +189,7 @@ class Triage:
     known: np.ndarray = field(init=False, repr=False)
     delivered: np.ndarray = field(init=False, repr=False)
     scanned: np.ndarray = field(init=False, repr=False)
-    index: pd.Index = field(init=False, repr=False)
+    _index: pd.Index | None = field(init=False, repr=False)
     _by_silence: np.ndarray = field(init=False, repr=False)
     _by_days: np.ndarray = field(init=False, repr=False)
 
@@ -182,7 +198,7 @@ class Triage:
         if missing:
             raise MissingColumnsError(missing, "triage", "Triage")
         self.table = self.table.reset_index(drop=True)
-        self.index = pd.Index(self.table["parcel_id"])
+        self._index = None
         self.codes, self.values = {}, {}
         for column in FILTER_COLUMNS:
             if column == "category":
@@ -191,14 +207,15 @@ class Triage:
                 self.values[column] = pd.Index(CATEGORIES)
             elif column == "carrier":
                 # one code list for both legs; an unknown domestic carrier matches nothing
-                intl = self.table["carrier"].astype(str)
-                dom = self.table["domestic_carrier"].astype(str)
-                values = pd.Index(sorted(set(intl) | (set(dom) - {UNKNOWN})))
+                intl, intl_seen = pd.factorize(self.table["carrier"])
+                dom, dom_seen = pd.factorize(self.table["domestic_carrier"])
+                intl_seen, dom_seen = intl_seen.astype(str), dom_seen.astype(str)
+                values = pd.Index(sorted(set(intl_seen) | (set(dom_seen) - {UNKNOWN})))
                 self.values[column] = values
-                self.codes[column] = values.get_indexer(intl).astype(np.int64)
-                dom_codes = values.get_indexer(dom).astype(np.int64)
-                dom_codes[(dom == UNKNOWN).to_numpy()] = -1
-                self.codes["domestic_carrier"] = dom_codes
+                self.codes[column] = _recode(intl, values.get_indexer(intl_seen))
+                to_values = values.get_indexer(dom_seen)
+                to_values[np.asarray(dom_seen == UNKNOWN, bool)] = -1
+                self.codes["domestic_carrier"] = _recode(dom, to_values)
             else:
                 codes, uniques = pd.factorize(self.table[column], sort=True)
                 self.codes[column] = codes.astype(np.int64)
@@ -207,7 +224,7 @@ class Triage:
         self.known = self.table["days_known"].to_numpy(bool)
         self.delivered = self.codes["category"] == CATEGORIES.index(Category.DELIVERED)
         self.scanned = self.table["last_scan_utc"].notna().to_numpy(bool)
-        ids = self.table["parcel_id"].to_numpy()
+        ids = _text_rank(self.table["parcel_id"])
         # Longest silent first, then by id: the order of lists and samples. Parcels whose
         # silence means nothing (delivered, or not dated at all) come after the others.
         self._by_silence = np.lexsort((ids, -self.days, self.delivered | ~self.known))
@@ -215,6 +232,14 @@ class Triage:
 
     def __len__(self) -> int:
         return len(self.table)
+
+    @property
+    def index(self) -> pd.Index:
+        """The parcel ids as an index (row positions by id), built on first use: a triage
+        over millions of parcels looks rows up with ``rows`` instead."""
+        if self._index is None:
+            self._index = pd.Index(self.table["parcel_id"].astype(object))
+        return self._index
 
     @property
     def max_days(self) -> int:
@@ -359,9 +384,16 @@ class Triage:
         order = by[mask[by]]
         if limit is not None:
             order = order[:limit]
-        return self.table["parcel_id"].to_numpy()[order].tolist()
+        return self.table["parcel_id"].iloc[order].tolist()
 
     def rows(self, parcel_ids: Iterable[str]) -> pd.DataFrame:
-        """Triage rows of these parcel ids, in the order given."""
-        pos = self.index.get_indexer(list(parcel_ids))
-        return self.table.iloc[pos[pos >= 0]].reset_index(drop=True)
+        """Triage rows of these parcel ids, in the order given (ids not in the table are
+        left out)."""
+        wanted = [str(i) for i in parcel_ids]
+        if self._index is not None:
+            pos = self._index.get_indexer(wanted)
+            return self.table.iloc[pos[pos >= 0]].reset_index(drop=True)
+        found = np.flatnonzero(text_isin(self.table["parcel_id"], wanted))
+        at = dict(zip(self.table["parcel_id"].iloc[found].astype(str), found, strict=True))
+        pos = np.array([at[i] for i in wanted if i in at], dtype=np.int64)
+        return self.table.iloc[pos].reset_index(drop=True)
