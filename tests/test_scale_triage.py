@@ -103,6 +103,10 @@ def test_another_time_or_a_damaged_triage_folder_computes_the_table_again(folder
     again = open_diagnoses(copy)
     assert again.triage is not None
     pd.testing.assert_frame_equal(again.triage_table(), table)
+    # a damaged table is computed again and replaced
+    (copy / scale.TRIAGE_DIR / "part-00002.parquet").write_bytes(b"PAR1 cut short")
+    pd.testing.assert_frame_equal(open_diagnoses(copy).triage_table(), table)
+    assert len(pd.read_parquet(copy / scale.TRIAGE_DIR / "part-00002.parquet")) > 0
     # a folder where the tables cannot be written still opens (computed each time)
     shutil.rmtree(copy / scale.TRIAGE_DIR)
     (copy / scale.TRIAGE_DIR).write_text("not a folder")

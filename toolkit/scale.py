@@ -800,9 +800,13 @@ class DiagnosesDataset:
         if self.triage is not None:
             from concurrent.futures import ThreadPoolExecutor
 
-            with ThreadPoolExecutor(max_workers=min(8, len(self.triage))) as pool:
-                parts = list(pool.map(self._stored_triage, self.triage))
-            return pd.concat(parts, ignore_index=True)
+            try:
+                with ThreadPoolExecutor(max_workers=min(8, len(self.triage))) as pool:
+                    parts = list(pool.map(self._stored_triage, self.triage))
+                return pd.concat(parts, ignore_index=True)
+            except (OSError, ValueError):  # a damaged table: computed again, and replaced
+                self.store_triage = self.triage[0].rsplit("/", 1)[0]
+                self.triage = None
         from toolkit.diagnosis.triage import DIAGNOSIS_COLUMNS_READ, PARCEL_COLUMNS_READ
 
         parts = []
