@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -48,6 +47,7 @@ from toolkit.diagnosis.scorecard import SCORE_BY, score_parts, score_table
 from toolkit.errors import InputError, ToolkitError
 from toolkit.files import private_dir
 from toolkit.io import (
+    _PARTITION_NAME,
     PARTITION_FILE,
     REPARTITION_HINT,
     partition_of,
@@ -886,13 +886,12 @@ def _store_triage(parts: list[pd.DataFrame], folder: str) -> list[str] | None:
     try:
         fs.makedirs(root, exist_ok=True)
         for stale in fs.glob(f"{root}/part-*.parquet"):  # of another partitioning
-            number = re.fullmatch(r"part-(\d+)\.parquet", stale.rsplit("/", 1)[-1])
+            number = _PARTITION_NAME.match(stale.rsplit("/", 1)[-1])
             if number and int(number.group(1)) >= len(parts):
                 fs.rm(stale)
         for n, part in enumerate(parts):
             final = f"{root}/{PARTITION_FILE.format(n)}"
-            with fs.open(f"{final}.writing", "wb") as stream:
-                part.to_parquet(stream, index=False)
+            _write_frame(part, f"{paths[n]}.writing")
             fs.mv(f"{final}.writing", final)
     except OSError:
         return None

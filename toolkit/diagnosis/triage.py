@@ -390,9 +390,6 @@ class Triage:
         """Triage rows of these parcel ids, in the order given (ids not in the table are
         left out)."""
         wanted = [str(i) for i in parcel_ids]
-        if self._index is not None:
-            pos = self._index.get_indexer(wanted)
-            return self.table.iloc[pos[pos >= 0]].reset_index(drop=True)
         found = np.flatnonzero(text_isin(self.table["parcel_id"], wanted))
         at = dict(zip(self.table["parcel_id"].iloc[found].astype(str), found, strict=True))
         pos = np.array([at[i] for i in wanted if i in at], dtype=np.int64)
