@@ -23,7 +23,9 @@ from toolkit.tracking.phrases import (
     classify_many,
     default_phrases_path,
     explain,
+    load_parts,
     load_phrases,
+    load_precedence,
     normalize_text,
 )
 
@@ -649,3 +651,58 @@ def test_bad_table_files(tmp_path):
 
 def test_shipped_table_path_exists():
     assert default_phrases_path().is_file()
+
+
+# ------------------------------------------- many texts: digits read as zeros where exact
+
+
+def _with_other_digits(texts: list[str], carriers: list[str], seed: int):
+    """Each text again with digits put in at a random place and with its digits changed."""
+    rng = np.random.default_rng(seed)
+    out_t, out_c = [], []
+    for text, carrier in zip(texts, carriers, strict=True):
+        at = int(rng.integers(0, len(text) + 1))
+        run = "".join(map(str, rng.integers(0, 10, int(rng.integers(1, 15)))))
+        changed = "".join(str(rng.integers(0, 10)) if ch.isdigit() else ch for ch in text)
+        out_t += [text, text[:at] + run + text[at:], changed]
+        out_c += [carrier] * 3
+    return out_t, out_c
+
+
+def test_classify_many_reads_each_text_as_classify_does_whatever_its_digits():
+    from toolkit.tracking.corpus import load_corpus
+
+    corpus = load_corpus()
+    texts, carriers = _with_other_digits(list(corpus["text"]), list(corpus["carrier"]), 3)
+    many = PhraseMatcher(load_phrases(), load_parts(), load_precedence())
+    one = PhraseMatcher(load_phrases(), load_parts(), load_precedence())
+    got = many.classify_many(pd.Series(texts, dtype=object), pd.Series(carriers, dtype=object))
+    want = [one.classify(t, c) for t, c in zip(texts, carriers, strict=True)]
+    wrong = [(t, c, g, w) for t, c, g, w in zip(texts, carriers, got, want, strict=True) if g != w]
+    assert not wrong, wrong[:5]
+
+
+def test_texts_differing_only_in_numbers_are_read_once():
+    matcher = PhraseMatcher(load_phrases(), load_parts(), load_precedence())
+    texts = [f"已转交国内段快递，承运商：顺丰速运，运单号：SF{n:013d}" for n in range(1000)]
+    texts += [
+        f"【广州市越秀区营业部】安排投递，投递员：陈亮，电话：1{n:02d}****{n:04d}"
+        for n in range(30, 90)
+    ]
+    got = matcher.classify_many(pd.Series(texts))
+    assert set(got[:1000]) == {"handed_over"} and set(got[1000:]) == {"out_for_delivery"}
+    assert matcher._read_key.cache_info().misses == 2
+
+
+def test_a_rule_naming_a_digit_is_honoured_in_many_texts():
+    rules = [
+        Phrase("第2次派送", "substr", "delivery_failed", 60, lang="zh"),
+        Phrase("派送", "substr", "out_for_delivery", 50, lang="zh"),
+        Phrase(r"\b(2nd|second) attempt", "regex", "delivery_failed", 60, lang="en"),
+        Phrase("attempt", "substr", "out_for_delivery", 50, lang="en"),
+    ]
+    matcher = PhraseMatcher(rules)
+    texts = ["第1次派送", "第2次派送", "第3次派送", "1st attempt", "2nd attempt", "3rd attempt"]
+    got = list(matcher.classify_many(pd.Series(texts)))
+    assert got == [matcher.classify(t) for t in texts]
+    assert got == ["out_for_delivery", "delivery_failed", "out_for_delivery"] * 2

@@ -277,7 +277,12 @@ def _times(
     where: str | None,
 ) -> tuple[pd.Series, pd.Series, pd.Series]:
     """time_utc, time_local text and tz_assumed for every row, or TimeParseError."""
-    zones = pd.Series(tz, index=df.index) if tz else carrier.map(carrier_tz).astype(object)
+    if tz:
+        zones = pd.Series(tz, index=df.index)
+    else:  # one look-up per carrier, not per row
+        codes, uniques = pd.factorize(carrier, use_na_sentinel=True)
+        table = np.array([*map(carrier_tz, uniques), carrier_tz(None)], dtype=object)
+        zones = pd.Series(table[codes], index=df.index, dtype=object)
     time_utc = pd.Series(pd.NaT, index=df.index, dtype=UTC_DTYPE)
     assumed = pd.Series(False, index=df.index)
     utc_blank = pd.Series(True, index=df.index)

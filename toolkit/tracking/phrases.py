@@ -243,6 +243,43 @@ def _needs(items: list) -> set[str] | None:
     return best
 
 
+# Reading many texts at once treats their ASCII digits as zeros (tracking numbers, phone
+# numbers and counts make most distinct texts of a large set differ only in digits), which
+# is exact for every rule that treats all digits alike: one that names no digit itself.
+_ZERO_DIGITS = str.maketrans("123456789", "000000000")
+_DIGIT_OPS = (_sre.LITERAL, _sre.NOT_LITERAL)
+_BACKREFS = (_sre.GROUPREF, _sre.GROUPREF_EXISTS)
+
+
+def _names_digits(pattern: str, kind: str) -> bool:
+    """True when a rule could tell one ASCII digit from another: a digit written in it (as a
+    letter, in a class or a range) or a back-reference. ``\\d``, ``\\w`` and ``.`` do not."""
+    if kind == "substr":
+        return any("0" <= ch <= "9" for ch in normalize_text(pattern))
+    try:
+        parsed = _sre_parse.parse(pattern, re.IGNORECASE)
+    except re.error:  # pragma: no cover - compiled before
+        return True
+    return _walk_digits(list(parsed))
+
+
+def _walk_digits(node: object) -> bool:
+    if isinstance(node, _sre_parse.SubPattern):
+        node = list(node)
+    if not isinstance(node, list | tuple):
+        return False
+    if len(node) == 2 and isinstance(node[0], _sre._NamedIntConstant):
+        op, arg = node
+        if op in _DIGIT_OPS:
+            return 48 <= arg <= 57
+        if op is _sre.RANGE:
+            return arg[0] <= 57 and arg[1] >= 48
+        if op in _BACKREFS:
+            return True
+        return _walk_digits(arg)
+    return any(_walk_digits(item) for item in node)
+
+
 # Brackets carriers put hub or station names in, and their closing partners.
 _OPENING, _CLOSING = "【[(〔<{", "】])〕>}"
 _ANCHOR = re.compile(r"(?<![\[\\])\^|(?<!\\)\$")
@@ -848,6 +885,14 @@ class PhraseMatcher:
             [(p, _compile(p.pattern, p.kind, f"{p.table}, line {p.row}")) for p in self.parts]
         )
         self._read_str = lru_cache(maxsize=cache_size)(self._read_uncached)
+        # rules that name digits: a text they match is read as written, never as its zeros
+        digit_rules = [r for r in (*self.phrases, *self.parts) if _names_digits(r.pattern, r.kind)]
+        self._digit_rules = tuple(_compile(r.pattern, r.kind, None) for r in digit_rules)
+        # anchored ones are also tried on the text without its bracketed names
+        self._digit_anchored = tuple(
+            _compile(r.pattern, r.kind, None) for r in digit_rules if _anchored(r.pattern, r.kind)
+        )
+        self._read_key = lru_cache(maxsize=cache_size)(self._read_normalized)
 
     def __repr__(self) -> str:
         return (
@@ -871,7 +916,28 @@ class PhraseMatcher:
         return tuple(found)
 
     def _read_uncached(self, text: str, carrier: str | None) -> Reading:
+        return self._reading(text, normalize_text(text), carrier)
+
+    def _read_normalized(self, normalized: str, carrier: str | None) -> Reading:
+        return self._reading(normalized, normalized, carrier)
+
+    def _read_shared(self, text: object, carrier: object) -> Reading:
+        """The reading of a text as one of many: its milestone is its digits-as-zeros form's
+        (read once for all the texts that share it), unless a rule naming digits matches it;
+        the reading's text is that form."""
+        if not isinstance(text, str):
+            return self.read(text, carrier)
         normalized = normalize_text(text)
+        key = normalized.translate(_ZERO_DIGITS)
+        if key != normalized and self._digit_rules:
+            named = any(test(normalized) or test(key) for test in self._digit_rules) or any(
+                test(core_text(normalized)) or test(core_text(key)) for test in self._digit_anchored
+            )
+            if named:
+                key = normalized
+        return self._read_key(key, carrier_key(carrier))
+
+    def _reading(self, text: str, normalized: str, carrier: str | None) -> Reading:
         if not normalized:
             return Reading(text, carrier, UNKNOWN, None, decided_by="nothing")
         parts = self._find_parts(normalized) if self.parts else ()
@@ -963,7 +1029,7 @@ class PhraseMatcher:
         try:
             codes, uniques = pd.factorize(values, use_na_sentinel=True)
             if carriers is None:
-                found = [self.read(u) for u in uniques] + [nothing]
+                found = [self._read_shared(u, None) for u in uniques] + [nothing]
                 return np.array(found, dtype=object)[codes]  # code -1 (missing) takes 'nothing'
             ccodes, cuniques = pd.factorize(carriers, use_na_sentinel=True)
         except TypeError:  # unhashable cells: read one by one
@@ -978,7 +1044,7 @@ class PhraseMatcher:
         for i, p in enumerate(pair_uniques):
             d, c = divmod(int(p), width)
             text = uniques[d] if d >= 0 else None
-            labels[i] = self.read(text, cuniques[c - 1] if c > 0 else None)
+            labels[i] = self._read_shared(text, cuniques[c - 1] if c > 0 else None)
         return labels[pair_codes]
 
 
