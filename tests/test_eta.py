@@ -249,3 +249,19 @@ def test_parcel_eta_is_the_estimate_diagnose_gives_and_needs_a_lane_model():
     assert seen["moving"] and seen["awaiting_clearance"] and not seen["delivered"]
     with pytest.raises(InputError, match="fitted lane model"):
         parcel_eta(parcels.iloc[0], events, now, None)
+
+
+def test_curves_answer_the_same_when_asked_again_and_after_pickling():
+    import pickle
+
+    rng = np.random.default_rng(5)
+    group = rng.integers(0, 40, 5000)
+    km = GroupedKM(group, rng.exponential(4, 5000), rng.random(5000) < 0.8, 40)
+    ask_g, waited = rng.integers(0, 40, 300), rng.random(300) * 6
+    first = km.conditional_quantile(ask_g, waited, 0.8)
+    assert np.array_equal(km.conditional_quantile(ask_g, waited, 0.8), first, equal_nan=True)
+    again = pickle.loads(pickle.dumps(km))
+    assert np.array_equal(again.conditional_quantile(ask_g, waited, 0.8), first, equal_nan=True)
+    # the searched keys are made once for the curves, not once per question
+    assert km._reach_key() is km._reach_key()
+    assert np.isfinite(first).mean() > 0.5

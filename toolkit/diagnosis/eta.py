@@ -200,12 +200,21 @@ class GroupedKM:
         out = np.full(len(group), np.nan)
         if len(self.g) == 0:
             return out
-        key = self.g * 2.0 + (1.0 - self.s)
+        key = self._reach_key()
         pos = np.searchsorted(key, group * 2.0 + (1.0 - level) - 1e-9, side="left")
         ok = pos < len(self.g)
         ok[ok] = self.g[pos[ok]] == group[ok]
         out[ok] = self.t[pos[ok]]
         return out
+
+    def _reach_key(self) -> np.ndarray:
+        """Sorted (group, 1 - S) keys that time_to_reach searches: made once per curves, not
+        once per question (the curves of millions of parcels hold tens of millions of points)."""
+        key = self.__dict__.get("_reach")
+        if key is None or len(key) != len(self.g):
+            key = self.g * 2.0 + (1.0 - self.s)
+            self.__dict__["_reach"] = key
+        return key
 
     def conditional_quantile(self, group: np.ndarray, waited: np.ndarray, q: float) -> np.ndarray:
         """Total time by which a share q of parcels still waiting after ``waited`` days arrive."""

@@ -988,7 +988,8 @@ class PhraseMatcher:
         statuses: pd.Series | Sequence[object] | None = None,
     ) -> pd.Series:
         """Milestones for many texts, carriers (and providers' status opinions) aligned by
-        position; each distinct text and carrier is read once.
+        position; each distinct text and carrier is read once, and texts that differ only
+        in their digits (numbers, phones) share one reading where no rule names a digit.
 
         ``statuses`` holds the milestone a provider's status code stands for ('' or missing
         where it says nothing specific); it is weighed against each text as :func:`reconcile`
