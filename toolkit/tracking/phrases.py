@@ -885,13 +885,13 @@ class PhraseMatcher:
             [(p, _compile(p.pattern, p.kind, f"{p.table}, line {p.row}")) for p in self.parts]
         )
         self._read_str = lru_cache(maxsize=cache_size)(self._read_uncached)
-        # rules that name digits: a text they match is read as written, never as its zeros
-        digit_rules = [r for r in (*self.phrases, *self.parts) if _names_digits(r.pattern, r.kind)]
-        self._digit_rules = tuple(_compile(r.pattern, r.kind, None) for r in digit_rules)
-        # anchored ones are also tried on the text without its bracketed names
-        self._digit_anchored = tuple(
-            _compile(r.pattern, r.kind, None) for r in digit_rules if _anchored(r.pattern, r.kind)
-        )
+        # rules that name digits (their compiled tests): a text they match is read as
+        # written, never as its zeros; anchored phrases also meet the bracket-free core
+        digit_rules = [
+            (test, anchored) for p, test, anchored in rules if _names_digits(p.pattern, p.kind)
+        ] + [(test, False) for p, test in self._part_rules[0] if _names_digits(p.pattern, p.kind)]
+        self._digit_rules = tuple(test for test, _ in digit_rules)
+        self._digit_anchored = tuple(test for test, anchored in digit_rules if anchored)
         self._read_key = lru_cache(maxsize=cache_size)(self._read_normalized)
 
     def __repr__(self) -> str:
