@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -265,3 +267,102 @@ def test_curves_answer_the_same_when_asked_again_and_after_pickling():
     # the searched keys are made once for the curves, not once per question
     assert km._reach_key() is km._reach_key()
     assert np.isfinite(first).mean() > 0.5
+
+
+def _history_input(n: int, words: int, seed: int):
+    """Per-parcel stage times, deliveries, ends and lanes (some lanes unknown)."""
+    rng = np.random.default_rng(seed)
+    day = NS_PER_DAY
+    base = NOW.value - 120 * day
+    stage_first = np.full((n, len(STAGES)), NO_TIME, np.int64)
+    for j in range(len(STAGES)):
+        seen = rng.random(n) < 0.7
+        stage_first[seen, j] = base + (j * 3 + rng.random(seen.sum()) * 20) * day
+    delivered = np.where(rng.random(n) < 0.6, base + rng.integers(40, 110, n) * day, NO_TIME)
+    end = np.full(n, NOW.value, np.int64)
+
+    def lane(prefix: str) -> list:
+        picked = rng.integers(0, words, n)
+        return [None if p % 11 == 0 else f"{prefix}{p}" for p in picked]
+
+    lanes = pd.DataFrame(
+        {"origin_country": lane("o"), "international_carrier": lane("c"),
+         "destination_province": lane("p")}
+    )  # fmt: skip
+    return stage_first, delivered, end, lanes
+
+
+@pytest.mark.parametrize("one_key", [True, False])
+def test_history_counts_are_sorted_and_any_split_merges_to_the_whole(one_key, monkeypatch):
+    """Counts come sorted (stage, lane words in order, unknown first, minutes) so that merging
+    and fitting only merge sorted runs; where the lane vocabularies are too large for one
+    integer key the rows are ordered column by column, with the same result."""
+    from toolkit.diagnosis import eta
+
+    EtaHistory = eta.EtaHistory
+    if not one_key:
+        monkeypatch.setattr(eta, "_ONE_KEY", 2)
+    stage_first, delivered, end, lanes = _history_input(12_000, 40, 3)
+    whole = EtaHistory.of(stage_first, delivered, end, lanes)
+    cuts = [0, 1_000, 7_000, 12_000]
+    pieces = [
+        EtaHistory.of(stage_first[a:b], delivered[a:b], end[a:b], lanes.iloc[a:b])
+        for a, b in itertools.pairwise(cuts)
+    ]
+    merged = EtaHistory.merge(pieces[::-1])
+    assert merged.parcels == whole.parcels == 12_000
+    pd.testing.assert_frame_equal(merged.counts, whole.counts)
+    counts = whole.counts
+    for col in ("origin_country", "international_carrier", "destination_province"):
+        words_seen = list(counts[col].cat.categories)
+        assert words_seen == sorted(words_seen) and counts[col].isna().any()
+    order = [counts["stage"].to_numpy()]
+    order += [counts[c].cat.codes.to_numpy() for c in lanes.columns]
+    order += [counts["minutes"].to_numpy()]
+    rows = list(zip(*order, strict=True))
+    assert rows == sorted(set(rows))  # sorted, one row per (stage, lanes, minutes)
+    # the counts themselves, against a plain group-by of one row per parcel and stage
+    parcel, stage = np.nonzero(stage_first != NO_TIME)
+    stop = np.where(delivered != NO_TIME, delivered, end)[parcel]
+    days = np.maximum(stop - stage_first[parcel, stage], 0) / NS_PER_DAY
+    plain = lanes.iloc[parcel].reset_index(drop=True).fillna("?")
+    plain["stage"] = stage
+    plain["minutes"] = np.rint(days * 1440).astype(int)
+    plain["delivered"] = (delivered[parcel] != NO_TIME).astype(int)
+    keys = ["stage", *lanes.columns, "minutes"]
+    want = plain.groupby(keys)["delivered"].agg(["size", "sum"]).reset_index()
+    got = counts.astype({c: object for c in lanes.columns}).fillna("?")
+    got = got.sort_values(keys).reset_index(drop=True)
+    assert got[keys].astype(str).equals(want[keys].astype(str))
+    assert got["parcels"].tolist() == want["size"].tolist()
+    assert got["delivered"].tolist() == want["sum"].tolist()
+
+
+def test_each_lane_level_is_fitted_as_on_its_own_counts():
+    """The levels are fitted one after the other, each sort reusing the order of the finer
+    one; every level's curves equal those fitted from its own counts directly, parcels whose
+    finer lane is unknown included where their coarser lane is known."""
+    from toolkit.diagnosis.eta import LEVELS, EtaHistory, _level_keys
+
+    history = EtaHistory.of(*_history_input(6_000, 5, 8))
+    model = EtaModel.from_history(history)
+    counts = history.counts
+    codes = {c: counts[c].cat.codes.to_numpy(np.int64) for c in counts.columns[1:4]}
+    sizes = {c: len(counts[c].cat.categories) for c in codes}
+    stage = counts["stage"].to_numpy(np.int64)
+    for cols, (uniq, km) in zip(LEVELS, model._levels, strict=True):
+        key = _level_keys(stage, codes, sizes, cols)
+        keep = key >= 0
+        want_uniq, group = np.unique(key[keep], return_inverse=True)
+        want = GroupedKM.from_counts(
+            group,
+            counts["minutes"].to_numpy()[keep],
+            counts["parcels"].to_numpy()[keep],
+            counts["delivered"].to_numpy()[keep],
+            len(want_uniq),
+        )
+        assert np.array_equal(uniq, want_uniq)
+        for name in ("n", "delivered", "g", "t", "s", "at_risk", "events"):
+            assert np.array_equal(getattr(km, name), getattr(want, name)), (cols, name)
+    # rows whose finest lane is unknown count at the coarser levels
+    assert model._levels[1][1].n.sum() > model._levels[0][1].n.sum()

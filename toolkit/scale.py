@@ -14,7 +14,8 @@ What in ``diagnose_all`` looks across parcels, and how it is kept exact here:
   from the sum (``EtaModel.from_history``) and handed to every partition's ``diagnose_all``
   (``eta_model=``). Kaplan-Meier curves depend on these counts only, so the model is the one
   ``diagnose_all`` fits on the whole data, bit for bit. Only the counts travel, never scans
-  (about one row per past parcel at a few million parcels; one worker fits the model).
+  (about one row per past parcel at a few million parcels; one worker fits the model, which
+  then stays on the cluster and goes from worker to worker, not through the caller).
 - **Scans dated before the parcel's latest scan by more than the trace span** are found per
   parcel; the data-wide time span ``scan_flags`` looks at first only decides whether to
   look, so the result per parcel is the same in any split.
@@ -513,7 +514,14 @@ def diagnose_dataset(
     try:
         with cluster(client, workers=workers, memory_limit=memory_limit, quiet=not progress) as c:
             say = "counting the lane history of each partition" if progress else None
-            model = _compute(c, fitted, say)
+            # Written out, the fitted model stays on the worker that fitted it and goes from
+            # there to the other workers (once each), not through this process and back.
+            kept = out is not None and not isinstance(c, str)
+            model = _compute(c, fitted, say, keep=kept)
+            if kept:
+                facts = c.submit(_model_facts, model, pure=False).result()
+            else:
+                facts = (model.n_history, model.history_rows)
             if out is None:
                 model_d = delayed(model)
                 parts = [
@@ -529,8 +537,7 @@ def diagnose_dataset(
                 with dask.config.set({"dataframe.convert-string": False}):
                     return dd.from_delayed(parts, meta=_meta(), verify_meta=False)
 
-            # sent to each worker once, not once per task
-            model_d = delayed(model) if isinstance(c, str) else c.scatter(model, broadcast=False)
+            model_d = model if kept else delayed(model)
             written = [
                 delayed(_diagnose_write_task)(
                     ev_src[i],
@@ -565,8 +572,8 @@ def diagnose_dataset(
         categories=total,
         seconds=time.perf_counter() - began,
         dashboard=dashboard,
-        history_parcels=model.n_history,
-        history_rows=model.history_rows,
+        history_parcels=facts[0],
+        history_rows=facts[1],
     )
 
 
@@ -641,10 +648,15 @@ def scorecard_dataset(
     return score_table(done, by)
 
 
-def _compute(client, work, say: str | None):
+def _model_facts(model: EtaModel) -> tuple[int, int]:
+    return model.n_history, model.history_rows
+
+
+def _compute(client, work, say: str | None, keep: bool = False):
     """Run delayed ``work`` on the client's cluster, or with the dask scheduler a string names
     ("synchronous", "threads"). When ``say`` is given it is printed (on stderr) with the time
-    taken, and a progress bar is drawn there when stderr is a terminal."""
+    taken, and a progress bar is drawn there when stderr is a terminal. With ``keep`` (a
+    client only) the result stays on the cluster: its future is returned once it is done."""
     if say is not None:
         print(say, file=sys.stderr, flush=True)
     began = time.perf_counter()
@@ -667,7 +679,15 @@ def _compute(client, work, say: str | None):
             with contextlib.redirect_stdout(sys.stderr):  # the bar draws on stdout
                 progress(futures, notebook=False)
             print(file=sys.stderr)
-        result = client.gather(futures)
+        if keep:
+            from distributed import wait
+
+            wait(futures)
+            if futures.status == "error":
+                futures.result()  # raises the task's error here
+            result = futures
+        else:
+            result = client.gather(futures)
     if say is not None:
         print(f"  done in {time.perf_counter() - began:.1f} s", file=sys.stderr, flush=True)
     return result

@@ -8,6 +8,7 @@ parcels with ``searchsorted``, which a per-curve library such as lifelines does 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -146,25 +147,36 @@ class GroupedKM:
         """
         group = np.asarray(group, dtype=np.int64)
         q = np.asarray(minutes, dtype=np.int64)
-        count = np.asarray(count, dtype=np.int64)
-        delivered = np.asarray(delivered, dtype=np.int64)
+        span = int(q.max()) + 2 if len(q) else 2
+        key = group * span + q
+        order = np.argsort(key, kind="stable")
+        return cls._from_sorted(
+            key[order], np.asarray(count)[order], np.asarray(delivered)[order], span, n_groups
+        )
+
+    @classmethod
+    def _from_sorted(
+        cls, key: np.ndarray, count: np.ndarray, delivered: np.ndarray, span: int, n_groups: int
+    ) -> GroupedKM:
+        """The curves from counts already ordered by ``key`` = group * span + minutes."""
         self = cls.__new__(cls)
         self.n_groups = int(n_groups)
+        self._span = int(span)
+        count = np.asarray(count, dtype=np.int64)
+        delivered = np.asarray(delivered, dtype=np.int64)
+        group = key // self._span
         self.n = np.bincount(group, weights=count, minlength=n_groups).astype(np.int64)
         self.delivered = np.bincount(group, weights=delivered, minlength=n_groups).astype(np.int64)
-        self._span = int(q.max()) + 2 if len(q) else 2
-        key = group * self._span + q
-        uniq, inverse = np.unique(key, return_inverse=True)
-        d = np.bincount(inverse, weights=delivered, minlength=len(uniq)).astype(np.int64)
-        c = np.bincount(inverse, weights=count, minlength=len(uniq)).astype(np.int64)
-        self._fit(uniq, d, c)
+        if len(key) == 0:
+            self._fit(key, count, count)
+            return self
+        starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+        self._fit(key[starts], np.add.reduceat(delivered, starts), np.add.reduceat(count, starts))
         return self
 
     def _fit(self, key: np.ndarray, d: np.ndarray, c: np.ndarray) -> None:
         """The curves from sorted distinct (group, minute) keys, their deliveries and leavers."""
         if len(key) == 0:
-            self.g = np.zeros(0, np.int64)
-            self.t = np.zeros(0)
             self.s = np.zeros(0)
             self.at_risk = np.zeros(0, np.int64)
             self.events = np.zeros(0, np.int64)
@@ -178,19 +190,30 @@ class GroupedKM:
         at_risk = self.n[gu] - left_before
         factor = 1.0 - d / at_risk
         s = pd.Series(factor).groupby(gu).cumprod().to_numpy()
-        self.g, self.t, self.s = gu, (self._key % self._span) / MINUTES_PER_DAY, s
-        self.at_risk, self.events = at_risk, d
+        self.s, self.at_risk, self.events = s, at_risk, d
+
+    # Each curve point's group and time are read off its key when asked, not stored: the
+    # curves of millions of parcels hold tens of millions of points, sent to every worker.
+    @property
+    def g(self) -> np.ndarray:
+        """The group of each curve point."""
+        return self._key // self._span
+
+    @property
+    def t(self) -> np.ndarray:
+        """The time of each curve point, in days."""
+        return (self._key % self._span) / MINUTES_PER_DAY
 
     def survival(self, group: np.ndarray, t: np.ndarray) -> np.ndarray:
         """S(t) per (group, t) pair: the chance of still not being delivered after t days."""
         group = np.asarray(group, dtype=np.int64)
-        if len(self.g) == 0:
+        if len(self._key) == 0:
             return np.ones(len(group))
         q = np.rint(np.asarray(t, dtype=np.float64) * MINUTES_PER_DAY)
         q = np.clip(q, 0, self._span - 1).astype(np.int64)
         pos = np.searchsorted(self._key, group * self._span + q, side="right") - 1
         ok = pos >= 0
-        ok[ok] = self.g[pos[ok]] == group[ok]
+        ok[ok] = self._key[pos[ok]] // self._span == group[ok]
         return np.where(ok, self.s[np.maximum(pos, 0)], 1.0)
 
     def time_to_reach(self, group: np.ndarray, level: np.ndarray) -> np.ndarray:
@@ -198,20 +221,20 @@ class GroupedKM:
         group = np.asarray(group, dtype=np.int64)
         level = np.asarray(level, dtype=np.float64)
         out = np.full(len(group), np.nan)
-        if len(self.g) == 0:
+        if len(self._key) == 0:
             return out
         key = self._reach_key()
         pos = np.searchsorted(key, group * 2.0 + (1.0 - level) - 1e-9, side="left")
-        ok = pos < len(self.g)
-        ok[ok] = self.g[pos[ok]] == group[ok]
-        out[ok] = self.t[pos[ok]]
+        ok = pos < len(key)
+        ok[ok] = self._key[pos[ok]] // self._span == group[ok]
+        out[ok] = (self._key[pos[ok]] % self._span) / MINUTES_PER_DAY
         return out
 
     def _reach_key(self) -> np.ndarray:
         """Sorted (group, 1 - S) keys that time_to_reach searches: made once per curves, not
         once per question (the curves of millions of parcels hold tens of millions of points)."""
         key = self.__dict__.get("_reach")
-        if key is None or len(key) != len(self.g):
+        if key is None or len(key) != len(self._key):
             key = self.g * 2.0 + (1.0 - self.s)
             self.__dict__["_reach"] = key
         return key
@@ -233,9 +256,9 @@ def kaplan_meier(duration, observed) -> pd.DataFrame:
     )
 
 
-def _codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
+def _codes(values: pd.Series, sort: bool = False) -> tuple[np.ndarray, pd.Index]:
     cleaned = values.astype("string").str.strip().str.lower()
-    codes, uniques = pd.factorize(cleaned, use_na_sentinel=True)
+    codes, uniques = pd.factorize(cleaned, sort=sort, use_na_sentinel=True)
     return codes.astype(np.int64), pd.Index(uniques)
 
 
@@ -263,6 +286,7 @@ def _level_keys(stage: np.ndarray, lane_codes: dict[str, np.ndarray], sizes, col
     return key
 
 
+_ONE_KEY = 2**62  # history rows are sorted on one int64 key while the key space fits
 _HISTORY_COLUMNS = ("stage", *LANE_FIELDS, "minutes", "parcels", "delivered")
 
 
@@ -278,8 +302,10 @@ class EtaHistory:
     Its size is bounded by stages x lanes x distinct minutes; on the whole-minute grid it
     stays close to one row per past parcel up to millions of parcels (10.6 M rows for
     4.8 M parcels in bench/diagnose_cluster.py), still far fewer than their scans. The lane
-    columns are categorical (a small integer code per row, the words once), ``stage`` and
-    ``minutes`` narrow integers, so that a row takes about 30 bytes.
+    columns are categorical (a small integer code per row, the words once, in sorted order),
+    ``stage`` and ``minutes`` narrow integers, so that a row takes about 30 bytes. Rows are
+    kept sorted by stage, lane codes and minutes: merging sorted histories and fitting the
+    model then merge sorted runs instead of sorting tens of millions of rows from scratch.
     """
 
     counts: pd.DataFrame
@@ -300,38 +326,13 @@ class EtaHistory:
         stop = np.where(is_obs, delivered[parcel], end[parcel])
         duration = np.maximum(stop - start, 0) / NS_PER_DAY
         minutes = np.rint(duration * MINUTES_PER_DAY).astype(np.int64)
-        cols = {"stage": stage.astype(np.int64)}
-        vocab = {}
+        codes, vocab = {}, {}
         for col in LANE_FIELDS:
             values = lanes[col] if col in lanes else pd.Series(pd.NA, index=range(n))
-            codes, vocab[col] = _codes(values.reset_index(drop=True))
-            cols[col] = codes[parcel]
-        cols["minutes"] = minutes
-        cols["delivered"] = is_obs.astype(np.int64)
-        rows = pd.DataFrame(cols)
-        keys = ["stage", *LANE_FIELDS, "minutes"]
-        counted = rows.groupby(keys, sort=False).agg(
-            parcels=("delivered", "size"), delivered=("delivered", "sum")
-        )
-        counted = counted.reset_index()
-        for col in LANE_FIELDS:
-            counted[col] = pd.Categorical.from_codes(
-                counted[col].to_numpy(np.int64), categories=_categories(vocab[col])
-            )
-        return cls(cls._typed(counted), n)
-
-    @staticmethod
-    def _typed(counts: pd.DataFrame) -> pd.DataFrame:
-        out = counts.loc[:, list(_HISTORY_COLUMNS)].reset_index(drop=True)
-        out["stage"] = out["stage"].astype(np.int8)
-        out["minutes"] = out["minutes"].astype(np.int32)
-        for col in ("parcels", "delivered"):
-            out[col] = out[col].astype(np.int64)
-        for col in LANE_FIELDS:
-            if not isinstance(out[col].dtype, pd.CategoricalDtype):
-                codes, vocab = _codes(out[col])
-                out[col] = pd.Categorical.from_codes(codes, categories=_categories(vocab))
-        return out
+            lane, vocab[col] = _codes(values.reset_index(drop=True), sort=True)
+            codes[col] = lane[parcel]
+        ones = np.ones(len(stage), np.int64)
+        return cls(_counted(stage, codes, vocab, minutes, ones, is_obs.astype(np.int64)), n)
 
     @classmethod
     def merge(cls, histories) -> EtaHistory:
@@ -341,15 +342,71 @@ class EtaHistory:
             return cls.of(np.zeros((0, len(STAGES)), np.int64), [], [], pd.DataFrame())
         parcels = sum(h.parcels for h in histories)
         tables = [h.counts for h in histories]
-        for col in LANE_FIELDS:  # one vocabulary, so that the lane columns stay coded
-            words = pd.Index([]).append([t[col].cat.categories for t in tables]).unique()
-            tables = [t.assign(**{col: t[col].cat.set_categories(words)}) for t in tables]
-        table = pd.concat(tables, ignore_index=True)
-        keys = ["stage", *LANE_FIELDS, "minutes"]
-        summed = table.groupby(keys, sort=False, dropna=False, observed=True)[
-            ["parcels", "delivered"]
-        ].sum()
-        return cls(cls._typed(summed.reset_index()), parcels)
+        codes, vocab = {}, {}
+        for col in LANE_FIELDS:  # one sorted vocabulary, so that sorted tables stay in order
+            words = set().union(*(t[col].cat.categories for t in tables))
+            vocab[col] = pd.Index(sorted(words), dtype=object)
+            parts = []
+            for t in tables:
+                old = t[col].cat.codes.to_numpy(np.int64)
+                new = vocab[col].get_indexer(t[col].cat.categories).astype(np.int64)
+                parts.append(np.where(old >= 0, new[np.maximum(old, 0)], -1) if len(new) else old)
+            codes[col] = np.concatenate(parts)
+
+        def joined(col: str) -> np.ndarray:
+            return np.concatenate([t[col].to_numpy(np.int64) for t in tables])
+
+        table = _counted(
+            joined("stage"), codes, vocab, joined("minutes"), joined("parcels"), joined("delivered")
+        )
+        return cls(table, parcels)
+
+
+def _counted(
+    stage: np.ndarray,
+    codes: dict[str, np.ndarray],
+    vocab: dict[str, pd.Index],
+    minutes: np.ndarray,
+    parcels: np.ndarray,
+    delivered: np.ndarray,
+) -> pd.DataFrame:
+    """History rows summed per (stage, lanes, minutes), in the order of stage, lane codes
+    (unknown first) and minutes: a sorted table merges with others and fits without a full
+    sort (the sorted runs of the pieces only need merging)."""
+    columns = [np.asarray(stage, np.int64)]
+    columns += [np.asarray(codes[c], np.int64) + 1 for c in LANE_FIELDS]
+    columns.append(np.asarray(minutes, np.int64))
+    radix = [len(STAGES), *(len(vocab[c]) + 1 for c in LANE_FIELDS)]
+    radix.append(int(columns[-1].max()) + 1 if len(stage) else 1)
+    if math.prod(radix) < _ONE_KEY:  # one integer key: a stable sort finds the sorted runs
+        key = np.zeros(len(stage), np.int64)
+        for col, size in zip(columns, radix, strict=True):
+            key = key * size + col
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+        first = np.r_[True, key[1:] != key[:-1]] if len(key) else np.zeros(0, bool)
+    else:
+        order = np.lexsort(columns[::-1])
+        first = np.zeros(len(order), bool)
+        first[:1] = True
+        for col in columns:
+            ordered = col[order]
+            first[1:] |= ordered[1:] != ordered[:-1]
+    starts = np.flatnonzero(first)
+    out = {
+        "stage": columns[0][order[starts]].astype(np.int8),
+        **{
+            c: pd.Categorical.from_codes(
+                columns[i + 1][order[starts]] - 1, categories=_categories(vocab[c])
+            )
+            for i, c in enumerate(LANE_FIELDS)
+        },
+        "minutes": columns[-1][order[starts]].astype(np.int32),
+    }
+    for name, values in (("parcels", parcels), ("delivered", delivered)):
+        summed = np.add.reduceat(np.asarray(values, np.int64)[order], starts) if len(starts) else []
+        out[name] = np.asarray(summed, np.int64)
+    return pd.DataFrame(out, columns=list(_HISTORY_COLUMNS))
 
 
 class EtaModel:
@@ -401,11 +458,29 @@ class EtaModel:
         minutes = counts["minutes"].to_numpy(np.int64)
         left = counts["parcels"].to_numpy(np.int64)
         arrived = counts["delivered"].to_numpy(np.int64)
+        # One sort per level. LEVELS are ever shorter prefixes of the lane fields, so rows in
+        # the order of one level come in sorted runs for the next (a stable sort merges runs
+        # faster than it sorts from scratch); rows left out of a finer level for an unknown
+        # lane value join where their own level's lanes are known.
+        order = np.zeros(0, np.int64)
+        taken = np.zeros(len(stage), bool)
         for cols in LEVELS:
             key = _level_keys(stage, {c: lane_codes[c] for c in cols}, sizes, cols)
             keep = key >= 0
-            uniq, group = np.unique(key[keep], return_inverse=True)
-            km = GroupedKM.from_counts(group, minutes[keep], left[keep], arrived[keep], len(uniq))
+            rows = np.r_[order, np.flatnonzero(keep & ~taken)]
+            taken |= keep
+            q = minutes[rows]
+            span = int(q.max()) + 2 if len(q) else 2
+            point = key[rows] * span + q
+            by = np.argsort(point, kind="stable")
+            order, point = rows[by], point[by]
+            lane_key = point // span
+            first = np.r_[True, lane_key[1:] != lane_key[:-1]] if len(point) else np.zeros(0, bool)
+            uniq = lane_key[first]
+            group = np.cumsum(first) - 1
+            km = GroupedKM._from_sorted(
+                group * span + point % span, left[order], arrived[order], span, len(uniq)
+            )
             model._levels.append((uniq, km))
         return model
 
