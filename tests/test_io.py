@@ -25,6 +25,7 @@ from toolkit.errors import (
 from toolkit.io import (
     read_events,
     read_parcels,
+    read_table,
     spreadsheet_csv,
     write_events,
     write_parcels,
@@ -287,6 +288,28 @@ def test_parquet_times_may_already_be_datetimes(tmp_path):
     ev = read_events(tmp_path / "aware.parquet").set_index("tracking_number")
     assert not ev["tz_assumed"].any()
     assert ev.loc[ZTO, "time_local"] == "2026-03-04 15:00:00+08:00"
+
+
+def test_a_parquet_file_in_many_row_groups_reads_as_one_piece(tmp_path):
+    """Exports written in many row groups read like one written at once: the same table, and
+    text columns in one piece each (a column in 200 chunks made every string operation of the
+    loader pay 200 times: 5% slower on a 560,000-scan partition)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    ev = read_events(io.BytesIO(EVENTS_CSV.encode()), name="upload.csv")
+    raw = pd.concat([ev] * 40, ignore_index=True).drop(columns=["milestone", "time_utc"])
+    table = pa.Table.from_pandas(raw.astype(str), preserve_index=False)
+    pq.write_table(table, tmp_path / "many.parquet", row_group_size=3)
+    pq.write_table(table, tmp_path / "one.parquet")
+    assert pq.ParquetFile(tmp_path / "many.parquet").metadata.num_row_groups > 10
+    many, one = read_table(tmp_path / "many.parquet"), read_table(tmp_path / "one.parquet")
+    pd.testing.assert_frame_equal(many, one)
+    for column in many.columns:
+        assert many[column].array._pa_array.num_chunks == 1, column
+    pd.testing.assert_frame_equal(
+        read_events(tmp_path / "many.parquet"), read_events(tmp_path / "one.parquet")
+    )
 
 
 def test_damaged_parquet_is_a_file_format_error(tmp_path):

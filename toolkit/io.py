@@ -683,7 +683,9 @@ def _parse_parquet(
     if unpacked > limits.max_bytes:
         raise _limit_error(label, "the table unpacks to", "max_bytes", limits.max_bytes, unpacked)
     try:
-        frame = pd.read_parquet(io.BytesIO(data))
+        # one piece per column: a file written in many row groups otherwise gives columns
+        # of as many chunks, and every later string operation pays for each chunk
+        frame = pq.read_table(io.BytesIO(data)).combine_chunks().to_pandas()
     except Exception as exc:  # pyarrow raises many types for damaged files
         raise _not_parquet(exc, label) from exc
     names = [_column_name(str(c)) for c in frame.columns]
