@@ -456,6 +456,44 @@ def test_own_number_is_skipped_for_the_new_one():
     assert extract_handover(text, INTL) == ("sf", "SF1402233445566")
 
 
+@pytest.mark.parametrize("names_with_digits", [False, True])
+def test_a_table_of_handovers_links_each_row_as_that_row_alone(monkeypatch, names_with_digits):
+    """Tables repeat wordings with other numbers: each wording is searched once, and every
+    row still gets what its own text and own number give (also when a carrier name with a
+    digit forbids writing digit runs as one 0)."""
+    from toolkit.tracking import normalize as nz
+
+    monkeypatch.setattr(nz, "_ALIAS_DIGITS", names_with_digits)
+    texts = [
+        "已转交国内段快递，承运商：圆通速递，运单号：YT4655964096724",
+        "已转交国内段快递，承运商：圆通速递，运单号：YT4655964096999",
+        "已转交国内段快递，承运商：顺丰速运，运单号：SF0852518995156",
+        "Forwarded to China Post for delivery, domestic number 9913955314679",
+        "Forwarded to China Post for delivery, domestic number 9913955314680",
+        "Handed over to SF Express, new number SF1402233445566, courier 13812345678",
+        "Handed over to SF Express, new number SF1402233445567, courier 13812345678",
+        "转交 EMS 与 顺丰，单号 SF1402233445566",
+        "已转交国内段快递，运单号：773039762404825",
+        "Item passed to the destination country's delivery company",
+        "Arrived at facility 75891234567890",
+        None,
+    ]
+    own = [INTL] * len(texts)
+    own[1] = "YT4655964096999"  # its own number is no new one
+    own[6] = "sf 1402233445567"  # written loosely, still its own
+    descriptions = pd.Series(texts * 3, dtype="string")
+    owns = pd.Series(own * 3, dtype="string")
+    number, carrier = nz._links(descriptions, owns)
+    for i, (text, mine) in enumerate(zip(descriptions, owns, strict=True)):
+        alone = extract_handover(text if isinstance(text, str) else None, mine)
+        got = (
+            None if pd.isna(number[i]) else (None if pd.isna(carrier[i]) else carrier[i], number[i])
+        )
+        assert got == alone, (i, text)
+    assert number.notna().sum() == 3 * 7 and carrier.notna().sum() == 3 * 7
+    assert carrier[3] == "chinapost" and carrier[0] == "yto" and pd.isna(number[1])
+
+
 def test_normalize_adds_linked_columns_and_handover_links_lists_them():
     ev = normalize(
         [

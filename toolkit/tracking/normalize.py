@@ -62,6 +62,7 @@ def _alias_pattern() -> str:
 
 
 _CARRIER_NAME = _alias_pattern()
+_ALIAS_DIGITS = any(ch.isdigit() for alias in _ALIASES for ch in alias)
 # Whitespace as literal characters: patterns without \s run on pyarrow's fast regex engine.
 _SPACE = "[ \t\r\n\u3000\xa0]"
 # Words that say a parcel went to another carrier, usually under a new number.
@@ -100,51 +101,74 @@ def _first_candidates(number_values: pd.Series) -> pd.Series:
 def _links(
     descriptions: pd.Series, own: pd.Series, handover_rows: pd.Series | None = None
 ) -> tuple[pd.Series, pd.Series]:
-    """Linked (number, carrier) per row where a text hands the parcel to another carrier."""
+    """Linked (number, carrier) per row where a text hands the parcel to another carrier.
+
+    Each distinct text is searched once (a table repeats the same wordings thousands of
+    times); what depends on the row, its own number, is compared afterwards.
+    """
     index = descriptions.index
     number_out = pd.Series(pd.NA, index=index, dtype="string")
     carrier_out = pd.Series(pd.NA, index=index, dtype="string")
     text = descriptions.astype("str")
-    cue = text.str.contains(_HANDOVER_CUE, regex=True).fillna(False).astype(bool)
+    codes, texts = pd.factorize(text, use_na_sentinel=True)
+    texts = pd.Series(np.asarray(texts, dtype=object), dtype="str")
+    cue_of = texts.str.contains(_HANDOVER_CUE, regex=True).fillna(False).to_numpy(bool)
+    cue = np.append(cue_of, False)[codes]  # code -1 (no text) takes the False
     if handover_rows is not None:
-        cue |= handover_rows.fillna(False).astype(bool).to_numpy()
+        cue = cue | handover_rows.fillna(False).astype(bool).to_numpy()
+    cue &= codes >= 0
     if not cue.any():
         return number_out, carrier_out
-    positions = pd.Series(np.arange(len(text)), index=index)[cue]
-    sub = pd.Series(text[cue].to_numpy(), index=positions.to_numpy())
-    own_clean = _clean_number(pd.Series(own.to_numpy()[positions.to_numpy()], index=sub.index))
-
-    tokens = sub.str.extractall(_LINKED_NUMBER)
+    rows = np.flatnonzero(cue)
+    row_text = codes[rows]
+    searched = np.unique(row_text)
+    tokens = pd.Series(texts.to_numpy()[searched], index=searched).str.extractall(_LINKED_NUMBER)
     if tokens.empty:
         return number_out, carrier_out
-    row = tokens.index.get_level_values(0)
-    tokens = tokens.assign(
-        row=row,
-        number=_clean_number(tokens["number"]).to_numpy(),
-        unlabelled=tokens["label"].isna().to_numpy(),
-        order=tokens.index.get_level_values(1),
+    tokens = pd.DataFrame(
+        {
+            "text": tokens.index.get_level_values(0),
+            "order": tokens.index.get_level_values(1),
+            "number": _clean_number(tokens["number"]).to_numpy(),
+            "unlabelled": tokens["label"].isna().to_numpy(),
+        }
     )
-    own_of_token = own_clean.reindex(row).fillna("").to_numpy(dtype=object)
-    tokens = tokens[tokens["number"].to_numpy(dtype=object) != own_of_token]
     # A courier's mobile number (11 digits, 1[3-9]...) in a delivery scan is not a waybill.
     tokens = tokens[~tokens["number"].str.fullmatch(_MOBILE).fillna(False).astype(bool)]
-    best = tokens.sort_values(["row", "unlabelled", "order"], kind="stable")
-    best = best.drop_duplicates("row").set_index("row")["number"].astype("string")
+    found = pd.DataFrame({"row": rows, "text": row_text}).merge(tokens, on="text")
+    own_clean = _clean_number(pd.Series(own.to_numpy()[found["row"].to_numpy()]))
+    mine = found["number"].to_numpy(dtype=object) == own_clean.fillna("").to_numpy(dtype=object)
+    best = found[~mine].sort_values(["row", "unlabelled", "order"], kind="stable")
+    best = best.drop_duplicates("row").set_index("row")
     if best.empty:
         return number_out, carrier_out
+    numbers_best = best["number"].astype("string")
 
-    named = sub[best.index].str.extractall(_CARRIER_NAME)
-    rows_named = named.index.get_level_values(0)
-    several = rows_named[pd.Index(rows_named).duplicated()].unique()
-    guess_rows = best.index.difference(rows_named.unique()).union(several)
-    guessed = _first_candidates(best[guess_rows]).reindex(best.index)
+    # carrier names, searched once per wording: with no digit in any name, a text's digit
+    # runs can be written as one 0 each without changing what the names match
+    named_texts = np.unique(best["text"].to_numpy())
+    wording = pd.Series(texts.to_numpy()[named_texts], dtype="str")
+    if not _ALIAS_DIGITS:
+        wording = wording.str.replace("[0-9]+", "0", regex=True)
+    form, forms = pd.factorize(wording)
+    named = pd.Series(np.asarray(forms, dtype=object), dtype="str").str.extractall(_CARRIER_NAME)
+    named = pd.DataFrame(
+        {
+            "form": named.index.get_level_values(0),
+            "order": named.index.get_level_values(1),
+            "carrier": named["carrier"].to_numpy(),
+        }
+    )
+    form_of = pd.Series(form, index=named_texts)
+    row_form = form_of.reindex(best["text"].to_numpy()).to_numpy()
+    named = pd.DataFrame({"row": best.index, "form": row_form}).merge(named, on="form")
+    rows_named = pd.Index(named["row"])
+    several = rows_named[rows_named.duplicated()].unique()
+    guess_rows = numbers_best.index.difference(rows_named.unique()).union(several)
+    guessed = _first_candidates(numbers_best[guess_rows]).reindex(numbers_best.index)
     chosen = guessed.copy()
     if not named.empty:
-        named = named.assign(
-            row=named.index.get_level_values(0),
-            order=named.index.get_level_values(1),
-            code=named["carrier"].map(carrier_code).astype("string"),
-        )
+        named = named.assign(code=named["carrier"].map(carrier_code).astype("string"))
         agreed = named["code"].to_numpy(dtype=object) == guessed.reindex(named["row"]).to_numpy(
             dtype=object, na_value=""
         )
@@ -155,7 +179,7 @@ def _links(
         )
         first_named = named.drop_duplicates("row").set_index("row")["code"].astype("string")
         chosen.loc[first_named.index] = first_named
-    number_out.iloc[best.index.to_numpy()] = best.to_numpy()
+    number_out.iloc[numbers_best.index.to_numpy()] = numbers_best.to_numpy()
     carrier_out.iloc[chosen.index.to_numpy()] = chosen.to_numpy()
     return number_out, carrier_out
 
