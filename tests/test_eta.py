@@ -338,12 +338,17 @@ def test_history_counts_are_sorted_and_any_split_merges_to_the_whole(one_key, mo
     assert got["delivered"].tolist() == want["sum"].tolist()
 
 
-def test_each_lane_level_is_fitted_as_on_its_own_counts():
+@pytest.mark.parametrize("one_key", [True, False])
+def test_each_lane_level_is_fitted_as_on_its_own_counts(one_key, monkeypatch):
     """The levels are fitted one after the other, each sort reusing the order of the finer
     one; every level's curves equal those fitted from its own counts directly, parcels whose
-    finer lane is unknown included where their coarser lane is known."""
+    finer lane is unknown included where their coarser lane is known (also where the lane
+    keys are too sparse to carry the minutes in one integer)."""
+    from toolkit.diagnosis import eta
     from toolkit.diagnosis.eta import LEVELS, EtaHistory, _level_keys
 
+    if not one_key:
+        monkeypatch.setattr(eta, "_ONE_KEY", 2)
     history = EtaHistory.of(*_history_input(6_000, 5, 8))
     model = EtaModel.from_history(history)
     counts = history.counts

@@ -348,13 +348,13 @@ class EtaHistory:
             vocab[col] = pd.Index(sorted(words), dtype=object)
             parts = []
             for t in tables:
-                old = t[col].cat.codes.to_numpy(np.int64)
-                new = vocab[col].get_indexer(t[col].cat.categories).astype(np.int64)
+                old = t[col].cat.codes.to_numpy(np.int32)
+                new = vocab[col].get_indexer(t[col].cat.categories).astype(np.int32)
                 parts.append(np.where(old >= 0, new[np.maximum(old, 0)], -1) if len(new) else old)
-            codes[col] = np.concatenate(parts)
+            codes[col] = np.concatenate(parts).astype(np.int32, copy=False)
 
-        def joined(col: str) -> np.ndarray:
-            return np.concatenate([t[col].to_numpy(np.int64) for t in tables])
+        def joined(col: str) -> np.ndarray:  # in the column's own (narrow) type
+            return np.concatenate([t[col].to_numpy() for t in tables])
 
         table = _counted(
             joined("stage"), codes, vocab, joined("minutes"), joined("parcels"), joined("delivered")
@@ -373,15 +373,17 @@ def _counted(
     """History rows summed per (stage, lanes, minutes), in the order of stage, lane codes
     (unknown first) and minutes: a sorted table merges with others and fits without a full
     sort (the sorted runs of the pieces only need merging)."""
-    columns = [np.asarray(stage, np.int64)]
-    columns += [np.asarray(codes[c], np.int64) + 1 for c in LANE_FIELDS]
-    columns.append(np.asarray(minutes, np.int64))
+    # narrow columns (the merges of the largest histories hold tens of millions of rows)
+    columns = [np.asarray(stage, np.int8)]
+    columns += [np.asarray(codes[c], np.int32) + np.int32(1) for c in LANE_FIELDS]
+    columns.append(np.asarray(minutes, np.int32))
     radix = [len(STAGES), *(len(vocab[c]) + 1 for c in LANE_FIELDS)]
     radix.append(int(columns[-1].max()) + 1 if len(stage) else 1)
     if math.prod(radix) < _ONE_KEY:  # one integer key: a stable sort finds the sorted runs
         key = np.zeros(len(stage), np.int64)
         for col, size in zip(columns, radix, strict=True):
-            key = key * size + col
+            key *= size
+            key += col
         order = np.argsort(key, kind="stable")
         key = key[order]
         first = np.r_[True, key[1:] != key[:-1]] if len(key) else np.zeros(0, bool)
@@ -471,12 +473,17 @@ class EtaModel:
             taken |= keep
             q = minutes[rows]
             span = int(q.max()) + 2 if len(q) else 2
-            point = key[rows] * span + q
+            lanes_of = key[rows]
+            words = None
+            if len(rows) and (int(lanes_of.max()) + 1) * span >= _ONE_KEY:
+                # lane keys too sparse to carry the minutes in one integer: number them first
+                words, lanes_of = np.unique(lanes_of, return_inverse=True)
+            point = lanes_of * span + q
             by = np.argsort(point, kind="stable")
             order, point = rows[by], point[by]
             lane_key = point // span
             first = np.r_[True, lane_key[1:] != lane_key[:-1]] if len(point) else np.zeros(0, bool)
-            uniq = lane_key[first]
+            uniq = lane_key[first] if words is None else words[lane_key[first]]
             group = np.cumsum(first) - 1
             km = GroupedKM._from_sorted(
                 group * span + point % span, left[order], arrived[order], span, len(uniq)
