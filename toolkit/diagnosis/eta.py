@@ -113,22 +113,12 @@ class GroupedKM:
             raise InputError("group, duration and observed must have the same length")
         if len(duration) and (np.isnan(duration).any() or (duration < 0).any()):
             raise InputError("durations must be numbers >= 0", "Kaplan-Meier input")
-        self.n_groups = int(n_groups)
-        self.n = np.bincount(group, minlength=n_groups)
-        self.delivered = np.bincount(group, weights=observed, minlength=n_groups).astype(np.int64)
         # durations on a whole-minute grid, so that one integer sort orders (group, time)
         q = np.rint(duration * MINUTES_PER_DAY).astype(np.int64)
-        self._span = int(q.max()) + 2 if len(q) else 2
-        key = group * self._span + q
-        order = np.argsort(key)
-        key, e = key[order], observed[order]
-        if len(key) == 0:
-            self._fit(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
-            return
-        starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
-        d = np.add.reduceat(e.astype(np.int64), starts)
-        c = np.diff(np.r_[starts, len(key)])
-        self._fit(key[starts], d, c)
+        span = int(q.max()) + 2 if len(q) else 2
+        key = group * span + q
+        order = np.argsort(key, kind="stable")
+        self._set_sorted(key[order], np.ones(len(key), np.int64), observed[order], span, n_groups)
 
     @classmethod
     def from_counts(
@@ -160,6 +150,13 @@ class GroupedKM:
     ) -> GroupedKM:
         """The curves from counts already ordered by ``key`` = group * span + minutes."""
         self = cls.__new__(cls)
+        self._set_sorted(key, count, delivered, span, n_groups)
+        return self
+
+    def _set_sorted(
+        self, key: np.ndarray, count: np.ndarray, delivered: np.ndarray, span: int, n_groups: int
+    ) -> None:
+        """Fit from per-row counts ordered by ``key`` = group * span + minutes."""
         self.n_groups = int(n_groups)
         self._span = int(span)
         count = np.asarray(count, dtype=np.int64)
@@ -169,10 +166,9 @@ class GroupedKM:
         self.delivered = np.bincount(group, weights=delivered, minlength=n_groups).astype(np.int64)
         if len(key) == 0:
             self._fit(key, count, count)
-            return self
-        starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+            return
+        starts = np.flatnonzero(_firsts(key))
         self._fit(key[starts], np.add.reduceat(delivered, starts), np.add.reduceat(count, starts))
-        return self
 
     def _fit(self, key: np.ndarray, d: np.ndarray, c: np.ndarray) -> None:
         """The curves from sorted distinct (group, minute) keys, their deliveries and leavers."""
@@ -286,6 +282,11 @@ def _level_keys(stage: np.ndarray, lane_codes: dict[str, np.ndarray], sizes, col
     return key
 
 
+def _firsts(ordered: np.ndarray) -> np.ndarray:
+    """True at the first of each run of equal values in a sorted array."""
+    return np.r_[True, ordered[1:] != ordered[:-1]] if len(ordered) else np.zeros(0, bool)
+
+
 _ONE_KEY = 2**62  # history rows are sorted on one int64 key while the key space fits
 _HISTORY_COLUMNS = ("stage", *LANE_FIELDS, "minutes", "parcels", "delivered")
 
@@ -386,7 +387,7 @@ def _counted(
             key += col
         order = np.argsort(key, kind="stable")
         key = key[order]
-        first = np.r_[True, key[1:] != key[:-1]] if len(key) else np.zeros(0, bool)
+        first = _firsts(key)
     else:
         order = np.lexsort(columns[::-1])
         first = np.zeros(len(order), bool)
@@ -482,7 +483,7 @@ class EtaModel:
             by = np.argsort(point, kind="stable")
             order, point = rows[by], point[by]
             lane_key = point // span
-            first = np.r_[True, lane_key[1:] != lane_key[:-1]] if len(point) else np.zeros(0, bool)
+            first = _firsts(lane_key)
             uniq = lane_key[first] if words is None else words[lane_key[first]]
             group = np.cumsum(first) - 1
             km = GroupedKM._from_sorted(
