@@ -120,6 +120,7 @@ def on_cluster(
         "spills": spills,
         "history": (run.history_parcels, run.history_rows),
         "tasks": _task_times(stream.data),
+        "timeline": _timeline(stream.data),
     }
 
 
@@ -135,7 +136,18 @@ def _task_times(records: list[dict]) -> dict[str, tuple[int, float, float, float
     per partition or the waiting between tasks grew."""
     import statistics
 
-    spent: dict[str, list[float]] = {}
+    spans = _spans(records)
+    out = {}
+    for kind, pairs in spans.items():
+        times = sorted(stop - start for start, stop in pairs)
+        p90 = times[min(len(times) - 1, int(0.9 * len(times)))]
+        out[kind] = (len(times), statistics.median(times), p90, sum(times))
+    return out
+
+
+def _spans(records: list[dict]) -> dict[str, list[tuple[float, float]]]:
+    """(start, stop) of each computation of the benchmarked kinds of task."""
+    spans: dict[str, list[tuple[float, float]]] = {}
     for record in records:
         key = record["key"]
         name = str(key[0] if isinstance(key, tuple) else key)
@@ -144,13 +156,35 @@ def _task_times(records: list[dict]) -> dict[str, tuple[int, float, float, float
             continue
         for step in record["startstops"]:
             if step["action"] == "compute":
-                spent.setdefault(kind, []).append(step["stop"] - step["start"])
-    out = {}
-    for kind, times in spent.items():
-        times.sort()
-        p90 = times[min(len(times) - 1, int(0.9 * len(times)))]
-        out[kind] = (len(times), statistics.median(times), p90, sum(times))
-    return out
+                spans.setdefault(kind, []).append((step["start"], step["stop"]))
+    return spans
+
+
+def _timeline(records: list[dict]) -> list[tuple[str, ...]]:
+    """Where the wall time went: each pass from its first task's start to its last task's
+    end (with the median task in each fifth of the pass, by start, to show whether tasks
+    slowed down as the run went on), and the step between the passes (merging the counts,
+    fitting the lane model, sending it to the workers) during which no pass task ran."""
+    import statistics
+
+    spans = _spans(records)
+    rows = []
+    first, second = spans.get("_history_task", []), spans.get("_diagnose_write_task", [])
+    for kind, pairs in (("_history_task", first), ("_diagnose_write_task", second)):
+        if not pairs:
+            continue
+        pairs = sorted(pairs)
+        fifth = max(1, -(-len(pairs) // 5))
+        medians = [
+            statistics.median(stop - start for start, stop in pairs[i : i + fifth])
+            for i in range(0, len(pairs), fifth)
+        ]
+        wall = max(stop for _, stop in pairs) - pairs[0][0]
+        rows.append((TASKS[kind], f"{wall:.1f} s", " / ".join(f"{m:.2f}" for m in medians) + " s"))
+    if first and second:
+        gap = min(start for start, _ in second) - max(stop for _, stop in first)
+        rows.insert(1, ("between the passes (merge, fit, send the model)", f"{gap:.1f} s", "-"))
+    return rows
 
 
 def fresh_python(code: str, *args: str) -> subprocess.CompletedProcess:
@@ -248,6 +282,13 @@ def main(argv: list[str] | None = None) -> int:
                 for k, (n, med, p90, total) in result["tasks"].items()
             ],
             ("task", "ran", "median", "90th percentile", "total (all workers)"),
+        )
+    )
+    print(
+        "\n"
+        + table(
+            result["timeline"],
+            ("step", "wall time", "median task in each fifth of the pass (in start order)"),
         )
     )
     past, rows = result["history"]
