@@ -201,3 +201,57 @@ def test_stays_and_tests_are_sound_on_small_cases():
     assert incidents._poisson_cdf(0, 2.0) == pytest.approx(np.exp(-2.0))
     rejected = incidents._bh(np.array([0.001, 0.02, 0.04, 0.5]), 0.05)
     assert rejected.tolist() == [True, True, False, False]
+
+
+# ------------------------------------------------------------------ carrier outages
+
+
+@pytest.fixture(scope="module")
+def outage():
+    parcels, raw, truth = demo.generate(N, SEED, incidents=[("carrier not answering", 25)])
+    table, events = _analyst_view(parcels, raw)
+    return truth, table, events
+
+
+def test_a_carrier_that_stops_publishing_is_found_as_one_on_its_port_lane(outage):
+    truth, parcels, events = outage
+    want = truth.iloc[0]
+    got = _first_found(want, parcels, events, hours=range(0, 60, 12))
+    assert got is not None, f"{want['where']} was not reported as a carrier not answering"
+    hours, row = got
+    assert hours <= 48 and row["carrier"] == want["carrier"]
+    # named by the port its silent parcels came through, as the outage was injected
+    port = want["where"].rsplit("parcels from ", 1)[1].rstrip(")")
+    assert row["where"].endswith(f"its parcels from {port}"), row["where"]
+    assert abs(row["start"] - pd.Timestamp(want["start"])) <= pd.Timedelta(days=1)
+    assert set(row["parcel_ids"]) <= set(want["parcel_ids"].split()) | set(parcels["parcel_id"])
+    assert row["parcels"] >= incidents.MIN_PARCELS and "usual" in row["evidence"]
+
+
+def _row(kind: int, carrier: str, ids: range, beyond: float = 1.0) -> dict:
+    return {"kind": incidents.KINDS[kind], "carrier": carrier, "where": f"{kind}",
+            "parcel_ids": tuple(f"P{i}" for i in ids), "parcels": len(ids),
+            "_beyond": beyond}  # fmt: skip
+
+
+def test_a_carrier_alarm_and_its_place_alarms_are_one_incident():
+    carrier, hub = incidents.CARRIER, incidents.HUB
+    # silent only where a hub stalled: the hub's incident, the carrier alarm echoes it
+    echo = incidents._one_per_incident([_row(carrier, "sf", range(30)), _row(hub, "sf", range(28))])
+    assert [r["kind"] for r in echo] == ["hub stall"]
+    # silent beyond the port's city too: the carrier stopped answering, the hub is part of it
+    silent = incidents._one_per_incident(
+        [_row(carrier, "sf", range(30), beyond=1e-4), _row(hub, "sf", range(40))]
+    )
+    assert [r["kind"] for r in silent] == ["carrier not answering"]
+    # another carrier's hub, or a hub holding other parcels, is its own incident
+    other = incidents._one_per_incident(
+        [_row(carrier, "sf", range(30), beyond=1e-4), _row(hub, "zto", range(20)),
+         _row(hub, "sf", range(40, 60))]
+    )  # fmt: skip
+    assert sorted(r["carrier"] for r in other) == ["sf", "sf", "zto"]
+    # a hub holding few of the carrier's parcels does not silence the carrier alarm
+    few = incidents._one_per_incident(
+        [_row(carrier, "sf", range(30)), _row(hub, "sf", range(25, 60))]
+    )
+    assert sorted(r["kind"] for r in few) == ["carrier not answering", "hub stall"]

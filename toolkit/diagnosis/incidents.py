@@ -17,7 +17,9 @@ at ``now``):
   elsewhere or at a later stage (the domestic carrier and the scans' location; a scan
   without one takes the parcel's previous named location);
 - **carrier not answering**: from any scan by a carrier to the next scan, for that
-  carrier wherever the parcel is (its usual gap is taken per milestone).
+  carrier wherever the parcel is, per port of entry of the parcels for a domestic
+  carrier's scans (an outage of its system stops the lanes it serves from a port, at every
+  hub at once); its usual gap is taken per milestone.
 
 The method, for each (kind, place), on the place's own history in the same data:
 
@@ -35,13 +37,15 @@ The method, for each (kind, place), on the place's own history in the same data:
    one-sided binomial test. That share is scaled by the change seen at the other places
    of the same kind over the same days, so a rise everywhere (a data-wide change) is no
    one place's incident.
-3. **Release-deficit test** (places, not carriers). For the same kind of windows, the
+3. **Release-deficit test**. For the same kind of windows, the
    number of parcels the place let through is compared with what its Kaplan-Meier curve
    says it would have let through of the parcels waiting there (each waiting parcel's
    chance to leave within the window given how long it had already waited; parcels
    already past 98 % of the usual stays are not expected out), scaled likewise by the
    other places' pace: a one-sided Poisson test of the shortfall. A stall shows here as
-   soon as the place's usual releases fail to come, before any parcel is overdue.
+   soon as the place's usual releases fail to come, before any parcel is overdue. For a
+   carrier a "release" is the next scan, and its stuck parcels are those silent since the
+   start.
 4. **Multiple testing.** Each place's smallest p-value is Bonferroni-adjusted over the
    windows tried and over its two tests; Benjamini-Hochberg then runs, at ``FDR``, over
    every place that could be reported at all: enough history, and in some window enough
@@ -65,9 +69,11 @@ The method, for each (kind, place), on the place's own history in the same data:
    not the incident's. For a carrier, the start is the time by which 90 % of its stuck
    parcels had their last scan.
 6. **One incident, one row.** The two tests of a place give one row (the smaller p-value,
-   the parcels of both). A carrier alarm whose stuck parcels sit mostly (more than half) at
-   one place is that place's incident when that place is reported too; place alarms whose
-   parcels are mostly inside a carrier alarm spread over several places are that carrier's.
+   the parcels of both). A carrier alarm and the alarms of that carrier's places that share
+   its parcels are one incident: the carrier's when it is silent beyond its port of
+   entry's city as well (the release test on its parcels waiting elsewhere, Poisson p at
+   most ``BEYOND_P``), the places' otherwise when they hold at least half of its parcels
+   (a stalled hub at the port makes its carrier's lane look silent too).
 
 Columns: ``kind``, ``where`` (readable), ``carrier`` (code), ``lane`` (origin countries →
 destination provinces of the stuck parcels, from ``parcels``), ``place`` (the place's
@@ -143,6 +149,8 @@ MIN_PARCELS = 5  # an incident is at least this many more overdue parcels than u
 MIN_RATIO = 1.5  # and an overdue share at least this many times the usual one
 DEFICIT_WINDOW_DAYS = 2.0  # releases counted over two days
 DEFICIT_RATIO = 2.0  # a place lets through at most half the parcels it usually would
+LONG_QUANTILE = 0.98  # of a place's ended stays: longer waits are not the place's pace
+BEYOND_P = 0.01  # a carrier silent past its port's city too (Poisson p) stopped answering
 UNIT = (
     f"share of the window's parcels past the place's usual {QUANTILE * 100:.0f}th-percentile dwell"
 )
@@ -235,6 +243,8 @@ def _stays(ev: dict, n: int, hold: np.ndarray) -> list[dict]:
     t, pc, stage, carrier, place = ev["t"], ev["p"], ev["stage"], ev["carrier"], ev["place"]
     out = []
     rows_all = np.arange(len(t))
+    nplaces = len(ev["place_names"]) + 1
+    port = np.full(n, nplaces - 1, np.int64)  # each parcel's port of entry (last: unknown)
     # customs and handover: one stay per parcel, at the office and carrier of its scans there
     for kind, here, later in (
         (CUSTOMS, _ARRIVED, _RELEASED),
@@ -253,16 +263,16 @@ def _stays(ev: dict, n: int, hold: np.ndarray) -> list[dict]:
         ok = has & (office >= 0) & (who >= 0)
         if kind == CUSTOMS:
             ok &= ~(hold & (end == _NEVER))
+            port = np.where(office >= 0, office, port)
         idx = np.flatnonzero(ok)
         out.append(
             {
                 "kind": kind,
-                "group": who[idx] * (len(ev["place_names"]) + 1) + office[idx],
+                "group": who[idx] * nplaces + office[idx],
                 "sub": np.zeros(len(idx), np.int64),
                 "begin": begin[idx],
                 "end": end[idx],
                 "parcel": idx,
-                "last_place": office[idx],
             }
         )
     # scan to next scan: hubs (domestic stage, by place) and carriers (any moving stage)
@@ -275,7 +285,7 @@ def _stays(ev: dict, n: int, hold: np.ndarray) -> list[dict]:
     # hubs: a stay is the run of a parcel's domestic scans at one place, ended by its next
     # scan elsewhere or at a later stage
     hub = (stage == DOMESTIC_STAGE) & ev["domestic"] & (filled >= 0)
-    hub_key = np.where(hub, carrier * (len(ev["place_names"]) + 1) + filled, -1)
+    hub_key = np.where(hub, carrier * nplaces + filled, -1)
     same_prev = np.r_[False, (pc[1:] == pc[:-1]) & (hub_key[1:] == hub_key[:-1])]
     run_start = hub & ~same_prev
     run_id = np.cumsum(run_start) - 1
@@ -291,23 +301,25 @@ def _stays(ev: dict, n: int, hold: np.ndarray) -> list[dict]:
             "begin": t[starts],
             "end": run_end,
             "parcel": pc[starts],
-            "last_place": filled[starts],
         }
     )
-    moving = (stage >= 1) & (stage <= _LAST_MILE)
-    for kind, mask, group, sub in ((CARRIER, moving & (carrier >= 0), carrier, ev["ms"]),):
-        rows = np.flatnonzero(mask)
-        out.append(
-            {
-                "kind": kind,
-                "group": group[rows],
-                "sub": sub[rows],
-                "begin": t[rows],
-                "end": nxt[rows],
-                "parcel": pc[rows],
-                "last_place": filled[rows],
-            }
-        )
+    # carriers: a domestic carrier's scans per port of entry of the parcels (an outage of
+    # its system shows on the lanes it serves from a port); other scans per carrier
+    moving = (stage >= 1) & (stage <= _LAST_MILE) & (carrier >= 0)
+    rows = np.flatnonzero(moving)
+    lane = np.where(ev["domestic"][rows], port[pc[rows]], nplaces - 1)
+    out.append(
+        {
+            "kind": CARRIER,
+            "group": carrier[rows] * nplaces + lane,
+            "sub": ev["ms"][rows],
+            "begin": t[rows],
+            "end": nxt[rows],
+            "parcel": pc[rows],
+            # waiting away from the port of entry (past its city's hubs)
+            "away": (lane != nplaces - 1) & (filled[rows] != lane),
+        }
+    )
     return out
 
 
@@ -568,22 +580,35 @@ def _deficit_groups(stays: dict, now_ns: int, eligible: set | None = None) -> li
     first = np.full(len(codes), _NEVER, np.int64)
     np.minimum.at(first, gidx[hist], begin[hist])
     known = (km.n >= MIN_HISTORY) & (first <= cut - int(HISTORY_DAYS / 2 * day))
-    live = (end > cut) & (begin < now_ns) & known[gidx]
+    # the longest usual stay: the LONG_QUANTILE of the stays that ended (a parcel waiting
+    # longer is lost or held on its own, and the curve's tail of open stays says little)
+    over = hist & (end <= cut)
+    long = np.full(len(codes), np.inf)
+    lk, lq, _ = _quantiles(gidx[over], end[over] - begin[over], LONG_QUANTILE)
+    long[lk] = lq
+    # stays past the longest usual one at every window's start are expected in none
+    live = (end > cut) & (begin < now_ns) & known[gidx] & (cut - begin <= long[gidx])
     rows = np.flatnonzero(live)
     if not len(rows):
         return []
+    # by place, latest first: the curves are then searched in order (waits ascending)
+    rows = rows[np.lexsort((-begin[rows], gidx[rows]))]
     g, b0, e0 = gidx[rows], begin[rows], end[rows]
     # windows of one and of two days, ending now, 12 hours ago, ...
     spans = [(now_ns - k * step, w) for w in (width // 2, width) for k in range(nlook)]
     expected = np.zeros((len(codes), len(spans)))
     observed = np.zeros((len(codes), len(spans)), np.int64)
+    # a carrier's parcels scanned during the window start new gaps that end within it: only
+    # those already waiting when the window began are counted (a place's arrivals are)
+    cohort = stays["kind"] == CARRIER
     for k, (hi, w) in enumerate(spans):
         lo = hi - w
-        here = (b0 < hi) & (e0 > lo)
+        here = (b0 < (lo if cohort else hi)) & (e0 > lo)
         u0 = (np.maximum(lo, b0[here]) - b0[here]) / day
         s0 = km.survival(g[here], u0)
         s1 = km.survival(g[here], (hi - b0[here]) / day)
-        usual = s0 >= 0.02  # a stay already past nearly all the usual ones is not expected out
+        # a stay already past nearly all the usual ones is not expected out
+        usual = (s0 >= 0.02) & (lo - b0[here] <= long[g[here]])
         chance = np.where(usual, 1.0 - s1 / np.maximum(s0, 1e-9), 0.0)
         expected[:, k] = np.bincount(g[here], weights=chance, minlength=len(codes))
         out = usual & (e0[here] <= hi)
@@ -606,17 +631,29 @@ def _deficit_groups(stays: dict, now_ns: int, eligible: set | None = None) -> li
         lo = hi - w
         mine = np.flatnonzero(group == codes[gi])
         b1, e1 = begin[mine], end[mine]
-        s0 = km.survival(np.full(len(mine), gi), (np.maximum(lo, b1) - b1) / day)
-        stuck = (e1 == _NEVER) & (b1 < hi) & (s0 >= 0.02)
-        if stuck.sum() < max(MIN_PARCELS, 1):
-            continue
         # start: where the place's releases fell furthest behind its usual pace in the
         # window (a change point on the releases: a busy place still lets some through)
-        rel = np.sort(e1[(e1 != _NEVER) & (e1 > lo) & (e1 <= hi)])
+        counted = (e1 != _NEVER) & (e1 > lo) & (e1 <= hi)
+        if cohort:
+            counted &= b1 < lo
+        rel = np.sort(e1[counted])
         cands = np.r_[lo, rel]
         after = len(rel) - np.arange(len(cands))
         short = expected[gi, k] / (hi - lo) * (hi - cands) - after
         start = int(cands[int(np.argmax(short))])
+        s0 = km.survival(np.full(len(mine), gi), (np.maximum(lo, b1) - b1) / day)
+        stuck = (e1 == _NEVER) & (b1 < hi) & (s0 >= 0.02) & (lo - b1 <= long[gi])
+        beyond = 1.0
+        if cohort:  # a carrier's stuck parcels: silent since the start
+            stuck &= b1 <= start
+            # and is it silent past the port's city too (else a hub there stalled)?
+            waiting = (b1 < lo) & (e1 > lo) & (s0 >= 0.02) & (lo - b1 <= long[gi])
+            waiting &= stays["away"][mine]
+            s1 = km.survival(np.full(len(mine), gi), (hi - b1) / day)
+            chance = np.where(waiting, 1.0 - s1 / np.maximum(s0, 1e-9), 0.0)
+            beyond = _poisson_cdf(int((waiting & (e1 <= hi)).sum()), float(chance.sum()))
+        if stuck.sum() < max(MIN_PARCELS, 1):
+            continue
         q90 = km.time_to_reach(np.array([gi]), np.array([1 - QUANTILE]))[0]
         alarms.append(
             {
@@ -630,6 +667,7 @@ def _deficit_groups(stays: dict, now_ns: int, eligible: set | None = None) -> li
                 "seen": float(observed[gi, k]),
                 "window": (lo, hi),
                 "stuck_rows": mine[stuck],
+                "beyond": beyond,
                 "start": max(start, int(b1[stuck].min())),
                 "q": float(q90 * day) if not np.isnan(q90) else float("nan"),
                 "released_per_day": float(
@@ -681,11 +719,10 @@ def detect(
     for stays in all_stays:
         eligible: set[int] = set()
         found = _test_groups(stays, now.value, eligible)
-        if stays["kind"] != CARRIER:  # a carrier's places are tested on their own
-            found += _deficit_groups(stays, now.value, eligible)
+        found += _deficit_groups(stays, now.value, eligible)
         tested += len(eligible)
         for alarm in found:
-            alarm["p"] = min(1.0, alarm["p"] * (1 if stays["kind"] == CARRIER else 2))
+            alarm["p"] = min(1.0, alarm["p"] * 2)  # two tests of each place or carrier lane
             alarms.append((alarm, stays))
     if not alarms:
         return _empty()
@@ -756,12 +793,16 @@ def _incident(alarm: dict, stays: dict, ev: dict, now: pd.Timestamp, usual: floa
     day = NS_PER_DAY
     nplaces = len(ev["place_names"]) + 1
     group = alarm["group"]
-    code = group if kind == CARRIER else group // nplaces
+    code = group // nplaces
     carrier_code = str(ev["carriers"][code]) if code >= 0 else ""
     carrier_name = CARRIERS[carrier_code].name if carrier_code in CARRIERS else carrier_code
     if kind == CARRIER:
         place = carrier_name
-        where = f"{carrier_name}, across its parcels in several places"
+        port = group % nplaces
+        if port == nplaces - 1:
+            where = f"{carrier_name}, across its parcels in several places"
+        else:
+            where = f"{carrier_name}, its parcels from {ev['place_names'][port]}"
         what = "gap between scans"
     else:
         place = str(ev["place_names"][group % nplaces])
@@ -786,7 +827,6 @@ def _incident(alarm: dict, stays: dict, ev: dict, now: pd.Timestamp, usual: floa
             expected_end = now + pd.Timedelta(days=len(parcel_idx) / rate)
     start_ts = pd.Timestamp(start, tz="UTC")
     ids = tuple(str(i) for i in ev["ids"][parcel_idx])
-    last_places = stays["last_place"][stuck_rows]
     head = where[:1].upper() + where[1:]
     tail = (
         f"{len(ids)} parcels stuck since about {start_ts:%Y-%m-%d %H:%M} UTC (one-sided test "
@@ -823,7 +863,7 @@ def _incident(alarm: dict, stays: dict, ev: dict, now: pd.Timestamp, usual: floa
         "p_value": alarm["p"],
         "expected_end": expected_end,
         "evidence": evidence,
-        "_places": last_places,
+        "_beyond": alarm.get("beyond", 1.0),
     }
 
 
@@ -852,25 +892,24 @@ def _best_per_place(rows: list[dict]) -> list[dict]:
 
 
 def _one_per_incident(rows: list[dict]) -> list[dict]:
-    """Merge a carrier alarm and place alarms that name the same stuck parcels."""
+    """Merge a carrier alarm with the alarms of that carrier's places that share its stuck
+    parcels. When the carrier is silent beyond its port of entry's city as well (its
+    parcels waiting elsewhere let through far fewer scans than usual: Poisson p at most
+    ``BEYOND_P``), it stopped answering and the place alarms sharing ``MIN_PARCELS`` of its
+    parcels are part of it. Otherwise, when the places hold at least half of its parcels,
+    the places stalled and the carrier alarm only echoes them."""
     carriers = [r for r in rows if r["kind"] == KINDS[CARRIER]]
     places = [r for r in rows if r["kind"] != KINDS[CARRIER]]
     drop: set[int] = set()
     for c in carriers:
         cids = set(c["parcel_ids"])
-        spots = pd.Series(c["_places"][c["_places"] >= 0])
-        top_share = spots.value_counts(normalize=True).iloc[0] if len(spots) else 1.0
-        spread = top_share <= 0.5
-        for p in places:
-            if p["carrier"] != c["carrier"]:
-                continue
-            shared = len(cids & set(p["parcel_ids"]))
-            if spread and shared >= 0.5 * len(p["parcel_ids"]):
-                drop.add(id(p))
-            elif not spread and shared >= 0.5 * len(cids):
-                drop.add(id(c))
-        if not spread and id(c) not in drop:
-            c["where"] = f"{c['place']}, mostly at one place"
+        mine = [p for p in places if p["carrier"] == c["carrier"] and cids & set(p["parcel_ids"])]
+        if not mine:
+            continue
+        if c["_beyond"] <= BEYOND_P:
+            drop.update(id(p) for p in mine if len(cids & set(p["parcel_ids"])) >= MIN_PARCELS)
+        elif len(cids.difference(*(p["parcel_ids"] for p in mine))) <= 0.5 * len(cids):
+            drop.add(id(c))
     return [r for r in rows if id(r) not in drop]
 
 
