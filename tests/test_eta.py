@@ -371,3 +371,29 @@ def test_each_lane_level_is_fitted_as_on_its_own_counts(one_key, monkeypatch):
             assert np.array_equal(getattr(km, name), getattr(want, name)), (cols, name)
     # rows whose finest lane is unknown count at the coarser levels
     assert model._levels[1][1].n.sum() > model._levels[0][1].n.sum()
+
+
+def test_many_parcels_at_once_get_what_each_gets_on_its_own():
+    # predict searches the curves in curve order: every parcel must still get its own answer
+    rng = np.random.default_rng(3)
+    spec = [("US", "usps", "Guangdong", 60, 5.0), ("US", "usps", "Tibet", 5, 20.0),
+            ("JP", "ems", "Beijing", 40, 3.0), ("DE", "dhl", "Hunan", 50, 9.0)]  # fmt: skip
+    sf, deliv, end, lanes = _history(spec)
+    deliv = deliv + rng.integers(0, 6 * NS_PER_DAY, len(deliv))  # spread curves
+    model = EtaModel.from_stage_times(sf, deliv, end, lanes)
+    n = 300
+    pick = rng.integers(0, len(spec), n)
+    asked = pd.DataFrame(
+        [spec[i][:3] for i in pick],
+        columns=["origin_country", "international_carrier", "destination_province"],
+    )
+    asked.loc[::7, "destination_province"] = "Xizang"  # unknown: a coarser level answers
+    stage = np.full(n, STAGES.index("origin"))
+    entered = NOW.value - rng.integers(0, 12 * NS_PER_DAY, n)
+    together = model.predict(stage, entered, asked, NOW)
+    assert together["eta_low"].nunique() > 5 and (together["eta_level"] > 0).any()
+    for i in range(0, n, 7):
+        alone = model.predict(stage[i : i + 1], entered[i : i + 1], asked.iloc[[i]], NOW)
+        pd.testing.assert_series_equal(
+            together.iloc[i], alone.iloc[0], check_names=False, obj=f"parcel {i}"
+        )

@@ -235,9 +235,13 @@ class GroupedKM:
             self.__dict__["_reach"] = key
         return key
 
-    def conditional_quantile(self, group: np.ndarray, waited: np.ndarray, q: float) -> np.ndarray:
-        """Total time by which a share q of parcels still waiting after ``waited`` days arrive."""
-        s_w = self.survival(group, waited)
+    def conditional_quantile(
+        self, group: np.ndarray, waited: np.ndarray, q: float, s_w: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Total time by which a share q of parcels still waiting after ``waited`` days arrive
+        (``s_w``: their survival at ``waited`` when already known)."""
+        if s_w is None:
+            s_w = self.survival(group, waited)
         t = self.time_to_reach(group, (1.0 - q) * s_w)
         t[s_w <= 0] = np.nan
         return t
@@ -543,12 +547,18 @@ class EtaModel:
             rows = level_of == li
             if not rows.any():
                 continue
-            g, w = group_of[rows], waited[rows]
-            s_w[rows] = km.survival(g, w)
-            t_low[rows] = km.conditional_quantile(g, w, cfg.eta_low_quantile)
-            t_high[rows] = km.conditional_quantile(g, w, cfg.eta_high_quantile)
-            n_used[rows] = km.n[g]
-            d_used[rows] = km.delivered[g]
+            # asked in curve order (lane, then time waited): the curves of millions of parcels
+            # hold tens of millions of points, and searching them in order keeps to the cache
+            # (4 to 5 times faster than in the parcels' order)
+            idx = np.flatnonzero(rows)
+            idx = idx[np.lexsort((waited[idx], group_of[idx]))]
+            g, w = group_of[idx], waited[idx]
+            s = km.survival(g, w)
+            s_w[idx] = s
+            t_low[idx] = km.conditional_quantile(g, w, cfg.eta_low_quantile, s)
+            t_high[idx] = km.conditional_quantile(g, w, cfg.eta_high_quantile, s)
+            n_used[idx] = km.n[g]
+            d_used[idx] = km.delivered[g]
         has = level_of >= 0
         code = np.full(n, None, dtype=object)  # why there is no estimate (messages.ETA_REASONS)
         code[~has] = "little_history"
