@@ -255,3 +255,11 @@ def test_a_carrier_alarm_and_its_place_alarms_are_one_incident():
         [_row(carrier, "sf", range(30)), _row(hub, "sf", range(25, 60))]
     )
     assert sorted(r["kind"] for r in few) == ["carrier not answering", "hub stall"]
+
+
+def test_the_two_tests_of_a_carrier_keep_its_silence_beyond_the_port():
+    carrier = incidents.CARRIER
+    overdue = {**_row(carrier, "sf", range(20)), "p_value": 1e-6}
+    deficit = {**_row(carrier, "sf", range(10, 30), beyond=1e-4), "p_value": 1e-3}
+    (one,) = incidents._best_per_place([deficit, overdue])
+    assert one["parcels"] == 30 and one["_beyond"] == 1e-4

@@ -888,6 +888,7 @@ def _best_per_place(rows: list[dict]) -> list[dict]:
         kept = best[key]
         ids = tuple(sorted(set(kept["parcel_ids"]) | set(row["parcel_ids"])))
         kept["parcel_ids"], kept["parcels"] = ids, len(ids)
+        kept["_beyond"] = min(kept["_beyond"], row["_beyond"])  # a carrier's silence elsewhere
     return list(best.values())
 
 
@@ -895,8 +896,8 @@ def _one_per_incident(rows: list[dict]) -> list[dict]:
     """Merge a carrier alarm with the alarms of that carrier's places that share its stuck
     parcels. When the carrier is silent beyond its port of entry's city as well (its
     parcels waiting elsewhere let through far fewer scans than usual: Poisson p at most
-    ``BEYOND_P``), it stopped answering and the place alarms sharing ``MIN_PARCELS`` of its
-    parcels are part of it. Otherwise, when the places hold at least half of its parcels,
+    ``BEYOND_P``), it stopped answering: the place alarms sharing ``MIN_PARCELS`` of its
+    parcels are not reported apart. Otherwise, when the places hold at least half of its parcels,
     the places stalled and the carrier alarm only echoes them."""
     carriers = [r for r in rows if r["kind"] == KINDS[CARRIER]]
     places = [r for r in rows if r["kind"] != KINDS[CARRIER]]
