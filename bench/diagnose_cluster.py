@@ -145,14 +145,17 @@ def _task_times(records: list[dict]) -> dict[str, tuple[int, float, float, float
     return out
 
 
-def _spans(records: list[dict]) -> dict[str, list[tuple[float, float]]]:
-    """(start, stop) of each computation of the benchmarked kinds of task."""
+STEP_TASKS = ("_merge_task", "from_history")  # the step between the passes
+
+
+def _spans(records: list[dict], kinds=TASKS) -> dict[str, list[tuple[float, float]]]:
+    """(start, stop) of each computation of the given kinds of task."""
     spans: dict[str, list[tuple[float, float]]] = {}
     for record in records:
         key = record["key"]
         name = str(key[0] if isinstance(key, tuple) else key)
         kind = name.split("-", 1)[0]
-        if kind not in TASKS:
+        if kind not in kinds:
             continue
         for step in record["startstops"]:
             if step["action"] == "compute":
@@ -182,8 +185,22 @@ def _timeline(records: list[dict]) -> list[tuple[str, ...]]:
         wall = max(stop for _, stop in pairs) - pairs[0][0]
         rows.append((TASKS[kind], f"{wall:.1f} s", " / ".join(f"{m:.2f}" for m in medians) + " s"))
     if first and second:
-        gap = min(start for start, _ in second) - max(stop for _, stop in first)
-        rows.insert(1, ("between the passes (merge, fit, send the model)", f"{gap:.1f} s", "-"))
+        ended = max(stop for _, stop in first)
+        gap = min(start for start, _ in second) - ended
+        step = _spans(records, STEP_TASKS)
+        merges = step.get("_merge_task", [])
+        late = sum(stop - max(start, ended) for start, stop in merges if stop > ended)
+        fit = sum(stop - start for start, stop in step.get("from_history", []))
+        rows[1:1] = [
+            ("between the passes (merge, fit, send the model)", f"{gap:.1f} s", "-"),
+            ("… merging counts after the last pass-1 task", f"{late:.1f} s", "-"),
+            ("… fitting the lane model", f"{fit:.1f} s", "-"),
+            (
+                "… merging counts beside pass 1 (all workers)",
+                f"{sum(b - a for a, b in merges) - late:.1f} s",
+                "-",
+            ),
+        ]
     return rows
 
 
