@@ -224,7 +224,10 @@ def test_a_carrier_that_stops_publishing_is_found_as_one_on_its_port_lane(outage
     port = want["where"].rsplit("parcels from ", 1)[1].rstrip(")")
     assert row["where"].endswith(f"its parcels from {port}"), row["where"]
     assert abs(row["start"] - pd.Timestamp(want["start"])) <= pd.Timedelta(days=1)
-    assert set(row["parcel_ids"]) <= set(want["parcel_ids"].split()) | set(parcels["parcel_id"])
+    # its parcels are the silent ones (at least half; those with no visible domestic scan
+    # cannot be attributed to the carrier)
+    mine = set(row["parcel_ids"]) & set(want["parcel_ids"].split())
+    assert len(mine) >= max(incidents.MIN_PARCELS, 0.5 * row["parcels"])
     assert row["parcels"] >= incidents.MIN_PARCELS and "usual" in row["evidence"]
 
 
