@@ -591,6 +591,15 @@ def _deficit_groups(stays: dict, now_ns: int, eligible: set | None = None) -> li
     rows = np.flatnonzero(live)
     if not len(rows):
         return []
+
+    def release_chance(g: np.ndarray, b: np.ndarray, lo: int, hi: int):
+        """Whether each stay begun at ``b`` is expected out at all in (lo, hi] (not past
+        nearly all the usual stays by lo), and its chance to end there given it lasted to lo."""
+        s0 = km.survival(g, (np.maximum(lo, b) - b) / day)
+        s1 = km.survival(g, (hi - b) / day)
+        usual = (s0 >= 0.02) & (lo - b <= long[g])
+        return usual, np.where(usual, 1.0 - s1 / np.maximum(s0, 1e-9), 0.0)
+
     # by place, latest first: the curves are then searched in order (waits ascending)
     rows = rows[np.lexsort((-begin[rows], gidx[rows]))]
     g, b0, e0 = gidx[rows], begin[rows], end[rows]
@@ -604,12 +613,7 @@ def _deficit_groups(stays: dict, now_ns: int, eligible: set | None = None) -> li
     for k, (hi, w) in enumerate(spans):
         lo = hi - w
         here = (b0 < (lo if cohort else hi)) & (e0 > lo)
-        u0 = (np.maximum(lo, b0[here]) - b0[here]) / day
-        s0 = km.survival(g[here], u0)
-        s1 = km.survival(g[here], (hi - b0[here]) / day)
-        # a stay already past nearly all the usual ones is not expected out
-        usual = (s0 >= 0.02) & (lo - b0[here] <= long[g[here]])
-        chance = np.where(usual, 1.0 - s1 / np.maximum(s0, 1e-9), 0.0)
+        usual, chance = release_chance(g[here], b0[here], lo, hi)
         expected[:, k] = np.bincount(g[here], weights=chance, minlength=len(codes))
         out = usual & (e0[here] <= hi)
         observed[:, k] = np.bincount(g[here][out], minlength=len(codes))
@@ -641,17 +645,16 @@ def _deficit_groups(stays: dict, now_ns: int, eligible: set | None = None) -> li
         after = len(rel) - np.arange(len(cands))
         short = expected[gi, k] / (hi - lo) * (hi - cands) - after
         start = int(cands[int(np.argmax(short))])
-        s0 = km.survival(np.full(len(mine), gi), (np.maximum(lo, b1) - b1) / day)
-        stuck = (e1 == _NEVER) & (b1 < hi) & (s0 >= 0.02) & (lo - b1 <= long[gi])
+        usual, chance = release_chance(np.full(len(mine), gi), b1, lo, hi)
+        stuck = (e1 == _NEVER) & (b1 < hi) & usual
         beyond = 1.0
         if cohort:  # a carrier's stuck parcels: silent since the start
             stuck &= b1 <= start
             # and is it silent past the port's city too (else a hub there stalled)?
-            waiting = (b1 < lo) & (e1 > lo) & (s0 >= 0.02) & (lo - b1 <= long[gi])
-            waiting &= stays["away"][mine]
-            s1 = km.survival(np.full(len(mine), gi), (hi - b1) / day)
-            chance = np.where(waiting, 1.0 - s1 / np.maximum(s0, 1e-9), 0.0)
-            beyond = _poisson_cdf(int((waiting & (e1 <= hi)).sum()), float(chance.sum()))
+            waiting = (b1 < lo) & (e1 > lo) & usual & stays["away"][mine]
+            beyond = _poisson_cdf(
+                int((waiting & (e1 <= hi)).sum()), float(np.where(waiting, chance, 0.0).sum())
+            )
         if stuck.sum() < max(MIN_PARCELS, 1):
             continue
         q90 = km.time_to_reach(np.array([gi]), np.array([1 - QUANTILE]))[0]
