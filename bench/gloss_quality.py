@@ -144,11 +144,13 @@ def main(argv: list[str] | None = None) -> int:
             ("speed", "texts", "texts per second", "target"),
         )
     )
-    wrong = places[~places["right"]]
+    # only the development part's misses are shown: the held-out places stay unseen by
+    # whoever extends the tables, so that their figure stays an honest one
+    wrong = places[~places["right"] & (places["split"] != "held_out")]
     if len(wrong):
-        print("\nPlaces rendered differently from the list:")
+        print("\nDevelopment places rendered differently from the list:")
         for r in wrong.itertuples():
-            print(f"  {r.place}: expected {r.expected!r}, got {r.got!r} [{r.split}]")
+            print(f"  {r.place}: expected {r.expected!r}, got {r.got!r}")
     if args.gaps:
         print("\nDevelopment texts not fully glossed:")
         for r in dev[~dev["complete"]].itertuples():

@@ -60,6 +60,10 @@ _PHONE_AFTER = re.compile(
     r"^\s*[/(（:：,，【\[\s]?\s*(?:电话|手机|手机号)?\s*[:：,，]?\s*(?:\+?\d[\d*\s-]{5,}|\*{1,3})"
 )
 _NAME_MAX = 4
+# a short unknown run between these words is a person: "由 X 扫描" (scanned by X), "的 X
+# 正在派件" (X is delivering)
+_BEFORE_PERSON = frozenset({"由", "的"})
+_PERSON_ACTS = frozenset({"扫描", "正在派件", "正在派送", "派件中", "派送中", "已收件"})
 
 # Each milestone in plain English, for texts read by meaning rather than word by word.
 MILESTONE_GLOSS: dict[str, str] = {
@@ -120,6 +124,63 @@ def _data(name: str) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
+# The generic part that ends a division's official name, and its English (市 is left out:
+# "Hangzhou", not "Hangzhou City"). Autonomous counties and prefectures are not taken: their
+# names carry the peoples' names, which scans leave out.
+_DIVISION_SUFFIXES = (
+    ("林区", "Forest District"),
+    ("特区", "Special District"),
+    ("新区", "New Area"),
+    ("地区", "Prefecture"),
+    ("区", "District"),
+    ("县", "County"),
+    ("旗", "Banner"),
+    ("盟", "League"),
+    ("市", ""),
+)
+
+
+def _covered(word: str, terms: dict[str, _Term]) -> bool:
+    """Whether ``word`` splits wholly into terms already known (then it is read as those)."""
+    ends = {0}
+    for i in range(1, len(word) + 1):
+        if any(j in ends and word[j:i] in terms for j in range(i)):
+            ends.add(i)
+    return len(word) in ends
+
+
+def _divisions(terms: dict[str, _Term]) -> dict[str, _Term]:
+    """China's prefecture- and county-level divisions (``data/gloss_divisions.csv``) as
+    places: the official name with its English generic part (和平区 → "Heping District") and
+    the bare name scans mostly use (和平 → "Heping"). A name whose bare part splits into terms
+    the tables know is left to them (苏州工业园区 is 苏州 + 工业园区); a bare name of one
+    character, or one that begins with a place suffix (市中 would swallow the 市 of
+    沈阳市中转场), is taken only with its generic part."""
+    path = resources.files("toolkit.tracking").joinpath("data", "gloss_divisions.csv")
+    with path.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(line for line in fh if not line.startswith("#")))
+    suffix_chars = {k for k, t in terms.items() if len(k) == 1 and t.role == "suffix"}
+    out: dict[str, _Term] = {}
+    for row in rows:
+        name = row["name"]
+        if "自治" in name:
+            continue
+        found = next(
+            ((suffix, english) for suffix, english in _DIVISION_SUFFIXES if name.endswith(suffix)),
+            None,
+        )
+        if found is None or len(name) - len(found[0]) < 2:
+            continue
+        stem, english = name[: -len(found[0])], found[1]
+        if _covered(stem, terms):  # 苏州工业园区: read as 苏州 + 工业园区 by the tables
+            continue
+        stem_en = romanise(stem)
+        out.setdefault(name, _Term(f"{stem_en} {english}".strip(), "place"))
+        if stem[0] not in suffix_chars:
+            out.setdefault(stem, _Term(stem_en, "place"))
+    return out
+
+
 @functools.lru_cache(maxsize=1)
 def _lexicon() -> tuple[dict[str, _Term], int]:
     """Every known term and place, by its (simplified) characters, and the longest length."""
@@ -128,6 +189,8 @@ def _lexicon() -> tuple[dict[str, _Term], int]:
         terms[row["han"]] = _Term(row["english"], "place")
     for row in _data("gloss_terms.csv"):
         terms[row["term"]] = _Term(row["english"], row["role"], row["prep"])
+    for key, term in _divisions(terms).items():  # the tables' own rows come first
+        terms.setdefault(key, term)
     for key in list(terms):  # traditional-script scans are simplified before lookup
         simple = _simplify(key)
         terms.setdefault(simple, terms[key])
@@ -243,7 +306,15 @@ def _classify_unknown(toks: list[_Tok]) -> None:
         prev, nxt = _neighbour(toks, i, -1), _neighbour(toks, i, +1)
         after = "".join(x.src for x in toks[i + 1 : i + 3])
         if len(t.src) <= _NAME_MAX and (
-            (prev is not None and prev.kind == "role") or _PHONE_AFTER.match(after)
+            (prev is not None and prev.kind == "role")
+            or _PHONE_AFTER.match(after)
+            or (  # 由曾某某扫描, 的何某某正在派件: who scanned or delivers
+                i > 0
+                and toks[i - 1].src in _BEFORE_PERSON
+                and nxt is not None
+                and nxt.src in _PERSON_ACTS
+                and 2 <= len(t.src) <= 3
+            )
         ):
             t.kind, t.en = "name", _person(t.src)
         elif (
