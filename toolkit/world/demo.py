@@ -1363,7 +1363,9 @@ def _inject(
     world, the places that bring it quickest, within ``_FEED_SLACK`` of the quickest), and
     when fewer parcels than that size are waiting there: every parcel waiting at the start
     and the parcels that then arrive (within those days), in order, until the incident has
-    its size, stop there (no scan past that place). A carrier that stops
+    its size, stop there (no scan past that place). Parcels that their own story keeps at
+    the place anyway (lost there, or held by customs on their own) are not the incident's:
+    they are neither counted nor stopped, so its size is the parcels it stopped. A carrier that stops
     answering stops publishing, from the start, every scan of all its parcels under way in
     the domestic stage on one lane (its parcels from one port of entry), as an outage
     does: a lane and start are chosen where those parcels are at least the size asked for
@@ -1391,6 +1393,7 @@ def _inject(
         1: (CLEARED, D_ACCEPT, c.intl, seen & office_ok),
         2: (D_ACCEPT, D_DEST_IN, c.dom, dom_seen),
     }
+    held = (t[:, HOLD] != _NEVER_S) | (t[:, HOLD2] != _NEVER_S)
     for kind_name, size in plan:
         kind = INCIDENT_KINDS.index(kind_name)
         options: list[tuple[int, int, np.ndarray]] = []
@@ -1398,7 +1401,10 @@ def _inject(
             lo, hi, who, ok = stages[kind]
             enter = t[:, lo:hi].min(axis=1)
             leave = t[:, hi:].min(axis=1)
-            at = ok & ~taken & (enter != _NEVER_S)
+            # a parcel its own story keeps at the place (never leaving it: lost there; or,
+            # at customs, held on its own) is not stopped by the incident: it is not counted
+            ordinary = (leave != _NEVER_S) & (~held if kind == 0 else True)
+            at = ok & ~taken & (enter != _NEVER_S) & ordinary
             place = who.astype(np.int64) * 16 + c.gw
             fill: list[float] = []  # days each option's place needs to bring `size`
             for key in np.unique(place[at]):
