@@ -2,6 +2,7 @@
 
     python bench/incidents.py                    # 20,000-parcel sets, 100,000 for speed
     python bench/incidents.py --parcels 5000 --speed-parcels 20000   # a quicker look
+    python bench/incidents.py --seeds 24,25,26 --clean-seeds 33,34   # worlds not developed on
 
 Worlds are generated with toolkit.world.demo, with incidents injected (customs backlog,
 handover backlog, hub stall, carrier not answering; 10, 25 and 50 parcels each) and
@@ -124,11 +125,23 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--parcels", type=int, default=20_000)
     ap.add_argument("--speed-parcels", type=int, default=100_000)
+    ap.add_argument(
+        "--seeds",
+        default=",".join(map(str, SEEDS_WITH)),
+        help="worlds with incidents (default: the development worlds 21,22,23)",
+    )
+    ap.add_argument(
+        "--clean-seeds",
+        default=",".join(map(str, SEEDS_CLEAN)),
+        help="incident-free worlds (default 31,32)",
+    )
     args = ap.parse_args(argv)
+    seeds_with = tuple(int(x) for x in args.seeds.split(","))
+    seeds_clean = tuple(int(x) for x in args.clean_seeds.split(","))
     as_of = pd.Timestamp(DEFAULT_AS_OF)
     times = _times(as_of, 13)
     per_incident, reports = [], []
-    for seed in SEEDS_WITH:
+    for seed in seeds_with:
         parcels, events, truth = prepare(args.parcels, seed, 12)
         for i, inc in truth.iterrows():
             steps = [inc["start"] + STEP * k for k in range(9)]  # 0 to 4 days after the start
@@ -174,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         )
     print(
-        f"Lane incidents: {len(SEEDS_WITH)} worlds of {args.parcels:,} parcels, 12 injected "
+        f"Lane incidents: {len(seeds_with)} worlds of {args.parcels:,} parcels, 12 injected "
         f"incidents each (4 kinds x 10/25/50 parcels); detect run every 12 h from each start\n"
     )
     print(
@@ -202,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     precision = (rep["match"] >= 0).mean() if len(rep) else float("nan")
     # false incidents on worlds without any: distinct places reported over the replay
     false_rows, false_total, clean_parcels = [], 0, 0
-    for seed in SEEDS_CLEAN:
+    for seed in seeds_clean:
         parcels, events, _ = prepare(args.parcels, seed, 0)
         got = replay(parcels, events, pd.DataFrame(columns=["parcel_ids", "kind"]), times)
         runs = len(times)

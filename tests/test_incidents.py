@@ -162,6 +162,21 @@ def test_other_parcels_are_those_of_the_world_without_incidents(injected):
     )
 
 
+def test_a_customs_backlog_holds_only_parcels_it_stopped(injected):
+    """A parcel held by customs on its own, or one that never gets past customs anyway, is
+    not the backlog's: in the world without incidents each of its parcels has no hold and
+    goes past customs."""
+    _, _, truth, _, _ = injected
+    _, plain_raw = demo.generate(N, SEED)
+    members = truth.loc[truth["kind"] == "customs backlog", "parcel_ids"].iloc[0].split()
+    own = plain_raw[plain_raw["parcel_id"].isin(members)]
+    assert not own["true_milestone"].eq("customs_hold").any()
+    beyond = ("customs_cleared", "handed_over", "domestic_in_transit", "delivered",
+              "returning", "returned", "exception")  # fmt: skip
+    moved_on = set(own.loc[own["true_milestone"].isin(beyond), "parcel_id"])
+    assert moved_on == set(members)
+
+
 def test_a_count_cycles_kinds_and_sizes_and_bad_plans_are_refused():
     plan = demo.incident_plan(5)
     assert [k for k, _ in plan] == [*demo.INCIDENT_KINDS, demo.INCIDENT_KINDS[0]]
@@ -266,3 +281,36 @@ def test_the_two_tests_of_a_carrier_keep_its_silence_beyond_the_port():
     deficit = {**_row(carrier, "sf", range(10, 30), beyond=1e-4), "p_value": 1e-3}
     (one,) = incidents._best_per_place([deficit, overdue])
     assert one["parcels"] == 30 and one["_beyond"] == 1e-4
+
+
+def test_a_stalled_place_lists_the_parcels_that_waited_past_its_usual_stay():
+    """A hub that stopped letting parcels through: its incident lists the parcels that have
+    waited longer than most stays there take, not the ones that only just came in and
+    would still be waiting on any day."""
+    day = incidents.NS_PER_DAY
+    now = pd.Timestamp("2026-11-20T00:00:00Z").value
+    stop = now - int(1.5 * day)
+    hour = day // 24
+    begin = np.arange(now - 20 * day, now, hour, dtype=np.int64)
+    # stays of half a day to a day and a half (median a day) until the hub stopped
+    length = (0.5 + (np.arange(len(begin)) * 7 % 24) / 24) * day
+    end = begin + length.astype(np.int64)
+    end[end > stop] = incidents._NEVER
+    stays = {
+        "begin": begin,
+        "end": end,
+        "group": np.full(len(begin), 7, np.int64),
+        "kind": incidents.HUB,
+    }
+    (alarm,) = incidents._deficit_groups(stays, now)
+    assert alarm["group"] == 7 and alarm["overdue"] == 0
+    stuck = set(alarm["stuck_rows"].tolist())
+    waiting = np.flatnonzero(end == incidents._NEVER)
+    recent = {int(i) for i in waiting if begin[i] > now - int(0.9 * day)}
+    assert recent and not stuck & recent
+    # came in since shortly before the stop and waited past the usual day (those that had
+    # waited longer than any usual stay when the window began are lost on their own)
+    past_usual = {
+        int(i) for i in waiting if stop - int(0.4 * day) <= begin[i] <= now - int(1.1 * day)
+    }
+    assert len(past_usual) >= incidents.MIN_PARCELS and past_usual <= stuck

@@ -62,7 +62,9 @@ The method, for each (kind, place), on the place's own history in the same data:
    start is the place's last release before the first stuck parcel was due, but no later
    than when half of those parcels had come (a city's hub that also delivers there keeps
    releasing some) and no earlier than the first one's arrival. For a deficit alarm, the
-   parcels are those waiting there that were expected out, and the start is where the
+   parcels are those waiting there that were expected out and have by now waited longer
+   than most of the place's stays take (``STUCK_SURVIVAL``: past its median; one that came
+   in since is only waiting, as on any day), and the start is where the
    place's releases in the window fell furthest behind its usual pace (a change point on
    the releases). At a customs office or handover point, open stays that began more than
    ``q`` before the start are stragglers of their own (a busy office always has some),
@@ -150,6 +152,7 @@ MIN_RATIO = 1.5  # and an overdue share at least this many times the usual one
 DEFICIT_WINDOW_DAYS = 2.0  # releases counted over two days
 DEFICIT_RATIO = 2.0  # a place lets through at most half the parcels it usually would
 LONG_QUANTILE = 0.98  # of a place's ended stays: longer waits are not the place's pace
+STUCK_SURVIVAL = 0.5  # a waiting parcel is stuck once most usual stays had ended by now
 BEYOND_P = 0.01  # a carrier silent past its port's city too (Poisson p) stopped answering
 UNIT = (
     f"share of the window's parcels past the place's usual {QUANTILE * 100:.0f}th-percentile dwell"
@@ -647,6 +650,9 @@ def _deficit_groups(stays: dict, now_ns: int, eligible: set | None = None) -> li
         start = int(cands[int(np.argmax(short))])
         usual, chance = release_chance(np.full(len(mine), gi), b1, lo, hi)
         stuck = (e1 == _NEVER) & (b1 < hi) & usual
+        # stuck: waited past the place's usual (median) stay by now; a parcel that came in
+        # since is only waiting, as it would on any day
+        stuck &= km.survival(np.full(len(mine), gi), (now_ns - b1) / day) <= STUCK_SURVIVAL
         beyond = 1.0
         if cohort:  # a carrier's stuck parcels: silent since the start
             stuck &= b1 <= start
