@@ -30,6 +30,7 @@ from toolkit.privacy import (
 )
 from toolkit.report import build_report
 from toolkit.tracking.corpus import corpus
+from toolkit.tracking.gloss import gloss
 from toolkit.world import demo
 
 _T2S = OpenCC("t2s")
@@ -248,6 +249,15 @@ def test_a_name_that_spells_a_place_in_pinyin_is_masked_only_as_two_words():
     mask = recipient_masker("王静", None, None)  # Wang Jing, as Wangjing in Beijing
     assert mask("收件人 Wang Jing / JING WANG / 王静") == "收件人 W* J* / J* W* / 王*"
     assert mask("Arrived at Wangjing delivery station") == "Arrived at Wangjing delivery station"
+
+
+def test_a_division_the_gloss_names_is_a_place_not_a_recipient():
+    """何萍 reads He Ping; the gloss names 沈阳和平五部 "Shenyang Heping Office 5" (和平区, a
+    county-level district): the one word is the place, the two words the recipient."""
+    mask = recipient_masker("何萍", None, None)
+    glossed = gloss("快件到达 [沈阳和平五部]")
+    assert "Heping" in glossed and mask(glossed) == glossed
+    assert mask("收件人 He Ping") == "收件人 H* P*"
 
 
 def test_mobile_numbers_of_anyone_are_masked_in_any_spelling():

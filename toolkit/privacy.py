@@ -575,10 +575,14 @@ def _syllables(word: str) -> list[str] | None:
 
 @functools.lru_cache(maxsize=1)
 def _place_pinyin() -> frozenset[str]:
-    """_PLACES_ZH in pinyin, lower case, glued (wuxi, xian, beijing)."""
+    """_PLACES_ZH and China's divisions as the gloss names them (toolkit.gloss: 和平 →
+    Heping), in pinyin, lower case, glued (wuxi, xian, beijing, heping)."""
     from pypinyin import lazy_pinyin
 
-    glued = ["".join(lazy_pinyin(p)).replace("ü", "v") for p in _PLACES_ZH.split()]
+    from toolkit.tracking.gloss import division_names
+
+    places = [*_PLACES_ZH.split(), *(bare for _, bare, _ in division_names())]
+    glued = ["".join(lazy_pinyin(p)).replace("ü", "v") for p in places]
     return frozenset(glued + [p.replace("v", "u") for p in glued])
 
 

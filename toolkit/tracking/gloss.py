@@ -150,18 +150,15 @@ def _covered(word: str, terms: dict[str, _Term]) -> bool:
     return len(word) in ends
 
 
-def _divisions(terms: dict[str, _Term]) -> dict[str, _Term]:
+@functools.lru_cache(maxsize=1)
+def division_names() -> tuple[tuple[str, str, str], ...]:
     """China's prefecture- and county-level divisions (``data/gloss_divisions.csv``) as
-    places: the official name with its English generic part (和平区 → "Heping District") and
-    the bare name scans mostly use (和平 → "Heping"). A name whose bare part splits into terms
-    the tables know is left to them (苏州工业园区 is 苏州 + 工业园区); a bare name of one
-    character, or one that begins with a place suffix (市中 would swallow the 市 of
-    沈阳市中转场), is taken only with its generic part."""
+    (official name, bare name, English of the generic part): ("和平区", "和平", "District").
+    Autonomous ones and those whose bare name is a single character are left out."""
     path = resources.files("toolkit.tracking").joinpath("data", "gloss_divisions.csv")
     with path.open(encoding="utf-8", newline="") as fh:
         rows = list(csv.DictReader(line for line in fh if not line.startswith("#")))
-    suffix_chars = {k for k, t in terms.items() if len(k) == 1 and t.role == "suffix"}
-    out: dict[str, _Term] = {}
+    out = []
     for row in rows:
         name = row["name"]
         if "自治" in name:
@@ -170,9 +167,20 @@ def _divisions(terms: dict[str, _Term]) -> dict[str, _Term]:
             ((suffix, english) for suffix, english in _DIVISION_SUFFIXES if name.endswith(suffix)),
             None,
         )
-        if found is None or len(name) - len(found[0]) < 2:
-            continue
-        stem, english = name[: -len(found[0])], found[1]
+        if found is not None and len(name) - len(found[0]) >= 2:
+            out.append((name, name[: -len(found[0])], found[1]))
+    return tuple(out)
+
+
+def _divisions(terms: dict[str, _Term]) -> dict[str, _Term]:
+    """``division_names`` as places: the official name with its English generic part
+    (和平区 → "Heping District") and the bare name scans mostly use (和平 → "Heping"). A
+    name whose bare part splits into terms the tables know is left to them (苏州工业园区 is
+    苏州 + 工业园区); a bare name that begins with a place suffix (市中 would swallow the 市
+    of 沈阳市中转场) is taken only with its generic part."""
+    suffix_chars = {k for k, t in terms.items() if len(k) == 1 and t.role == "suffix"}
+    out: dict[str, _Term] = {}
+    for name, stem, english in division_names():
         if _covered(stem, terms):  # 苏州工业园区: read as 苏州 + 工业园区 by the tables
             continue
         stem_en = romanise(stem)
