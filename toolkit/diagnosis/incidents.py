@@ -64,9 +64,8 @@ The method, for each (kind, place), on the place's own history in the same data:
    releasing some) and no earlier than the first one's arrival. For a deficit alarm, the
    parcels are those waiting there that were expected out and have by now waited longer
    than most of the place's stays take (``STUCK_SURVIVAL``: past its median; one that came
-   in since is only waiting, as on any day), and the start is where the
-   place's releases in the window fell furthest behind its usual pace (a change point on
-   the releases). At a customs office or handover point, open stays that began more than
+   in since is only waiting, as on any day), and the start is where the place's releases
+   in the window fell furthest behind its usual pace (a change point on the releases). At a customs office or handover point, open stays that began more than
    ``q`` before the start are stragglers of their own (a busy office always has some),
    not the incident's. For a carrier, the start is the time by which 90 % of its stuck
    parcels had their last scan.
@@ -648,11 +647,12 @@ def _deficit_groups(stays: dict, now_ns: int, eligible: set | None = None) -> li
         after = len(rel) - np.arange(len(cands))
         short = expected[gi, k] / (hi - lo) * (hi - cands) - after
         start = int(cands[int(np.argmax(short))])
-        usual, chance = release_chance(np.full(len(mine), gi), b1, lo, hi)
+        place = np.full(len(mine), gi)
+        usual, chance = release_chance(place, b1, lo, hi)
         stuck = (e1 == _NEVER) & (b1 < hi) & usual
         # stuck: waited past the place's usual (median) stay by now; a parcel that came in
         # since is only waiting, as it would on any day
-        stuck &= km.survival(np.full(len(mine), gi), (now_ns - b1) / day) <= STUCK_SURVIVAL
+        stuck &= km.survival(place, (now_ns - b1) / day) <= STUCK_SURVIVAL
         beyond = 1.0
         if cohort:  # a carrier's stuck parcels: silent since the start
             stuck &= b1 <= start
@@ -906,8 +906,8 @@ def _one_per_incident(rows: list[dict]) -> list[dict]:
     parcels. When the carrier is silent beyond its port of entry's city as well (its
     parcels waiting elsewhere let through far fewer scans than usual: Poisson p at most
     ``BEYOND_P``), it stopped answering: the place alarms sharing ``MIN_PARCELS`` of its
-    parcels are not reported apart. Otherwise, when the places hold at least half of its parcels,
-    the places stalled and the carrier alarm only echoes them."""
+    parcels are not reported apart. Otherwise, when the places hold at least half of its
+    parcels, the places stalled and the carrier alarm only echoes them."""
     carriers = [r for r in rows if r["kind"] == KINDS[CARRIER]]
     places = [r for r in rows if r["kind"] != KINDS[CARRIER]]
     drop: set[int] = set()

@@ -1365,8 +1365,8 @@ def _inject(
     and the parcels that then arrive (within those days), in order, until the incident has
     its size, stop there (no scan past that place). Parcels that their own story keeps at
     the place anyway (lost there, or held by customs on their own) are not the incident's:
-    they are neither counted nor stopped, so its size is the parcels it stopped. A carrier that stops
-    answering stops publishing, from the start, every scan of all its parcels under way in
+    they are neither counted nor stopped, so its size is the parcels it stopped. A carrier
+    that stops answering stops publishing, from the start, every scan of all its parcels under way in
     the domestic stage on one lane (its parcels from one port of entry), as an outage
     does: a lane and start are chosen where those parcels are at least the size asked for
     and at most ``_OUTAGE_SLACK`` (a fifth) more, and the truth lists all of them (its
@@ -1403,7 +1403,9 @@ def _inject(
             leave = t[:, hi:].min(axis=1)
             # a parcel its own story keeps at the place (never leaving it: lost there; or,
             # at customs, held on its own) is not stopped by the incident: it is not counted
-            ordinary = (leave != _NEVER_S) & (~held if kind == 0 else True)
+            ordinary = leave != _NEVER_S
+            if kind == 0:
+                ordinary &= ~held
             at = ok & ~taken & (enter != _NEVER_S) & ordinary
             place = who.astype(np.int64) * 16 + c.gw
             fill: list[float] = []  # days each option's place needs to bring `size`
