@@ -6,7 +6,7 @@
 Prints accuracy overall and on the held-out part (sources not used while writing the
 rules, see toolkit.tracking.corpus), precision and recall per milestone, and accuracy per
 language and per carrier. Rows marked ``known_miss`` count as misses. The misses listed
-are the development part's only: the held-out part stays unseen.
+are the development and spent parts' only: the held-out part stays unseen.
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ def _share(mask: pd.Series) -> str:
 
 def report(out: pd.DataFrame) -> tuple[str, bool]:
     dev, held = out[out["split"] == "dev"], out[out["split"] == "held_out"]
+    spent = out[out["split"] == "spent"]
     parts = [
         f"Real-scan corpus: {len(out)} texts, {out['carrier'].nunique()} carriers, "
         f"{out['lang'].nunique()} languages, {out['unit'].nunique()} source units; "
@@ -59,6 +60,7 @@ def report(out: pd.DataFrame) -> tuple[str, bool]:
             [
                 ("all", len(out), _share(out["right"]), f"≥ {TARGETS['overall']:.0%}"),
                 ("development", len(dev), _share(dev["right"]), ""),
+                ("spent (held out, then looked at)", len(spent), _share(spent["right"]), ""),
                 ("held out", len(held), _share(held["right"]), f"≥ {TARGETS['held_out']:.0%}"),
                 ("marked known miss", int((out["known_miss"] != "").sum()), "", ""),
             ],
@@ -95,7 +97,9 @@ def report(out: pd.DataFrame) -> tuple[str, bool]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--misses", action="store_true", help="list the development misses")
+    parser.add_argument(
+        "--misses", action="store_true", help="list the development and spent misses"
+    )
     parser.add_argument("--lang", help="list misses of this language only (with --misses)")
     parser.add_argument("--carrier", help="list misses of this carrier only (with --misses)")
     parser.add_argument("--corpus", help="another corpus file (default: the shipped one)")
@@ -104,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     text, ok = report(out)
     print(text)
     if args.misses:
-        dev = out[(out["split"] == "dev") & ~out["right"]]
+        dev = out[out["split"].isin(["dev", "spent"]) & ~out["right"]]
         if args.lang:
             dev = dev[dev["lang"] == args.lang]
         if args.carrier:

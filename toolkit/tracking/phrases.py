@@ -136,6 +136,8 @@ _KNOWN_PARTS = "Known parts: " + "; ".join(f"{p}: {', '.join(vs)}" for p, vs in 
 GENERIC_BANDS: frozenset[int] = frozenset({10, 12, 35, 38})
 
 _WHITESPACE = re.compile(r"\s+")
+# "Custom's" / "Customs'" (UPS writes both) read as the word customs.
+_CUSTOMS_APOSTROPHE = re.compile(r"\bcustom(?:'s|s')(?!\w)")
 _KUAIDI100_TO_CODE = {c.kuaidi100: code for code, c in CARRIERS.items() if c.kuaidi100}
 
 
@@ -143,9 +145,11 @@ def normalize_text(text: str) -> str:
     """Text in the form phrases are matched against: NFKC, case-folded, single-spaced.
 
     Underscores read as spaces, so status names written as ``OUT_FOR_DELIVERY`` (DHL
-    Parcel NL and other status-name APIs) meet the same word rules as "Out for delivery".
+    Parcel NL and other status-name APIs) meet the same word rules as "Out for delivery";
+    "Custom's" and "Customs'" read as "customs".
     """
     folded = unicodedata.normalize("NFKC", text).casefold().replace("_", " ")
+    folded = _CUSTOMS_APOSTROPHE.sub("customs", folded)
     return _WHITESPACE.sub(" ", folded).strip()
 
 
