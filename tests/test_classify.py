@@ -558,6 +558,10 @@ def test_table_is_large_and_covers_every_milestone():
         "ru",
         "tr",
         "pl",
+        "pt",
+        "fi",
+        "sv",
+        "th",
     }
 
 
