@@ -246,33 +246,71 @@ def test_a_carrier_that_stops_publishing_is_found_as_one_on_its_port_lane(outage
     assert row["parcels"] >= incidents.MIN_PARCELS and "usual" in row["evidence"]
 
 
-def _row(kind: int, carrier: str, ids: range, beyond: float = 1.0) -> dict:
+NOW = pd.Timestamp("2026-11-20T00:00:00Z")
+
+
+def _row(kind: int, carrier: str, ids: range, beyond: float = 1.0, hub=None) -> dict:
     return {"kind": incidents.KINDS[kind], "carrier": carrier, "where": f"{kind}",
             "parcel_ids": tuple(f"P{i}" for i in ids), "parcels": len(ids),
-            "_beyond": beyond}  # fmt: skip
+            "start": NOW - pd.Timedelta(days=1.5), "_beyond": beyond, "_hub": hub}  # fmt: skip
+
+
+def _merge(rows: list[dict]) -> list[dict]:
+    return incidents._one_per_incident(rows, NOW.value)
 
 
 def test_a_carrier_alarm_and_its_place_alarms_are_one_incident():
     carrier, hub = incidents.CARRIER, incidents.HUB
     # silent only where a hub stalled: the hub's incident, the carrier alarm echoes it
-    echo = incidents._one_per_incident([_row(carrier, "sf", range(30)), _row(hub, "sf", range(28))])
+    echo = _merge([_row(carrier, "sf", range(30)), _row(hub, "sf", range(28))])
     assert [r["kind"] for r in echo] == ["hub stall"]
     # silent beyond the port's city too: the carrier stopped answering, the hub is part of it
-    silent = incidents._one_per_incident(
-        [_row(carrier, "sf", range(30), beyond=1e-4), _row(hub, "sf", range(40))]
-    )
+    silent = _merge([_row(carrier, "sf", range(30), beyond=1e-4), _row(hub, "sf", range(40))])
     assert [r["kind"] for r in silent] == ["carrier not answering"]
     # another carrier's hub, or a hub holding other parcels, is its own incident
-    other = incidents._one_per_incident(
+    other = _merge(
         [_row(carrier, "sf", range(30), beyond=1e-4), _row(hub, "zto", range(20)),
          _row(hub, "sf", range(40, 60))]
     )  # fmt: skip
     assert sorted(r["carrier"] for r in other) == ["sf", "sf", "zto"]
     # a hub holding few of the carrier's parcels does not silence the carrier alarm
-    few = incidents._one_per_incident(
-        [_row(carrier, "sf", range(30)), _row(hub, "sf", range(25, 60))]
-    )
+    few = _merge([_row(carrier, "sf", range(30)), _row(hub, "sf", range(25, 60))])
     assert sorted(r["kind"] for r in few) == ["carrier not answering", "hub stall"]
+
+
+def _hub_stays(newcomers: str) -> dict:
+    """A hub's stays over three weeks, half a day to a day and a half each (median a day),
+    one arrival an hour; the parcels there when its carrier went silent 1.5 days before
+    ``NOW`` never leave. After that, ``newcomers`` say what the hub does with the parcels
+    that come: 'leave' (as usual), 'stay' (a stalled hub) or 'none' (no arrival scans)."""
+    day = incidents.NS_PER_DAY
+    now, silent = NOW.value, NOW.value - int(1.5 * day)
+    begin = np.arange(now - 21 * day, now, day // 24, dtype=np.int64)
+    end = begin + ((0.5 + (np.arange(len(begin)) * 7 % 24) / 24) * day).astype(np.int64)
+    end[(begin < silent) & (end > silent)] = incidents._NEVER
+    later = begin >= silent
+    if newcomers == "stay":
+        end[later] = incidents._NEVER
+    elif newcomers == "leave":
+        end[later & (end > now)] = incidents._NEVER
+    keep = ~later if newcomers == "none" else np.ones(len(begin), bool)
+    return {"begin": begin[keep], "end": end[keep], "group": np.full(keep.sum(), 7, np.int64)}
+
+
+def test_a_silent_carrier_is_told_from_a_stalled_hub_by_the_parcels_that_come_after():
+    """The carrier's parcels went silent at its port city's hub. If parcels that came to
+    the hub since then leave at the usual pace (or none come at all: its scans stopped),
+    the carrier stopped answering; if they come and stay, the hub stalled."""
+    silent = NOW.value - int(1.5 * incidents.NS_PER_DAY)
+    assert incidents._newcomers_flow(_hub_stays("leave"), 7, silent, NOW.value) is True
+    assert incidents._newcomers_flow(_hub_stays("none"), 7, silent, NOW.value) is True
+    assert incidents._newcomers_flow(_hub_stays("stay"), 7, silent, NOW.value) is False
+    carrier, hub = incidents.CARRIER, incidents.HUB
+    for newcomers, kind in [("leave", "carrier not answering"), ("none", "carrier not answering"),
+                            ("stay", "hub stall")]:  # fmt: skip
+        rows = [_row(carrier, "sf", range(30)),
+                _row(hub, "sf", range(28), hub=(_hub_stays(newcomers), 7))]  # fmt: skip
+        assert [r["kind"] for r in _merge(rows)] == [kind], newcomers
 
 
 def test_the_two_tests_of_a_carrier_keep_its_silence_beyond_the_port():
@@ -314,3 +352,31 @@ def test_a_stalled_place_lists_the_parcels_that_waited_past_its_usual_stay():
         int(i) for i in waiting if stop - int(0.4 * day) <= begin[i] <= now - int(1.1 * day)
     }
     assert len(past_usual) >= incidents.MIN_PARCELS and past_usual <= stuck
+
+
+def test_a_stopped_place_is_measured_against_the_pace_the_other_places_keep_now():
+    """When every other hub lets parcels through twice as fast as in its past (a data-wide
+    change), a hub that stopped is expected to have let through about twice what its own
+    past says: the pace of the day, in either direction."""
+    day = incidents.NS_PER_DAY
+    now = NOW.value
+    hour = day // 24
+    begin, end, group = [], [], []
+    for g in range(6):
+        b = np.arange(now - 20 * day, now, hour, dtype=np.int64) + g * 97_000_000
+        b = b[b < now]
+        length = (0.5 + (np.arange(len(b)) * 7 % 24) / 24) * day  # median a day
+        fast = b >= now - 5 * day  # lately the other hubs take half as long
+        e = b + np.where(fast & (g > 0), length / 2, length).astype(np.int64)
+        if g == 0:  # this hub stopped a day and a half ago
+            e[e > now - int(1.5 * day)] = incidents._NEVER
+        e[e > now] = incidents._NEVER
+        begin.append(b), end.append(e), group.append(np.full(len(b), g, np.int64))
+    stays = {"begin": np.concatenate(begin), "end": np.concatenate(end),
+             "group": np.concatenate(group), "kind": incidents.HUB}  # fmt: skip
+    alarms = {a["group"]: a for a in incidents._deficit_groups(stays, now)}
+    assert set(alarms) == {0}, sorted(alarms)
+    alone = {"begin": begin[0], "end": end[0], "group": group[0], "kind": incidents.HUB}
+    (own,) = incidents._deficit_groups(alone, now)  # its own past only
+    assert alarms[0]["usual"] >= 1.5 * own["usual"]
+    assert alarms[0]["p"] < own["p"]

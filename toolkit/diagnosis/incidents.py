@@ -41,8 +41,9 @@ The method, for each (kind, place), on the place's own history in the same data:
    number of parcels the place let through is compared with what its Kaplan-Meier curve
    says it would have let through of the parcels waiting there (each waiting parcel's
    chance to leave within the window given how long it had already waited; parcels
-   already past 98 % of the usual stays are not expected out), scaled likewise by the
-   other places' pace: a one-sided Poisson test of the shortfall. A stall shows here as
+   already past 98 % of the usual stays are not expected out), scaled by the other
+   places' pace in the same days against their own curves (up or down): a one-sided
+   Poisson test of the shortfall. A stall shows here as
    soon as the place's usual releases fail to come, before any parcel is overdue. For a
    carrier a "release" is the next scan, and its stuck parcels are those silent since the
    start.
@@ -73,8 +74,11 @@ The method, for each (kind, place), on the place's own history in the same data:
    the parcels of both). A carrier alarm and the alarms of that carrier's places that share
    its parcels are one incident: the carrier's when it is silent beyond its port of
    entry's city as well (the release test on its parcels waiting elsewhere, Poisson p at
-   most ``BEYOND_P``), the places' otherwise when they hold at least half of its parcels
-   (a stalled hub at the port makes its carrier's lane look silent too).
+   most ``BEYOND_P``), or when the hubs holding its parcels still take in parcels after
+   the carrier went silent and let them go at their usual pace, or take in none at all (a
+   stalled hub keeps receiving parcels and lets none go); the places' otherwise when they
+   hold at least half of its parcels (a stalled hub at the port makes its carrier's lane
+   look silent too).
 
 Columns: ``kind``, ``where`` (readable), ``carrier`` (code), ``lane`` (origin countries →
 destination provinces of the stuck parcels, from ``parcels``), ``place`` (the place's
@@ -620,9 +624,10 @@ def _deficit_groups(stays: dict, now_ns: int, eligible: set | None = None) -> li
         out = usual & (e0[here] <= hi)
         observed[:, k] = np.bincount(g[here][out], minlength=len(codes))
     # the same days at the other places of this kind: a slowdown everywhere (or a data-wide
-    # change) is no place's incident, so the expectation follows the others' pace
+    # change) is no place's incident, so the expectation follows the others' pace, in
+    # either direction (when the others run faster than their past, so would this place)
     others = (observed.sum(axis=0) - observed + 1.0) / (expected.sum(axis=0) - expected + 1.0)
-    expected = expected * np.clip(others, None, 1.0)
+    expected = expected * others
     if eligible is not None:
         eligible.update(codes[(expected >= MIN_PARCELS).any(axis=1)].tolist())
     worth = (expected - observed >= MIN_PARCELS) & (observed * DEFICIT_RATIO <= expected)
@@ -743,7 +748,7 @@ def detect(
         row = _incident(alarm, stays, ev, now, alarm["usual"], alarm["seen"])
         if row is not None:
             rows.append(row)
-    rows = _one_per_incident(_best_per_place(rows))
+    rows = _one_per_incident(_best_per_place(rows), now.value)
     if not rows:
         return _empty()
     frame = pd.DataFrame([{c: r[c] for c in COLUMNS} for r in rows], columns=list(COLUMNS))
@@ -873,7 +878,40 @@ def _incident(alarm: dict, stays: dict, ev: dict, now: pd.Timestamp, usual: floa
         "expected_end": expected_end,
         "evidence": evidence,
         "_beyond": alarm.get("beyond", 1.0),
+        "_hub": (stays, group) if kind == HUB else None,
     }
+
+
+def _newcomers_flow(stays: dict, group: int, start: int, now_ns: int) -> bool | None:
+    """Whether a place still takes in parcels and lets them through after ``start``, as a
+    stalled hub does not: True when its arrivals since then stopped (fewer than
+    1 / ``DEFICIT_RATIO`` of its usual daily arrivals) or the parcels that came since left
+    at its usual pace (at least 1 / ``DEFICIT_RATIO`` of what its Kaplan-Meier curve of the
+    ``HISTORY_DAYS`` before expects); False when they came and stayed; None when too few
+    were expected either way (``MIN_PARCELS``) to tell."""
+    day = NS_PER_DAY
+    mine = stays["group"] == group
+    begin, end = stays["begin"][mine], stays["end"][mine]
+    h0 = start - int(HISTORY_DAYS * day)
+    hist = (begin >= h0) & (begin < start)
+    if hist.sum() < MIN_HISTORY:
+        return None
+    came = (begin >= start) & (begin < now_ns)
+    usual_in = hist.sum() / HISTORY_DAYS * (now_ns - start) / day
+    if usual_in >= MIN_PARCELS and came.sum() * DEFICIT_RATIO < usual_in:
+        return True  # nothing comes in: the scans stopped, not the place
+    km = GroupedKM(
+        np.zeros(int(hist.sum()), np.int64),
+        (np.minimum(end[hist], start) - begin[hist]) / day,
+        end[hist] <= start,
+        1,
+    )
+    b = begin[came]
+    due = float((1.0 - km.survival(np.zeros(len(b), np.int64), (now_ns - b) / day)).sum())
+    if due < MIN_PARCELS:
+        return None
+    left = int((end[came] <= now_ns).sum())
+    return left * DEFICIT_RATIO >= due
 
 
 def _window_text(window: tuple[int, int], now: pd.Timestamp) -> str:
@@ -901,13 +939,16 @@ def _best_per_place(rows: list[dict]) -> list[dict]:
     return list(best.values())
 
 
-def _one_per_incident(rows: list[dict]) -> list[dict]:
+def _one_per_incident(rows: list[dict], now_ns: int) -> list[dict]:
     """Merge a carrier alarm with the alarms of that carrier's places that share its stuck
     parcels. When the carrier is silent beyond its port of entry's city as well (its
     parcels waiting elsewhere let through far fewer scans than usual: Poisson p at most
-    ``BEYOND_P``), it stopped answering: the place alarms sharing ``MIN_PARCELS`` of its
-    parcels are not reported apart. Otherwise, when the places hold at least half of its
-    parcels, the places stalled and the carrier alarm only echoes them."""
+    ``BEYOND_P``), or when the hubs holding its parcels still take in parcels that then
+    leave at their usual pace, or take in none at all (``_newcomers_flow``: a stalled hub
+    keeps receiving parcels and lets none go), it stopped answering: the place alarms
+    sharing ``MIN_PARCELS`` of its parcels are not reported apart. Otherwise, when the
+    places hold at least half of its parcels, the places stalled and the carrier alarm
+    only echoes them."""
     carriers = [r for r in rows if r["kind"] == KINDS[CARRIER]]
     places = [r for r in rows if r["kind"] != KINDS[CARRIER]]
     drop: set[int] = set()
@@ -916,8 +957,15 @@ def _one_per_incident(rows: list[dict]) -> list[dict]:
         mine = [p for p in places if p["carrier"] == c["carrier"] and cids & set(p["parcel_ids"])]
         if not mine:
             continue
-        if c["_beyond"] <= BEYOND_P:
-            drop.update(id(p) for p in mine if len(cids & set(p["parcel_ids"])) >= MIN_PARCELS)
+        held = [p for p in mine if len(cids & set(p["parcel_ids"])) >= MIN_PARCELS]
+        # a hub whose newcomers still come and leave (or whose arrivals stopped with the
+        # carrier's scans) did not stall: the carrier's silence is the incident
+        since = int(c["start"].value)
+        flowing = bool(held) and all(
+            p["_hub"] is not None and _newcomers_flow(*p["_hub"], since, now_ns) for p in held
+        )
+        if c["_beyond"] <= BEYOND_P or flowing:
+            drop.update(id(p) for p in held)
         elif len(cids.difference(*(p["parcel_ids"] for p in mine))) <= 0.5 * len(cids):
             drop.add(id(c))
     return [r for r in rows if id(r) not in drop]
