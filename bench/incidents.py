@@ -2,7 +2,7 @@
 
     python bench/incidents.py                    # 20,000-parcel sets, 100,000 for speed
     python bench/incidents.py --parcels 5000 --speed-parcels 20000   # a quicker look
-    python bench/incidents.py --seeds 24,25,26 --clean-seeds 33,34   # worlds not developed on
+    python bench/incidents.py --seeds 27,28,29 --clean-seeds 35,36   # worlds not developed on
 
 Worlds are generated with toolkit.world.demo, with incidents injected (customs backlog,
 handover backlog, hub stall, carrier not answering; 10, 25 and 50 parcels each) and
