@@ -43,10 +43,9 @@ The method, for each (kind, place), on the place's own history in the same data:
    chance to leave within the window given how long it had already waited; parcels
    already past 98 % of the usual stays are not expected out), scaled by the other
    places' pace in the same days against their own curves (up or down): a one-sided
-   Poisson test of the shortfall. A stall shows here as
-   soon as the place's usual releases fail to come, before any parcel is overdue. For a
-   carrier a "release" is the next scan, and its stuck parcels are those silent since the
-   start.
+   Poisson test of the shortfall. A stall shows here as soon as the place's usual
+   releases fail to come, before any parcel is overdue. For a carrier a "release" is the
+   next scan, and its stuck parcels are those silent since the start.
 4. **Multiple testing.** Each place's smallest p-value is Bonferroni-adjusted over the
    windows tried and over its two tests; Benjamini-Hochberg then runs, at ``FDR``, over
    every place that could be reported at all: enough history, and in some window enough
