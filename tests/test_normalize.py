@@ -432,6 +432,9 @@ def test_normalising_twice_changes_nothing():
             "handed over to local courier, new tracking number sf1402233445566",
             ("sf", "SF1402233445566"),
         ),
+        # an STO trace (real-scan corpus): "signed for by: transferred to EMS<number>"
+        ("已签收,签收人是: 转EMS1133969112997", ("ems", "1133969112997")),
+        ("快件已转邮政，单号9812345678901", ("chinapost", "9812345678901")),
     ],
 )
 def test_handover_texts_give_carrier_and_new_number(text, expected):
@@ -442,6 +445,7 @@ def test_handover_texts_give_carrier_and_new_number(text, expected):
     "text",
     [
         "Arrived at facility 75891234567890",  # a number but no handover
+        "【广州】快件转运中，单号75891234567890",  # 转运 is transit, not a handover
         "Handed over to airline",  # a handover but no number
         f"Item {INTL} handed over to local carrier",  # only the parcel's own number
         "",

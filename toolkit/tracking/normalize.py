@@ -68,11 +68,14 @@ _SPACE = "[ \t\r\n\u3000\xa0]"
 # Words that say a parcel went to another carrier, usually under a new number.
 _HANDOVER_CUE = (
     r"(?i)转交|交由|交给|移交|转运至|转至|转国内|交国内|国内段|国内快递|国内承运|落地配|"
+    r"转 *(?:ems|邮政|顺丰|中通|圆通|申通|韵达|京东|极兔|百世|德邦)|"
     r"新单号|转单号|国内单号|派送单号|"
     r"hand(?:ed)?[ -]*over|transferr?(?:ed|ing)? +to|forwarded +to|tendered +to|"
     r"local +(?:carrier|courier)|last[ -]*mile|domestic +(?:carrier|courier|tracking|number)|"
     r"delivery +(?:partner|company|service)|new +tracking +(?:number|no)"
 )
+# A carrier's Latin name run into the number after 转 ("transferred to"): 转EMS1133969112997.
+_NAME_ON_NUMBER = r"(?i)(?<=转)(ems)(?=\d)"
 # A tracking-number-like token, optionally right after a label such as 运单号 or "tracking number".
 _LINKED_NUMBER = (
     r"(?i)(?P<label>(?:运单号|快递单号|新单号|转单号|单号|单号码|"
@@ -112,6 +115,8 @@ def _links(
     text = descriptions.astype("str")
     codes, texts = pd.factorize(text, use_na_sentinel=True)
     texts = pd.Series(np.asarray(texts, dtype=object), dtype="str")
+    # "转EMS1133969112997": the carrier's name written onto the new number, split off
+    texts = texts.str.replace(_NAME_ON_NUMBER, r"\1 ", regex=True)
     cue_of = texts.str.contains(_HANDOVER_CUE, regex=True).fillna(False).to_numpy(bool)
     cue = np.append(cue_of, False)[codes]  # code -1 (no text) takes the False
     if handover_rows is not None:
