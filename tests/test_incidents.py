@@ -278,6 +278,11 @@ def test_a_carrier_alarm_and_its_place_alarms_are_one_incident():
     assert sorted(r["kind"] for r in few) == ["carrier not answering", "hub stall"]
 
 
+def _usual_lengths(n: int) -> np.ndarray:
+    """Stay lengths of a synthetic hub (ns): half a day to a day and a half, median a day."""
+    return ((0.5 + (np.arange(n) * 7 % 24) / 24) * incidents.NS_PER_DAY).astype(np.int64)
+
+
 def _hub_stays(newcomers: str) -> dict:
     """A hub's stays over three weeks, half a day to a day and a half each (median a day),
     one arrival an hour; the parcels there when its carrier went silent 1.5 days before
@@ -286,7 +291,7 @@ def _hub_stays(newcomers: str) -> dict:
     day = incidents.NS_PER_DAY
     now, silent = NOW.value, NOW.value - int(1.5 * day)
     begin = np.arange(now - 21 * day, now, day // 24, dtype=np.int64)
-    end = begin + ((0.5 + (np.arange(len(begin)) * 7 % 24) / 24) * day).astype(np.int64)
+    end = begin + _usual_lengths(len(begin))
     end[(begin < silent) & (end > silent)] = incidents._NEVER
     later = begin >= silent
     if newcomers == "stay":
@@ -331,8 +336,7 @@ def test_a_stalled_place_lists_the_parcels_that_waited_past_its_usual_stay():
     hour = day // 24
     begin = np.arange(now - 20 * day, now, hour, dtype=np.int64)
     # stays of half a day to a day and a half (median a day) until the hub stopped
-    length = (0.5 + (np.arange(len(begin)) * 7 % 24) / 24) * day
-    end = begin + length.astype(np.int64)
+    end = begin + _usual_lengths(len(begin))
     end[end > stop] = incidents._NEVER
     stays = {
         "begin": begin,
@@ -365,9 +369,9 @@ def test_a_stopped_place_is_measured_against_the_pace_the_other_places_keep_now(
     for g in range(6):
         b = np.arange(now - 20 * day, now, hour, dtype=np.int64) + g * 97_000_000
         b = b[b < now]
-        length = (0.5 + (np.arange(len(b)) * 7 % 24) / 24) * day  # median a day
+        length = _usual_lengths(len(b))
         fast = b >= now - 5 * day  # lately the other hubs take half as long
-        e = b + np.where(fast & (g > 0), length / 2, length).astype(np.int64)
+        e = b + np.where(fast & (g > 0), length // 2, length)
         if g == 0:  # this hub stopped a day and a half ago
             e[e > now - int(1.5 * day)] = incidents._NEVER
         e[e > now] = incidents._NEVER

@@ -65,10 +65,11 @@ The method, for each (kind, place), on the place's own history in the same data:
    parcels are those waiting there that were expected out and have by now waited longer
    than most of the place's stays take (``STUCK_SURVIVAL``: past its median; one that came
    in since is only waiting, as on any day), and the start is where the place's releases
-   in the window fell furthest behind its usual pace (a change point on the releases). At a customs office or handover point, open stays that began more than
-   ``q`` before the start are stragglers of their own (a busy office always has some),
-   not the incident's. For a carrier, the start is the time by which 90 % of its stuck
-   parcels had their last scan.
+   in the window fell furthest behind its usual pace (a change point on the releases). At
+   a customs office or handover point, open stays that began more than ``q`` before the
+   start are stragglers of their own (a busy office always has some), not the incident's.
+   For a carrier, the start is the time by which 90 % of its stuck parcels had their last
+   scan.
 6. **One incident, one row.** The two tests of a place give one row (the smaller p-value,
    the parcels of both). A carrier alarm and the alarms of that carrier's places that share
    its parcels are one incident: the carrier's when it is silent beyond its port of
@@ -958,12 +959,16 @@ def _one_per_incident(rows: list[dict], now_ns: int) -> list[dict]:
             continue
         held = [p for p in mine if len(cids & set(p["parcel_ids"])) >= MIN_PARCELS]
         # a hub whose newcomers still come and leave (or whose arrivals stopped with the
-        # carrier's scans) did not stall: the carrier's silence is the incident
+        # carrier's scans) did not stall: the carrier's silence is the incident (asked
+        # only when the silence beyond the port's city has not already said so)
         since = int(c["start"].value)
-        flowing = bool(held) and all(
-            p["_hub"] is not None and _newcomers_flow(*p["_hub"], since, now_ns) for p in held
+        silent = c["_beyond"] <= BEYOND_P or (
+            bool(held)
+            and all(
+                p["_hub"] is not None and _newcomers_flow(*p["_hub"], since, now_ns) for p in held
+            )
         )
-        if c["_beyond"] <= BEYOND_P or flowing:
+        if silent:
             drop.update(id(p) for p in held)
         elif len(cids.difference(*(p["parcel_ids"] for p in mine))) <= 0.5 * len(cids):
             drop.add(id(c))

@@ -12,9 +12,9 @@ Mail Exchange Office" without any online service:
   knows is read from its neighbours: after a role word (快递员, 签收人, 交给), before a
   phone number, or between 由/的 and a scan or delivery verb (由X扫描) it is a person and
   is masked as the report masks names (``Z* X*``); inside brackets, before a place suffix,
-  after a place or after a verb of motion it is a place and is romanised in pinyin ("浦江" → "Pujiang"); otherwise it stays in pinyin and the gloss is marked
-  incomplete. Verbs of motion take their place: "到达【X】" and "【X】到达" both read
-  "arrived at X".
+  after a place or after a verb of motion it is a place and is romanised in pinyin
+  ("浦江" → "Pujiang"); otherwise it stays in pinyin and the gloss is marked incomplete.
+  Verbs of motion take their place: "到达【X】" and "【X】到达" both read "arrived at X".
 - **Other origin-post languages** (German, French, Spanish, Dutch, Russian, Korean,
   Japanese with kana): the text's reading (``toolkit.tracking.phrases``) names its
   milestone, and the gloss is that milestone in plain English, with the customs direction

@@ -1366,9 +1366,9 @@ def _inject(
     its size, stop there (no scan past that place). Parcels that their own story keeps at
     the place anyway (lost there, or held by customs on their own) are not the incident's:
     they are neither counted nor stopped, so its size is the parcels it stopped. A carrier
-    that stops answering stops publishing, from the start, every scan of all its parcels under way in
-    the domestic stage on one lane (its parcels from one port of entry), as an outage
-    does: a lane and start are chosen where those parcels are at least the size asked for
+    that stops answering stops publishing, from the start, every scan of all its parcels
+    under way in the domestic stage on one lane (its parcels from one port of entry), as
+    an outage does: a lane and start are chosen where those parcels are at least the size asked for
     and at most ``_OUTAGE_SLACK`` (a fifth) more, and the truth lists all of them (its
     ``parcels`` may exceed the size asked for by that much).
     Starts are 3 to 12 days before as_of, every 6 hours; places, lanes and starts are drawn
