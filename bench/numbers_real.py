@@ -7,7 +7,7 @@ public source names), whether `toolkit.tracking.numbers.parse` puts that carrier
 candidates, anywhere among them, and whether numbers the source calls valid pass the
 check digit (where the format has one). China Post and EMS count as one family (both are
 China Post's numbers). Prints the overall figures, the held-out part (sources chosen by
-hash as for the scans), the pass rate on the public specification's test numbers, and a
+hash as for the scans; the spent units apart), the pass rate on the public specification's test numbers, and a
 table per carrier.
 """
 
@@ -64,8 +64,14 @@ def main() -> int:
     )
     print("| part | numbers | carrier first | carrier anywhere |")
     print("|---|---|---|---|")
-    dev = out[out["split"] != "held_out"]
-    for name, part in (("all", out), ("dev (rules written from)", dev), ("held out", held)):
+    dev = out[out["split"] == "dev"]
+    spent = out[out["split"] == "spent"]
+    for name, part in (
+        ("all", out),
+        ("dev (rules written from)", dev),
+        ("spent (held out, then looked at)", spent),
+        ("held out", held),
+    ):
         if len(part):
             print(
                 f"| {name} | {len(part)} | {part['first'].mean():.1%} | {part['any'].mean():.1%} |"

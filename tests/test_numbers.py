@@ -130,9 +130,10 @@ def test_ups_transposition_is_found():
 
 def test_fedex_12_failure_is_not_final_when_other_carriers_fit():
     # 996578788855 fails the FedEx Express check, yet 12 digits also fit SF's older labels
+    # (and Japan Post's: 99657878885 % 7 == 5, so its check digit passes and it ranks first)
     r = parse("996578788855")
     assert r.valid is None
-    assert r.candidates[0] == "sf" and r.candidates[-1] == "fedex"
+    assert r.candidates[:2] == ("japanpost", "sf") and r.candidates[-1] == "fedex"
     assert r.suggestions[0] == "996578788856"
     assert "986578788855" in r.suggestions
     assert any("not a valid FedEx Express" in p for p in r.problems)
@@ -217,6 +218,10 @@ def test_dhl_10_digit_failing_its_check_still_fits_yto_older_labels():
 
 def test_japan_post_is_named_only_when_its_mod_7_check_passes():
     assert "japanpost" in parse("317409136693").candidates  # 31740913669 % 7 == 3
+    # a pass is worth a factor of 7 (another carrier's digits pass 1 time in 7): Japan Post
+    # goes ahead of the 12-digit formats without a check; a failed check leaves it out
+    assert parse("317409136693").candidates[0] == "japanpost"
+    assert parse("317409136694").candidates[0] == "sf"
     assert "japanpost" not in parse("317409136694").candidates
     assert parse("317409136693").valid is None  # 1 in 7 passes by chance: no verdict
 

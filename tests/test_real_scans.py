@@ -17,6 +17,7 @@ from toolkit.tracking.corpus import (
     corpus,
     held_out,
     load_corpus,
+    load_numbers,
     source_unit,
     spent_units,
 )
@@ -76,11 +77,13 @@ def test_held_out_part_is_chosen_by_source_and_stays_put():
 def test_spent_units_are_held_out_units_of_the_corpus_and_leave_the_unseen_part():
     spent = spent_units()
     assert spent, "spent_units.tsv is empty"
-    # only a held-out unit can be spent, and each listed unit has rows
+    # only a held-out unit can be spent, and each listed unit has rows (scans or numbers)
     assert all(held_out(u) for u in spent)
-    assert spent <= set(CORPUS["unit"])
-    assert set(CORPUS.loc[CORPUS["split"] == "spent", "unit"]) == spent
-    assert not spent & set(CORPUS.loc[CORPUS["split"] == "held_out", "unit"])
+    numbers = load_numbers()
+    assert spent <= set(CORPUS["unit"]) | set(numbers["unit"])
+    for part in (CORPUS, numbers):
+        assert set(part.loc[part["split"] == "spent", "unit"]) == spent & set(part["unit"])
+        assert not spent & set(part.loc[part["split"] == "held_out", "unit"])
     # the demo never speaks a spent text (it speaks the development part only)
     from toolkit.world.demo_text import real_wording
 

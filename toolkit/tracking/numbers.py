@@ -360,8 +360,12 @@ FORMATS: tuple[Format, ...] = (
     _R("dhl_paket_12", "DHL Paket (12 digits)", r"\d{12}", ("deutschepost", "dhlparcel"), 5,
        source="github:roylez/alfred_kuaidi/company.json (kuaidi100 dhlde); github:karrioapi/karrio/"
        "modules/connectors/dhl_parcel_de/tests"),
-    _R("japanpost_12", "Japan Post (11-12 digits)", r"\d{11,12}", ("japanpost",), 10,
-       _mod7(0, -1), gate=True, source="Japan Post: the last digit is the rest mod 7"),
+    # A Japan Post number's last digit is the rest of the others divided by 7; another
+    # carrier's 12 digits pass that 1 time in 7, so a pass is worth a factor of 7: ahead
+    # of the 12-digit formats that have no check (SF's older labels rank next).
+    _R("japanpost_12", "Japan Post (11-12 digits)", r"\d{11,12}", ("japanpost",), 45,
+       _mod7(0, -1), gate=True, source="github:nayutaya/packtrack/tracker/jppost/package/"
+       "tracking_number.py; github:TakamoriYamashiro/shipping-jp-js/README.md"),
     _R("cainiao_23", "Cainiao (23 digits)", r"\d{23}", ("cainiao",), 30,
        source="https://github.com/hdnpt/geartrack-website/issues/50"),
 )
