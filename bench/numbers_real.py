@@ -7,8 +7,8 @@ public source names), whether `toolkit.tracking.numbers.parse` puts that carrier
 candidates, anywhere among them, and whether numbers the source calls valid pass the
 check digit (where the format has one). China Post and EMS count as one family (both are
 China Post's numbers). Prints the overall figures, the held-out part (sources chosen by
-hash as for the scans; the spent units apart), the pass rate on the public specification's test numbers, and a
-table per carrier.
+hash as for the scans; the spent units apart), the pass rate on the public specification's
+test numbers, and a table per carrier.
 """
 
 from __future__ import annotations

@@ -51,13 +51,14 @@ The method, for each (kind, place), on the place's own history in the same data:
    every place that could be reported at all: enough history, and in some window enough
    parcels due (or expected out) that ``MIN_PARCELS`` more than usual were possible (a
    place too small for that cannot be a false discovery, so it is not counted: Tarone's
-   refinement for discrete tests). Its level is set so that incident-free generated worlds see far
-   fewer than one false incident per 10,000 parcels (``bench/incidents.py``), the windows
-   being strongly correlated (the Bonferroni factor is conservative): at 0.4 they saw 0.11
-   per 10,000 over six such worlds, against 0.07 at 0.2, and incidents of 25+ parcels on
-   six worlds not looked at before were found within two days 92% of the time (90% at 0.2). A place is reported
-   when it passes, at least ``MIN_PARCELS`` more parcels are overdue (or missing) than
-   usual and the ratio to usual is at least ``MIN_RATIO`` (``DEFICIT_RATIO``).
+   refinement for discrete tests). Its level is set so that incident-free generated
+   worlds see far fewer than one false incident per 10,000 parcels (``bench/incidents.py``),
+   the windows being strongly correlated (the Bonferroni factor is conservative): at 0.4
+   they saw 0.11 per 10,000 over six such worlds, against 0.07 at 0.2, and incidents of
+   25+ parcels on six worlds not looked at before were found within two days 92% of the
+   time (90% at 0.2). A place is reported when it passes, at least ``MIN_PARCELS`` more
+   parcels are overdue (or missing) than usual and the ratio to usual is at least
+   ``MIN_RATIO`` (``DEFICIT_RATIO``).
 5. **Start and parcels.** For an overdue alarm, a Bernoulli CUSUM over the place's
    crossings in time order (usual share against the window's) gives the change point; the
    incident's parcels are the overdue stays after it that are still open at ``now``; its
