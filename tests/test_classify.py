@@ -562,6 +562,9 @@ def test_table_is_large_and_covers_every_milestone():
         "fi",
         "sv",
         "th",
+        "uk",
+        "id",
+        "el",
     }
 
 
