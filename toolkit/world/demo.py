@@ -1368,9 +1368,9 @@ def _inject(
     they are neither counted nor stopped, so its size is the parcels it stopped. A carrier
     that stops answering stops publishing, from the start, every scan of all its parcels
     under way in the domestic stage on one lane (its parcels from one port of entry), as
-    an outage does: a lane and start are chosen where those parcels are at least the size asked for
-    and at most ``_OUTAGE_SLACK`` (a fifth) more, and the truth lists all of them (its
-    ``parcels`` may exceed the size asked for by that much).
+    an outage does: a lane and start are chosen where those parcels are at least the size
+    asked for and at most ``_OUTAGE_SLACK`` (a fifth) more, and the truth lists all of them
+    (its ``parcels`` may exceed the size asked for by that much).
     Starts are 3 to 12 days before as_of, every 6 hours; places, lanes and starts are drawn
     from their own random stream; no parcel is in two incidents, no place or lane in two of
     one kind.
