@@ -435,6 +435,9 @@ def test_normalising_twice_changes_nothing():
         # an STO trace (real-scan corpus): "signed for by: transferred to EMS<number>"
         ("已签收,签收人是: 转EMS1133969112997", ("ems", "1133969112997")),
         ("快件已转邮政，单号9812345678901", ("chinapost", "9812345678901")),
+        # the carrier after 转 by its short Chinese name (J&T as 极兔, Best as 百世)
+        ("【义乌】包裹已转极兔，单号JT3002232682242", ("jt", "JT3002232682242")),
+        ("快件已转百世 单号 50004090806944", ("best", "50004090806944")),
     ],
 )
 def test_handover_texts_give_carrier_and_new_number(text, expected):

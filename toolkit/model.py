@@ -123,6 +123,7 @@ CARRIER_ALIASES: dict[str, str] = {
     "申通": "sto",
     "韵达": "yunda", "韵达速递": "yunda",
     "京东": "jd", "京东快递": "jd", "jd express": "jd",
+    "极兔": "jt", "百世": "best",
     "china ems": "ems", "china post ems": "ems", "邮政ems": "ems", "中国邮政速递": "ems",
     "中国邮政速递物流": "ems",
     "中国邮政": "chinapost", "邮政": "chinapost", "邮政包裹": "chinapost",

@@ -65,10 +65,23 @@ _CARRIER_NAME = _alias_pattern()
 _ALIAS_DIGITS = any(ch.isdigit() for alias in _ALIASES for ch in alias)
 # Whitespace as literal characters: patterns without \s run on pyarrow's fast regex engine.
 _SPACE = "[ \t\r\n\u3000\xa0]"
+# The carriers a parcel is passed to inside China, by their Chinese names (and "EMS"), as
+# written after 转 ("transferred to"): 转顺丰, 转 EMS. Deppon (德邦) is not one of the
+# toolkit's carriers but takes parcels over the same way.
+_CHINA_LEG = DOMESTIC_CARRIERS | {"ems", "chinapost"}
+_TRANSFERRED_TO = "|".join(
+    re.escape(name)
+    for name in sorted(
+        {n for n, c in _ALIASES.items() if c in _CHINA_LEG and (not n.isascii() or n == "ems")}
+        | {"德邦"},
+        key=len,
+        reverse=True,
+    )
+)
 # Words that say a parcel went to another carrier, usually under a new number.
 _HANDOVER_CUE = (
     r"(?i)转交|交由|交给|移交|转运至|转至|转国内|交国内|国内段|国内快递|国内承运|落地配|"
-    r"转 *(?:ems|邮政|顺丰|中通|圆通|申通|韵达|京东|极兔|百世|德邦)|"
+    rf"转 *(?:{_TRANSFERRED_TO})|"
     r"新单号|转单号|国内单号|派送单号|"
     r"hand(?:ed)?[ -]*over|transferr?(?:ed|ing)? +to|forwarded +to|tendered +to|"
     r"local +(?:carrier|courier)|last[ -]*mile|domestic +(?:carrier|courier|tracking|number)|"
