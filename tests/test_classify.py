@@ -380,6 +380,13 @@ def test_real_texts(carrier, text, expected):
         ("Arrival at outward office of exchange", "in_transit", "departed_origin"),
         ("Departure from inward office of exchange", "handed_over", "in_transit"),
         ("Item Received at International Processing Centre", "in_transit", "accepted"),
+        # a delivery that can happen is still to come (GHN's "pending delivery" status)
+        ("The goods are pending delivery (can be delivered within 24/48h)", "unknown", "delivered"),
+        # Vietnamese: a failed delivery, a return that failed, a pickup that failed
+        ("Giao không thành công: Người nhận không nghe máy", "delivery_failed", "delivered"),
+        ("Hoàn hàng không thành công", "returning", "returned"),
+        ("Lấy không thành công: Người gửi hẹn lại ngày lấy hàng", "exception", "info_received"),
+        ("Đang giao hàng hoàn", "returning", "out_for_delivery"),
     ],
 )
 def test_priority_conflicts(text, expected, not_expected):
@@ -565,6 +572,7 @@ def test_table_is_large_and_covers_every_milestone():
         "uk",
         "id",
         "el",
+        "vi",
     }
 
 
