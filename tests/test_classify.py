@@ -387,6 +387,18 @@ def test_real_texts(carrier, text, expected):
         ("Hoàn hàng không thành công", "returning", "returned"),
         ("Lấy không thành công: Người gửi hẹn lại ngày lấy hàng", "exception", "info_received"),
         ("Đang giao hàng hoàn", "returning", "out_for_delivery"),
+        # a delivery said not to have happened, in Polish
+        ("Przesyłka nie została doręczona i wróciła do oddziału", "delivery_failed", "delivered"),
+        # the courier taking a parcel from a locker is not the recipient collecting it
+        ("Shipment has been picked up from parcel locker by courier", "in_transit", "delivered"),
+        # held over customs papers: a customs hold, not a generic problem
+        (
+            "Votre colis est retenu par nos services pour un problème de facture.",
+            "customs_hold",
+            "exception",
+        ),
+        ("PINCODE ERRATO O MANCANTE", "delivery_failed", "exception"),
+        ("依頼受付（配達中止）", "exception", "out_for_delivery"),
     ],
 )
 def test_priority_conflicts(text, expected, not_expected):
@@ -573,6 +585,7 @@ def test_table_is_large_and_covers_every_milestone():
         "id",
         "el",
         "vi",
+        "it",
     }
 
 
