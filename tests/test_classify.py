@@ -399,6 +399,10 @@ def test_real_texts(carrier, text, expected):
         ),
         ("PINCODE ERRATO O MANCANTE", "delivery_failed", "exception"),
         ("依頼受付（配達中止）", "exception", "out_for_delivery"),
+        # handed to a courier, a postman or the customs' release is not a delivery
+        ("Spedizione consegnata al corriere", "unknown", "delivered"),
+        ("Đã giao hàng cho đơn vị vận chuyển", "in_transit", "delivered"),
+        ("Customs released for delivery", "customs_cleared", "out_for_delivery"),
     ],
 )
 def test_priority_conflicts(text, expected, not_expected):
