@@ -403,6 +403,14 @@ def test_real_texts(carrier, text, expected):
         ("Spedizione consegnata al corriere", "unknown", "delivered"),
         ("Đã giao hàng cho đơn vị vận chuyển", "in_transit", "delivered"),
         ("Customs released for delivery", "customs_cleared", "out_for_delivery"),
+        ("Delivered by driver to Pickup parcelshop", "available_for_pickup", "delivered"),
+        ("Package delivered to returns processing facility.", "returned", "in_transit"),
+        (
+            "Der Absender wurde nicht angetroffen. Die Sendung konnte nicht abgeholt werden.",
+            "exception",
+            "delivery_failed",
+        ),
+        ("Der Empfänger hat das Paket nicht abgeholt.", "delivery_failed", "exception"),
     ],
 )
 def test_priority_conflicts(text, expected, not_expected):
