@@ -411,6 +411,11 @@ def test_real_texts(carrier, text, expected):
             "delivery_failed",
         ),
         ("Der Empfänger hat das Paket nicht abgeholt.", "delivery_failed", "exception"),
+        # "released" is a customs release only when it says what was released or by whom
+        ("Objeto liberado pela alfândega", "customs_cleared", "unknown"),
+        ("Liberado", "unknown", "customs_cleared"),
+        ("Seu produto foi entregue em um ponto Jadlog.", "accepted", "delivered"),
+        ("ENTREGADO A REMITENTE", "returned", "delivered"),
     ],
 )
 def test_priority_conflicts(text, expected, not_expected):
