@@ -416,6 +416,14 @@ def test_real_texts(carrier, text, expected):
         ("Liberado", "unknown", "customs_cleared"),
         ("Seu produto foi entregue em um ponto Jadlog.", "accepted", "delivered"),
         ("ENTREGADO A REMITENTE", "returned", "delivered"),
+        # a delivery said not to have happened yet, or still to come, is not a delivery
+        ("La spedizione non è stata consegnata", "unknown", "delivered"),
+        ("Il pacco sarà consegnato domani", "unknown", "delivered"),
+        ("Chưa giao hàng thành công", "unknown", "delivered"),
+        ("Your parcel will be collected at the parcel shop", "available_for_pickup", "delivered"),
+        # the courier collecting at a post office is not the recipient collecting there
+        ("Item collected from the post office by our courier", "unknown", "delivered"),
+        ("Parcel collected from the sender at the post office", "accepted", "delivered"),
     ],
 )
 def test_priority_conflicts(text, expected, not_expected):
