@@ -424,6 +424,13 @@ def test_real_texts(carrier, text, expected):
         # the courier collecting at a post office is not the recipient collecting there
         ("Item collected from the post office by our courier", "unknown", "delivered"),
         ("Parcel collected from the sender at the post office", "accepted", "delivered"),
+        # "no delivery information found for the receipt number" is not an acceptance
+        (
+            "현재 고객님이 신청하신 접수번호에 대하여 배달정보를 찾지 못했습니다.",
+            "unknown",
+            "accepted",
+        ),
+        ("운송장이 등록되지 않았거나 업체에서 상품을 준비중이니", "unknown", "info_received"),
     ],
 )
 def test_priority_conflicts(text, expected, not_expected):
