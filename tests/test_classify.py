@@ -420,6 +420,7 @@ def test_real_texts(carrier, text, expected):
         ("La spedizione non è stata consegnata", "unknown", "delivered"),
         ("Il pacco sarà consegnato domani", "unknown", "delivered"),
         ("Chưa giao hàng thành công", "unknown", "delivered"),
+        ("Chưa ký nhận", "unknown", "delivered"),
         ("Your parcel will be collected at the parcel shop", "available_for_pickup", "delivered"),
         # the courier collecting at a post office is not the recipient collecting there
         ("Item collected from the post office by our courier", "unknown", "delivered"),
