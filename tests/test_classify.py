@@ -432,6 +432,10 @@ def test_real_texts(carrier, text, expected):
             "accepted",
         ),
         ("운송장이 등록되지 않았거나 업체에서 상품을 준비중이니", "unknown", "info_received"),
+        # a logistics system's "returned to the customer" (the shop) is the end of a return;
+        # Correios' "devolvido ao remetente" is still the return under way
+        ("DEVOLVIDO AO CLIENTE", "returned", "returning"),
+        ("Objeto devolvido ao remetente", "returning", "returned"),
     ],
 )
 def test_priority_conflicts(text, expected, not_expected):
@@ -767,10 +771,3 @@ def test_a_rule_naming_a_digit_is_honoured_in_many_texts():
     got = list(matcher.classify_many(pd.Series(texts)))
     assert got == [matcher.classify(t) for t in texts]
     assert got == ["out_for_delivery", "delivery_failed", "out_for_delivery"] * 2
-
-
-def test_returned_to_the_shop_is_not_the_post_returning_to_sender():
-    # a logistics system's "returned to the customer" (the shop) is the end of a return;
-    # Correios' "devolvido ao remetente" is still the return under way
-    assert classify("DEVOLVIDO AO CLIENTE") == "returned"
-    assert classify("Objeto devolvido ao remetente") == "returning"
