@@ -146,8 +146,33 @@ def test_fedex_12_failure_is_not_final_when_other_carriers_fit():
 def test_s10_country_maps_to_postal_operator(country, carrier):
     r = parse(s10("RR", "87654321", country))
     assert r.valid is True
-    assert r.candidates == (carrier,)
+    # the post that issued it first; China Post, which delivers it in China, last
+    assert r.candidates[0] == carrier and r.candidates[-1] == "chinapost"
     assert r.country == country
+
+
+@pytest.mark.parametrize(
+    ("number", "candidates"),
+    [
+        # kuaidi100's own examples for its international-mail codes (github:roylez/alfred_kuaidi)
+        ("CJ314665701US", ("usps", "chinapost")),
+        ("CG086284806US", ("usps", "chinapost")),  # a parcel (C), though filed under EMS
+        ("EE950677712TW", ("chunghwapost", "ems")),  # an EMS item: China's EMS delivers it
+        # forwarders named by the sources that track such numbers with them
+        ("RX478151548DE", ("deutschepost", "yanwen", "chinapost")),
+        ("LH290032509AU", ("auspost", "yunexpress", "chinapost")),
+        ("RE845212395SE", ("postnord", "directlink", "chinapost")),
+    ],
+)
+def test_a_foreign_s10_number_names_its_post_then_forwarders_then_china_post(number, candidates):
+    r = parse(number)
+    assert (r.valid, r.candidates) == (True, candidates)
+
+
+def test_a_post_the_toolkit_does_not_know_still_names_china_post_for_the_china_leg():
+    r = parse("UB209300714LV")  # Latvia; Cainiao booked it (trackingmore SDK example)
+    assert r.candidates == ("cainiao", "chinapost")
+    assert any("postal operator of LV" in p and "China Post" in p for p in r.problems)
 
 
 @pytest.mark.parametrize(
@@ -174,7 +199,7 @@ def test_s10_country_without_a_toolkit_carrier_is_valid_but_says_so():
     r = parse("RB123456785BR")
     assert r.valid is True
     assert r.country == "BR"
-    assert r.candidates == ()
+    assert r.candidates == ("chinapost",)  # only for its leg in China
     assert any("BR" in p and "not a carrier the toolkit knows" in p for p in r.problems)
 
 
@@ -211,7 +236,7 @@ def test_12_digit_numbers_list_sf_first_then_the_other_domestic_carriers():
 def test_dhl_10_digit_failing_its_check_still_fits_yto_older_labels():
     r = parse("3318810010")  # DHL Express 3318810014 with a wrong check digit
     assert r.valid is None
-    assert r.candidates == ("yto", "dhl")
+    assert r.candidates == ("yto", "fedex", "dhl")  # FedEx Freight PRO numbers have no check
     assert r.suggestions[0] == "3318810014"
     assert any("not a valid DHL Express" in p and "call for 4" in p for p in r.problems)
 
@@ -301,8 +326,23 @@ def test_yt_plus_13_is_yto_and_yt_plus_16_is_yunexpress():
 def test_unrecognised_input_says_what_is_wrong(text, fragment):
     r = parse(text)
     assert r.valid is False
-    assert r.candidates == ()
+    assert r.candidates == (("ups",) if text.startswith("1Z") else ())
     assert any(fragment in p for p in r.problems), r.problems
+
+
+@pytest.mark.parametrize(
+    ("number", "carriers"),
+    [
+        ("1Z12345E020527079", ("ups",)),  # 17 characters (github:mediocre/bloodhound)
+        ("1Z6V86453420323794365", ("ups",)),  # 21 (github:sailrish/shipit guessCarrier)
+        ("YT12345678901234", ("yto", "yunexpress")),
+        ("SF1234567890", ("sf",)),
+    ],
+)
+def test_a_mistyped_number_with_a_carrier_prefix_names_that_carrier_as_invalid(number, carriers):
+    r = parse(number)
+    assert (r.valid, r.format, r.candidates) == (False, None, carriers)
+    assert r.suggestions == ()
 
 
 def test_no_match_lists_expected_shapes():

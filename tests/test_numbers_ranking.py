@@ -80,7 +80,7 @@ def test_sto_15_digits_outrank_a_chance_fedex_check():
 
 def test_forwarder_s10_numbers_keep_their_check_digit_verdict():
     r = parse("RB672036540SG")  # Cainiao (github:Eugene239/microSystem CainiaoTest.kt)
-    assert r.candidates == ("cainiao", "singpost", "4px")
+    assert r.candidates == ("cainiao", "singpost", "4px", "chinapost")
     assert (r.format, r.valid, r.country) == ("s10", True, "SG")
 
 
@@ -110,5 +110,5 @@ def test_development_numbers_are_placed_at_least_as_well_as_measured(corpus):
     anywhere = sum(
         w in {FAMILY.get(c, c) for c in p.candidates} for p, w in zip(parsed, want, strict=True)
     )
-    assert first / len(dev) >= 0.80
-    assert anywhere / len(dev) >= 0.89
+    assert first / len(dev) >= 0.82
+    assert anywhere / len(dev) >= 0.94

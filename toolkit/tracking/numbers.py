@@ -117,10 +117,29 @@ S10_OTHER_OPERATORS: dict[str, str] = {
     "SE": "postnord",
     "TW": "chunghwapost",
 }
+# Outside China, each forwarder is listed where a public source tracks such a number with it.
 S10_FORWARDERS: dict[str, tuple[str, ...]] = {
     "CN": ("cainiao", "yanwen", "yunexpress", "4px"),
     "SG": ("cainiao", "4px"),
+    # RQ...MY: github:hdnpt/geartrack/test/cainiao.test.js
+    "MY": ("cainiao",),
+    # UB...LV: github:trackingmore100/tracking-sdk-php/example.php (carrier_code cainiao)
+    "LV": ("cainiao",),
+    # RX...DE: github:dongfangzhizhou/Trackingmore--Class--Java (carrier_code yanwen)
+    "DE": ("yanwen",),
+    # LH/LK...AU: github:clooney/yunexpress-tracking-api; trackingmore SDK example
+    "AU": ("yunexpress",),
+    # DY...PT: https://github.com/hdnpt/geartrack-website/issues/59 (a yuntrack.com link)
+    "PT": ("yunexpress",),
+    # RE/UF...SE: github:hdnpt/geartrack/test/directLink.test.js
+    "SE": ("directlink",),
+    # RL...CH: github:purplship/purplship/modules/connectors/asendia_us/tests
+    "CH": ("asendia",),
 }
+# A parcel posted abroad under an S10 number keeps it in China: China Post delivers it (EMS
+# for EMS items, whose service indicator starts with E), so the destination post comes last.
+# kuaidi100's own examples for its international-mail codes are such numbers (CJ...US,
+# RR...CZ for youzhengguoji; CG...US, ET...CS for emsguoji/emsen: github:roylez/alfred_kuaidi).
 # Yanwen's own S10-shaped numbers end in a code that is not a country (YP, YN, YR...).
 YANWEN_SUFFIXES = frozenset({"YP", "YN", "YR", "YW", "YX"})
 
@@ -144,6 +163,9 @@ NUMBER_ONLY_CARRIERS: dict[str, str] = {
     "dhlparcel": "DHL Paket",
     "upsmi": "UPS Mail Innovations",
     "pitneybowes": "Pitney Bowes",
+    "directlink": "Direct Link",
+    "asendia": "Asendia",
+    "dpduk": "DPD UK",
 }
 
 
@@ -295,9 +317,11 @@ FORMATS: tuple[Format, ...] = (
     # FedEx SmartPost labels carry a USPS IMpb number (USPS delivers): FedEx comes second.
     _R("fedex_smartpost", "FedEx SmartPost (92, 22 digits)", r"92\d{20}", ("fedex",), 50,
        _chk_gs1, source="FedEx SmartPost labels (USPS IMpb numbers)"),
+    # Yanwen hands such labels to Deutsche Post for the last mile and tracks them as its own.
     _R("dp_sscc", "Deutsche Post DHL (GS1 prefix 340434)", r"(?:00)?340434\d{12}",
-       ("deutschepost", "dhl", "dhlparcel"), 95, _chk_gs1,
-       source="github:karrioapi/karrio/modules/connectors/dhl_parcel_de/tests"),
+       ("deutschepost", "dhl", "dhlparcel", "yanwen"), 95, _chk_gs1,
+       source="github:karrioapi/karrio/modules/connectors/dhl_parcel_de/tests; "
+       "github:karrioapi/karrio/sdk/extensions/yanwen/tests/yanwen/test_tracking.py"),
     _R("dhl_10", "DHL Express (10-11 digits)", r"\d{10,11}", ("dhl",), 80, _mod7(0, -1),
        source=_JK),
     _R("usps_20", "USPS (20 digits)", r"\d{20}", ("usps",), 60, _chk_usps_20, source=_JK),
@@ -366,6 +390,13 @@ FORMATS: tuple[Format, ...] = (
     _R("japanpost_12", "Japan Post (11-12 digits)", r"\d{11,12}", ("japanpost",), 45,
        _mod7(0, -1), gate=True, source="github:nayutaya/packtrack/tracker/jppost/package/"
        "tracking_number.py; github:TakamoriYamashiro/shipping-jp-js/README.md"),
+    _R("dpd_14", "DPD parcel number (14 digits)", r"\d{14}", ("dpduk",), 10,
+       source="github:XadillaX/xto/const/namemapper.js (kuaidi100 dpduk testnu)"),
+    _R("fedex_freight", "FedEx Freight PRO (10 digits)", r"\d{10}", ("fedex",), 10,
+       source="github:mediocre/bloodhound/test/carriers/fedEx.js"),
+    _R("royalmail_2d", "Royal Mail 2D item id (21 characters)", r"(?!1Z)(?=[0-9A-Z]*[A-Z])[0-9A-Z]{21}",
+       ("royalmail",), 40, source="github:purplship/purplship/modules/connectors/royalmail/"
+       "schemas/tracking.json; github:zVPS/royal-mail-shipping-rest-api-client/config"),
     _R("cainiao_23", "Cainiao (23 digits)", r"\d{23}", ("cainiao",), 30,
        source="https://github.com/hdnpt/geartrack-website/issues/50"),
 )
@@ -417,9 +448,19 @@ def _ranking_rule(n: str) -> RankingRule | None:
     return next((rule for rx, rule in _RANKING_COMPILED if rx.fullmatch(n)), None)
 
 
-# Shapes that come close to a known format, for saying what is wrong when nothing matches.
-_NEAR_MISSES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(rx), msg)
+_NEAR_CARRIERS: dict[str, tuple[str, ...]] = {
+    r"1Z[A-Z0-9]*": ("ups",),
+    r"YT\d*": ("yto", "yunexpress"),
+    r"SF\d*": ("sf",),
+    r"JD[A-Z]*\d*": ("jd",),
+}
+
+
+# Shapes that come close to a known format, for saying what is wrong when nothing matches,
+# and the carriers whose prefix it carries (named as candidates of an invalid number, so the
+# analyst sees whose number was probably mistyped).
+_NEAR_MISSES: tuple[tuple[re.Pattern[str], str, tuple[str, ...]], ...] = tuple(
+    (re.compile(rx), msg, _NEAR_CARRIERS.get(rx, ()))
     for rx, msg in (
         (
             r"[A-Z]{2}\d+[A-Z]{2}",
@@ -534,9 +575,15 @@ def _s10_carriers(n: str) -> tuple[str, ...]:
     if country == "CN":
         posts: tuple[str, ...] = ("ems", "chinapost") if n[0] == "E" else ("chinapost", "ems")
     else:
-        op = S10_OPERATORS.get(country) or S10_OTHER_OPERATORS.get(country)
+        op = _s10_operator(country)
         posts = (op,) if op else ()
-    return posts + S10_FORWARDERS.get(country, ())
+    china = country == "CN" or country not in _ISO_3166_ALPHA2
+    inbound = () if china else (("ems",) if n[0] == "E" else ("chinapost",))
+    return posts + S10_FORWARDERS.get(country, ()) + inbound
+
+
+def _s10_operator(country: str) -> str | None:
+    return S10_OPERATORS.get(country) or S10_OTHER_OPERATORS.get(country)
 
 
 def carrier_label(code: str) -> str:
@@ -564,6 +611,13 @@ def _check_problem(fmt: Format, n: str, decided: bool) -> str:
     )
 
 
+def _near_carriers(n: str) -> tuple[str, ...]:
+    """Carriers whose prefix an unmatched number carries (1Z: UPS), most likely first."""
+    if not MIN_LENGTH <= len(n) <= MAX_LENGTH:
+        return ()
+    return next((carriers for rx, _, carriers in _NEAR_MISSES if rx.fullmatch(n)), ())
+
+
 def _no_match(n: str) -> list[str]:
     problems = []
     if len(n) < MIN_LENGTH:
@@ -573,7 +627,7 @@ def _no_match(n: str) -> list[str]:
         problems.append(f"It has {len(n)} characters; the longest known format has 34.")
     else:
         digits = sum(c.isdigit() for c in n)
-        for rx, msg in _NEAR_MISSES:
+        for rx, msg, _ in _NEAR_MISSES:
             if rx.fullmatch(n):
                 problems.append(msg.format(digits=digits, length=len(n)))
                 break
@@ -621,15 +675,18 @@ def _parse_text(text: str, suggest: bool = True) -> TrackingNumber:
                     f"{country!r} at the end is not a country code, so this is not a valid "
                     "UPU S10 number: check the last two letters."
                 )
-            elif not carriers:
+            elif not _s10_operator(country):
                 problems.append(
                     f"It was issued by the postal operator of {country}, which is not a "
-                    "carrier the toolkit knows: track it on that operator's site."
+                    "carrier the toolkit knows: track it on that operator's site (China Post "
+                    "tracks it once it reaches China)."
                 )
         status = 2 if fmt.check is None else (0 if _passes(fmt, rx, n) else 3)
         matched.append((status, -fmt.weight, order, fmt, rx, carriers))
     if not matched:
-        return TrackingNumber(text, n, False, problems=tuple(_no_match(n)))
+        return TrackingNumber(
+            text, n, False, candidates=_near_carriers(n), problems=tuple(_no_match(n))
+        )
 
     matched.sort(key=lambda m: m[:3])
     best = matched[0][0]

@@ -378,7 +378,9 @@ class _Run:
         international express carriers too), else the international service; a service
         with a key is preferred over one answered by the sandbox.
         """
-        domestic = any(c in DOMESTIC_CARRIERS for c in tn.candidates)
+        # an S10 number is its issuing post's (China Post only delivers a foreign one)
+        firsts = tn.candidates[:1] if tn.format == "s10" else tn.candidates
+        domestic = any(c in DOMESTIC_CARRIERS for c in firsts)
         first, other = ("kuaidi100", self.services) if domestic else (self.services, "kuaidi100")
         if self._uses_sandbox(first) and not self._uses_sandbox(other):
             return other
