@@ -696,3 +696,19 @@ def test_number_card_marks_need_no_emoji_font(demo_set, store):
         inv.parts.number.value = number
         assert "<svg" in inv.parts.parse.value
         assert not re.search("[\U0001f300-\U0001faff\u2600-\u27bf]", inv.parts.parse.value)
+
+
+@pytest.mark.parametrize(
+    ("number", "shown"),
+    [
+        ("RX478151548DE", "<b>Deutsche Post</b>, or Yanwen (in China: China Post, under the same"),
+        ("EE950677712TW", "<b>Chunghwa Post</b> (in China: EMS, under the same number)"),
+        ("LX123456785CN", "<b>China Post</b>, or EMS, Cainiao (AliExpress)"),
+        ("1Z12345E020527079", "Carrier: <b>UPS</b>"),
+        ("ABCDEFGHIJKL", "Carrier: unknown"),
+    ],
+)
+def test_the_number_card_names_carriers_and_the_leg_china_post_delivers(number, shown):
+    from toolkit.widgets.html import parse_html
+
+    assert shown in parse_html(parse(number))

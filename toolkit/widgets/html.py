@@ -12,7 +12,7 @@ import pandas as pd
 
 from toolkit.diagnosis.diagnose import Diagnosis
 from toolkit.tracking.gloss import with_english
-from toolkit.tracking.numbers import TrackingNumber
+from toolkit.tracking.numbers import TrackingNumber, carrier_label
 
 EVENT_TABLE_COLUMNS = (
     "time_local",
@@ -75,6 +75,23 @@ MARK_BAD = _SVG.format(label="fails", path="M2.5 2.5 9.5 9.5M9.5 2.5 2.5 9.5", c
 # ------------------------------------------------------------------ HTML pieces
 
 
+def _carriers_html(tn: TrackingNumber) -> str:
+    """The candidates by name, most likely first; for a foreign post's S10 number, China
+    Post (or EMS) is said to be the carrier of its leg in China, not another guess."""
+    if not tn.candidates:
+        return "unknown"
+    china = ("chinapost", "ems")
+    inbound = tn.format == "s10" and tn.country != "CN" and tn.candidates[-1] in china
+    guesses = tn.candidates[:-1] if inbound else tn.candidates
+    text = f"<b>{escape(carrier_label(guesses[0]))}</b>" if guesses else ""
+    if len(guesses) > 1:
+        text += ", or " + escape(", ".join(carrier_label(c) for c in guesses[1:]))
+    if inbound:
+        leg = escape(carrier_label(tn.candidates[-1]))
+        text += f" (in China: {leg}, under the same number)" if text else f"in China: {leg}"
+    return text
+
+
 def parse_html(tn: TrackingNumber) -> str:
     """A parsed number as an HTML card: validity, carriers, problems, suggestions (escaped)."""
     if not tn.normalized:
@@ -86,7 +103,7 @@ def parse_html(tn: TrackingNumber) -> str:
     }
     parts = [
         f"<b>{escape(tn.normalized)}</b> · {verdict[tn.valid]}",
-        "Carrier: " + (escape(", ".join(tn.candidates)) if tn.candidates else "unknown"),
+        "Carrier: " + _carriers_html(tn),
     ]
     if tn.problems:
         parts.append("<ul>" + "".join(f"<li>{escape(p)}</li>" for p in tn.problems) + "</ul>")
