@@ -771,3 +771,13 @@ def test_a_rule_naming_a_digit_is_honoured_in_many_texts():
     got = list(matcher.classify_many(pd.Series(texts)))
     assert got == [matcher.classify(t) for t in texts]
     assert got == ["out_for_delivery", "delivery_failed", "out_for_delivery"] * 2
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["已签收,签收人是: 转EMS1133969112997", "已签收，签收人：转百世", "已签收,签收人是:转德邦"],
+)
+def test_a_signature_that_names_the_next_carrier_is_a_handover_for_every_china_leg_name(text):
+    # the pattern's carrier names come from the carrier table, not a list in the row
+    assert classify(text) == "handed_over"
+    assert "转\\s*(?:" in explain(text).event.pattern

@@ -147,6 +147,16 @@ def carrier_names() -> dict[str, str]:
     return table
 
 
+def china_leg_names() -> tuple[str, ...]:
+    """The names a carrier that takes a parcel over inside China goes by after 转
+    ("transferred to": 转顺丰, 转 EMS), longest first: the Chinese names of the domestic
+    carriers, China Post and EMS, "ems", and Deppon (德邦), which is not one of the toolkit's
+    carriers but takes parcels over the same way."""
+    leg = DOMESTIC_CARRIERS | {"ems", "chinapost"}
+    names = {n for n, c in carrier_names().items() if c in leg and (not n.isascii() or n == "ems")}
+    return tuple(sorted(names | {"德邦"}, key=lambda n: (-len(n), n)))
+
+
 def _name_key(name: str) -> str:
     """A carrier name as looked up: casefolded, without spaces, dots, dashes or underscores
     ("S.F. Express", "sf-express" and "SF Express" are one name)."""

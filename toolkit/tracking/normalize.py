@@ -23,6 +23,7 @@ from toolkit.model import (
     carrier_code,
     carrier_names,
     carrier_tz,
+    china_leg_names,
     validate_events,
 )
 from toolkit.safetext import scrub_series
@@ -65,19 +66,9 @@ _CARRIER_NAME = _alias_pattern()
 _ALIAS_DIGITS = any(ch.isdigit() for alias in _ALIASES for ch in alias)
 # Whitespace as literal characters: patterns without \s run on pyarrow's fast regex engine.
 _SPACE = "[ \t\r\n\u3000\xa0]"
-# The carriers a parcel is passed to inside China, by their Chinese names (and "EMS"), as
-# written after 转 ("transferred to"): 转顺丰, 转 EMS. Deppon (德邦) is not one of the
-# toolkit's carriers but takes parcels over the same way.
+# The carriers a parcel is passed to inside China, as written after 转 (model.china_leg_names).
 _CHINA_LEG = DOMESTIC_CARRIERS | {"ems", "chinapost"}
-_TRANSFERRED_TO = "|".join(
-    re.escape(name)
-    for name in sorted(
-        {n for n, c in _ALIASES.items() if c in _CHINA_LEG and (not n.isascii() or n == "ems")}
-        | {"德邦"},
-        key=len,
-        reverse=True,
-    )
-)
+_TRANSFERRED_TO = "|".join(re.escape(name) for name in china_leg_names())
 # Words that say a parcel went to another carrier, usually under a new number.
 _HANDOVER_CUE = (
     r"(?i)转交|交由|交给|移交|转运至|转至|转国内|交国内|国内段|国内快递|国内承运|落地配|"

@@ -28,7 +28,9 @@ Texts and ``substr`` patterns are compared after normalisation: Unicode NFKC (fu
 letters, digits and punctuation become half-width), case folding, and runs of whitespace
 collapsed to one space; underscores count as spaces ("NOT_HOME" reads as "not home").
 ``regex`` patterns are matched case-insensitively against the
-normalised text, so write them with half-width punctuation.
+normalised text, so write them with half-width punctuation. ``{china_carrier}`` in a
+``regex`` pattern stands for the names of the carriers that take a parcel over inside
+China (``toolkit.model.china_leg_names``: 顺丰, 中通, 邮政, EMS...), so no table repeats them.
 
 **Provider codes.** 17TRACK sub-statuses, AfterShip subtags and Kuaidi100 states are one
 opinion each (``status_codes.csv``). :func:`reconcile` weighs that opinion against the
@@ -102,7 +104,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit.errors import FileFormatError, InputError, SchemaError
-from toolkit.model import CARRIERS, DOMESTIC_CARRIERS, MILESTONES, Milestone
+from toolkit.model import CARRIERS, DOMESTIC_CARRIERS, MILESTONES, Milestone, china_leg_names
 
 PHRASE_COLUMNS: tuple[str, ...] = (
     "pattern",
@@ -468,8 +470,23 @@ class Phrase:
         return self.priority in GENERIC_BANDS
 
 
+# A regex pattern may name the carriers that take a parcel over inside China by this
+# placeholder instead of listing them (the list lives in toolkit.model.china_leg_names).
+CHINA_CARRIER = "{china_carrier}"
+
+
+@cache
+def _china_carrier_pattern() -> str:
+    return "(?:" + "|".join(re.escape(n) for n in china_leg_names()) + ")"
+
+
 def _parse_row(values: dict[str, str], where: str, line: int, table: str) -> Phrase:
     """One validated Phrase from a CSV row."""
+    if CHINA_CARRIER in values["pattern"] and values["kind"] == "regex":
+        values = {
+            **values,
+            "pattern": values["pattern"].replace(CHINA_CARRIER, _china_carrier_pattern()),
+        }
     kind = _check_kind(values, where, line)  # a known kind, a pattern, one that compiles
     milestone = _check_milestone(values["milestone"], "milestone", where, line)
     try:
