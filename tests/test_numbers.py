@@ -486,3 +486,15 @@ def test_parse_many_handles_unhashable_values_and_plain_lists():
     df = parse_many([["RB123456785GB"], "RB123456785GB", 3318810025])
     assert df["valid"].tolist() == [False, True, True]
     assert df["carrier"].tolist()[1:] == ["royalmail", "dhl"]
+
+
+def test_a_canada_post_pin_is_checked_and_a_16_digit_number_failing_it_is_dhl_ecommerce():
+    # Canada Post PINs end in a GS1 mod-10 digit (github:sailrish/shipit canada_post_*.xml)
+    r = parse("2001698038081172")
+    assert (r.valid, r.carrier, r.format) == (True, "canadapost", "canadapost_16")
+    # DHL eCommerce's 16 digits (github:wantable/omniship) fail it: DHL eCommerce first
+    r = parse("1071180100692707")
+    assert (r.valid, r.candidates) == (None, ("dhlecommerce", "canadapost"))
+    # the "PIN doesn't exist" fixture is one digit off the real PIN of the same test suite
+    # (github:Shopify/active_shipping canada_post_pws tests): the correction finds it
+    assert "1371134583769923" in parse("1371134583769924").suggestions
