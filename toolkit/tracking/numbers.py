@@ -136,10 +136,6 @@ S10_FORWARDERS: dict[str, tuple[str, ...]] = {
     # RL...CH: github:purplship/purplship/modules/connectors/asendia_us/tests
     "CH": ("asendia",),
 }
-# A parcel posted abroad under an S10 number keeps it in China: China Post delivers it (EMS
-# for EMS items, whose service indicator starts with E), so the destination post comes last.
-# kuaidi100's own examples for its international-mail codes are such numbers (CJ...US,
-# RR...CZ for youzhengguoji; CG...US, ET...CS for emsguoji/emsen: github:roylez/alfred_kuaidi).
 # Yanwen's own S10-shaped numbers end in a code that is not a country (YP, YN, YR...).
 YANWEN_SUFFIXES = frozenset({"YP", "YN", "YR", "YW", "YX"})
 
@@ -452,49 +448,51 @@ def _ranking_rule(n: str) -> RankingRule | None:
     return next((rule for rx, rule in _RANKING_COMPILED if rx.fullmatch(n)), None)
 
 
-_NEAR_CARRIERS: dict[str, tuple[str, ...]] = {
-    r"1Z[A-Z0-9]*": ("ups",),
-    r"YT\d*": ("yto", "yunexpress"),
-    r"SF\d*": ("sf",),
-    r"JD[A-Z]*\d*": ("jd",),
-}
-
-
 # Shapes that come close to a known format, for saying what is wrong when nothing matches,
 # and the carriers whose prefix it carries (named as candidates of an invalid number, so the
 # analyst sees whose number was probably mistyped).
 _NEAR_MISSES: tuple[tuple[re.Pattern[str], str, tuple[str, ...]], ...] = tuple(
-    (re.compile(rx), msg, _NEAR_CARRIERS.get(rx, ()))
-    for rx, msg in (
+    (re.compile(rx), msg, carriers)
+    for rx, msg, carriers in (
         (
             r"[A-Z]{2}\d+[A-Z]{2}",
             "It looks like a UPU S10 number (2 letters, 9 digits, "
             "2 letters, e.g. RB123456785GB) but has {digits} digits.",
+            (),
         ),
         (
             r"[A-Z]{2}\d{9}[A-Z0-9]{2}",
             "It looks like a UPU S10 number but does not end in a 2-letter country code.",
+            (),
         ),
         (
             r"1Z[A-Z0-9]*",
             "It starts with 1Z like a UPS number, which has 18 characters; this one has {length}.",
+            ("ups",),
         ),
         (
             r"YT\d*",
             "YTO numbers are YT + 13 digits and YunExpress numbers YT + 16 digits; this "
             "one has YT + {digits}.",
+            ("yto", "yunexpress"),
         ),
-        (r"SF\d*", "SF Express numbers are SF + 12 or 13 digits; this one has SF + {digits}."),
+        (
+            r"SF\d*",
+            "SF Express numbers are SF + 12 or 13 digits; this one has SF + {digits}.",
+            ("sf",),
+        ),
         (
             r"JD[A-Z]*\d*",
             "JD Logistics numbers have 15 characters (JD, up to 2 letters, "
             "digits); this one has {length}.",
+            ("jd",),
         ),
         (
             r"\d+",
             "{length} digits matches no known format (FedEx 12, 15, 18, 20, 22, 32 or 34; "
             "USPS 20, 22, 26, 30 or 34; DHL Express 10-11; Canada Post 16; Chinese domestic "
             "carriers 10 to 15, YTO 18).",
+            (),
         ),
     )
 )
@@ -575,6 +573,11 @@ def _suggest(fmt: Format, rx: re.Pattern[str], n: str) -> list[str]:
 
 
 def _s10_carriers(n: str) -> tuple[str, ...]:
+    """The post that issued an S10 number, the forwarders that book such numbers, then, for a
+    foreign number, China Post: a parcel posted abroad keeps its S10 number in China, where
+    China Post delivers it (EMS for an EMS item, whose service indicator starts with E).
+    kuaidi100's own examples for its international-mail codes are such numbers (CJ...US,
+    RR...CZ for youzhengguoji; CG...US, ET...CS for emsguoji/emsen: github:roylez/alfred_kuaidi)."""
     country = n[-2:]
     if country == "CN":
         posts: tuple[str, ...] = ("ems", "chinapost") if n[0] == "E" else ("chinapost", "ems")
