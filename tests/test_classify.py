@@ -781,3 +781,31 @@ def test_a_signature_that_names_the_next_carrier_is_a_handover_for_every_china_l
     # the pattern's carrier names come from the carrier table, not a list in the row
     assert classify(text) == "handed_over"
     assert "转\\s*(?:" in explain(text).event.pattern
+
+
+@pytest.mark.parametrize(
+    ("text", "milestone"),
+    [
+        # a return that follows only if the parcel is not collected has not begun (InPost)
+        (
+            "It's done! The parcel will wait for the collection in the Parcel Machine. If the "
+            "parcel is not collected within this time, it will be returned to the Sender.",
+            "available_for_pickup",
+        ),
+        ("The package will be returned to the sender.", "returning"),
+        # a town is not a carrier: waiting to be moved on is transit, not a handover
+        ("The parcel is waiting to be transferred to the destination town.", "in_transit"),
+        ("Handed over to the local carrier", "handed_over"),
+        # Polish: delivered, and its negation; a cancelled redirection is no exception
+        ("Dostarczona", "delivered"),
+        ("Nie dostarczono", "delivery_failed"),
+        ("Anulowano przekierowanie.", "unknown"),
+        # Austrian Post: arrived at a pickup station, collected from it
+        ("Sendung in Abholstation eingelangt", "available_for_pickup"),
+        ("Sendung von Abholstation abgeholt", "delivered"),
+        # Chronopost: handed to the freight forwarder is no delivery
+        ("Colis livré au transitaire.", "handed_over"),
+    ],
+)
+def test_conditional_returns_towns_and_new_origin_post_words(text, milestone):
+    assert classify(text) == milestone

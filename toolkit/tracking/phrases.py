@@ -9,7 +9,7 @@ each driven by a table under ``toolkit/tracking/data/``:
    the earlier row).
 2. **Meaning parts** (``parts.csv``): the words that change what an event means:
    ``direction`` (import/export), ``side`` (origin/destination country), ``motion``
-   (arrive/depart), ``phase`` (announced, started, completed, failed, future),
+   (arrive/depart), ``phase`` (announced, started, completed, failed, future, conditional),
    ``customs`` (inspection, hold, duty, documents, release), ``office`` (office of
    exchange, delivery office, local carrier, airline) and ``negation`` (not yet, 未).
 3. **Precedence** (``precedence.csv``, read top to bottom, first match wins): a row
@@ -127,7 +127,7 @@ PARTS: dict[str, tuple[str, ...]] = {
     "direction": ("import", "export"),
     "side": ("origin", "destination"),
     "motion": ("arrive", "depart"),
-    "phase": ("announced", "started", "completed", "failed", "future"),
+    "phase": ("announced", "started", "completed", "failed", "future", "conditional"),
     "customs": ("inspection", "hold", "duty", "documents", "release"),
     "office": ("exchange", "delivery_office", "local_carrier", "airline"),
     "negation": ("not_yet",),
