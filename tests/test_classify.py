@@ -809,3 +809,19 @@ def test_a_signature_that_names_the_next_carrier_is_a_handover_for_every_china_l
 )
 def test_conditional_returns_towns_and_new_origin_post_words(text, milestone):
     assert classify(text) == milestone
+
+
+@pytest.mark.parametrize(
+    ("text", "milestone"),
+    [
+        # a delivery the text puts in the future is no delivery (Correios, by court order)
+        ("Por determinação judicial o objeto será entregue em até 7 dias", "exception"),
+        ("Objeto entregue ao destinatário", "delivered"),
+        # inspection done but duties unpaid is still a hold
+        ("Fiscalização aduaneira concluída - aguardando pagamento", "customs_hold"),
+        ("Objeto não entregue - endereço incorreto", "delivery_failed"),
+        ("Objeto será devolvido ao remetente", "returning"),
+    ],
+)
+def test_portuguese_future_deliveries_and_unpaid_duties(text, milestone):
+    assert classify(text) == milestone

@@ -29,9 +29,9 @@ CORPUS = corpus()
 # print its text, and the held-out part must stay unseen by whoever writes the rules. The
 # held-out part is held to its measured accuracy as a whole instead.
 DEV_ROWS = list(CORPUS[CORPUS["split"].isin(["dev", "spent"])].itertuples(index=True))
-HELD_OUT_FLOOR = 0.64  # measured by bench/reading_real.py (64.6% on 2026-12-05, after 334 held-out
-# texts of new units came in, e.g. 50 Correios, 40 InPost and 40 Hermes statuses: 18.5-81.5% per
-# batch before rules were written from their development siblings, 27.8-87.7% after); raise it
+HELD_OUT_FLOOR = 0.60  # measured by bench/reading_real.py (61.1% on 2026-12-05: the 102
+# held-out texts of GLS Spain and Correos Express status lists that came in read 23.5%; before
+# them 65.8% of 812, and 64.6% of 802 before that day's Polish and Portuguese words); raise it
 # as the reader improves
 
 
