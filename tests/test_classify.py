@@ -825,3 +825,22 @@ def test_conditional_returns_towns_and_new_origin_post_words(text, milestone):
 )
 def test_portuguese_future_deliveries_and_unpaid_duties(text, milestone):
     assert classify(text) == milestone
+
+
+@pytest.mark.parametrize(
+    ("text", "milestone"),
+    [
+        # a release still awaited is no release (4PX's forwarding codes)
+        ("货物正在清关，等候海关放行", "customs_clearance"),
+        ("已清关完成", "customs_cleared"),
+        # the parcel handed to the last-mile partner, against the partner having only its data
+        ("Hand over to third party for delivery.", "handed_over"),
+        ("Service provider received the shipment.", "handed_over"),
+        ("Service provider received shipment information .", "info_received"),
+        # paperwork passed to the broker starts clearance; it does not hold the parcel
+        ("Paperwork handed over to recipient broker for clearance.", "customs_clearance"),
+        ("Last mile sp returned the package to FPX.", "returning"),
+    ],
+)
+def test_forwarder_codes_awaited_release_and_handover_against_data_only(text, milestone):
+    assert classify(text) == milestone
