@@ -844,3 +844,20 @@ def test_portuguese_future_deliveries_and_unpaid_duties(text, milestone):
 )
 def test_forwarder_codes_awaited_release_and_handover_against_data_only(text, milestone):
     assert classify(text) == milestone
+
+
+@pytest.mark.parametrize(
+    ("text", "milestone"),
+    [
+        # held at the carrier's own branch on the customer's order: no customs hold (MRW)
+        ("Retenido en franquicia por orden del cliente", "exception"),
+        ("Retenido en aduana", "customs_hold"),
+        # the sender absent at pickup is a pickup problem, not a failed delivery
+        ("Remitente ausente o cerrado", "exception"),
+        ("Destinatario ausente o cerrado", "delivery_failed"),
+        ("Devuelto al remitente", "returned"),
+        ("Retirado de MRW Point", "delivered"),
+    ],
+)
+def test_spanish_branch_holds_pickup_problems_and_returns(text, milestone):
+    assert classify(text) == milestone
