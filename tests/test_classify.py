@@ -861,3 +861,19 @@ def test_forwarder_codes_awaited_release_and_handover_against_data_only(text, mi
 )
 def test_spanish_branch_holds_pickup_problems_and_returns(text, milestone):
     assert classify(text) == milestone
+
+
+@pytest.mark.parametrize(
+    ("text", "milestone"),
+    [
+        # Ninja Van / J&T Malaysia wording: a parcel left at a collection counter waits there
+        ("Parcel delivered to Parcel Collection Counter / Box", "available_for_pickup"),
+        ("Customs Confiscated Parcel", "customs_hold"),
+        ("Transferred to 3PL", "handed_over"),
+        # "(RTS)" in brackets still says the parcel is going back to the sender
+        ("On Vehicle for Delivery (RTS)", "returning"),
+        ("Released from import customs", "customs_cleared"),
+    ],
+)
+def test_south_east_asian_courier_wording(text, milestone):
+    assert classify(text) == milestone
