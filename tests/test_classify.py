@@ -877,3 +877,29 @@ def test_spanish_branch_holds_pickup_problems_and_returns(text, milestone):
 )
 def test_south_east_asian_courier_wording(text, milestone):
     assert classify(text) == milestone
+
+
+@pytest.mark.parametrize(
+    ("text", "milestone"),
+    [
+        # a delivery put off to the next working day is no delivery (DHL: "vrs." = expected)
+        (
+            "Die Sendung wurde zurückgestellt. Die Zustellung erfolgt vrs. am nächsten Werktag.",
+            "exception",
+        ),
+        # "(data delivered)": the sender's data, not the parcel (Swiss Post)
+        ("Consignment recorded by the foreign sender (data delivered)", "info_received"),
+        ("Completion of customs clearance process", "customs_cleared"),
+        ("The shipment is pending completion of customs inspection.", "customs_hold"),
+        # a receipt still missing does not undo the delivery (Deutsche Post registered mail)
+        (
+            "Sendung wurde vom Großkunden (Empfänger) angenommen, aber der Auslieferungsbeleg "
+            "liegt noch nicht vor.",
+            "delivered",
+        ),
+        # while a delivery that has not happened yet is still no delivery
+        ("Die Sendung wurde noch nicht zugestellt", "unknown"),
+    ],
+)
+def test_postponed_deliveries_delivered_data_and_missing_receipts(text, milestone):
+    assert classify(text) == milestone
