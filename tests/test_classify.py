@@ -903,3 +903,21 @@ def test_south_east_asian_courier_wording(text, milestone):
 )
 def test_postponed_deliveries_delivered_data_and_missing_receipts(text, milestone):
     assert classify(text) == milestone
+
+
+@pytest.mark.parametrize(
+    ("text", "milestone"),
+    [
+        # "not out for delivery" is no delivery round (GLS Italy)
+        ("SPEDIZIONE NON IN CONSEGNA", "exception"),
+        ("Attesa in sede destinataria. Non in consegna in data odierna", "in_transit"),
+        ("IN CONSEGNA", "out_for_delivery"),
+        ("Spedizione rilasciata dalla dogana", "customs_cleared"),
+        # PostNL: collected by PostNL from the sender, not by the recipient
+        ("Zending is afgehaald door PostNL", "accepted"),
+        ("Zending wordt afgeleverd bij de pakketautomaat", "in_transit"),
+        ("De douane in het land van bestemming heeft je zending goedgekeurd", "customs_cleared"),
+    ],
+)
+def test_italian_and_dutch_not_out_for_delivery_and_collected_by_the_carrier(text, milestone):
+    assert classify(text) == milestone
