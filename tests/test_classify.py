@@ -921,3 +921,27 @@ def test_postponed_deliveries_delivered_data_and_missing_receipts(text, mileston
 )
 def test_italian_and_dutch_not_out_for_delivery_and_collected_by_the_carrier(text, milestone):
     assert classify(text) == milestone
+
+
+@pytest.mark.parametrize(
+    ("text", "milestone"),
+    [
+        # Russian couriers: a parcel handed to the recipient, and one brought back undelivered
+        ("Доставлен получателю", "delivered"),
+        ("Заказ возвращен с курьерской доставки", "delivery_failed"),
+        # taken in at a pickup point to go back to the sender is a return, not an acceptance
+        ("Принят в пункте выдачи для возврата отправителю", "returning"),
+        ("Принят в пункте выдачи", "accepted"),
+        ("Изъят на таможне", "customs_hold"),
+        # a customs declaration that is wrong keeps the parcel held, not merely "incorrect"
+        (
+            "Продление срока выпуска таможней - Таможенная декларация отсутствует или некорректна",
+            "customs_hold",
+        ),
+        # Nova Poshta (Ukrainian)
+        ("Прибув на відділення", "available_for_pickup"),
+        ("Невдала спроба доставки через відсутність Одержувача", "delivery_failed"),
+    ],
+)
+def test_russian_and_ukrainian_courier_wording(text, milestone):
+    assert classify(text) == milestone
