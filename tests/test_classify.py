@@ -945,3 +945,21 @@ def test_italian_and_dutch_not_out_for_delivery_and_collected_by_the_carrier(tex
 )
 def test_russian_and_ukrainian_courier_wording(text, milestone):
     assert classify(text) == milestone
+
+
+@pytest.mark.parametrize(
+    ("text", "milestone"),
+    [
+        # a move that follows only if the parcel is not collected has not begun (InPost)
+        (
+            "And voilà! The parcel will wait for collection for the next 72 hours. If not "
+            "collected, the parcel will be forwarded to the branch.",
+            "available_for_pickup",
+        ),
+        ("Parcel travelling to pickup point", "in_transit"),
+        ("Przygotowano do doręczenia", "out_for_delivery"),
+        ("Doręczono", "delivered"),
+    ],
+)
+def test_polish_post_and_conditional_moves(text, milestone):
+    assert classify(text) == milestone
