@@ -963,3 +963,22 @@ def test_russian_and_ukrainian_courier_wording(text, milestone):
 )
 def test_polish_post_and_conditional_moves(text, milestone):
     assert classify(text) == milestone
+
+
+@pytest.mark.parametrize(
+    ("text", "milestone"),
+    [
+        ("Objeto em trânsito", "in_transit"),
+        # a delivery not made for a reason at the door is a failed delivery (the convention)
+        ("Cliente recusou-se a receber o objeto - Entrega não realizada", "delivery_failed"),
+        ("Necessário complementar endereço de entrega", "exception"),
+        # sent back, then back with the sender (Correios' two wordings)
+        ("Objeto devolvido ao remetente", "returning"),
+        ("Objeto entregue ao remetente", "returned"),
+        ("Importação autorizada pela autoridade competente - Aguardando pagamento", "customs_hold"),
+        ("Análise concluída - importação autorizada", "customs_cleared"),
+        ("ENTREGUE NO PICKUP", "available_for_pickup"),
+    ],
+)
+def test_correios_transit_failed_deliveries_returns_and_import_authorisation(text, milestone):
+    assert classify(text) == milestone
