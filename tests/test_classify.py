@@ -326,6 +326,134 @@ CASES: list[tuple[str | None, str, str]] = [
     # Mixed Chinese and English
     (None, "USPS 已签收 Delivered", "delivered"),
     (None, "Arrived at 【上海国际】 进口清关中", "customs_clearance"),
+    # Origin posts and couriers, read by meaning: conditional returns, towns, new words
+    # a return that follows only if the parcel is not collected has not begun (InPost)
+    (
+        None,
+        "It's done! The parcel will wait for the collection in the Parcel Machine. If the "
+        "parcel is not collected within this time, it will be returned to the Sender.",
+        "available_for_pickup",
+    ),
+    (None, "The package will be returned to the sender.", "returning"),
+    # a town is not a carrier: waiting to be moved on is transit, not a handover
+    (None, "The parcel is waiting to be transferred to the destination town.", "in_transit"),
+    (None, "Handed over to the local carrier", "handed_over"),
+    # Polish: delivered, and its negation; a cancelled redirection is no exception
+    (None, "Dostarczona", "delivered"),
+    (None, "Nie dostarczono", "delivery_failed"),
+    (None, "Anulowano przekierowanie.", "unknown"),
+    # Austrian Post: arrived at a pickup station, collected from it
+    (None, "Sendung in Abholstation eingelangt", "available_for_pickup"),
+    (None, "Sendung von Abholstation abgeholt", "delivered"),
+    # Chronopost: handed to the freight forwarder is no delivery
+    (None, "Colis livré au transitaire.", "handed_over"),
+    # Correios (Portuguese)
+    # a delivery the text puts in the future is no delivery (Correios, by court order)
+    (None, "Por determinação judicial o objeto será entregue em até 7 dias", "exception"),
+    (None, "Objeto entregue ao destinatário", "delivered"),
+    # inspection done but duties unpaid is still a hold
+    (None, "Fiscalização aduaneira concluída - aguardando pagamento", "customs_hold"),
+    (None, "Objeto não entregue - endereço incorreto", "delivery_failed"),
+    (None, "Objeto será devolvido ao remetente", "returning"),
+    # Forwarders (4PX)
+    # a release still awaited is no release (4PX's forwarding codes)
+    (None, "货物正在清关，等候海关放行", "customs_clearance"),
+    (None, "已清关完成", "customs_cleared"),
+    # the parcel handed to the last-mile partner, against the partner having only its data
+    (None, "Hand over to third party for delivery.", "handed_over"),
+    (None, "Service provider received the shipment.", "handed_over"),
+    (None, "Service provider received shipment information .", "info_received"),
+    # paperwork passed to the broker starts clearance; it does not hold the parcel
+    (None, "Paperwork handed over to recipient broker for clearance.", "customs_clearance"),
+    (None, "Last mile sp returned the package to FPX.", "returning"),
+    # Spanish couriers (MRW)
+    # held at the carrier's own branch on the customer's order: no customs hold (MRW)
+    (None, "Retenido en franquicia por orden del cliente", "exception"),
+    (None, "Retenido en aduana", "customs_hold"),
+    # the sender absent at pickup is a pickup problem, not a failed delivery
+    (None, "Remitente ausente o cerrado", "exception"),
+    (None, "Destinatario ausente o cerrado", "delivery_failed"),
+    (None, "Devuelto al remitente", "returned"),
+    (None, "Retirado de MRW Point", "delivered"),
+    # Ninja Van / J&T Malaysia wording: a parcel left at a collection counter waits there
+    (None, "Parcel delivered to Parcel Collection Counter / Box", "available_for_pickup"),
+    (None, "Customs Confiscated Parcel", "customs_hold"),
+    (None, "Transferred to 3PL", "handed_over"),
+    # "(RTS)" in brackets still says the parcel is going back to the sender
+    (None, "On Vehicle for Delivery (RTS)", "returning"),
+    (None, "Released from import customs", "customs_cleared"),
+    # German and Swiss posts
+    # a delivery put off to the next working day is no delivery (DHL: "vrs." = expected)
+    (
+        None,
+        "Die Sendung wurde zurückgestellt. Die Zustellung erfolgt vrs. am nächsten Werktag.",
+        "exception",
+    ),
+    # "(data delivered)": the sender's data, not the parcel (Swiss Post)
+    (None, "Consignment recorded by the foreign sender (data delivered)", "info_received"),
+    (None, "Completion of customs clearance process", "customs_cleared"),
+    (None, "The shipment is pending completion of customs inspection.", "customs_hold"),
+    # a receipt still missing does not undo the delivery (Deutsche Post registered mail)
+    (
+        None,
+        "Sendung wurde vom Großkunden (Empfänger) angenommen, aber der Auslieferungsbeleg "
+        "liegt noch nicht vor.",
+        "delivered",
+    ),
+    # while a delivery that has not happened yet is still no delivery
+    (None, "Die Sendung wurde noch nicht zugestellt", "unknown"),
+    # GLS Italy
+    # "not out for delivery" is no delivery round (GLS Italy)
+    (None, "SPEDIZIONE NON IN CONSEGNA", "exception"),
+    (None, "Attesa in sede destinataria. Non in consegna in data odierna", "in_transit"),
+    (None, "IN CONSEGNA", "out_for_delivery"),
+    (None, "Spedizione rilasciata dalla dogana", "customs_cleared"),
+    # PostNL: collected by PostNL from the sender, not by the recipient
+    (None, "Zending is afgehaald door PostNL", "accepted"),
+    (None, "Zending wordt afgeleverd bij de pakketautomaat", "in_transit"),
+    (None, "De douane in het land van bestemming heeft je zending goedgekeurd", "customs_cleared"),
+    # Russian couriers: a parcel handed to the recipient, and one brought back undelivered
+    (None, "Доставлен получателю", "delivered"),
+    (None, "Заказ возвращен с курьерской доставки", "delivery_failed"),
+    # taken in at a pickup point to go back to the sender is a return, not an acceptance
+    (None, "Принят в пункте выдачи для возврата отправителю", "returning"),
+    (None, "Принят в пункте выдачи", "accepted"),
+    (None, "Изъят на таможне", "customs_hold"),
+    # a customs declaration that is wrong keeps the parcel held, not merely "incorrect"
+    (
+        None,
+        "Продление срока выпуска таможней - Таможенная декларация отсутствует или некорректна",
+        "customs_hold",
+    ),
+    # Nova Poshta (Ukrainian)
+    (None, "Прибув на відділення", "available_for_pickup"),
+    (None, "Невдала спроба доставки через відсутність Одержувача", "delivery_failed"),
+    # Polish posts, InPost
+    # a move that follows only if the parcel is not collected has not begun (InPost)
+    (
+        None,
+        "And voilà! The parcel will wait for collection for the next 72 hours. If not "
+        "collected, the parcel will be forwarded to the branch.",
+        "available_for_pickup",
+    ),
+    (None, "Parcel travelling to pickup point", "in_transit"),
+    (None, "Przygotowano do doręczenia", "out_for_delivery"),
+    (None, "Doręczono", "delivered"),
+    # Correios: transit, failed deliveries, returns, import authorisation
+    (None, "Objeto em trânsito", "in_transit"),
+    # a delivery not made for a reason at the door is a failed delivery (the convention)
+    (None, "Cliente recusou-se a receber o objeto - Entrega não realizada", "delivery_failed"),
+    (None, "Necessário complementar endereço de entrega", "exception"),
+    # sent back, then back with the sender (Correios' two wordings)
+    (None, "Objeto devolvido ao remetente", "returning"),
+    (None, "Objeto entregue ao remetente", "returned"),
+    (
+        None,
+        "Importação autorizada pela autoridade competente - Aguardando pagamento",
+        "customs_hold",
+    ),
+    (None, "Análise concluída - importação autorizada", "customs_cleared"),
+    (None, "ENTREGUE NO PICKUP", "available_for_pickup"),
 ]
 
 
@@ -781,204 +909,3 @@ def test_a_signature_that_names_the_next_carrier_is_a_handover_for_every_china_l
     # the pattern's carrier names come from the carrier table, not a list in the row
     assert classify(text) == "handed_over"
     assert "转\\s*(?:" in explain(text).event.pattern
-
-
-@pytest.mark.parametrize(
-    ("text", "milestone"),
-    [
-        # a return that follows only if the parcel is not collected has not begun (InPost)
-        (
-            "It's done! The parcel will wait for the collection in the Parcel Machine. If the "
-            "parcel is not collected within this time, it will be returned to the Sender.",
-            "available_for_pickup",
-        ),
-        ("The package will be returned to the sender.", "returning"),
-        # a town is not a carrier: waiting to be moved on is transit, not a handover
-        ("The parcel is waiting to be transferred to the destination town.", "in_transit"),
-        ("Handed over to the local carrier", "handed_over"),
-        # Polish: delivered, and its negation; a cancelled redirection is no exception
-        ("Dostarczona", "delivered"),
-        ("Nie dostarczono", "delivery_failed"),
-        ("Anulowano przekierowanie.", "unknown"),
-        # Austrian Post: arrived at a pickup station, collected from it
-        ("Sendung in Abholstation eingelangt", "available_for_pickup"),
-        ("Sendung von Abholstation abgeholt", "delivered"),
-        # Chronopost: handed to the freight forwarder is no delivery
-        ("Colis livré au transitaire.", "handed_over"),
-    ],
-)
-def test_conditional_returns_towns_and_new_origin_post_words(text, milestone):
-    assert classify(text) == milestone
-
-
-@pytest.mark.parametrize(
-    ("text", "milestone"),
-    [
-        # a delivery the text puts in the future is no delivery (Correios, by court order)
-        ("Por determinação judicial o objeto será entregue em até 7 dias", "exception"),
-        ("Objeto entregue ao destinatário", "delivered"),
-        # inspection done but duties unpaid is still a hold
-        ("Fiscalização aduaneira concluída - aguardando pagamento", "customs_hold"),
-        ("Objeto não entregue - endereço incorreto", "delivery_failed"),
-        ("Objeto será devolvido ao remetente", "returning"),
-    ],
-)
-def test_portuguese_future_deliveries_and_unpaid_duties(text, milestone):
-    assert classify(text) == milestone
-
-
-@pytest.mark.parametrize(
-    ("text", "milestone"),
-    [
-        # a release still awaited is no release (4PX's forwarding codes)
-        ("货物正在清关，等候海关放行", "customs_clearance"),
-        ("已清关完成", "customs_cleared"),
-        # the parcel handed to the last-mile partner, against the partner having only its data
-        ("Hand over to third party for delivery.", "handed_over"),
-        ("Service provider received the shipment.", "handed_over"),
-        ("Service provider received shipment information .", "info_received"),
-        # paperwork passed to the broker starts clearance; it does not hold the parcel
-        ("Paperwork handed over to recipient broker for clearance.", "customs_clearance"),
-        ("Last mile sp returned the package to FPX.", "returning"),
-    ],
-)
-def test_forwarder_codes_awaited_release_and_handover_against_data_only(text, milestone):
-    assert classify(text) == milestone
-
-
-@pytest.mark.parametrize(
-    ("text", "milestone"),
-    [
-        # held at the carrier's own branch on the customer's order: no customs hold (MRW)
-        ("Retenido en franquicia por orden del cliente", "exception"),
-        ("Retenido en aduana", "customs_hold"),
-        # the sender absent at pickup is a pickup problem, not a failed delivery
-        ("Remitente ausente o cerrado", "exception"),
-        ("Destinatario ausente o cerrado", "delivery_failed"),
-        ("Devuelto al remitente", "returned"),
-        ("Retirado de MRW Point", "delivered"),
-    ],
-)
-def test_spanish_branch_holds_pickup_problems_and_returns(text, milestone):
-    assert classify(text) == milestone
-
-
-@pytest.mark.parametrize(
-    ("text", "milestone"),
-    [
-        # Ninja Van / J&T Malaysia wording: a parcel left at a collection counter waits there
-        ("Parcel delivered to Parcel Collection Counter / Box", "available_for_pickup"),
-        ("Customs Confiscated Parcel", "customs_hold"),
-        ("Transferred to 3PL", "handed_over"),
-        # "(RTS)" in brackets still says the parcel is going back to the sender
-        ("On Vehicle for Delivery (RTS)", "returning"),
-        ("Released from import customs", "customs_cleared"),
-    ],
-)
-def test_south_east_asian_courier_wording(text, milestone):
-    assert classify(text) == milestone
-
-
-@pytest.mark.parametrize(
-    ("text", "milestone"),
-    [
-        # a delivery put off to the next working day is no delivery (DHL: "vrs." = expected)
-        (
-            "Die Sendung wurde zurückgestellt. Die Zustellung erfolgt vrs. am nächsten Werktag.",
-            "exception",
-        ),
-        # "(data delivered)": the sender's data, not the parcel (Swiss Post)
-        ("Consignment recorded by the foreign sender (data delivered)", "info_received"),
-        ("Completion of customs clearance process", "customs_cleared"),
-        ("The shipment is pending completion of customs inspection.", "customs_hold"),
-        # a receipt still missing does not undo the delivery (Deutsche Post registered mail)
-        (
-            "Sendung wurde vom Großkunden (Empfänger) angenommen, aber der Auslieferungsbeleg "
-            "liegt noch nicht vor.",
-            "delivered",
-        ),
-        # while a delivery that has not happened yet is still no delivery
-        ("Die Sendung wurde noch nicht zugestellt", "unknown"),
-    ],
-)
-def test_postponed_deliveries_delivered_data_and_missing_receipts(text, milestone):
-    assert classify(text) == milestone
-
-
-@pytest.mark.parametrize(
-    ("text", "milestone"),
-    [
-        # "not out for delivery" is no delivery round (GLS Italy)
-        ("SPEDIZIONE NON IN CONSEGNA", "exception"),
-        ("Attesa in sede destinataria. Non in consegna in data odierna", "in_transit"),
-        ("IN CONSEGNA", "out_for_delivery"),
-        ("Spedizione rilasciata dalla dogana", "customs_cleared"),
-        # PostNL: collected by PostNL from the sender, not by the recipient
-        ("Zending is afgehaald door PostNL", "accepted"),
-        ("Zending wordt afgeleverd bij de pakketautomaat", "in_transit"),
-        ("De douane in het land van bestemming heeft je zending goedgekeurd", "customs_cleared"),
-    ],
-)
-def test_italian_and_dutch_not_out_for_delivery_and_collected_by_the_carrier(text, milestone):
-    assert classify(text) == milestone
-
-
-@pytest.mark.parametrize(
-    ("text", "milestone"),
-    [
-        # Russian couriers: a parcel handed to the recipient, and one brought back undelivered
-        ("Доставлен получателю", "delivered"),
-        ("Заказ возвращен с курьерской доставки", "delivery_failed"),
-        # taken in at a pickup point to go back to the sender is a return, not an acceptance
-        ("Принят в пункте выдачи для возврата отправителю", "returning"),
-        ("Принят в пункте выдачи", "accepted"),
-        ("Изъят на таможне", "customs_hold"),
-        # a customs declaration that is wrong keeps the parcel held, not merely "incorrect"
-        (
-            "Продление срока выпуска таможней - Таможенная декларация отсутствует или некорректна",
-            "customs_hold",
-        ),
-        # Nova Poshta (Ukrainian)
-        ("Прибув на відділення", "available_for_pickup"),
-        ("Невдала спроба доставки через відсутність Одержувача", "delivery_failed"),
-    ],
-)
-def test_russian_and_ukrainian_courier_wording(text, milestone):
-    assert classify(text) == milestone
-
-
-@pytest.mark.parametrize(
-    ("text", "milestone"),
-    [
-        # a move that follows only if the parcel is not collected has not begun (InPost)
-        (
-            "And voilà! The parcel will wait for collection for the next 72 hours. If not "
-            "collected, the parcel will be forwarded to the branch.",
-            "available_for_pickup",
-        ),
-        ("Parcel travelling to pickup point", "in_transit"),
-        ("Przygotowano do doręczenia", "out_for_delivery"),
-        ("Doręczono", "delivered"),
-    ],
-)
-def test_polish_post_and_conditional_moves(text, milestone):
-    assert classify(text) == milestone
-
-
-@pytest.mark.parametrize(
-    ("text", "milestone"),
-    [
-        ("Objeto em trânsito", "in_transit"),
-        # a delivery not made for a reason at the door is a failed delivery (the convention)
-        ("Cliente recusou-se a receber o objeto - Entrega não realizada", "delivery_failed"),
-        ("Necessário complementar endereço de entrega", "exception"),
-        # sent back, then back with the sender (Correios' two wordings)
-        ("Objeto devolvido ao remetente", "returning"),
-        ("Objeto entregue ao remetente", "returned"),
-        ("Importação autorizada pela autoridade competente - Aguardando pagamento", "customs_hold"),
-        ("Análise concluída - importação autorizada", "customs_cleared"),
-        ("ENTREGUE NO PICKUP", "available_for_pickup"),
-    ],
-)
-def test_correios_transit_failed_deliveries_returns_and_import_authorisation(text, milestone):
-    assert classify(text) == milestone
