@@ -157,6 +157,11 @@ def china_leg_names() -> tuple[str, ...]:
     return tuple(sorted(names | {"德邦"}, key=lambda n: (-len(n), n)))
 
 
+def china_leg_pattern() -> str:
+    """china_leg_names as one regex group, longest name first: (?:中国邮政|顺丰|…|ems)."""
+    return "(?:" + "|".join(re.escape(n) for n in china_leg_names()) + ")"
+
+
 def _name_key(name: str) -> str:
     """A carrier name as looked up: casefolded, without spaces, dots, dashes or underscores
     ("S.F. Express", "sf-express" and "SF Express" are one name)."""

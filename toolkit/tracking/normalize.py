@@ -23,7 +23,7 @@ from toolkit.model import (
     carrier_code,
     carrier_names,
     carrier_tz,
-    china_leg_names,
+    china_leg_pattern,
     validate_events,
 )
 from toolkit.safetext import scrub_series
@@ -66,13 +66,10 @@ _CARRIER_NAME = _alias_pattern()
 _ALIAS_DIGITS = any(ch.isdigit() for alias in _ALIASES for ch in alias)
 # Whitespace as literal characters: patterns without \s run on pyarrow's fast regex engine.
 _SPACE = "[ \t\r\n\u3000\xa0]"
-# The carriers a parcel is passed to inside China, as written after 转 (model.china_leg_names).
-_CHINA_LEG = DOMESTIC_CARRIERS | {"ems", "chinapost"}
-_TRANSFERRED_TO = "|".join(re.escape(name) for name in china_leg_names())
 # Words that say a parcel went to another carrier, usually under a new number.
 _HANDOVER_CUE = (
     r"(?i)转交|交由|交给|移交|转运至|转至|转国内|交国内|国内段|国内快递|国内承运|落地配|"
-    rf"转 *(?:{_TRANSFERRED_TO})|"
+    rf"转 *{china_leg_pattern()}|"  # the carriers that take a parcel over inside China
     r"新单号|转单号|国内单号|派送单号|"
     r"hand(?:ed)?[ -]*over|transferr?(?:ed|ing)? +to|forwarded +to|tendered +to|"
     r"local +(?:carrier|courier)|last[ -]*mile|domestic +(?:carrier|courier|tracking|number)|"

@@ -104,7 +104,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit.errors import FileFormatError, InputError, SchemaError
-from toolkit.model import CARRIERS, DOMESTIC_CARRIERS, MILESTONES, Milestone, china_leg_names
+from toolkit.model import CARRIERS, DOMESTIC_CARRIERS, MILESTONES, Milestone, china_leg_pattern
 
 PHRASE_COLUMNS: tuple[str, ...] = (
     "pattern",
@@ -475,17 +475,12 @@ class Phrase:
 CHINA_CARRIER = "{china_carrier}"
 
 
-@cache
-def _china_carrier_pattern() -> str:
-    return "(?:" + "|".join(re.escape(n) for n in china_leg_names()) + ")"
-
-
 def _parse_row(values: dict[str, str], where: str, line: int, table: str) -> Phrase:
     """One validated Phrase from a CSV row."""
     if CHINA_CARRIER in values["pattern"] and values["kind"] == "regex":
         values = {
             **values,
-            "pattern": values["pattern"].replace(CHINA_CARRIER, _china_carrier_pattern()),
+            "pattern": values["pattern"].replace(CHINA_CARRIER, china_leg_pattern()),
         }
     kind = _check_kind(values, where, line)  # a known kind, a pattern, one that compiles
     milestone = _check_milestone(values["milestone"], "milestone", where, line)
