@@ -618,15 +618,11 @@ def _check_problem(fmt: Format, n: str, decided: bool) -> str:
     )
 
 
-def _near_carriers(n: str) -> tuple[str, ...]:
-    """Carriers whose prefix an unmatched number carries (1Z: UPS), most likely first."""
-    if not MIN_LENGTH <= len(n) <= MAX_LENGTH:
-        return ()
-    return next((carriers for rx, _, carriers in _NEAR_MISSES if rx.fullmatch(n)), ())
-
-
-def _no_match(n: str) -> list[str]:
+def _no_match(text: str, n: str) -> TrackingNumber:
+    """An invalid number that fits no format: what is wrong with it, and the carriers whose
+    prefix it carries (1Z: UPS), so the analyst sees whose number was probably mistyped."""
     problems = []
+    carriers: tuple[str, ...] = ()
     if len(n) < MIN_LENGTH:
         chars = "character" if len(n) == 1 else "characters"
         problems.append(f"It has only {len(n)} {chars}; tracking numbers have at least 10.")
@@ -634,11 +630,12 @@ def _no_match(n: str) -> list[str]:
         problems.append(f"It has {len(n)} characters; the longest known format has 34.")
     else:
         digits = sum(c.isdigit() for c in n)
-        for rx, msg, _ in _NEAR_MISSES:
+        for rx, msg, near in _NEAR_MISSES:
             if rx.fullmatch(n):
                 problems.append(msg.format(digits=digits, length=len(n)))
+                carriers = near
                 break
-    return [*problems, _EXPECTED]
+    return TrackingNumber(text, n, False, candidates=carriers, problems=(*problems, _EXPECTED))
 
 
 def _parse_text(text: str, suggest: bool = True) -> TrackingNumber:
@@ -659,7 +656,7 @@ def _parse_text(text: str, suggest: bool = True) -> TrackingNumber:
             ),
         )
     if len(n) > MAX_LENGTH or len(n) < MIN_LENGTH:
-        return TrackingNumber(text, n, False, problems=tuple(_no_match(n)))
+        return _no_match(text, n)
 
     matched: list[tuple[int, int, int, Format, re.Pattern[str], tuple[str, ...]]] = []
     problems: list[str] = []
@@ -691,9 +688,7 @@ def _parse_text(text: str, suggest: bool = True) -> TrackingNumber:
         status = 2 if fmt.check is None else (0 if _passes(fmt, rx, n) else 3)
         matched.append((status, -fmt.weight, order, fmt, rx, carriers))
     if not matched:
-        return TrackingNumber(
-            text, n, False, candidates=_near_carriers(n), problems=tuple(_no_match(n))
-        )
+        return _no_match(text, n)
 
     matched.sort(key=lambda m: m[:3])
     best = matched[0][0]
