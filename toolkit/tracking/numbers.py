@@ -703,17 +703,20 @@ def _parse_text(text: str, suggest: bool = True) -> TrackingNumber:
         if suggest:
             suggestions.extend(_suggest(fmt, rx, n))
     candidates = tuple(dict.fromkeys(c for m in matched for c in m[5]))
-    if matched[0][3].name in ("usps_impb", "usps_420") and _impb_ai(n) in MAILER_AIS:
-        candidates = tuple(dict.fromkeys((*candidates, *USPS_CONSOLIDATORS)))
     plausible = list(dict.fromkeys(c for m in matched if m[0] != 3 for c in m[5]))
+    consolidators: tuple[str, ...] = ()
+    if matched[0][3].name in ("usps_impb", "usps_420") and _impb_ai(n) in MAILER_AIS:
+        consolidators = USPS_CONSOLIDATORS
+        candidates = tuple(dict.fromkeys((*candidates, *consolidators)))
     fmt_name = matched[0][3].name
     rule = _ranking_rule(n)
-    front = [c for c in rule.carriers if c in plausible] if rule else []
+    front = [c for c in rule.carriers if c in plausible or c in consolidators] if rule else []
     if front:  # the ranking table names these first; the verdict follows the first one's format
         plausible = list(dict.fromkeys((*front, *plausible)))
         candidates = tuple(dict.fromkeys((*front, *candidates)))
-        if front[0] not in matched[0][5]:
-            top = next(m for m in matched if m[0] != 3 and front[0] in m[5])
+        # (a consolidator's number keeps the USPS format it is printed in)
+        top = next((m for m in matched if m[0] != 3 and front[0] in m[5]), matched[0])
+        if top is not matched[0]:
             fmt_name, valid = top[3].name, {0: True, 2: None}[top[0]]
     if len(plausible) > 1 and n.isdigit():
         problems.insert(
