@@ -454,6 +454,17 @@ CASES: list[tuple[str | None, str, str]] = [
     ),
     (None, "Análise concluída - importação autorizada", "customs_cleared"),
     (None, "ENTREGUE NO PICKUP", "available_for_pickup"),
+    # Chunghwa Post writes traditional characters: they read as the simplified rules say
+    (None, "投遞成功(收受人領取)", "delivered"),
+    (None, "各區郵局招領中", "available_for_pickup"),
+    (None, "郵件遺失", "exception"),
+    (None, "已退回寄件人", "returned"),
+    # a false delivery (a parcel "delivered" to a regulating warehouse) and a rescheduled one
+    (None, "ENTREGADO ALMACÉN REGULADOR", "exception"),
+    (None, "decyzja Odbiorcy: nowa data doręczenia przesyłki", "exception"),
+    (None, "Przesyłka dostarczona do Punktu", "available_for_pickup"),
+    (None, "Przesyłka zwrócona do nadawcy", "returned"),
+    (None, "przesyłka zostanie zwrócona do Nadawcy", "returning"),
 ]
 
 

@@ -25,8 +25,10 @@ parts found, the precedence row applied and the candidates set aside, so an anal
 see why a text got its milestone.
 
 Texts and ``substr`` patterns are compared after normalisation: Unicode NFKC (full-width
-letters, digits and punctuation become half-width), case folding, and runs of whitespace
-collapsed to one space; underscores count as spaces ("NOT_HOME" reads as "not home").
+letters, digits and punctuation become half-width), case folding, runs of whitespace
+collapsed to one space, and traditional Chinese characters folded to their simplified forms
+(patterns too, so 投遞成功 meets a rule written 投递成功); underscores count as spaces
+("NOT_HOME" reads as "not home").
 ``regex`` patterns are matched case-insensitively against the
 normalised text, so write them with half-width punctuation. ``{china_carrier}`` in a
 ``regex`` pattern stands for the names of the carriers that take a parcel over inside
@@ -143,14 +145,37 @@ _CUSTOMS_APOSTROPHE = re.compile(r"\bcustom(?:'s|s')(?!\w)")
 _KUAIDI100_TO_CODE = {c.kuaidi100: code for code, c in CARRIERS.items() if c.kuaidi100}
 
 
+def _load_hant_hans() -> dict[int, str]:
+    """Traditional Chinese characters and their simplified forms (``hant_hans.tsv``)."""
+    src = resources.files("toolkit.tracking").joinpath("data", "hant_hans.tsv")
+    with src.open(encoding="utf-8") as f:
+        next(f)  # header
+        return {ord(t): s for t, s in (line.rstrip("\n").split("\t") for line in f)}
+
+
+# Traditional characters read as their simplified forms, in texts and rule patterns alike:
+# the rules are written in simplified Chinese, and Taiwan's, Hong Kong's and Macau's posts
+# write traditional (投遞成功 reads as 投递成功). A Japanese text and the Japanese rules
+# fold the same way, so they still meet. The table is OpenCC's TSCharacters, single
+# characters, first choice (github:BYVoid/OpenCC data/dictionary; Apache-2.0, see
+# hant_hans.LICENSE).
+_HANT_HANS = _load_hant_hans()
+
+
+def fold_chinese(text: str) -> str:
+    """``text`` with traditional Chinese characters in their simplified forms."""
+    return text.translate(_HANT_HANS)
+
+
 def normalize_text(text: str) -> str:
-    """Text in the form phrases are matched against: NFKC, case-folded, single-spaced.
+    """Text in the form phrases are matched against: NFKC, case-folded, single-spaced,
+    traditional Chinese characters in their simplified forms.
 
     Underscores read as spaces, so status names written as ``OUT_FOR_DELIVERY`` (DHL
     Parcel NL and other status-name APIs) meet the same word rules as "Out for delivery";
     "Custom's" and "Customs'" read as "customs".
     """
-    folded = unicodedata.normalize("NFKC", text).casefold().replace("_", " ")
+    folded = fold_chinese(unicodedata.normalize("NFKC", text).casefold().replace("_", " "))
     folded = _CUSTOMS_APOSTROPHE.sub("customs", folded)
     return _WHITESPACE.sub(" ", folded).strip()
 
@@ -177,6 +202,7 @@ def _compile(pattern: str, kind: str, where: str | None) -> Callable[[str], re.M
                 columns=["pattern"],
             )
         return lambda text: needle in text
+    pattern = fold_chinese(pattern)  # matched against folded texts
     try:
         compiled = re.compile(pattern, re.IGNORECASE)
     except re.error as exc:
@@ -329,7 +355,9 @@ def _anchored(pattern: str, kind: str) -> bool:
 def _keys(pattern: str, kind: str) -> frozenset[str] | None:
     """The one- or two-character keys one of which any text a rule matches contains
     (None: the rule must be tried on every text)."""
-    needles = {normalize_text(pattern)} if kind == "substr" else _required_literals(pattern)
+    needles = (
+        {normalize_text(pattern)} if kind == "substr" else _required_literals(fold_chinese(pattern))
+    )
     if not needles:
         return None
     return frozenset(n[:2] for n in needles)
