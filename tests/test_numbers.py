@@ -148,7 +148,7 @@ def test_s10_country_maps_to_postal_operator(country, carrier):
     assert r.valid is True
     # the post that issued it first; China Post, which delivers it in China, last
     assert r.candidates[0] == carrier and r.candidates[-1] == "chinapost"
-    assert r.country == country
+    assert r.china_leg == "chinapost" and r.country == country
 
 
 @pytest.mark.parametrize(
@@ -200,6 +200,7 @@ def test_s10_country_without_a_toolkit_carrier_is_valid_but_says_so():
     assert r.valid is True
     assert r.country == "BR"
     assert r.candidates == ("chinapost",)  # only for its leg in China
+    assert r.china_leg == "chinapost"
     assert any("BR" in p and "not a carrier the toolkit knows" in p for p in r.problems)
 
 
@@ -498,3 +499,9 @@ def test_a_canada_post_pin_is_checked_and_a_16_digit_number_failing_it_is_dhl_ec
     # the "PIN doesn't exist" fixture is one digit off the real PIN of the same test suite
     # (github:Shopify/active_shipping canada_post_pws tests): the correction finds it
     assert "1371134583769923" in parse("1371134583769924").suggestions
+
+
+def test_the_china_leg_is_named_only_for_a_foreign_posts_s10_number():
+    assert parse("EE950677712TW").china_leg == "ems"  # an EMS item: China's EMS delivers it
+    assert parse("RB123456785CN").china_leg is None  # China Post's own number
+    assert parse("1Z999AA10123456784").china_leg is None

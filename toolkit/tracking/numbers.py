@@ -537,6 +537,15 @@ class TrackingNumber:
         """The most likely carrier code, or None."""
         return self.candidates[0] if self.candidates else None
 
+    @property
+    def china_leg(self) -> str | None:
+        """For a foreign post's S10 number, the carrier that delivers it in China under the
+        same number (EMS for an EMS item, else China Post); None for any other number."""
+        if self.format != "s10" or self.country in (None, "CN"):
+            return None
+        leg = "ems" if self.normalized.startswith("E") else "chinapost"
+        return leg if leg in self.candidates else None
+
 
 def clean(text: str) -> str:
     """Strip spaces and separators, turn full-width characters half-width, upper-case."""

@@ -80,15 +80,14 @@ def _carriers_html(tn: TrackingNumber) -> str:
     Post (or EMS) is said to be the carrier of its leg in China, not another guess."""
     if not tn.candidates:
         return "unknown"
-    china = ("chinapost", "ems")
-    inbound = tn.format == "s10" and tn.country != "CN" and tn.candidates[-1] in china
-    guesses = tn.candidates[:-1] if inbound else tn.candidates
+    leg = tn.china_leg
+    guesses = [c for c in tn.candidates if c != leg]
     text = f"<b>{escape(carrier_label(guesses[0]))}</b>" if guesses else ""
     if len(guesses) > 1:
         text += ", or " + escape(", ".join(carrier_label(c) for c in guesses[1:]))
-    if inbound:
-        leg = escape(carrier_label(tn.candidates[-1]))
-        text += f" (in China: {leg}, under the same number)" if text else f"in China: {leg}"
+    if leg:
+        name = escape(carrier_label(leg))
+        text += f" (in China: {name}, under the same number)" if text else f"in China: {name}"
     return text
 
 
