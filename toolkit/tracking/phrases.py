@@ -145,21 +145,26 @@ _CUSTOMS_APOSTROPHE = re.compile(r"\bcustom(?:'s|s')(?!\w)")
 _KUAIDI100_TO_CODE = {c.kuaidi100: code for code, c in CARRIERS.items() if c.kuaidi100}
 
 
-def _load_hant_hans() -> dict[int, str]:
-    """Traditional Chinese characters and their simplified forms (``hant_hans.tsv``)."""
-    src = resources.files("toolkit.tracking").joinpath("data", "hant_hans.tsv")
-    with src.open(encoding="utf-8") as f:
-        next(f)  # header
-        return {ord(t): s for t, s in (line.rstrip("\n").split("\t") for line in f)}
+# The CJK ideograph blocks (extension A, unified, compatibility) whose traditional forms fold.
+_HAN_BLOCKS = ((0x3400, 0x4DC0), (0x4E00, 0xA000), (0xF900, 0xFB00))
+
+
+def _hant_hans_table() -> dict[int, str]:
+    """Each traditional Chinese character and its simplified form, one character for one,
+    as OpenCC's t2s converter (the one the gloss uses) gives it character by character."""
+    from opencc import OpenCC
+
+    chars = [chr(c) for start, end in _HAN_BLOCKS for c in range(start, end)]
+    simple = OpenCC("t2s").convert("\n".join(chars)).split("\n")
+    return {ord(t): s for t, s in zip(chars, simple, strict=True) if s != t and len(s) == 1}
 
 
 # Traditional characters read as their simplified forms, in texts and rule patterns alike:
 # the rules are written in simplified Chinese, and Taiwan's, Hong Kong's and Macau's posts
 # write traditional (投遞成功 reads as 投递成功). A Japanese text and the Japanese rules
-# fold the same way, so they still meet. The table is OpenCC's TSCharacters, single
-# characters, first choice (github:BYVoid/OpenCC data/dictionary; Apache-2.0, see
-# hant_hans.LICENSE).
-_HANT_HANS = _load_hant_hans()
+# fold the same way, so they still meet. Folding one character at a time keeps a regex
+# pattern a regex.
+_HANT_HANS = _hant_hans_table()
 
 
 def fold_chinese(text: str) -> str:
