@@ -30,6 +30,17 @@ def _isolated_state(tmp_path_factory):
             os.environ[key] = value
 
 
+@pytest.fixture(scope="session")
+def whole_demo_report(tmp_path_factory):
+    """The partner report of the whole demo set (every carrier), rendered once per run for the
+    slow tests that read it: its size and privacy in test_report, its pages in test_browser."""
+    from toolkit.report.render import render_report
+    from toolkit.world import demo
+
+    parcels, _ = demo.load_demo()
+    return render_report(tmp_path_factory.mktemp("whole-demo"), now=parcels["as_of"].iloc[0])
+
+
 def _guarded(item: pytest.Item):
     """Run a test phase; outside the slow lane, starting a process or a server fails the test."""
     if item.get_closest_marker("slow") is not None:

@@ -19,7 +19,7 @@ import pytest
 from lab_server import LabFailed, lab_server
 from report_fixtures import EVIL_ID, EVIL_IMG, EVIL_SCRIPT, stuck_demo_ids, with_evil_parcel
 
-from toolkit.report import export_for_partner, render_report
+from toolkit.report import export_for_partner
 from toolkit.report.content import MAX_LANES
 from toolkit.world import demo
 
@@ -198,10 +198,9 @@ def offline_page(browser, outside: list, errors: list, **options):
 
 
 @pytest.fixture(scope="module")
-def all_carriers_html(tmp_path_factory) -> Path:
+def all_carriers_html(whole_demo_report) -> Path:
     chromium()
-    parcels, _ = demo.load_demo()
-    return render_report(tmp_path_factory.mktemp("all"), now=parcels["as_of"].iloc[0])
+    return whole_demo_report
 
 
 def test_all_carrier_report_leads_from_its_contents_to_each_carrier(browser, all_carriers_html):
