@@ -459,7 +459,8 @@ CASES: list[tuple[str | None, str, str]] = [
     (None, "各區郵局招領中", "available_for_pickup"),
     (None, "郵件遺失", "exception"),
     (None, "已退回寄件人", "returned"),
-    # a false delivery (a parcel "delivered" to a regulating warehouse) and a rescheduled one
+    # false deliveries (a parcel "delivered" to a regulating warehouse or to a pickup point),
+    # a rescheduled delivery, and a Polish return done and one to come
     (None, "ENTREGADO ALMACÉN REGULADOR", "exception"),
     (None, "decyzja Odbiorcy: nowa data doręczenia przesyłki", "exception"),
     (None, "Przesyłka dostarczona do Punktu", "available_for_pickup"),
