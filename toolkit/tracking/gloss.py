@@ -208,9 +208,9 @@ def _lexicon() -> tuple[dict[str, _Term], int]:
 
 @functools.lru_cache(maxsize=1)
 def _converter():
-    from opencc import OpenCC
+    from toolkit.tracking.phrases import t2s_converter  # the reader's, so one is loaded
 
-    return OpenCC("t2s")
+    return t2s_converter()
 
 
 def _simplify(text: str) -> str:

@@ -149,13 +149,20 @@ _KUAIDI100_TO_CODE = {c.kuaidi100: code for code, c in CARRIERS.items() if c.kua
 _HAN_BLOCKS = ((0x3400, 0x4DC0), (0x4E00, 0xA000), (0xF900, 0xFB00))
 
 
-def _hant_hans_table() -> dict[int, str]:
-    """Each traditional Chinese character and its simplified form, one character for one,
-    as OpenCC's t2s converter (the one the gloss uses) gives it character by character."""
+@cache
+def t2s_converter():
+    """OpenCC's traditional-to-simplified converter: the reader folds characters with it, the
+    gloss (toolkit.tracking.gloss) whole phrases."""
     from opencc import OpenCC
 
+    return OpenCC("t2s")
+
+
+def _hant_hans_table() -> dict[int, str]:
+    """Each traditional Chinese character and its simplified form, one character for one,
+    as OpenCC's t2s converter gives it character by character."""
     chars = [chr(c) for start, end in _HAN_BLOCKS for c in range(start, end)]
-    simple = OpenCC("t2s").convert("\n".join(chars)).split("\n")
+    simple = t2s_converter().convert("\n".join(chars)).split("\n")
     return {ord(t): s for t, s in zip(chars, simple, strict=True) if s != t and len(s) == 1}
 
 
