@@ -466,6 +466,23 @@ CASES: list[tuple[str | None, str, str]] = [
     (None, "Przesyłka dostarczona do Punktu", "available_for_pickup"),
     (None, "Przesyłka zwrócona do nadawcy", "returned"),
     (None, "przesyłka zostanie zwrócona do Nadawcy", "returning"),
+    # Thai Post's status list (ำ is two characters in the NFKC form texts are read in, and
+    # the regex rules are written in that form)
+    (None, "ถึงที่ทำการไปรษณีย์", "in_transit"),
+    (None, "อยู่ระหว่างการนำจ่าย", "out_for_delivery"),
+    # an export customs hold is a hold; a parcel returned "received by sender" is back home;
+    # a parcel taken out of a parcel station is delivered
+    (None, "Detained by Customs (Export)", "customs_hold"),
+    (None, "Item Successfully Delivered (Received by Sender)", "returned"),
+    (None, "快件已从驿站出库", "delivered"),
+    # Czech, Hungarian, Croatian and Romanian
+    (None, "Doručená odesílateli", "returned"),
+    (None, "A küldemény nem kézbesíthető (sérülés miatt)", "exception"),
+    (None, "vraćen pošiljatelju", "returned"),
+    (None, "Coletul a fost livrat la parcel shop.", "available_for_pickup"),
+    # Russian: a storage period running out is a parcel still waiting, not its return
+    (None, "Срок хранения истекает", "available_for_pickup"),
+    (None, "Истек срок хранения", "returning"),
 ]
 
 
