@@ -29,7 +29,7 @@ CORPUS = corpus()
 # print its text, and the held-out part must stay unseen by whoever writes the rules. The
 # held-out part is held to its measured accuracy as a whole instead.
 DEV_ROWS = list(CORPUS[CORPUS["split"].isin(["dev", "spent"])].itertuples(index=True))
-HELD_OUT_FLOOR = 0.57  # measured by bench/reading_real.py (57.3% of 1,469 on 2026-12-05, its
+HELD_OUT_FLOOR = 0.56  # measured by bench/reading_real.py (56.8% of 1,636 on 2026-12-05, its
 # third stop, after a batch of Turkish and Indonesian held-out units the reader has no words
 # for; the stop before measured 59.5% of 1,463: its batches brought Czech, Slovak and Romanian
 # couriers' lists at 0-6%)
