@@ -480,6 +480,9 @@ CASES: list[tuple[str | None, str, str]] = [
     (None, "A küldemény nem kézbesíthető (sérülés miatt)", "exception"),
     (None, "vraćen pošiljatelju", "returned"),
     (None, "Coletul a fost livrat la parcel shop.", "available_for_pickup"),
+    # a status code written as one camel-cased word reads as its words
+    (None, "WithDeliveryCourier", "out_for_delivery"),
+    (None, "OutForDelivery", "out_for_delivery"),
     # Russian: a storage period running out is a parcel still waiting, not its return
     (None, "Срок хранения истекает", "available_for_pickup"),
     (None, "Истек срок хранения", "returning"),

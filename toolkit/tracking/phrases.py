@@ -179,15 +179,24 @@ def fold_chinese(text: str) -> str:
     return text.translate(_HANT_HANS)
 
 
+# A status code written as one camel-cased word (``WithDeliveryCourier``) reads as its words.
+_CAMEL_CODE = re.compile(r"[A-Za-z]*[a-z][A-Z][a-z][A-Za-z]*")
+_CAMEL_JOINT = re.compile(r"(?<=[a-z])(?=[A-Z][a-z])")
+
+
 def normalize_text(text: str) -> str:
     """Text in the form phrases are matched against: NFKC, case-folded, single-spaced,
     traditional Chinese characters in their simplified forms.
 
     Underscores read as spaces, so status names written as ``OUT_FOR_DELIVERY`` (DHL
-    Parcel NL and other status-name APIs) meet the same word rules as "Out for delivery";
+    Parcel NL and other status-name APIs) meet the same word rules as "Out for delivery",
+    and so does a code that is one camel-cased word (``OutForDelivery``);
     "Custom's" and "Customs'" read as "customs".
     """
-    folded = fold_chinese(unicodedata.normalize("NFKC", text).casefold().replace("_", " "))
+    text = unicodedata.normalize("NFKC", text)
+    if _CAMEL_CODE.fullmatch(text):
+        text = _CAMEL_JOINT.sub(" ", text)
+    folded = fold_chinese(text.casefold().replace("_", " "))
     folded = _CUSTOMS_APOSTROPHE.sub("customs", folded)
     return _WHITESPACE.sub(" ", folded).strip()
 
