@@ -480,6 +480,12 @@ CASES: list[tuple[str | None, str, str]] = [
     (None, "A küldemény nem kézbesíthető (sérülés miatt)", "exception"),
     (None, "vraćen pošiljatelju", "returned"),
     (None, "Coletul a fost livrat la parcel shop.", "available_for_pickup"),
+    # customs papers delivered to the consignee or broker: clearance under way, not a delivery
+    (
+        None,
+        "Documents Delivered to Consignee/Broker for Self Clearance & Delivery",
+        "customs_clearance",
+    ),
     # a status code written as one camel-cased word reads as its words
     (None, "WithDeliveryCourier", "out_for_delivery"),
     (None, "OutForDelivery", "out_for_delivery"),
