@@ -543,7 +543,7 @@ class TrackingNumber:
         same number (EMS for an EMS item, else China Post); None for any other number."""
         if self.format != "s10" or self.country in (None, "CN"):
             return None
-        leg = "ems" if self.normalized.startswith("E") else "chinapost"
+        leg = _china_leg(self.normalized)
         return leg if leg in self.candidates else None
 
 
@@ -594,8 +594,14 @@ def _s10_carriers(n: str) -> tuple[str, ...]:
         op = _s10_operator(country)
         posts = (op,) if op else ()
     china = country == "CN" or country not in _ISO_3166_ALPHA2
-    inbound = () if china else (("ems",) if n[0] == "E" else ("chinapost",))
+    inbound = () if china else (_china_leg(n),)
     return posts + S10_FORWARDERS.get(country, ()) + inbound
+
+
+def _china_leg(n: str) -> str:
+    """Who delivers a foreign S10 number in China: EMS for an EMS item (its service
+    indicator starts with E), China Post for any other."""
+    return "ems" if n.startswith("E") else "chinapost"
 
 
 def _s10_operator(country: str) -> str | None:

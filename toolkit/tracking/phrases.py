@@ -28,7 +28,8 @@ Texts and ``substr`` patterns are compared after normalisation: Unicode NFKC (fu
 letters, digits and punctuation become half-width), case folding, runs of whitespace
 collapsed to one space, and traditional Chinese characters folded to their simplified forms
 (patterns too, so 投遞成功 meets a rule written 投递成功); underscores count as spaces
-("NOT_HOME" reads as "not home").
+("NOT_HOME" reads as "not home"), and so do the joints of a status code written as one
+camel-cased word ("WithDeliveryCourier" reads as "with delivery courier").
 ``regex`` patterns are matched case-insensitively against the
 normalised text, so write them with half-width punctuation. ``{china_carrier}`` in a
 ``regex`` pattern stands for the names of the carriers that take a parcel over inside
