@@ -220,3 +220,8 @@ def test_the_investigators_events_table_shows_the_gloss_beside_the_original():
     assert "<img" not in events_html(events)
     english_only = events.assign(description=["Arrived", "Delivered"])
     assert "in English" not in events_html(english_only)
+
+
+def test_an_english_text_with_a_trade_mark_sign_is_already_english():
+    g = gloss_parts("Delivered to UPS Access Point™ Awaiting Customer Pickup", "ups")
+    assert g.complete and g.english.startswith("Delivered to UPS Access Point")

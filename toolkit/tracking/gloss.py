@@ -503,7 +503,7 @@ def _gloss_cached(text: str, carrier: str | None) -> Gloss:
     lang = reading.event.lang if reading.event is not None else ""
     if lang and lang != "en":
         return _gloss_reading(text, carrier)
-    foreign = bool(re.search(r"[^\x00-\x7f’‘“”–—…·°€£]", text))
+    foreign = bool(re.search(r"[^\x00-\x7f’‘“”–—…·°€£™®©]", text))
     return Gloss(text, text, not foreign, (), "as is")
 
 
