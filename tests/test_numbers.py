@@ -252,6 +252,20 @@ def test_japan_post_is_named_only_when_its_mod_7_check_passes():
     assert parse("317409136693").valid is None  # 1 in 7 passes by chance: no verdict
 
 
+def test_purolator_is_named_only_when_its_luhn_digit_passes():
+    # 329014521622: a Purolator PIN from a carrier test (real_numbers.tsv); its Luhn digit passes
+    r = parse("329014521622")
+    assert r.candidates[0] == "purolator" and r.valid is None  # 1 in 10 passes by chance
+    assert "purolator" not in parse("329014521623").candidates
+    # a Luhn pass on digits that start like SF's older labels (44) leaves SF first
+    r = parse("441003077852")
+    assert r.candidates[0] == "sf" and "purolator" in r.candidates
+
+
+def test_a_french_s10_number_names_la_poste_then_asendia():
+    assert parse("LF046458557FR").candidates[:2] == ("laposte", "asendia")
+
+
 def test_fedex_smartpost_20_is_named_without_a_verdict():
     r = parse("61299998820821171811")  # checks only with the implied 92 prefix
     assert r.valid is None
@@ -273,6 +287,8 @@ def test_fedex_smartpost_20_is_named_without_a_verdict():
         ("882456690862029473", "yto"),
         ("DT771613423732", "fedex"),
         ("6A15984040331", "laposte"),
+        ("LTN38570269N1", "landmark"),
+        ("KYV009956937", "purolator"),
     ],
 )
 def test_cross_border_and_parcel_carrier_formats_name_their_carrier_first(number, carrier):

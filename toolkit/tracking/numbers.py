@@ -135,6 +135,8 @@ S10_FORWARDERS: dict[str, tuple[str, ...]] = {
     "SE": ("directlink",),
     # RL...CH: github:purplship/purplship/modules/connectors/asendia_us/tests
     "CH": ("asendia",),
+    # LF...FR: https://github.com/hdnpt/geartrack-website/issues/74 (a tracking.asendia.com link)
+    "FR": ("asendia",),
 }
 # Yanwen's own S10-shaped numbers end in a code that is not a country (YP, YN, YR...).
 YANWEN_SUFFIXES = frozenset({"YP", "YN", "YR", "YW", "YX"})
@@ -162,6 +164,8 @@ NUMBER_ONLY_CARRIERS: dict[str, str] = {
     "directlink": "Direct Link",
     "asendia": "Asendia",
     "dpduk": "DPD UK",
+    "landmark": "Landmark Global",
+    "purolator": "Purolator",
 }
 
 
@@ -178,6 +182,16 @@ def _mod10(lo: int, hi: int, odd: int, even: int = 1) -> Callable[[str], tuple[i
         return ((10 - total % 10) % 10,)
 
     return check
+
+
+def _chk_luhn(n: str) -> tuple[int, ...]:
+    """Luhn over every digit but the last: from the right, every second digit doubled
+    (its digits summed); the check digit brings the total to a multiple of 10."""
+    total = 0
+    for i, c in enumerate(reversed(n[:-1])):
+        d = int(c) * (2 if i % 2 == 0 else 1)
+        total += d - 9 if d > 9 else d
+    return ((10 - total % 10) % 10,)
 
 
 def _weighted(lo: int, hi: int, weights: tuple[int, ...]) -> Callable[[str], tuple[int, ...]]:
@@ -399,6 +413,14 @@ FORMATS: tuple[Format, ...] = (
        "schemas/tracking.json; github:zVPS/royal-mail-shipping-rest-api-client/config"),
     _R("cainiao_23", "Cainiao (23 digits)", r"\d{23}", ("cainiao",), 30,
        source="https://github.com/hdnpt/geartrack-website/issues/50"),
+    _R("landmark_ltn", "Landmark Global (LTN + 8 digits + N + digit)", r"LTN\d{8}N\d",
+       ("landmark",), 100, source=_JK + "; github:karrioapi/karrio/modules/connectors/landmark"),
+    # Purolator's 12-digit PIN ends in a Luhn digit, which another carrier's 12 digits pass
+    # 1 time in 10: a gate, so a pass names Purolator among the candidates without a verdict.
+    _R("purolator_12", "Purolator (12 digits)", r"[0-5]\d{11}", ("purolator",), 12, _chk_luhn,
+       gate=True, source=_JK + "; github:karrioapi/karrio/modules/connectors/purolator/tests"),
+    _R("purolator_alpha", "Purolator (3 letters + 9 digits)", r"[A-Z]{3}\d{9}", ("purolator",), 30,
+       source=_JK),
 )
 # fmt: on
 _COMPILED = tuple((f, re.compile(f.regex)) for f in FORMATS)
