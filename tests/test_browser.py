@@ -387,6 +387,9 @@ def test_notebook_01_investigates_a_parcel_in_jupyterlab(browser, lab, tmp_path)
     assert cell.get_by_text("Explanation").first.is_visible()
     svg = cell.locator(".main-svg").first
     svg.wait_for(state="visible", timeout=30_000)
+    # plotly draws the frame first and the traces after it: wait for them, on a slow
+    # machine the frame can be visible a moment before any trace is in it
+    cell.locator(".scatterlayer .trace").first.wait_for(state="attached", timeout=30_000)
     assert cell.locator(".scatterlayer .trace").count() > 0
     lanes = cell.locator(".ytick text").all_text_contents()
     assert any(t.startswith("international ·") for t in lanes), lanes
