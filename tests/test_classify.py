@@ -952,3 +952,18 @@ def test_a_signature_that_names_the_next_carrier_is_a_handover_for_every_china_l
     # the pattern's carrier names come from the carrier table, not a list in the row
     assert classify(text) == "handed_over"
     assert "转\\s*(?:" in explain(text).event.pattern
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Entregado a Correos para su distribución",
+        "Envío entregado a la empresa de paquetería local",
+        "Package transferred to the post office for final delivery",
+        "Consegnato a Poste Italiane per la consegna",
+    ],
+)
+def test_a_parcel_handed_to_the_post_for_delivery_is_not_delivered(text):
+    # everyday phrasings of a handover (written for this test, not corpus texts): the word
+    # for "delivered" names the hand-off to the next carrier, not the recipient's receipt
+    assert classify(text) == "handed_over"
