@@ -967,3 +967,28 @@ def test_a_parcel_handed_to_the_post_for_delivery_is_not_delivered(text):
     # everyday phrasings of a handover (written for this test, not corpus texts): the word
     # for "delivered" names the hand-off to the next carrier, not the recipient's receipt
     assert classify(text) == "handed_over"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Delivered to sorting center",
+        "Livré au centre de tri",
+        "已送达分拨中心",
+        "Dostarczono do sortowni",
+        "Entregue no centro de distribuição",
+        "Doručeno na depo",
+        "Доставлено в сортировочный центр",
+    ],
+)
+def test_a_parcel_delivered_to_a_sorting_centre_or_depot_is_not_delivered(text):
+    # everyday phrasings (written for this test, not corpus texts): the carrier's own
+    # facility is no recipient, so the reading sets "delivered" aside and says why
+    reading = explain(text)
+    assert reading.milestone != "delivered"
+    assert any(p.part == "office" and p.value == "facility" for p in reading.parts)
+
+
+def test_a_delivery_whose_location_is_a_depot_is_still_a_delivery():
+    # Česká pošta and PPL name the depot that delivered (development corpus texts)
+    assert classify("Dodání zásilky. 10005 Depo Praha 701") == "delivered"

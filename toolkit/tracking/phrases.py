@@ -11,7 +11,8 @@ each driven by a table under ``toolkit/tracking/data/``:
    ``direction`` (import/export), ``side`` (origin/destination country), ``motion``
    (arrive/depart), ``phase`` (announced, started, completed, failed, future, conditional),
    ``customs`` (inspection, hold, duty, documents, release), ``office`` (office of
-   exchange, delivery office, local carrier, airline) and ``negation`` (not yet, 未).
+   exchange, delivery office, local carrier, airline, a sorting centre or depot) and
+   ``negation`` (not yet, 未).
 3. **Precedence** (``precedence.csv``, read top to bottom, first match wins): a row
    names the event milestone(s) it applies to and the parts that must (or must not) be
    present, and says what the text then means: another milestone, or ``next`` (this
@@ -132,7 +133,7 @@ PARTS: dict[str, tuple[str, ...]] = {
     "motion": ("arrive", "depart"),
     "phase": ("announced", "started", "completed", "failed", "future", "conditional"),
     "customs": ("inspection", "hold", "duty", "documents", "release"),
-    "office": ("exchange", "delivery_office", "local_carrier", "airline"),
+    "office": ("exchange", "delivery_office", "local_carrier", "airline", "facility"),
     "negation": ("not_yet",),
 }
 _KNOWN_PARTS = "Known parts: " + "; ".join(f"{p}: {', '.join(vs)}" for p, vs in PARTS.items())
