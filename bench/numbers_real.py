@@ -6,7 +6,9 @@ For each number in toolkit/tracking/data/real_numbers.tsv (real numbers with the
 public source names), whether `toolkit.tracking.numbers.parse` puts that carrier first among its
 candidates, anywhere among them, and whether numbers the source calls valid pass the
 check digit (where the format has one). China Post and EMS count as one family (both are
-China Post's numbers). Prints the overall figures, the held-out part (sources chosen by
+China Post's numbers). Placement counts the numbers the source calls real (or does not
+say); a number its source calls invalid has no right carrier to place first, and counts
+instead as rejected when parse() does not accept it as a valid number of that carrier. Prints the overall figures, the held-out part (sources chosen by
 hash as for the scans; the spent units apart), the pass rate on the public specification's
 test numbers, and a table per carrier.
 """
@@ -55,12 +57,15 @@ def spec_pass_rate() -> tuple[int, int]:
 
 
 def main() -> int:
-    out = read_numbers(load_numbers())
+    everything = read_numbers(load_numbers())
+    invalid = everything[everything["valid"] == "no"]
+    out = everything[everything["valid"] != "no"]
     held = out[out["split"] == "held_out"]
     valid = out[out["valid"] == "yes"]
     print(
-        f"Real-number corpus: {len(out)} numbers, {out['carrier'].nunique()} carriers, "
-        f"{out['unit'].nunique()} source units; held out: {len(held)}.\n"
+        f"Real-number corpus: {len(everything)} numbers, {everything['carrier'].nunique()} "
+        f"carriers, {everything['unit'].nunique()} source units; placed below: the "
+        f"{len(out)} the source calls real or does not judge (held out: {len(held)}).\n"
     )
     print("| part | numbers | carrier first | carrier anywhere |")
     print("|---|---|---|---|")
@@ -81,6 +86,11 @@ def main() -> int:
     print(
         f"Specification test numbers (jkeen/tracking_number_data: s10, ups, fedex, usps, dhl, "
         f"yunexpress): {spec_ok}/{spec_n} pass = {spec_ok / spec_n:.1%} (target 97%)\n"
+    )
+    accepted = invalid[invalid["first"] & invalid["check"].eq(True)]
+    print(
+        f"numbers the source calls invalid: {len(invalid)}; parse() rejects them or does not "
+        f"place them on that carrier as valid: {len(invalid) - len(accepted)}\n"
     )
     failed_check = valid[valid["check"].eq(False)]
     print(

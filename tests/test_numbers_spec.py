@@ -80,8 +80,15 @@ def test_specification_formats_the_toolkit_once_missed(number, first):
 
 
 def test_real_numbers_are_placed_at_least_as_well_as_measured():
-    # bench/numbers_real.py gives the figures; these floors catch a regression
-    df = load_numbers()
+    # bench/numbers_real.py gives the figures; these floors catch a regression. Numbers the
+    # source calls invalid have no carrier to place; they must not pass as that carrier's.
+    numbers = load_numbers()
+    for n, carrier in numbers.loc[numbers["valid"] == "no", ["number", "carrier"]].itertuples(
+        index=False
+    ):
+        r = parse(n)
+        assert not (r.carrier == carrier and r.valid), n
+    df = numbers[numbers["valid"] != "no"]
     parsed = [parse(n) for n in df["number"]]
     family = {"ems": "chinapost"}
     want = df["carrier"].map(lambda c: family.get(c, c))
@@ -91,5 +98,5 @@ def test_real_numbers_are_placed_at_least_as_well_as_measured():
     anywhere = sum(
         w in {family.get(c, c) for c in p.candidates} for p, w in zip(parsed, want, strict=True)
     ) / len(df)
-    assert first >= 0.84
-    assert anywhere >= 0.94
+    assert first >= 0.85
+    assert anywhere >= 0.95
