@@ -960,6 +960,8 @@ def test_a_signature_that_names_the_next_carrier_is_a_handover_for_every_china_l
         "Entregado a Correos para su distribución",
         "Envío entregado a la empresa de paquetería local",
         "Package transferred to the post office for final delivery",
+        "Transferred to partner carrier for final delivery",
+        "Handed over to the local courier for the final delivery",
         "Consegnato a Poste Italiane per la consegna",
     ],
 )
