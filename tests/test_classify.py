@@ -768,6 +768,7 @@ def test_table_is_large_and_covers_every_milestone():
     # domestic_in_transit comes from the carrier (a domestic carrier's generic transit)
     assert {p.milestone for p in PHRASES} == set(MILESTONES) - {"unknown", "domestic_in_transit"}
     assert {p.lang for p in PHRASES} <= {
+        "bg",
         "zh",
         "en",
         "mixed",
