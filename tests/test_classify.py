@@ -769,6 +769,7 @@ def test_table_is_large_and_covers_every_milestone():
     assert {p.milestone for p in PHRASES} == set(MILESTONES) - {"unknown", "domestic_in_transit"}
     assert {p.lang for p in PHRASES} <= {
         "bg",
+        "no",
         "zh",
         "en",
         "mixed",
