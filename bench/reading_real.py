@@ -23,12 +23,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/tables.py
 
 from tables import table
 
+from toolkit.model import CARRIERS
 from toolkit.tracking.corpus import load_corpus
 from toolkit.tracking.phrases import PhraseMatcher, load_parts, load_phrases, load_precedence
 
 TARGETS = {"overall": 0.97, "held_out": 0.95}
 PRECISION_TARGETS = ("delivered", "customs_hold", "customs_cleared", "handed_over")
 PRECISION_TARGET = 0.97
+# The carriers issue #12 names for the China-inbound lane: the toolkit's own carriers and the
+# cross-border and origin-post codes beside them. Their held-out figure is the one an analyst
+# on that lane meets most; the rest of the corpus is last-mile carriers around the world.
+LANE = frozenset(CARRIERS) | {"cainiao", "4px", "yanwen", "dhlecommerce", "dhlparcel", "postnl"}
 
 
 def read_corpus(df: pd.DataFrame) -> pd.DataFrame:
@@ -62,6 +67,18 @@ def report(out: pd.DataFrame) -> tuple[str, bool]:
                 ("development", len(dev), _share(dev["right"]), ""),
                 ("spent (held out, then looked at)", len(spent), _share(spent["right"]), ""),
                 ("held out", len(held), _share(held["right"]), f"≥ {TARGETS['held_out']:.0%}"),
+                (
+                    "held out, China-lane carriers",
+                    int(held["carrier"].isin(LANE).sum()),
+                    _share(held.loc[held["carrier"].isin(LANE), "right"]),
+                    "",
+                ),
+                (
+                    "held out, other carriers",
+                    int((~held["carrier"].isin(LANE)).sum()),
+                    _share(held.loc[~held["carrier"].isin(LANE), "right"]),
+                    "",
+                ),
                 ("marked known miss", int((out["known_miss"] != "").sum()), "", ""),
             ],
             ("part", "texts", "accuracy", "target"),
