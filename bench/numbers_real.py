@@ -8,9 +8,10 @@ candidates, anywhere among them, and whether numbers the source calls valid pass
 check digit (where the format has one). China Post and EMS count as one family (both are
 China Post's numbers). Placement counts the numbers the source calls real (or does not
 say); a number its source calls invalid has no right carrier to place first, and counts
-instead as rejected when parse() does not accept it as a valid number of that carrier. Prints the overall figures, the held-out part (sources chosen by
-hash as for the scans; the spent units apart), the pass rate on the public specification's
-test numbers, and a table per carrier.
+instead as rejected when parse() does not accept it as a valid number of that carrier.
+Prints the overall figures, the held-out part (sources chosen by hash as for the scans; the
+spent units apart), the pass rate on the public specification's test numbers, and a table
+per carrier.
 """
 
 from __future__ import annotations
