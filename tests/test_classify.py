@@ -983,6 +983,7 @@ def test_a_parcel_handed_to_the_post_for_delivery_is_not_delivered(text):
         "Entregue no centro de distribuição",
         "Doručeno na depo",
         "Доставлено в сортировочный центр",
+        "Пратката е доставена до сортировъчния център",
     ],
 )
 def test_a_parcel_delivered_to_a_sorting_centre_or_depot_is_not_delivered(text):
@@ -996,3 +997,19 @@ def test_a_parcel_delivered_to_a_sorting_centre_or_depot_is_not_delivered(text):
 def test_a_delivery_whose_location_is_a_depot_is_still_a_delivery():
     # Česká pošta and PPL name the depot that delivered (development corpus texts)
     assert classify("Dodání zásilky. 10005 Depo Praha 701") == "delivered"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Import customs anomaly, awaiting documents",
+        "Customs clearance anomaly",
+        "Retraso en aduana",
+        "Пратката е задържана в митницата",
+        "Parcel seized by customs",
+    ],
+)
+def test_a_problem_at_customs_is_a_customs_hold_not_a_generic_exception(text):
+    # everyday phrasings (written for this test, not corpus texts): a carrier's generic
+    # problem words (anomaly, delay, held) must give way when customs is what holds the parcel
+    assert classify(text) == "customs_hold"
