@@ -984,6 +984,7 @@ def test_a_parcel_handed_to_the_post_for_delivery_is_not_delivered(text):
         "Doručeno na depo",
         "Доставлено в сортировочный центр",
         "Пратката е доставена до сортировъчния център",
+        "Shipment delivered at destination CFS",
     ],
 )
 def test_a_parcel_delivered_to_a_sorting_centre_or_depot_is_not_delivered(text):
