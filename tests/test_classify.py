@@ -911,6 +911,11 @@ def test_classify_many_reads_each_text_as_classify_does_whatever_its_digits():
     from toolkit.tracking.corpus import load_corpus
 
     corpus = load_corpus()
+    # every text that carries digits (where reading digits as zeros could go wrong) and a
+    # fixed sample of the others: the test keeps its size as the corpus grows
+    digits = corpus["text"].str.contains(r"\d")
+    rest = corpus[~digits].sample(n=min(2000, int((~digits).sum())), random_state=3)
+    corpus = pd.concat([corpus[digits], rest])
     texts, carriers = _with_other_digits(list(corpus["text"]), list(corpus["carrier"]), 3)
     many = PhraseMatcher(load_phrases(), load_parts(), load_precedence())
     one = PhraseMatcher(load_phrases(), load_parts(), load_precedence())
