@@ -29,9 +29,9 @@ CORPUS = corpus()
 # print its text, and the held-out part must stay unseen by whoever writes the rules. The
 # held-out part is held to its measured accuracy as a whole instead.
 DEV_ROWS = list(CORPUS[CORPUS["split"].isin(["dev", "spent"])].itertuples(index=True))
-HELD_OUT_FLOOR = 0.61  # measured by bench/reading_real.py (62.3% of 2,091 on 2026-12-05, its
-# fifth stop; the 1,900 texts held out at the start of that stop read 61.7% with its first
-# tables and 62.9% after)
+HELD_OUT_FLOOR = 0.62  # measured by bench/reading_real.py (63.4% of 2,280 on 2026-12-06; the
+# 2,144 texts held out at the start of that stop read 62.5% with its first tables and 63.3%
+# after)
 # raise it as the reader improves
 
 
