@@ -584,7 +584,7 @@ def test_real_texts(carrier, text, expected):
         ("ENTREGADO A REMITENTE", "returned", "delivered"),
         # a delivery said not to have happened yet, or still to come, is not a delivery
         ("La spedizione non è stata consegnata", "unknown", "delivered"),
-        ("Il pacco sarà consegnato domani", "unknown", "delivered"),
+        ("Il pacco sarà consegnato domani", "in_transit", "delivered"),
         ("Chưa giao hàng thành công", "unknown", "delivered"),
         ("Chưa ký nhận", "unknown", "delivered"),
         ("Your parcel will be collected at the parcel shop", "available_for_pickup", "delivered"),
