@@ -29,10 +29,8 @@ CORPUS = corpus()
 # print its text, and the held-out part must stay unseen by whoever writes the rules. The
 # held-out part is held to its measured accuracy as a whole instead.
 DEV_ROWS = list(CORPUS[CORPUS["split"].isin(["dev", "spent"])].itertuples(index=True))
-HELD_OUT_FLOOR = 0.62  # measured by bench/reading_real.py (63.3% of 2,284 on 2026-12-06; the
-# 2,144 texts held out at the start of that stop read 62.5% with its first tables and 63.3%
-# after)
-# raise it as the reader improves
+HELD_OUT_FLOOR = 0.66  # measured by bench/reading_real.py: 67.0% of 2,284 on 2026-12-06
+# after the everyday-wording tables (63.3% before them); raise it as the reader improves
 
 
 def _id(row) -> str:
