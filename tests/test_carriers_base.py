@@ -184,7 +184,9 @@ def test_rate_limiter_holds_across_threads():
     starts.sort()
     assert starts[-1] - starts[0] >= 19 * 0.01 * 0.9
     gaps = [b - a for a, b in itertools.pairwise(starts)]
-    assert sum(g < 0.005 for g in gaps) <= 2  # scheduler jitter aside, no bursts
+    # no bursts; a busy machine may delay a thread between its grant and its clock reading,
+    # which bunches a few readings that were granted apart
+    assert sum(g < 0.005 for g in gaps) <= 4
 
 
 def test_rate_limit_option_is_checked():
