@@ -98,7 +98,7 @@ import re
 import re._constants as _sre
 import re._parser as _sre_parse
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cache, lru_cache
 from importlib import resources
@@ -375,15 +375,33 @@ def _anchored(pattern: str, kind: str) -> bool:
     return kind == "regex" and _ANCHOR.search(pattern) is not None
 
 
-def _keys(pattern: str, kind: str) -> frozenset[str] | None:
+def _keys(
+    pattern: str, kind: str, common: Mapping[str, int] | None = None
+) -> frozenset[str] | None:
     """The one- or two-character keys one of which any text a rule matches contains
-    (None: the rule must be tried on every text)."""
+    (None: the rule must be tried on every text). Each literal the rule requires gives
+    its least common pair of characters (by ``common``, counts over sample texts), so
+    that "delivered" is found under "iv", not under the "de" of half the texts."""
     needles = (
         {normalize_text(pattern)} if kind == "substr" else _required_literals(fold_chinese(pattern))
     )
     if not needles:
         return None
-    return frozenset(n[:2] for n in needles)
+    return frozenset(_rarest_pair(n, common or {}) for n in needles)
+
+
+def _rarest_pair(needle: str, common: Mapping[str, int]) -> str:
+    pairs = [needle[i : i + 2] for i in range(len(needle) - 1)] or [needle]
+    return min(pairs, key=lambda pair: common.get(pair, 0))  # first of the rarest
+
+
+def _pair_counts(texts: Iterable[str]) -> dict[str, int]:
+    """In how many of the texts each pair of adjacent characters occurs."""
+    counts: dict[str, int] = {}
+    for text in texts:
+        for pair in {text[i : i + 2] for i in range(len(text) - 1)}:
+            counts[pair] = counts.get(pair, 0) + 1
+    return counts
 
 
 class _Index:
@@ -937,7 +955,8 @@ class PhraseMatcher:
             )
             for p in self.phrases
         ]
-        keys = {p: _keys(p.pattern, p.kind) for p in (*self.phrases, *self.parts)}
+        common = _pair_counts(normalize_text(p.example) for p in self.phrases if p.example)
+        keys = {p: _keys(p.pattern, p.kind, common) for p in (*self.phrases, *self.parts)}
 
         def indexed(chosen: list) -> tuple[tuple, _Index]:
             return tuple(chosen), _Index([keys[r[0]] for r in chosen])
