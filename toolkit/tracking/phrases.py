@@ -390,8 +390,13 @@ def _keys(
     return frozenset(_rarest_pair(n, common or {}) for n in needles)
 
 
+def _pairs(text: str) -> list[str]:
+    """The pairs of adjacent characters of a text, in order."""
+    return [text[i : i + 2] for i in range(len(text) - 1)]
+
+
 def _rarest_pair(needle: str, common: Mapping[str, int]) -> str:
-    pairs = [needle[i : i + 2] for i in range(len(needle) - 1)] or [needle]
+    pairs = _pairs(needle) or [needle]
     return min(pairs, key=lambda pair: common.get(pair, 0))  # first of the rarest
 
 
@@ -399,7 +404,7 @@ def _pair_counts(texts: Iterable[str]) -> dict[str, int]:
     """In how many of the texts each pair of adjacent characters occurs."""
     counts: dict[str, int] = {}
     for text in texts:
-        for pair in {text[i : i + 2] for i in range(len(text) - 1)}:
+        for pair in set(_pairs(text)):
             counts[pair] = counts.get(pair, 0) + 1
     return counts
 
@@ -417,7 +422,7 @@ class _Index:
 
     def candidates(self, text: str) -> list[int]:
         """Positions of the rules that could match this (normalised) text, in order."""
-        keys = {text[i : i + 2] for i in range(len(text) - 1)}
+        keys = set(_pairs(text))
         keys.update(text)
         found = set(self.always)
         for key in keys & self.by_key.keys():
