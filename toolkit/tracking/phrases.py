@@ -253,6 +253,7 @@ _LITERAL, _BRANCH, _GROUP = _sre.LITERAL, _sre.BRANCH, _sre.SUBPATTERN
 _REPEATS = (_sre.MAX_REPEAT, _sre.MIN_REPEAT, getattr(_sre, "POSSESSIVE_REPEAT", None))
 
 
+@cache  # asked twice per rule: for its quick test and for its index keys
 def _required_literals(pattern: str) -> frozenset[str] | None:
     """Strings one of which every match of the pattern contains (case-folded), or None."""
     try:
