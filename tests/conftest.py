@@ -15,13 +15,21 @@ from slow_guard import refuse_slow_work
 
 @pytest.fixture(scope="session", autouse=True)
 def _isolated_state(tmp_path_factory):
-    """Point the default findings store, response cache and exports at a per-run temp folder."""
+    """Point the default findings store, response cache, exports and team wording table at a
+    per-run temp folder."""
     base = tmp_path_factory.mktemp("state")
-    keys = ("TOOLKIT_FINDINGS_URL", "TOOLKIT_CACHE_DIR", "TOOLKIT_EXPORT_DIR")
+    keys = (
+        "TOOLKIT_FINDINGS_URL",
+        "TOOLKIT_CACHE_DIR",
+        "TOOLKIT_EXPORT_DIR",
+        "TOOLKIT_TEAM_WORDING",
+    )
     saved = {k: os.environ.get(k) for k in keys}
     os.environ["TOOLKIT_FINDINGS_URL"] = f"sqlite:///{base / 'findings.sqlite'}"
     os.environ["TOOLKIT_CACHE_DIR"] = str(base / "cache")
     os.environ["TOOLKIT_EXPORT_DIR"] = str(base / "exports")
+    # no team wording unless a test teaches some: the shipped tables are what is tested
+    os.environ["TOOLKIT_TEAM_WORDING"] = str(base / "team_wording.csv")
     yield
     for key, value in saved.items():
         if value is None:

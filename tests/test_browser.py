@@ -704,3 +704,54 @@ def test_triage_of_a_diagnoses_folder_draws_scans_read_on_demand(browser, lab, t
     page.screenshot(path="/tmp/browser-triage-folder-hold.png")
     assert errors == [], errors
     context.close()
+
+
+def test_wording_teacher_lists_escaped_texts_and_teaches_one(browser, lab, tmp_path):
+    """The unread texts of a team's scans, a hostile one shown as text, a Chinese one with
+    its English; teaching one from the browser writes the team's table and lists the rest."""
+    team = tmp_path / "team_wording.csv"
+    rows = [
+        ("P1", "dhl", "Forward destination (DD's expected)"),
+        ("P2", "dhl", "Forward destination (DD's expected)"),
+        ("P3", "yunexpress", "已收货"),
+        ("P4", "usps", "<img src=x onerror=\"document.title='pwned'\">Crew sweep"),
+        ("P5", "ups", "Delivered"),
+    ]
+    events = pd.DataFrame(rows, columns=["parcel_id", "carrier", "description"])
+    events.assign(raw_status="").to_parquet(tmp_path / "scans.parquet")
+    source = (
+        "import os\nimport pandas as pd\n"
+        f"os.environ['TOOLKIT_TEAM_WORDING'] = {str(team)!r}\n"
+        "from toolkit.widgets import WordingTeacher\n"
+        f"WordingTeacher(pd.read_parquet({str(tmp_path / 'scans.parquet')!r}), analyst='Li Wei')"
+    )
+    one_cell_notebook(tmp_path / "notebooks" / "wording.ipynb", source)
+    url, token = lab
+    context, page, errors = open_notebook(browser, url, token, "wording.ipynb", tmp_path)
+    summary = page.get_by_text(re.compile(r"4 of 5 scans"))
+    summary.wait_for(timeout=120_000)
+    widget = page.locator(".jp-OutputArea-output").last
+    assert "3 texts the reader does not know" in widget.inner_text()
+    # the hostile text is shown as its characters, never as an element
+    assert widget.get_by_text("<img src=x onerror=\"document.title='pwned'\">Crew sweep").count()
+    assert widget.locator("img").count() == 0 and page.title() != "pwned"
+    # the Chinese text has its English beside it
+    row = widget.locator("tr", has_text="已收货")
+    assert "received" in row.inner_text().lower()
+    page.screenshot(path="/tmp/browser-wording-before.png", full_page=True)
+    picker = widget.locator("select").first
+    picker.select_option(label="已收货 [yunexpress] · 1 scan")
+    words = widget.locator("input[type=text]").first
+    page.wait_for_function("(el) => el.value === '已收货'", arg=words.element_handle())
+    widget.locator("select").nth(1).select_option("accepted")
+    widget.get_by_role("button", name="Teach the reader").click()
+    page.wait_for_function(
+        "() => document.body.innerText.includes('Taught (for yunexpress)')", timeout=30_000
+    )
+    assert "3 of 5 scans" in widget.inner_text()
+    assert widget.locator("tr", has_text="已收货").count() == 1  # only in the team's table now
+    page.screenshot(path="/tmp/browser-wording-after.png", full_page=True)
+    taught = team.read_text(encoding="utf-8")
+    assert "已收货,substr,accepted,100,yunexpress" in taught and "Li Wei" in taught
+    assert errors == [], errors
+    context.close()

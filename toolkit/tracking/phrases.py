@@ -94,9 +94,11 @@ from __future__ import annotations
 import csv
 import html
 import io
+import os
 import re
 import re._constants as _sre
 import re._parser as _sre_parse
+import time
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -107,6 +109,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from toolkit import paths
 from toolkit.errors import FileFormatError, InputError, SchemaError
 from toolkit.model import CARRIERS, DOMESTIC_CARRIERS, MILESTONES, Milestone, china_leg_pattern
 
@@ -873,10 +876,16 @@ class Reading:
         out = [f"{self.text!r} -> {self.milestone}"]
         if self.event is not None:
             e = self.event
-            out.append(
-                f"  event word: «{e.pattern}» -> {e.milestone} ({e.table} line {e.row}, "
-                f"priority {e.priority}{', generic' if e.generic else ''})"
-            )
+            if e.table == TEAM_TABLE:
+                out.append(
+                    f"  event word: «{e.pattern}» -> {e.milestone} (the team's wording, "
+                    f"{TEAM_TABLE} line {e.row}: taught, no precedence row applies)"
+                )
+            else:
+                out.append(
+                    f"  event word: «{e.pattern}» -> {e.milestone} ({e.table} line {e.row}, "
+                    f"priority {e.priority}{', generic' if e.generic else ''})"
+                )
         else:
             out.append("  event word: none found")
         for phrase, rule in self.set_aside:
@@ -1044,7 +1053,12 @@ class PhraseMatcher:
             phrase, test, anchored = rules[i]
             if phrase.milestone in rejected or not test(core if anchored else normalized):
                 continue
-            rule = next((r for r in self.precedence if r.applies(phrase.milestone, found)), None)
+            # the team's own words are read as taught: no precedence row changes them
+            rule = (
+                None
+                if phrase.table == TEAM_TABLE
+                else next((r for r in self.precedence if r.applies(phrase.milestone, found)), None)
+            )
             if rule is not None and rule.then == NEXT:
                 rejected.add(phrase.milestone)
                 set_aside.append((phrase, rule))
@@ -1141,10 +1155,123 @@ class PhraseMatcher:
         return labels[pair_codes]
 
 
+# ------------------------------------------------------------------------ team wording
+
+# A team's own wording: rows an analyst taught (``toolkit.tracking.wording.teach``) for texts
+# the shipped tables do not read, in the phrase tables' columns plus who taught them and
+# when. They rank above every shipped row (whose highest priority is 99) and no precedence
+# row changes them. The benchmarks measure the shipped tables alone.
+TEAM_TABLE = "team_wording.csv"
+TEAM_WORDING_ENV = "TOOLKIT_TEAM_WORDING"
+TEAM_PRIORITY = 100
+TEAM_COLUMNS: tuple[str, ...] = (*PHRASE_COLUMNS, "analyst", "taught_at")
+_RECHECK_SECONDS = 2.0  # how often a running reader looks whether the team file changed
+
+
+def team_wording_path() -> Path | None:
+    """Where the team's wording is kept: ``$TOOLKIT_TEAM_WORDING`` (set but empty: nowhere,
+    the shipped tables alone), else ``var/team_wording.csv`` in a checkout, else the user's
+    data folder."""
+    chosen = os.environ.get(TEAM_WORDING_ENV)
+    if chosen is not None:
+        chosen = chosen.strip()
+        return Path(chosen).expanduser() if chosen else None
+    if paths.in_checkout():
+        return paths.ROOT / "var" / TEAM_TABLE
+    return paths.user_data_dir() / TEAM_TABLE
+
+
+def load_team_wording(path: str | Path | None = None) -> tuple[Phrase, ...]:
+    """The team's taught rows (``team_wording_path()`` unless ``path`` is given); none when
+    the file does not exist or holds only its header."""
+    path = Path(path) if path is not None else team_wording_path()
+    if path is None or not path.is_file():
+        return ()
+    text, _ = _read_table(path, TEAM_TABLE, "team wording table")
+    if not any(line.strip() for line in text.splitlines()[1:]):
+        return ()
+    phrases: list[Phrase] = []
+    seen: dict[tuple[str, str | None], Phrase] = {}
+    for values, _where, line in _table_rows(path, TEAM_TABLE, PHRASE_COLUMNS, "team wording"):
+        where = f"{path}, line {line}"
+        phrase = _parse_row(values, where, line, TEAM_TABLE)
+        key = (normalize_text(phrase.pattern), phrase.carrier)
+        earlier = seen.get(key)
+        if earlier is not None and earlier.milestone != phrase.milestone:
+            raise SchemaError(
+                f"the words {phrase.pattern!r} are also on line {earlier.row} with milestone "
+                f"{earlier.milestone!r}, here with {phrase.milestone!r}",
+                where,
+                "Keep one of the two rows",
+                columns=["pattern", "milestone"],
+                rows=[earlier.row, line],
+            )
+        seen[key] = phrase
+        phrases.append(phrase)
+    return tuple(phrases)
+
+
 @cache
+def shipped_tables() -> tuple[tuple[Phrase, ...], tuple[Part, ...], tuple[Precedence, ...]]:
+    """The shipped phrase, parts and precedence tables (read once)."""
+    return load_phrases(), load_parts(), load_precedence()
+
+
+@cache
+def shipped_matcher() -> PhraseMatcher:
+    """The matcher over the shipped tables alone (built once)."""
+    return PhraseMatcher(*shipped_tables())
+
+
+def _file_stamp(path: Path | None) -> tuple[str, int, int] | None:
+    try:
+        st = path.stat() if path is not None else None
+    except OSError:
+        return None
+    return None if st is None else (str(path), st.st_mtime_ns, st.st_size)
+
+
+class _Default:
+    """The reader over the shipped tables and the team's wording, rebuilt when the team
+    file changes (looked at every few seconds, so another notebook's teaching shows)."""
+
+    def __init__(self) -> None:
+        self.matcher: PhraseMatcher | None = None
+        self.stamp: object = None
+        self.checked = 0.0
+
+    def get(self) -> PhraseMatcher:
+        now = time.monotonic()
+        if self.matcher is not None and now - self.checked < _RECHECK_SECONDS:
+            return self.matcher
+        path = team_wording_path()
+        stamp = (path, _file_stamp(path))
+        if self.matcher is None or stamp != self.stamp:
+            taught = load_team_wording(path) if path is not None else ()
+            if taught:
+                phrases, parts, precedence = shipped_tables()
+                self.matcher = PhraseMatcher((*phrases, *taught), parts, precedence)
+            else:
+                self.matcher = shipped_matcher()
+            self.stamp = stamp
+        self.checked = now
+        return self.matcher
+
+    def install(self, matcher: PhraseMatcher) -> None:
+        """Use ``matcher`` from now on (after the team file was written)."""
+        path = team_wording_path()
+        self.matcher, self.stamp, self.checked = matcher, (path, _file_stamp(path)), 0.0
+
+    def clear(self) -> None:
+        self.matcher, self.stamp, self.checked = None, None, 0.0
+
+
+_DEFAULT = _Default()
+
+
 def default_matcher() -> PhraseMatcher:
-    """The matcher over the shipped tables (loaded once)."""
-    return PhraseMatcher(load_phrases(), load_parts(), load_precedence())
+    """The matcher over the shipped tables and the team's wording (see TEAM_TABLE)."""
+    return _DEFAULT.get()
 
 
 def classify(description: object, carrier: str | None = None) -> str:

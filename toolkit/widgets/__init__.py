@@ -2,11 +2,12 @@
 
 ``ParcelInvestigator`` looks into one parcel (track, timeline, diagnosis, actions,
 buyer message, findings); ``GroupTriage`` filters a group of parcels and acts on a
-selection of them. Every error a callback meets is shown inside the widget.
+selection of them; ``WordingTeacher`` lists the scan texts the reader does not know and
+teaches it what they mean. Every error a callback meets is shown inside the widget.
 
 The package: ``base`` (callback guard, findings store, export links, figure slot),
 ``html`` (escaped HTML pieces), ``form`` (the finding form), ``investigator`` and
-``triage`` (one widget each).
+``triage``, ``wording`` (one widget each).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from toolkit.widgets.html import (
 )
 from toolkit.widgets.investigator import SUGGESTION_BUTTONS, ParcelInvestigator
 from toolkit.widgets.triage import RECIPIENT_DATA_SUFFIX, GroupTriage
+from toolkit.widgets.wording import WordingTeacher
 
 __all__ = [
     "CURRENCIES",
@@ -54,6 +56,7 @@ __all__ = [
     "FindingForm",
     "GroupTriage",
     "ParcelInvestigator",
+    "WordingTeacher",
     "buyer_message_html",
     "download_link_html",
     "error_note",

@@ -1,0 +1,238 @@
+"""The team's own wording: unread texts listed, taught, read at once, forgotten, kept apart."""
+
+from __future__ import annotations
+
+import csv
+
+import pandas as pd
+import pytest
+
+from toolkit.errors import InputError, SchemaError
+from toolkit.tracking import phrases as ph
+from toolkit.tracking import wording
+from toolkit.tracking.phrases import classify, classify_many, explain
+
+# Texts carriers wrote (the real-scan corpus holds them) that the shipped tables leave unread.
+DHL_TEXT = "Forward destination (DD's expected)"
+AUSPOST_TEXT = "Contact sender"
+YUN_TEXT = "已收货"
+
+
+@pytest.fixture
+def team(tmp_path, monkeypatch):
+    """A fresh team table for the test; every reader forgets it afterwards."""
+    path = tmp_path / "var" / "team_wording.csv"
+    monkeypatch.setenv(ph.TEAM_WORDING_ENV, str(path))
+    ph._DEFAULT.clear()
+    yield path
+    ph._DEFAULT.clear()
+
+
+def events_frame() -> pd.DataFrame:
+    rows = [
+        ("P1", "dhl", DHL_TEXT),
+        ("P2", "dhl", DHL_TEXT),
+        ("P2", "dhl", DHL_TEXT),
+        ("P3", "auspost", AUSPOST_TEXT),
+        ("P4", "yunexpress", YUN_TEXT),
+        ("P4", "yunexpress", "已签收"),
+        ("P5", "ups", "Delivered"),
+        ("P5", "ups", "  "),
+    ]
+    return pd.DataFrame(rows, columns=["parcel_id", "carrier", "description"]).assign(raw_status="")
+
+
+def test_unread_lists_the_unknown_texts_most_scans_first(team):
+    table = wording.unread(events_frame())
+    assert list(table.columns) == list(wording.UNREAD_COLUMNS)
+    assert table["description"].tolist() == [DHL_TEXT, AUSPOST_TEXT, YUN_TEXT]
+    first = table.iloc[0]
+    assert (first.carrier, first.scans, first.parcels, first.example_parcel) == ("dhl", 3, 2, "P1")
+    assert wording.unread(events_frame(), limit=1)["description"].tolist() == [DHL_TEXT]
+    assert wording.unread(pd.DataFrame()).empty
+
+
+def test_teaching_a_text_makes_every_reader_read_it_at_once(team):
+    assert classify(DHL_TEXT, "dhl") == "unknown"
+    reading = wording.teach(DHL_TEXT, "in_transit", carrier="dhl", analyst="Li Wei")
+    assert reading.milestone == "in_transit"
+    assert classify(DHL_TEXT, "dhl") == "in_transit"
+    assert classify_many(pd.Series([DHL_TEXT, AUSPOST_TEXT]), ["dhl", "auspost"]).tolist() == [
+        "in_transit",
+        "unknown",
+    ]
+    # taught for DHL only: the same words from another carrier stay unread
+    assert classify(DHL_TEXT, "ups") == "unknown"
+    shown = str(explain(DHL_TEXT, "dhl"))
+    assert "team's wording" in shown and "team_wording.csv line 2" in shown
+    rows = list(csv.DictReader(team.open(encoding="utf-8")))
+    assert len(rows) == 1
+    row = rows[0]
+    assert (row["pattern"], row["milestone"], row["carrier"], row["analyst"]) == (
+        DHL_TEXT,
+        "in_transit",
+        "dhl",
+        "Li Wei",
+    )
+    assert row["priority"] == str(ph.TEAM_PRIORITY) and row["taught_at"].startswith("20")
+    assert [t for t in wording.unread(events_frame())["description"]] == [AUSPOST_TEXT, YUN_TEXT]
+
+
+def test_a_domestic_carriers_taught_transit_reads_as_domestic_transit(team):
+    reading = wording.teach("快件已到达夜班仓", "in_transit", carrier="sf")
+    assert reading.milestone == "domestic_in_transit"
+
+
+def test_shorter_words_read_every_text_that_holds_them(team):
+    assert classify("Contact sender for details", "auspost") == "unknown"
+    wording.teach(AUSPOST_TEXT, "exception", words="contact SENDER")
+    assert classify("Contact sender for details", "auspost") == "exception"
+    assert classify("Please contact sender", None) == "exception"
+
+
+def test_taught_words_outrank_the_shipped_tables_and_precedence(team):
+    text = "Delivered to neighbour"
+    assert classify(text, "ups") == "delivered"
+    wording.teach(text, "available_for_pickup", carrier="ups")
+    assert classify(text, "ups") == "available_for_pickup"
+    assert classify(text, "usps") == "delivered"  # the team said it of UPS only
+
+
+def test_teaching_the_same_words_again_replaces_the_row(team):
+    wording.teach(YUN_TEXT, "in_transit", carrier="yunexpress")
+    wording.teach(YUN_TEXT, "accepted", carrier="yunexpress", analyst="second look")
+    table = wording.team_wording()
+    assert len(table) == 1 and table.iloc[0]["milestone"] == "accepted"
+    assert classify(YUN_TEXT, "yunexpress") == "accepted"
+
+
+def test_forget_removes_a_taught_row(team):
+    wording.teach(YUN_TEXT, "accepted", carrier="yunexpress")
+    assert wording.forget(YUN_TEXT, "yunexpress") is True
+    assert classify(YUN_TEXT, "yunexpress") == "unknown"
+    assert wording.forget(YUN_TEXT, "yunexpress") is False
+    assert wording.team_wording().empty
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"milestone": "arrived"}, "milestone 'arrived' is not one of"),
+        ({"words": "sorted at hub"}, "do not occur in the text"),
+        ({"carrier": "acme"}, "carrier 'acme' is not a carrier code"),
+        ({"words": " 7! "}, "hold fewer than two letters"),
+        ({"text": "   "}, "the text to teach is empty"),
+    ],
+)
+def test_teach_says_what_is_wrong_and_writes_nothing(team, kwargs, message):
+    args = {"text": DHL_TEXT, "milestone": "in_transit", **kwargs}
+    text, milestone = args.pop("text"), args.pop("milestone")
+    with pytest.raises(InputError, match=message):
+        wording.teach(text, milestone, **args)
+    assert not team.exists()
+
+
+def test_a_hand_edited_team_table_that_does_not_read_is_named_with_its_line(team):
+    team.parent.mkdir(parents=True)
+    team.write_text(
+        ",".join(ph.TEAM_COLUMNS) + "\n"
+        "Crew sweep,substr,in_transit,100,,,Crew sweep 7,,\n"
+        "Night crew,substr,arrived,100,,,Night crew,,\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(SchemaError, match=r"team_wording\.csv, line 3: milestone 'arrived'"):
+        classify("Night crew", None)
+
+
+def test_an_empty_setting_means_the_shipped_tables_alone(tmp_path, monkeypatch):
+    monkeypatch.setenv(ph.TEAM_WORDING_ENV, "")
+    ph._DEFAULT.clear()
+    try:
+        assert ph.team_wording_path() is None
+        assert classify(DHL_TEXT, "dhl") == "unknown"
+        with pytest.raises(InputError, match="TOOLKIT_TEAM_WORDING is set but empty"):
+            wording.teach(DHL_TEXT, "in_transit")
+    finally:
+        ph._DEFAULT.clear()
+
+
+def test_another_process_teaching_shows_after_the_recheck(team, monkeypatch):
+    assert classify(AUSPOST_TEXT, "auspost") == "unknown"
+    # another notebook writes the table: this process's reader has not rebuilt itself
+    wording.teach(AUSPOST_TEXT, "exception", carrier="auspost", path=team)
+    monkeypatch.setattr(ph, "_RECHECK_SECONDS", 0.0)
+    assert classify(AUSPOST_TEXT, "auspost") == "exception"
+
+
+def test_reread_reads_the_texts_again_with_the_team_rows(team):
+    events = events_frame().assign(milestone="unknown")
+    wording.teach(DHL_TEXT, "in_transit", carrier="dhl")
+    again = wording.reread(events)
+    assert again.index.equals(events.index)
+    assert again.tolist()[:4] == ["in_transit"] * 3 + ["unknown"]
+    assert again.tolist()[5:7] == ["delivered", "delivered"]
+
+
+# ------------------------------------------------------------------ the widget
+
+EVIL = '<img src=x onerror="alert(1)">Crew sweep'
+
+
+def test_widget_lists_unread_texts_escaped_with_their_english(team):
+    from toolkit.widgets import WordingTeacher
+
+    events = pd.concat(
+        [events_frame(), pd.DataFrame([("P9", "usps", EVIL, "")], columns=events_frame().columns)]
+    )
+    teacher = WordingTeacher(events, analyst="Li Wei")
+    parts = teacher.parts
+    assert "4 of 9 scans" not in parts.summary.value  # blank texts are no scans to teach
+    assert "6 of 9 scans" in parts.summary.value and "4 texts" in parts.summary.value
+    assert "<img" not in parts.table.value and "&lt;img src=x" in parts.table.value
+    assert "in English" in parts.table.value and "received" in parts.table.value.lower()
+    assert parts.text.options[0][0].startswith(DHL_TEXT + " [dhl] · 3 scans")
+    # the first text is picked: its words, carrier choice and reading are filled in
+    assert parts.words.value == DHL_TEXT
+    assert parts.only_carrier.value is True and parts.only_carrier.description == "only for dhl"
+    assert "event word: none found" in parts.reading.value
+    assert parts.taught.value == "<i>The team has taught no wording yet.</i>"
+
+
+def test_widget_teaches_the_picked_text_and_lists_the_rest(team):
+    from toolkit.widgets import WordingTeacher
+
+    teacher = WordingTeacher(events_frame(), analyst="Li Wei")
+    parts = teacher.parts
+    parts.text.value = 2  # 已收货 from YunExpress
+    assert parts.words.value == YUN_TEXT
+    parts.milestone.value = "accepted"
+    parts.teach_button.click()
+    assert (
+        "Taught (for yunexpress): texts containing “已收货” read accepted. 1 unread text now read"
+        in parts.message.value
+    )
+    assert teacher.unread["description"].tolist() == [DHL_TEXT, AUSPOST_TEXT]
+    assert classify(YUN_TEXT, "yunexpress") == "accepted"
+    assert "Li Wei" in parts.taught.value and "(1 row," in parts.taught.value
+
+
+def test_widget_shows_a_bad_teaching_in_its_message_line(team):
+    from toolkit.widgets import WordingTeacher
+
+    teacher = WordingTeacher(events_frame())
+    parts = teacher.parts
+    parts.words.value = "sorted at hub"
+    parts.teach_button.click()
+    assert "do not occur in the text" in parts.message.value
+    assert not team.exists()
+    assert len(teacher.unread) == 3
+
+
+def test_widget_with_nothing_unread_says_so(team):
+    from toolkit.widgets import WordingTeacher
+
+    teacher = WordingTeacher(events_frame().iloc[5:7])
+    assert "Every one of the 2 scans is read" in teacher.parts.summary.value
+    assert teacher.parts.text.options == ()
+    teacher.parts.teach_button.click()
+    assert "Pick a scan text first" in teacher.parts.message.value

@@ -1,0 +1,208 @@
+"""``WordingTeacher``: the scan texts the reader leaves unread, and teaching it what they mean."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+import ipywidgets as w
+import pandas as pd
+
+from toolkit.model import CARRIERS, MILESTONES
+from toolkit.tracking import wording
+from toolkit.tracking.gloss import with_english
+from toolkit.tracking.phrases import explain, normalize_text, team_wording_path
+from toolkit.widgets.base import _guarded
+from toolkit.widgets.html import message_html
+from toolkit.widgets.parts import HasParts
+
+_SHOWN = 20  # texts listed in the table; the picker holds up to ``limit``
+
+
+def _label(row: Any) -> str:
+    """A picker entry: the text (cut), its carrier and how many scans carry it."""
+    text = row.description if len(row.description) <= 90 else row.description[:89] + "…"
+    carrier = f" [{row.carrier}]" if row.carrier else ""
+    return f"{text}{carrier} · {row.scans} scan{'s' if row.scans != 1 else ''}"
+
+
+class WordingTeacher(HasParts):
+    """Lists the scan texts of ``events`` the reader leaves ``unknown`` (most scans first) and
+    teaches it what one means: the words that carry the meaning, the milestone, for one
+    carrier or all. Taught rows go to the team's wording table
+    (``toolkit.tracking.wording``) and are used by every reader at once."""
+
+    def __init__(self, events: pd.DataFrame | None = None, *, analyst: str = "", limit: int = 200):
+        self.limit = int(limit)
+        self.events = events
+        self._unread = pd.DataFrame(columns=list(wording.UNREAD_COLUMNS))
+        full = w.Layout(width="95%")
+        style = {"description_width": "110px"}
+        self._w_summary = w.HTML()
+        self._w_table = w.HTML()
+        self._w_text = w.Dropdown(description="Scan text", options=[], layout=full, style=style)
+        self._w_reading = w.HTML()
+        self._w_words = w.Text(
+            description="Words",
+            layout=full,
+            style=style,
+            placeholder="the part of the text that says what happened",
+        )
+        self._w_milestone = w.Dropdown(
+            options=[m for m in MILESTONES if m != "unknown"],
+            value="in_transit",
+            description="Means",
+            style=style,
+        )
+        self._w_only_carrier = w.Checkbox(
+            description="only for this carrier", value=True, indent=False
+        )
+        self._w_analyst = w.Text(value=analyst, description="Analyst", style=style)
+        self._b_teach = w.Button(description="Teach the reader", button_style="primary")
+        self._b_teach.on_click(self._on_teach)
+        self._w_message = w.HTML()
+        self._w_taught = w.HTML()
+        self._w_text.observe(self._on_pick, names="value")
+        self.layout = w.VBox(
+            [
+                self._w_summary,
+                self._w_table,
+                self._w_text,
+                self._w_reading,
+                self._w_words,
+                w.HBox([self._w_milestone, self._w_only_carrier]),
+                w.HBox([self._w_analyst, self._b_teach]),
+                self._w_message,
+                self._w_taught,
+            ]
+        )
+        self.load(events)
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        display(self.layout)
+
+    def _say(self, text: str, kind: str = "error") -> None:
+        self._w_message.value = message_html(text, kind) if text else ""
+
+    @property
+    def unread(self) -> pd.DataFrame:
+        """The unread texts listed: description, carrier, scans, parcels, example parcel."""
+        return self._unread.copy()
+
+    @_guarded
+    def load(self, events: pd.DataFrame | None) -> None:
+        """Read ``events`` (an events table) and list the texts left unread."""
+        self.events = events
+        self.refresh()
+
+    def refresh(self) -> None:
+        events = self.events
+        self._unread = wording.unread(events, limit=self.limit)
+        total = 0 if events is None else len(events)
+        unread = self._unread
+        if total == 0:
+            self._w_summary.value = "<i>No scans loaded.</i>"
+        elif unread.empty:
+            self._w_summary.value = (
+                f"<b>Every one of the {total:,} scans is read.</b> Nothing to teach here."
+            )
+        else:
+            scans = int(unread["scans"].sum())
+            self._w_summary.value = (
+                f"<b>{scans:,} of {total:,} scans</b> ({scans / total:.1%}) carry one of "
+                f"<b>{len(unread):,} texts</b> the reader does not know; they read "
+                "<code>unknown</code> and count for no milestone. Pick one, say what it means."
+            )
+        self._w_table.value = self._table_html(unread.head(_SHOWN))
+        options = [(_label(r), i) for i, r in enumerate(unread.itertuples(index=False))]
+        self._w_text.options = options
+        self._w_text.value = 0 if options else None
+        self._on_pick()
+        self._show_taught()
+
+    @staticmethod
+    def _table_html(table: pd.DataFrame) -> str:
+        if table.empty:
+            return ""
+        shown = with_english(
+            table, ["description", "carrier", "scans", "parcels", "example_parcel"]
+        )
+        return shown.rename(columns={"example_parcel": "e.g. parcel"}).to_html(
+            index=False, escape=True, na_rep="", justify="left"
+        )
+
+    def _picked(self) -> Any:
+        i = self._w_text.value
+        return None if i is None or self._unread.empty else self._unread.iloc[int(i)]
+
+    @_guarded
+    def _on_pick(self, _change=None) -> None:
+        row = self._picked()
+        if row is None:
+            self._w_reading.value = ""
+            self._w_words.value = ""
+            self._w_only_carrier.disabled = True
+            return
+        self._w_words.value = row.description
+        known = row.carrier in CARRIERS
+        self._w_only_carrier.disabled = not known
+        self._w_only_carrier.value = known
+        self._w_only_carrier.description = (
+            f"only for {row.carrier}" if known else "for every carrier"
+        )
+        self._w_reading.value = explain(row.description, row.carrier or None)._repr_html_()
+        self._say("")
+
+    def _on_teach(self, _button=None) -> None:
+        self.teach()
+
+    @_guarded
+    def teach(self) -> None:
+        """Teach the picked text's words as the chosen milestone (the Teach button)."""
+        row = self._picked()
+        if row is None:
+            self._say("Pick a scan text first.", "warning")
+            return
+        carrier = row.carrier if (self._w_only_carrier.value and row.carrier in CARRIERS) else None
+        words = self._w_words.value
+        milestone = self._w_milestone.value
+        reading = wording.teach(
+            row.description,
+            milestone,
+            words=words,
+            carrier=carrier,
+            analyst=self._w_analyst.value,
+        )
+        before = len(self._unread)
+        self.refresh()
+        cleared = before - len(self._unread)
+        who = f"for {carrier}" if carrier else "for every carrier"
+        self._say(
+            f"Taught ({who}): texts containing “{normalize_text(words)}” read "
+            f"{reading.milestone}. {cleared} unread text{'s' if cleared != 1 else ''} "
+            "now read. Re-run the diagnosis to use it.",
+            "ok",
+        )
+
+    def _show_taught(self) -> None:
+        where = team_wording_path()
+        if where is None:
+            self._w_taught.value = (
+                "<i>No team wording table: TOOLKIT_TEAM_WORDING is set but empty.</i>"
+            )
+            return
+        table = wording.team_wording(where)
+        if table.empty:
+            self._w_taught.value = "<i>The team has taught no wording yet.</i>"
+            return
+        shown = table[["pattern", "milestone", "carrier", "analyst", "taught_at"]].rename(
+            columns={"pattern": "words"}
+        )
+        self._w_taught.value = (
+            f"<details><summary>The team's wording ({len(table)} row{'s' if len(table) != 1 else ''}, "
+            f"{escape(str(where))})</summary>"
+            + shown.to_html(index=False, escape=True, na_rep="", justify="left")
+            + "</details>"
+        )
