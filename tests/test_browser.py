@@ -748,6 +748,7 @@ def test_wording_teacher_lists_escaped_texts_and_teaches_one(browser, lab, tmp_p
     page.wait_for_function(
         "() => document.body.innerText.includes('Taught (for yunexpress)')", timeout=30_000
     )
+    assert "1 scan of 1 parcel now read differently" in widget.inner_text()
     assert "3 of 5 scans" in widget.inner_text()
     assert widget.locator("tr", has_text="已收货").count() == 1  # only in the team's table now
     page.screenshot(path="/tmp/browser-wording-after.png", full_page=True)

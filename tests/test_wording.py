@@ -201,17 +201,20 @@ def test_widget_lists_unread_texts_escaped_with_their_english(team):
 def test_widget_teaches_the_picked_text_and_lists_the_rest(team):
     from toolkit.widgets import WordingTeacher
 
-    teacher = WordingTeacher(events_frame(), analyst="Li Wei")
+    teacher = WordingTeacher(events_frame().assign(milestone="unknown"), analyst="Li Wei")
     parts = teacher.parts
     parts.text.value = 2  # 已收货 from YunExpress
     assert parts.words.value == YUN_TEXT
     parts.milestone.value = "accepted"
     parts.teach_button.click()
     assert (
-        "Taught (for yunexpress): texts containing “已收货” read accepted. 1 unread text now read"
-        in parts.message.value
+        "Taught (for yunexpress): texts containing “已收货” read accepted. 1 scan of 1 parcel "
+        "now read differently. teacher.events holds the scans" in parts.message.value
     )
     assert teacher.unread["description"].tolist() == [DHL_TEXT, AUSPOST_TEXT]
+    # the scan taught is re-read in the widget's events; the others keep their milestones
+    assert teacher.events["milestone"].tolist()[3:5] == ["unknown", "accepted"]
+    assert teacher.events["milestone"].isna().sum() == 0
     assert classify(YUN_TEXT, "yunexpress") == "accepted"
     assert "Li Wei" in parts.taught.value and "(1 row," in parts.taught.value
 
@@ -236,3 +239,29 @@ def test_widget_with_nothing_unread_says_so(team):
     assert teacher.parts.text.options == ()
     teacher.parts.teach_button.click()
     assert "Pick a scan text first" in teacher.parts.message.value
+
+
+def test_widget_beside_a_triage_diagnoses_its_group_again(team):
+    from toolkit.widgets import GroupTriage, WordingTeacher
+    from toolkit.world import demo
+
+    parcels, events = demo.load_demo()
+    triage = GroupTriage(parcels, events, now=pd.Timestamp(parcels["as_of"].iloc[0]))
+    first = triage.diagnoses
+    teacher = WordingTeacher(triage=triage, analyst="Li Wei")
+    parts = teacher.parts
+    labels = [label for label, _ in parts.text.options]
+    pick = next(i for i, label in enumerate(labels) if label.startswith(DHL_TEXT))
+    parts.text.value = pick
+    scans = int(((events["description"] == DHL_TEXT) & (events["carrier"] == "dhl")).sum())
+    parcel_count = events.loc[events["description"] == DHL_TEXT, "parcel_id"].nunique()
+    parts.milestone.value = "in_transit"
+    parts.teach_button.click()
+    message = parts.message.value
+    assert f"{scans} scans of {parcel_count} parcels now read differently" in message, message
+    assert "The triage above is diagnosed again" in message
+    assert triage.diagnoses is not first
+    taught = triage.events[triage.events["description"] == DHL_TEXT]
+    assert set(taught["milestone"]) == {"in_transit"}
+    assert teacher.events is triage.events
+    assert DHL_TEXT not in teacher.unread["description"].tolist()

@@ -32,9 +32,19 @@ class WordingTeacher(HasParts):
     carrier or all. Taught rows go to the team's wording table
     (``toolkit.tracking.wording``) and are used by every reader at once."""
 
-    def __init__(self, events: pd.DataFrame | None = None, *, analyst: str = "", limit: int = 200):
+    def __init__(
+        self,
+        events: pd.DataFrame | None = None,
+        *,
+        triage: Any = None,
+        analyst: str = "",
+        limit: int = 200,
+    ):
+        """``events``: the scans to look through (a GroupTriage's own when ``triage`` is given;
+        after each teaching the triage diagnoses its group again with the new readings)."""
         self.limit = int(limit)
-        self.events = events
+        self.triage = triage
+        self._events = events
         self._unread = pd.DataFrame(columns=list(wording.UNREAD_COLUMNS))
         full = w.Layout(width="95%")
         style = {"description_width": "110px"}
@@ -60,6 +70,10 @@ class WordingTeacher(HasParts):
         self._w_analyst = w.Text(value=analyst, description="Analyst", style=style)
         self._b_teach = w.Button(description="Teach the reader", button_style="primary")
         self._b_teach.on_click(self._on_teach)
+        self._b_look_again = w.Button(
+            description="Look again", tooltip="List the unread texts of the scans loaded now"
+        )
+        self._b_look_again.on_click(self._on_look_again)
         self._w_message = w.HTML()
         self._w_taught = w.HTML()
         self._w_text.observe(self._on_pick, names="value")
@@ -71,12 +85,23 @@ class WordingTeacher(HasParts):
                 self._w_reading,
                 self._w_words,
                 w.HBox([self._w_milestone, self._w_only_carrier]),
-                w.HBox([self._w_analyst, self._b_teach]),
+                w.HBox([self._w_analyst, self._b_teach, self._b_look_again]),
                 self._w_message,
                 self._w_taught,
             ]
         )
         self.load(events)
+
+    @property
+    def events(self) -> pd.DataFrame | None:
+        """The scans looked through: the triage's current ones when it was given one."""
+        if self._events is None and self.triage is not None:
+            return getattr(self.triage, "events", None)
+        return self._events
+
+    @events.setter
+    def events(self, events: pd.DataFrame | None) -> None:
+        self._events = events if self.triage is None else None
 
     def _ipython_display_(self) -> None:
         from IPython.display import display
@@ -93,9 +118,18 @@ class WordingTeacher(HasParts):
 
     @_guarded
     def load(self, events: pd.DataFrame | None) -> None:
-        """Read ``events`` (an events table) and list the texts left unread."""
+        """Read ``events`` (an events table; None: the triage's) and list the unread texts."""
         self.events = events
         self.refresh()
+
+    def _on_look_again(self, _button=None) -> None:
+        self.look_again()
+
+    @_guarded
+    def look_again(self) -> None:
+        """List the unread texts again (after the triage loaded other scans)."""
+        self.refresh()
+        self._say("")
 
     def refresh(self) -> None:
         events = self.events
@@ -168,6 +202,7 @@ class WordingTeacher(HasParts):
         carrier = row.carrier if (self._w_only_carrier.value and row.carrier in CARRIERS) else None
         words = self._w_words.value
         milestone = self._w_milestone.value
+        before = wording.reread(self.events).to_numpy(dtype=object)
         reading = wording.teach(
             row.description,
             milestone,
@@ -175,16 +210,47 @@ class WordingTeacher(HasParts):
             carrier=carrier,
             analyst=self._w_analyst.value,
         )
-        before = len(self._unread)
+        changed = self._apply(before)
         self.refresh()
-        cleared = before - len(self._unread)
         who = f"for {carrier}" if carrier else "for every carrier"
+        scans = int(changed.sum())
+        parcels = (
+            self.events["parcel_id"][changed].nunique()
+            if scans and "parcel_id" in self.events.columns
+            else 0
+        )
+        then = (
+            "The triage above is diagnosed again with them."
+            if self.triage is not None and scans
+            else "teacher.events holds the scans with their new readings: diagnose them again."
+            if scans
+            else ""
+        )
         self._say(
             f"Taught ({who}): texts containing “{normalize_text(words)}” read "
-            f"{reading.milestone}. {cleared} unread text{'s' if cleared != 1 else ''} "
-            "now read. Re-run the diagnosis to use it.",
+            f"{reading.milestone}. {scans:,} scan{'s' if scans != 1 else ''} of {parcels:,} "
+            f"parcel{'s' if parcels != 1 else ''} now read differently. {then}".strip(),
             "ok",
         )
+
+    def _apply(self, before: Any) -> Any:
+        """Give the scans whose reading the teaching changed their new milestone (the others
+        keep theirs, e.g. milestones a file gave); diagnose the triage's group again."""
+        after = wording.reread(self.events).to_numpy(dtype=object)
+        changed = before != after
+        if changed.any():
+            events = self.events.copy()
+            if "milestone" in events.columns:
+                milestone = events["milestone"].to_numpy(dtype=object).copy()
+                milestone[changed] = after[changed]
+            else:
+                milestone = after
+            events["milestone"] = pd.Series(milestone, index=events.index, dtype="string")
+            if self.triage is not None:
+                self.triage.load(self.triage.parcels, events, self.triage.now)
+            else:
+                self.events = events
+        return changed
 
     def _show_taught(self) -> None:
         where = team_wording_path()
