@@ -224,6 +224,9 @@ def test_widget_shows_a_bad_teaching_in_its_message_line(team):
 
     teacher = WordingTeacher(events_frame())
     parts = teacher.parts
+    parts.teach_button.click()
+    assert "Choose what the words mean" in parts.message.value
+    parts.milestone.value = "in_transit"
     parts.words.value = "sorted at hub"
     parts.teach_button.click()
     assert "do not occur in the text" in parts.message.value
@@ -265,3 +268,44 @@ def test_widget_beside_a_triage_diagnoses_its_group_again(team):
     assert set(taught["milestone"]) == {"in_transit"}
     assert teacher.events is triage.events
     assert DHL_TEXT not in teacher.unread["description"].tolist()
+
+
+# ------------------------------------------------------------------ suggestions
+
+
+def test_known_texts_most_like_a_text_come_with_their_labels():
+    from toolkit.tracking.similar import similar
+
+    near = similar("Zending is bij de buren bezorgd")  # PostNL's words in another order
+    assert near[0].milestone == "delivered" and near[0].carrier == "postnl"
+    assert near[0].score > 0.9 and near[0].source
+    assert [s.score for s in near] == sorted((s.score for s in near), reverse=True)
+    assert similar("Parcel scooped by the night crew")[0].score < 0.5
+
+
+def test_similarity_ignores_digits_case_and_counts_the_teams_examples():
+    from toolkit.tracking.similar import KnownTexts, Similar, similar
+
+    known = KnownTexts(["Sorted at hub 12", "Left the country"], ["in_transit", "departed_origin"])
+    assert known.query("SORTED AT HUB 99", 1)[0].score == 1.0
+    assert known.query("sorted", 2)[0].milestone == "in_transit"
+    taught = [Similar("Zustellcode QX7", "out_for_delivery", "dhl", "the team's wording", 0.0)]
+    top = similar("Zustellcode QX8", 3, taught)[0]
+    assert (top.milestone, top.source, top.score) == ("out_for_delivery", "the team's wording", 1.0)
+
+
+def test_widget_suggests_the_label_of_the_most_similar_known_text(team):
+    from toolkit.widgets import WordingTeacher
+
+    events = pd.DataFrame(
+        [("P1", "dhl", "Forward destination (DD's expected) <b>!</b>", "")],
+        columns=["parcel_id", "carrier", "description", "raw_status"],
+    )
+    teacher = WordingTeacher(events)
+    shown = teacher.parts.similar.value
+    assert "Known carrier texts most like it" in shown
+    assert "<td>Forward destination (DD&#x27;s expected)</td>" in shown
+    assert "<b>!</b>" not in teacher.parts.reading.value + shown
+    assert "<b>handed_over</b>" in shown  # DHL's own text's label in the corpus
+    assert teacher.parts.milestone.value == ""  # shown, never chosen for the analyst
+    assert not team.exists()

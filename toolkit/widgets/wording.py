@@ -12,11 +12,29 @@ from toolkit.model import CARRIERS, MILESTONES
 from toolkit.tracking import wording
 from toolkit.tracking.gloss import with_english
 from toolkit.tracking.phrases import explain, normalize_text, team_wording_path
+from toolkit.tracking.similar import Similar, similar
 from toolkit.widgets.base import _guarded
 from toolkit.widgets.html import message_html
 from toolkit.widgets.parts import HasParts
 
 _SHOWN = 20  # texts listed in the table; the picker holds up to ``limit``
+
+
+def _similar_html(near: list[Similar]) -> str:
+    """The known texts most like the picked one, escaped, with their labels."""
+    if not near:
+        return ""
+    rows = "".join(
+        f"<tr><td>{s.score:.2f}</td><td><b>{escape(s.milestone)}</b></td>"
+        f"<td>{escape(s.carrier)}</td><td>{escape(s.text)}</td></tr>"
+        for s in near
+    )
+    return (
+        "<div>Known carrier texts most like it (a suggestion, not a reading):</div>"
+        '<table style="text-align:left"><tr><th>similarity</th><th>means</th><th>carrier</th>'
+        '<th style="text-align:left">text</th></tr>'
+        f"{rows}</table>"
+    )
 
 
 def _label(row: Any) -> str:
@@ -52,6 +70,7 @@ class WordingTeacher(HasParts):
         self._w_table = w.HTML()
         self._w_text = w.Dropdown(description="Scan text", options=[], layout=full, style=style)
         self._w_reading = w.HTML()
+        self._w_similar = w.HTML()
         self._w_words = w.Text(
             description="Words",
             layout=full,
@@ -59,8 +78,8 @@ class WordingTeacher(HasParts):
             placeholder="the part of the text that says what happened",
         )
         self._w_milestone = w.Dropdown(
-            options=[m for m in MILESTONES if m != "unknown"],
-            value="in_transit",
+            options=[("— choose —", ""), *((m, m) for m in MILESTONES if m != "unknown")],
+            value="",
             description="Means",
             style=style,
         )
@@ -83,6 +102,7 @@ class WordingTeacher(HasParts):
                 self._w_table,
                 self._w_text,
                 self._w_reading,
+                self._w_similar,
                 self._w_words,
                 w.HBox([self._w_milestone, self._w_only_carrier]),
                 w.HBox([self._w_analyst, self._b_teach, self._b_look_again]),
@@ -187,7 +207,23 @@ class WordingTeacher(HasParts):
             f"only for {row.carrier}" if known else "for every carrier"
         )
         self._w_reading.value = explain(row.description, row.carrier or None)._repr_html_()
+        # shown beside the choice, never chosen for the analyst: for the texts the tables
+        # leave unread the nearest known text's label is right less than half the time
+        self._w_similar.value = _similar_html(similar(row.description, 3, self._taught_examples()))
+        self._w_milestone.value = ""
         self._say("")
+
+    @staticmethod
+    def _taught_examples() -> list[Similar]:
+        where = team_wording_path()
+        if where is None:
+            return []
+        table = wording.team_wording(where)
+        return [
+            Similar(r.example, r.milestone, r.carrier, "the team's wording", 0.0)
+            for r in table.itertuples(index=False)
+            if r.example
+        ]
 
     def _on_teach(self, _button=None) -> None:
         self.teach()
@@ -202,6 +238,9 @@ class WordingTeacher(HasParts):
         carrier = row.carrier if (self._w_only_carrier.value and row.carrier in CARRIERS) else None
         words = self._w_words.value
         milestone = self._w_milestone.value
+        if not milestone:
+            self._say("Choose what the words mean (the Means menu), then teach.", "warning")
+            return
         before = wording.reread(self.events).to_numpy(dtype=object)
         reading = wording.teach(
             row.description,
