@@ -122,6 +122,10 @@ def test_forget_removes_a_taught_row(team):
         ({"carrier": "acme"}, "carrier 'acme' is not a carrier code"),
         ({"words": " 7! "}, "hold fewer than two letters"),
         ({"text": "   "}, "the text to teach is empty"),
+        (
+            {"text": "快递员张三(13812345678)正在派件"},
+            "hold the number 13812345678.*keep the words around it",
+        ),
     ],
 )
 def test_teach_says_what_is_wrong_and_writes_nothing(team, kwargs, message):
@@ -309,3 +313,12 @@ def test_widget_suggests_the_label_of_the_most_similar_known_text(team):
     assert "<b>handed_over</b>" in shown  # DHL's own text's label in the corpus
     assert teacher.parts.milestone.value == ""  # shown, never chosen for the analyst
     assert not team.exists()
+
+
+def test_the_example_kept_in_the_team_table_is_masked(team):
+    text = "快递员张三(13812345678)正在派送，请保持电话畅通"
+    wording.teach(text, "out_for_delivery", words="正在派送", carrier="zto")
+    kept = team.read_text(encoding="utf-8")
+    assert "13812345678" not in kept
+    assert "138****5678" in kept
+    assert classify(text, "zto") == "out_for_delivery"

@@ -28,12 +28,14 @@ import pandas as pd
 
 from toolkit.errors import InputError
 from toolkit.model import CARRIERS, DOMESTIC_CARRIERS, MILESTONES, Milestone
+from toolkit.privacy import mask_text
 from toolkit.tracking import phrases as ph
 
 __all__ = ["UNREAD_COLUMNS", "forget", "reread", "teach", "team_wording", "unread"]
 
 UNREAD_COLUMNS: tuple[str, ...] = ("description", "carrier", "scans", "parcels", "example_parcel")
 _LETTER = re.compile(r"[^\W\d_]")  # a letter of any script
+_LONG_NUMBER = re.compile(r"\d{7,}")
 _MAX_WORDS = 300  # characters: a taught row is a carrier's phrase, not a page
 
 
@@ -151,6 +153,14 @@ def teach(
             "Copy the words from the text itself (case, spacing and full-width signs do not "
             "matter)",
         )
+    number = _LONG_NUMBER.search(needle)
+    if number:
+        raise InputError(
+            f"the words to teach hold the number {number.group(0)}",
+            None,
+            "A phone, tracking or hub number matches this one scan only (and a phone is "
+            "personal data): keep the words around it",
+        )
     code = _carrier(carrier)
     table = _path(path)
     rows = [
@@ -166,7 +176,7 @@ def teach(
             "priority": str(ph.TEAM_PRIORITY),
             "carrier": code or "",
             "lang": "",
-            "example": text.strip(),
+            "example": mask_text(text.strip()),  # the table is shared: phones masked
             "analyst": analyst.strip(),
             "taught_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         }
