@@ -322,3 +322,13 @@ def test_the_example_kept_in_the_team_table_is_masked(team):
     assert "13812345678" not in kept
     assert "138****5678" in kept
     assert classify(text, "zto") == "out_for_delivery"
+
+
+def test_the_english_of_a_taught_text_follows_the_teaching(team):
+    from toolkit.tracking.gloss import gloss
+
+    text = "Zásilka byla předána sousedovi XYZ"
+    before = gloss(text, "ceskaposta")
+    wording.teach(text, "delivered", words="předána sousedovi")
+    after = gloss(text, "ceskaposta")
+    assert after != before and "delivered" in after.lower()

@@ -497,14 +497,30 @@ def _gloss_cached(text: str, carrier: str | None) -> Gloss:
         return _gloss_han(text)
     if _KANA.search(text) or _HANGUL.search(text) or _CYRILLIC.search(text):
         return _gloss_reading(text, carrier)
-    from toolkit.tracking.phrases import explain
+    from toolkit.tracking.phrases import TEAM_TABLE, explain
 
     reading = explain(text, carrier)
     lang = reading.event.lang if reading.event is not None else ""
     if lang and lang != "en":
         return _gloss_reading(text, carrier)
     foreign = bool(re.search(r"[^\x00-\x7f’‘“”–—…·°€£™®©]", text))
+    if foreign and reading.event is not None and reading.event.table == TEAM_TABLE:
+        return _gloss_reading(text, carrier)  # the team taught it; its language is not known
     return Gloss(text, text, not foreign, (), "as is")
+
+
+def _forget_glosses() -> None:
+    _gloss_cached.cache_clear()
+
+
+def _follow_the_reader() -> None:
+    """Empty the cache when the reader changes: glosses of non-Chinese texts are readings."""
+    from toolkit.tracking.phrases import on_reader_change
+
+    on_reader_change(_forget_glosses)
+
+
+_follow_the_reader()
 
 
 def gloss_parts(text: object, carrier: str | None = None) -> Gloss:

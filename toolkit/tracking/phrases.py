@@ -1231,6 +1231,21 @@ def _file_stamp(path: Path | None) -> tuple[str, int, int] | None:
     return None if st is None else (str(path), st.st_mtime_ns, st.st_size)
 
 
+# Called whenever the default reader changes (a teaching, another process's teaching
+# seen): caches of what texts read as (the gloss's) register here to be emptied.
+_ON_CHANGE: list[Callable[[], object]] = []
+
+
+def on_reader_change(callback: Callable[[], object]) -> None:
+    """Call ``callback`` whenever the default reader changes (see TEAM_TABLE)."""
+    _ON_CHANGE.append(callback)
+
+
+def _changed() -> None:
+    for callback in _ON_CHANGE:
+        callback()
+
+
 class _Default:
     """The reader over the shipped tables and the team's wording, rebuilt when the team
     file changes (looked at every few seconds, so another notebook's teaching shows)."""
@@ -1247,6 +1262,7 @@ class _Default:
         path = team_wording_path()
         stamp = (path, _file_stamp(path))
         if self.matcher is None or stamp != self.stamp:
+            before = self.matcher
             taught = load_team_wording(path) if path is not None else ()
             if taught:
                 phrases, parts, precedence = shipped_tables()
@@ -1254,6 +1270,8 @@ class _Default:
             else:
                 self.matcher = shipped_matcher()
             self.stamp = stamp
+            if before is not None:
+                _changed()
         self.checked = now
         return self.matcher
 
@@ -1261,9 +1279,11 @@ class _Default:
         """Use ``matcher`` from now on (after the team file was written)."""
         path = team_wording_path()
         self.matcher, self.stamp, self.checked = matcher, (path, _file_stamp(path)), 0.0
+        _changed()
 
     def clear(self) -> None:
         self.matcher, self.stamp, self.checked = None, None, 0.0
+        _changed()
 
 
 _DEFAULT = _Default()
