@@ -218,26 +218,37 @@ def carrier_key(carrier: object) -> str | None:
 
 def _compile(pattern: str, kind: str, where: str | None) -> Callable[[str], re.Match | bool]:
     """The match test for one rule (a truthy result on a hit), or a SchemaError naming the row."""
-    if kind == "substr":
-        needle = normalize_text(pattern)
-        if not needle:
-            raise SchemaError(
-                "the pattern is blank after normalisation",
-                where,
-                "Give the phrase some visible text",
-                columns=["pattern"],
-            )
-        return lambda text: needle in text
-    pattern = fold_chinese(pattern)  # matched against folded texts
     try:
-        compiled = re.compile(pattern, re.IGNORECASE)
+        return _test_for(pattern, kind)
+    except _BlankPattern:
+        raise SchemaError(
+            "the pattern is blank after normalisation",
+            where,
+            "Give the phrase some visible text",
+            columns=["pattern"],
+        ) from None
     except re.error as exc:
         raise SchemaError(
-            f"the regex {pattern!r} does not compile ({exc})",
+            f"the regex {fold_chinese(pattern)!r} does not compile ({exc})",
             where,
             "Fix the regular expression, or use kind 'substr' for plain text",
             columns=["pattern"],
         ) from None
+
+
+class _BlankPattern(ValueError):
+    pass
+
+
+@cache  # the same rules are compiled again whenever a team's taught rows join the reader
+def _test_for(pattern: str, kind: str) -> Callable[[str], re.Match | bool]:
+    if kind == "substr":
+        needle = normalize_text(pattern)
+        if not needle:
+            raise _BlankPattern(pattern)
+        return lambda text: needle in text
+    pattern = fold_chinese(pattern)  # matched against folded texts
+    compiled = re.compile(pattern, re.IGNORECASE)
     needles = _required_literals(pattern)
     if not needles:
         return compiled.search
@@ -310,6 +321,7 @@ _DIGIT_OPS = (_sre.LITERAL, _sre.NOT_LITERAL)
 _BACKREFS = (_sre.GROUPREF, _sre.GROUPREF_EXISTS)
 
 
+@cache
 def _names_digits(pattern: str, kind: str) -> bool:
     """True when a rule could tell one ASCII digit from another: a digit written in it (as a
     letter, in a class or a range) or a back-reference. ``\\d``, ``\\w`` and ``.`` do not."""
