@@ -332,3 +332,14 @@ def test_the_english_of_a_taught_text_follows_the_teaching(team):
     wording.teach(text, "delivered", words="předána sousedovi")
     after = gloss(text, "ceskaposta")
     assert after != before and "delivered" in after.lower()
+
+
+def test_a_carriers_own_taught_row_wins_and_teaching_says_so(team):
+    wording.teach(DHL_TEXT, "handed_over", carrier="dhl")
+    with pytest.raises(InputError, match=r"still reads 'handed_over'.*matches this text first"):
+        wording.teach(DHL_TEXT, "in_transit", words="forward destination", source_carrier="dhl")
+    assert len(wording.team_wording()) == 1
+    assert classify(DHL_TEXT, "dhl") == "handed_over"
+    # taught for every carrier without naming where the text came from: it reads so elsewhere
+    wording.teach(DHL_TEXT, "in_transit", words="forward destination")
+    assert (classify(DHL_TEXT, "ups"), classify(DHL_TEXT, "dhl")) == ("in_transit", "handed_over")

@@ -117,12 +117,14 @@ def teach(
     carrier: str | None = None,
     analyst: str = "",
     path: str | Path | None = None,
+    source_carrier: str | None = None,
 ) -> ph.Reading:
     """Teach the reader that ``text`` (from ``carrier``, or any carrier) means ``milestone``.
 
     ``words`` (default: the whole text) are the part of the text that carries the meaning;
     texts containing them read the same from now on. Teaching the same words (and carrier)
-    again replaces the earlier row. Returns how the text now reads.
+    again replaces the earlier row. The text must then read as taught from the carrier it
+    came from (``source_carrier``, default ``carrier``). Returns how the text now reads.
     """
     if not isinstance(text, str) or not ph.normalize_text(text):
         raise InputError("the text to teach is empty", None, "Pick a scan text first")
@@ -162,6 +164,7 @@ def teach(
             "personal data): keep the words around it",
         )
     code = _carrier(carrier)
+    seen_from = _carrier(source_carrier) if source_carrier is not None else code
     table = _path(path)
     rows = [
         r
@@ -187,15 +190,17 @@ def teach(
     )
     shipped, parts, precedence = ph.shipped_tables()
     matcher = ph.PhraseMatcher((*shipped, *taught), parts, precedence)
-    reading = matcher.read(text, code)
-    if not _same(reading.milestone, milestone, code):
-        # a longer taught row of the team's outranks these words for this text
+    reading = matcher.read(text, seen_from)
+    if not _same(reading.milestone, milestone, seen_from):
+        # another of the team's rows outranks these words for this text (one for this
+        # carrier, or a longer one)
         decided = reading.event
         raise InputError(
             f"after teaching, the text still reads {reading.milestone!r}",
             f"{decided.table} line {decided.row}" if decided is not None else None,
-            "A longer taught phrase in the team's table matches this text: teach the whole "
-            "text, or forget that phrase first",
+            "Another taught phrase of the team's matches this text first (one taught for its "
+            "carrier, or a longer one): teach the same words for this carrier, or forget "
+            "that phrase first",
         )
     _write(table, rows)
     if path is None:

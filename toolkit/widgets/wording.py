@@ -248,6 +248,7 @@ class WordingTeacher(HasParts):
             words=words,
             carrier=carrier,
             analyst=self._w_analyst.value,
+            source_carrier=row.carrier if row.carrier in CARRIERS else None,
         )
         changed = self._apply(before)
         self.refresh()
