@@ -756,3 +756,35 @@ def test_wording_teacher_lists_escaped_texts_and_teaches_one(browser, lab, tmp_p
     assert "已收货,substr,accepted,100,yunexpress" in taught and "Li Wei" in taught
     assert errors == [], errors
     context.close()
+
+
+def test_investigator_offers_to_teach_its_parcels_unread_scan(browser, lab, tmp_path):
+    """A parcel with a scan the reader does not know: the investigator names it under the
+    scans, and opening the panel shows the teacher on that scan."""
+    parcels, events = demo.load_demo()
+    pid = events.loc[events["description"] == "已收货", "parcel_id"].iloc[0]
+    number = parcels.loc[parcels["parcel_id"] == pid, "international_number"].iloc[0]
+    source = (
+        "import os\nimport pandas as pd\n"
+        f"os.environ['TOOLKIT_TEAM_WORDING'] = {str(tmp_path / 'team_wording.csv')!r}\n"
+        "from toolkit.widgets import ParcelInvestigator\nfrom toolkit.world import demo\n"
+        "parcels, events = demo.load_demo()\n"
+        "inv = ParcelInvestigator(parcels, events, now=pd.Timestamp(parcels['as_of'].iloc[0]))\n"
+        f"inv.investigate({number!r})\ninv"
+    )
+    one_cell_notebook(tmp_path / "notebooks" / "teach01.ipynb", source)
+    url, token = lab
+    context, page, errors = open_notebook(browser, url, token, "teach01.ipynb", tmp_path)
+    title = page.get_by_text("1 scan text the reader does not know: teach it")
+    title.wait_for(timeout=120_000)
+    title.scroll_into_view_if_needed()
+    title.click()
+    button = page.get_by_role("button", name="Teach the reader")
+    button.wait_for(timeout=30_000)
+    assert button.is_visible()
+    panel = page.locator(".jp-OutputArea-output").last
+    assert "Goods received" in panel.inner_text()  # the Chinese scan's English, in the panel
+    button.scroll_into_view_if_needed()
+    page.screenshot(path="/tmp/browser-investigator-teach.png")
+    assert errors == [], errors
+    context.close()

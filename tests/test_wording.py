@@ -343,3 +343,42 @@ def test_a_carriers_own_taught_row_wins_and_teaching_says_so(team):
     # taught for every carrier without naming where the text came from: it reads so elsewhere
     wording.teach(DHL_TEXT, "in_transit", words="forward destination")
     assert (classify(DHL_TEXT, "ups"), classify(DHL_TEXT, "dhl")) == ("in_transit", "handed_over")
+
+
+def test_the_investigator_offers_to_teach_a_scan_it_does_not_know(team, store_url):
+    from toolkit.findings.store import FindingsStore
+    from toolkit.widgets import ParcelInvestigator
+    from toolkit.world import demo
+
+    parcels, events = demo.load_demo()
+    now = pd.Timestamp(parcels["as_of"].iloc[0])
+    pid = events.loc[events["description"] == YUN_TEXT, "parcel_id"].iloc[0]
+    number = parcels.loc[parcels["parcel_id"] == pid, "international_number"].iloc[0]
+    inv = ParcelInvestigator(parcels, events, now=now, store=FindingsStore(store_url))
+    inv.parts.number.value = number
+    inv.parts.investigate_button.click()
+    assert inv.diagnosis is not None
+    assert inv.parts.unread.layout.display == ""
+    assert inv.parts.unread.get_title(0) == "1 scan text the reader does not know: teach it"
+    teacher = inv.teacher
+    assert teacher.parts.words.value == YUN_TEXT
+    teacher.parts.milestone.value = "accepted"
+    teacher.parts.teach_button.click()
+    assert "The diagnosis is made again with them" in teacher.parts.message.value
+    row = inv.events[inv.events["description"] == YUN_TEXT]
+    assert set(row["milestone"]) == {"accepted"}
+    assert "已收货" in inv.parts.events.value
+    assert inv.parts.unread.layout.display == "none"  # nothing left to teach on this parcel
+    # the panel follows the parcel shown: one with an unread text, then one without
+    unread_ids = set(events.loc[wording.reread(events).eq("unknown").to_numpy(), "parcel_id"])
+    for has_unread in (True, False):
+        ids = parcels["parcel_id"].isin(unread_ids)
+        other = parcels.loc[ids if has_unread else ~ids, "international_number"].iloc[0]
+        inv.parts.number.value = other
+        inv.parts.investigate_button.click()
+        assert inv.parts.unread.layout.display == ("" if has_unread else "none")
+
+
+@pytest.fixture
+def store_url(tmp_path):
+    return f"sqlite:///{tmp_path / 'findings.sqlite'}"

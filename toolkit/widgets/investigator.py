@@ -43,6 +43,7 @@ from toolkit.widgets.html import (
     message_html,
     parse_html,
 )
+from toolkit.widgets.wording import WordingTeacher
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +103,12 @@ class ParcelInvestigator(WidgetBase):
         self._timeline = FigureSlot()
         self._shown_number: str | None = None
         self._w_events = w.HTML()
+        # the parcel's scans the reader does not know, taught in place (closed until asked)
+        self.teacher = WordingTeacher(
+            on_taught=self._retaught, analyst=self.form.parts.analyst.value
+        )
+        self._w_unread = w.Accordion(children=[self.teacher.layout], selected_index=None)
+        self._w_unread.layout.display = "none"
         self._b_save = w.Button(description="Save finding", icon="save", disabled=True)
         self._w_findings = w.HTML()
         self._b_export = w.Button(
@@ -136,6 +143,7 @@ class ParcelInvestigator(WidgetBase):
                 self._w_buyer,
                 self._timeline.box,
                 self._w_events,
+                self._w_unread,
                 w.HTML("<h4>Record a finding</h4>"),
                 self.form.layout,
                 self._save_row(self._b_export),
@@ -312,6 +320,7 @@ class ParcelInvestigator(WidgetBase):
         self._w_actions.children = ()
         self._w_buyer.value = ""
         self._w_events.value = ""
+        self._w_unread.layout.display = "none"
         self._w_findings.value = ""
         self._w_export.value = ""
         self._w_download.outputs = ()
@@ -384,6 +393,7 @@ class ParcelInvestigator(WidgetBase):
         )
         self._w_buyer.value = buyer_message_html(d, self._w_lang.value)
         self._w_events.value = events_html(events)
+        self._show_unread(events)
         shipped = (self.parcel or {}).get("shipped_at")
         fig = timeline_figure(events, now=now, eta=d.eta, shipped_at=shipped)
         self._timeline.show(fig if len(events) else None)
@@ -392,6 +402,24 @@ class ParcelInvestigator(WidgetBase):
         self._b_export.disabled = False
         self._w_result.layout.display = ""
         self._refresh_findings()
+
+    def _show_unread(self, events: pd.DataFrame) -> None:
+        """Offer to teach the reader the parcel's scan texts it does not know."""
+        self.teacher.load(events)
+        count = len(self.teacher.unread)
+        self._w_unread.set_title(
+            0, f"{count} scan text{'s' if count != 1 else ''} the reader does not know: teach it"
+        )
+        self._w_unread.layout.display = "" if count else "none"
+
+    def _retaught(self, events: pd.DataFrame) -> None:
+        """After a teaching: the parcel's scans re-read, its diagnosis made again."""
+        now = self.now if self.now is not None else pd.Timestamp.now(tz="UTC")
+        model = self.basis[3] if self.basis is not None else None
+        d = diagnose(events, now=now, parcel=self.parcel, eta_model=model)
+        d = d.with_incident(self._incident_of(d.parcel_id, now))
+        self.events, self.diagnosis = events, d
+        self._show(d, events, now)
 
     def actions_taken(self) -> list[str]:
         """The ticked items of the actions checklist."""

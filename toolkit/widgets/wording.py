@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from html import escape
 from typing import Any
 
@@ -55,13 +56,17 @@ class WordingTeacher(HasParts):
         events: pd.DataFrame | None = None,
         *,
         triage: Any = None,
+        on_taught: Callable[[pd.DataFrame], object] | None = None,
         analyst: str = "",
         limit: int = 200,
     ):
         """``events``: the scans to look through (a GroupTriage's own when ``triage`` is given;
-        after each teaching the triage diagnoses its group again with the new readings)."""
+        after each teaching the triage diagnoses its group again with the new readings).
+        ``on_taught(events)`` is called with the scans re-read after a teaching that changed
+        any (the investigator diagnoses its parcel again)."""
         self.limit = int(limit)
         self.triage = triage
+        self.on_taught = on_taught
         self._events = events
         self._unread = pd.DataFrame(columns=list(wording.UNREAD_COLUMNS))
         full = w.Layout(width="95%")
@@ -259,13 +264,14 @@ class WordingTeacher(HasParts):
             if scans and "parcel_id" in self.events.columns
             else 0
         )
-        then = (
-            "The triage above is diagnosed again with them."
-            if self.triage is not None and scans
-            else "teacher.events holds the scans with their new readings: diagnose them again."
-            if scans
-            else ""
-        )
+        if not scans:
+            then = ""
+        elif self.triage is not None:
+            then = "The triage above is diagnosed again with them."
+        elif self.on_taught is not None:
+            then = "The diagnosis is made again with them."
+        else:
+            then = "teacher.events holds the scans with their new readings: diagnose them again."
         self._say(
             f"Taught ({who}): texts containing “{normalize_text(words)}” read "
             f"{reading.milestone}. {scans:,} scan{'s' if scans != 1 else ''} of {parcels:,} "
@@ -290,6 +296,8 @@ class WordingTeacher(HasParts):
                 self.triage.load(self.triage.parcels, events, self.triage.now)
             else:
                 self.events = events
+                if self.on_taught is not None:
+                    self.on_taught(events)
         return changed
 
     def _show_taught(self) -> None:
