@@ -382,3 +382,16 @@ def test_the_investigator_offers_to_teach_a_scan_it_does_not_know(team, store_ur
 @pytest.fixture
 def store_url(tmp_path):
     return f"sqlite:///{tmp_path / 'findings.sqlite'}"
+
+
+def test_a_hand_edited_team_table_with_the_same_words_twice_names_both_lines(team):
+    team.parent.mkdir(parents=True)
+    team.write_text(
+        ",".join(ph.TEAM_COLUMNS) + "\n"
+        "Crew sweep,substr,in_transit,100,,,Crew sweep 7,,\n"
+        "CREW  sweep,substr,delivered,100,,,Crew sweep,,\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(SchemaError, match=r"line 3: pattern 'CREW  sweep' is also on line 2") as e:
+        classify("Crew sweep", None)
+    assert e.value.rows == [2, 3]

@@ -638,20 +638,27 @@ def load_phrases(path: str | Path | None = None) -> tuple[Phrase, ...]:
         for values, where, line in _table_rows(source, name, PHRASE_COLUMNS, "phrase table"):
             phrase = _parse_row(values, where, line, name)
             key = (phrase.kind, normalize_text(phrase.pattern), phrase.carrier)
-            earlier = seen.get(key)
-            if earlier is not None and earlier.milestone != phrase.milestone:
-                place = "line" if earlier.table == name else f"{earlier.table}, line"
-                raise SchemaError(
-                    f"pattern {phrase.pattern!r} is also on {place} {earlier.row} with milestone "
-                    f"{earlier.milestone!r}, here with {phrase.milestone!r}",
-                    where,
-                    "Keep one of the two rows",
-                    columns=["pattern", "milestone"],
-                    rows=[earlier.row, line],
-                )
-            seen[key] = phrase
-            phrases.append(phrase)
+            _keep_unique(phrase, key, seen, phrases, where)
     return tuple(phrases)
+
+
+def _keep_unique(
+    phrase: Phrase, key: tuple, seen: dict[tuple, Phrase], phrases: list[Phrase], where: str
+) -> None:
+    """Add a phrase, unless a row with the same ``key`` gave its words another milestone."""
+    earlier = seen.get(key)
+    if earlier is not None and earlier.milestone != phrase.milestone:
+        place = "line" if earlier.table == phrase.table else f"{earlier.table}, line"
+        raise SchemaError(
+            f"pattern {phrase.pattern!r} is also on {place} {earlier.row} with milestone "
+            f"{earlier.milestone!r}, here with {phrase.milestone!r}",
+            where,
+            "Keep one of the two rows",
+            columns=["pattern", "milestone"],
+            rows=[earlier.row, phrase.row],
+        )
+    seen[key] = phrase
+    phrases.append(phrase)
 
 
 # ------------------------------------------------------------------------ meaning parts
@@ -1203,23 +1210,11 @@ def load_team_wording(path: str | Path | None = None) -> tuple[Phrase, ...]:
     if not any(line.strip() for line in text.splitlines()[1:]):
         return ()
     phrases: list[Phrase] = []
-    seen: dict[tuple[str, str | None], Phrase] = {}
+    seen: dict[tuple, Phrase] = {}
     for values, _where, line in _table_rows(path, TEAM_TABLE, PHRASE_COLUMNS, "team wording"):
         where = f"{path}, line {line}"
         phrase = _parse_row(values, where, line, TEAM_TABLE)
-        key = (normalize_text(phrase.pattern), phrase.carrier)
-        earlier = seen.get(key)
-        if earlier is not None and earlier.milestone != phrase.milestone:
-            raise SchemaError(
-                f"the words {phrase.pattern!r} are also on line {earlier.row} with milestone "
-                f"{earlier.milestone!r}, here with {phrase.milestone!r}",
-                where,
-                "Keep one of the two rows",
-                columns=["pattern", "milestone"],
-                rows=[earlier.row, line],
-            )
-        seen[key] = phrase
-        phrases.append(phrase)
+        _keep_unique(phrase, (normalize_text(phrase.pattern), phrase.carrier), seen, phrases, where)
     return tuple(phrases)
 
 
