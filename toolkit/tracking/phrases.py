@@ -468,10 +468,15 @@ def _read_table(path: str | Path | None, default: str, what: str) -> tuple[str, 
 
 
 def _table_rows(
-    path: str | Path | None, default: str, columns: Sequence[str], what: str
+    path: str | Path | None,
+    default: str,
+    columns: Sequence[str],
+    what: str,
+    read: tuple[str, str] | None = None,
 ) -> Iterator[tuple[dict[str, str], str, int]]:
-    """Each non-blank row of a CSV table as (stripped fields, where, first line number)."""
-    text, name = _read_table(path, default, what)
+    """Each non-blank row of a CSV table as (stripped fields, where, first line number);
+    ``read`` is the table's (text, name) when the caller has read it already."""
+    text, name = read if read is not None else _read_table(path, default, what)
     reader = csv.reader(io.StringIO(text, newline=""))
     header = [h.strip() for h in next(reader, [])]
     missing = [c for c in columns if c not in header]
@@ -1206,12 +1211,13 @@ def load_team_wording(path: str | Path | None = None) -> tuple[Phrase, ...]:
     path = Path(path) if path is not None else team_wording_path()
     if path is None or not path.is_file():
         return ()
-    text, _ = _read_table(path, TEAM_TABLE, "team wording table")
-    if not any(line.strip() for line in text.splitlines()[1:]):
+    read = _read_table(path, TEAM_TABLE, "team wording table")
+    if not any(line.strip() for line in read[0].splitlines()[1:]):
         return ()
     phrases: list[Phrase] = []
     seen: dict[tuple, Phrase] = {}
-    for values, _where, line in _table_rows(path, TEAM_TABLE, PHRASE_COLUMNS, "team wording"):
+    rows = _table_rows(path, TEAM_TABLE, PHRASE_COLUMNS, "team wording table", read)
+    for values, _where, line in rows:
         where = f"{path}, line {line}"
         phrase = _parse_row(values, where, line, TEAM_TABLE)
         _keep_unique(phrase, (normalize_text(phrase.pattern), phrase.carrier), seen, phrases, where)
