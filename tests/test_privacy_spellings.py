@@ -232,6 +232,12 @@ PLAIN_RECIPIENTS = [
     ("Li Wang", "+86 138 0000 2222", "12 High Street, Leeds"),
     ("吴熙", None, None),  # reads Wu Xi, as the city of Wuxi does
     ("John Smith", None, None),
+    # surname and a given name's initial that glued spell English words: T+He "the",
+    # Ma+Y "may", He+R "her", A+Li "Ali"
+    ("何婷子", None, None),
+    ("马云", None, None),
+    ("何蓉", None, None),
+    ("李安", None, None),
 ]
 
 
@@ -253,6 +259,16 @@ def test_a_name_that_spells_a_place_in_pinyin_is_masked_only_as_two_words():
     mask = recipient_masker("王静", None, None)  # Wang Jing, as Wangjing in Beijing
     assert mask("收件人 Wang Jing / JING WANG / 王静") == "收件人 W* J* / J* W* / 王*"
     assert mask("Arrived at Wangjing delivery station") == "Arrived at Wangjing delivery station"
+
+
+def test_initials_are_masked_apart_from_the_surname_never_glued_into_a_word():
+    mask = recipient_masker("何婷子", None, None)  # He Tingzi
+    assert mask("Signed: T. He / He T.Z. / TZ HE") == "Signed: T* H* / H* T* Z*. / T* H*"
+    text = "The shipment has cleared customs in the country of origin. Left with the neighbour"
+    assert mask(text) == text
+    assert recipient_masker("马云", None, None)("Delivered May 3 to Ma Y.") == (
+        "Delivered May 3 to M* Y*."
+    )
 
 
 def test_a_division_the_gloss_names_is_a_place_not_a_recipient():

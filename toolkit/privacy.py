@@ -618,8 +618,10 @@ def _pinyin_groups(surname: list[set[str]], given: list[set[str]]) -> list[_Grou
             for g in givens
             for a, w in ((s, s + g), (g, g + s))
         ]
-        items += [(s + i, 0, None, False, 0) for i in initials]
-        items += [(i + s, 0, None, False, 0) for i in initials]
+        # initials only apart from the surname (He T., T. He): glued, they spell words of
+        # carriers' English (t+he "the", he+r "her", ma+y "may", a+li "Ali")
+        items += [(s + i, 0, None, False, len(s)) for i in initials]
+        items += [(i + s, 0, None, False, len(i)) for i in initials]
         items += [(t + s, len(t), None, False, 0) for t in _TITLES_EN]
         groups.append((s, tuple(items)))
     return groups
