@@ -239,6 +239,20 @@ def test_all_carrier_report_leads_from_its_contents_to_each_carrier(browser, all
     assert len(outcomes["y"]) == MAX_LANES and not any("other" in y for y in outcomes["y"])
     # every heatmap column has its lane's name under it
     assert len(heatmap["x"]) == heatmap["lanes"] <= MAX_LANES
+
+    # the scan texts nobody can read: a section of their own, each carrier named, and asked
+    page.click("nav.report-contents a[href='#unread-texts']")
+    page.wait_for_timeout(300)
+    top = page.evaluate("() => document.getElementById('unread-texts').getBoundingClientRect().top")
+    assert 0 <= top < 100, top
+    page.screenshot(path="/tmp/partner-all-unread.png")
+    rows = page.evaluate(
+        """() => [...document.getElementById('unread-texts').nextElementSibling
+                   .nextElementSibling.querySelectorAll('tbody tr')]
+                   .map(tr => [...tr.cells].map(c => c.textContent))"""
+    )
+    assert rows and ["YunExpress", "已收货"] == rows[0][:2], rows
+    assert page.get_by_text('What does the scan text "已收货" mean').count() == 1  # a request
     assert outside == [] and errors == []
     page.close()
 

@@ -382,7 +382,7 @@ def test_partner_report_leaks_no_spelling():
     events = pd.concat([events, scans], ignore_index=True)
     r = build_report(parcels, events, parcel_ids=["PSPELL1"], now=now)
     shown = [r.evidence_html("PSPELL1"), r.timeline("PSPELL1").to_json(), r.summary_html()]
-    shown += [r.questions_html(), r.stuck_html(), r.findings_html()]
+    shown += [r.questions_html(), r.stuck_html(), r.findings_html(), r.unread_html()]
     shown += r.events["description"].tolist() + r.events["location"].tolist()
     shown += r.evidence_text.tolist()
     text = "\n".join(shown)

@@ -65,6 +65,7 @@ def report_text(r) -> str:
         r.summary_html(),
         r.stuck_html(),
         r.timelines_intro_html(),
+        r.unread_html(),
         r.questions_html(),
         r.findings_html(),
     ]
@@ -361,6 +362,88 @@ def test_requests_download_as_a_spreadsheet_with_numbers_and_an_answer_column(sf
     assert not sheet["Facts"].str.contains(r"(?<![0-9A-Z])1[3-9]\d{9}(?!\d)").any()
 
 
+UNREAD_ASK = "What does the scan text"
+
+
+def test_a_carrier_is_asked_what_the_scan_texts_nobody_can_read_mean(demo_set, sf_report):
+    parcels, events, now = demo_set
+    r = build_report(parcels, events, carrier="dhl", now=now)
+    section = r.unread_html()
+    assert 'id="unread-texts"' in section and 'href="#unread-texts"' in r.contents_html()
+    table = html_table(section[section.index("<table") :])
+    assert list(table.columns) == [
+        "Scan text",
+        "Scans",
+        "Parcels",
+        "For example",
+        "Last seen (UTC)",
+    ]
+    scans = table["Scans"].astype(int)
+    assert scans.is_monotonic_decreasing  # most scans first
+    # counted over DHL's scans of the parcels in the report, as written
+    text = "Forward destination (DD's expected)"
+    own = events[events["parcel_id"].isin(r.parcels["parcel_id"]) & events["carrier"].eq("dhl")]
+    row = table[table["Scan text"] == text].iloc[0]
+    assert int(row["Scans"]) == int(own["description"].eq(text).sum()) > 10
+    example, number = row["For example"].split(" · ")
+    scan = own[own["parcel_id"].eq(example) & own["description"].eq(text)].iloc[0]
+    assert number == scan["tracking_number"]
+    assert row["Last seen (UTC)"] == (
+        f"{own.loc[own['description'].eq(text), 'time_utc'].max():%Y-%m-%d %H:%M}"
+    )
+    # only DHL's texts: another carrier's unread text is not DHL's to explain
+    assert "已收货" not in set(table["Scan text"])  # YunExpress writes it
+    # each text is a request, with the example parcel's numbers and an answer column
+    sheet = r.questions_table()
+    asked = sheet[sheet["Request"].str.startswith(UNREAD_ASK)]
+    assert len(asked) == len(table)
+    first = asked[asked["Request"].str.contains(text, regex=False)].iloc[0]
+    assert first["Parcel"] == example and first["International number"] == number
+    assert f"seen on {int(row['Scans'])} scans of {int(row['Parcels'])} parcels" in first["Facts"]
+    assert first["Answer"] == ""
+    assert UNREAD_ASK in r.questions_html()
+    # a carrier whose texts all read is asked nothing of the kind, and shown no such section
+    assert sf_report.unread_html() == "" and "unread-texts" not in sf_report.contents_html()
+    assert not sf_report.questions["question"].str.startswith(UNREAD_ASK).any()
+
+
+def test_unread_texts_are_escaped_masked_and_the_rest_summed_up(demo_set, monkeypatch):
+    from toolkit.report import content
+
+    parcels, events, now = demo_set
+    pid = parcels.loc[parcels["international_carrier"].eq("dhl"), "parcel_id"].iloc[0]
+    scan = events[events["parcel_id"].eq(pid)].iloc[[0]]
+    odd = {EVIL_IMG + " Qqqq 13912345678": 60, "Wwww yyyy": 2}  # text: scans
+    extra = pd.concat(
+        [scan.assign(description=t, carrier="dhl") for t, n in odd.items() for _ in range(n)]
+    )
+    events = pd.concat([events, extra.astype(events.dtypes.to_dict())], ignore_index=True)
+    monkeypatch.setattr(content, "MAX_UNREAD", 2)
+    r = build_report(parcels, events, carrier="dhl", now=now)
+    page = r.unread_html() + r.questions_html() + r.questions_table().to_csv()
+    assert EVIL_IMG not in page and "13912345678" not in page
+    assert "&lt;img src=x onerror=" in r.unread_html() and "139****5678" in r.unread_html()
+    table = html_table(r.unread_html()[r.unread_html().index("<table") :])
+    texts, total = r.unread_total
+    assert len(table) == 2 and texts > 2
+    rest = total - table["Scans"].astype(int).sum()
+    assert (
+        f"The 2 texts seen on the most scans are listed; {texts - 2} more are seen on {rest} "
+        "scans." in r.unread_html()
+    )
+    assert r.questions["question"].str.startswith(UNREAD_ASK).sum() == 2
+
+
+def test_chinese_report_asks_what_a_scan_text_means_in_chinese(zh_report):
+    section = zh_report.unread_html()
+    assert "无法识别的扫描描述" in section and "扫描数" in section
+    table = html_table(section[section.index("<table") :])
+    assert table.columns[0] == "承运商" and "云途物流" in set(table["承运商"])
+    asked = zh_report.questions[zh_report.questions["question"].str.startswith("扫描描述")]
+    assert len(asked) == len(table)
+    assert "扫描描述“已收货”是什么意思？" in asked["question"].iloc[0]
+
+
 def test_stuck_table_lists_every_parcel_needing_action(sf_report):
     table = html_table(sf_report.stuck_html())
     stuck = sf_report.diagnoses[
@@ -389,12 +472,13 @@ def test_contents_link_to_every_section_and_one_entry_per_carrier(all_report):
     r = all_report
     contents = r.contents_html()
     sections = (r.summary_html, r.lanes_html, r.stuck_html, r.timelines_intro_html)
-    sections += (r.questions_html, r.findings_html)
+    sections += (r.unread_html, r.questions_html, r.findings_html)
     page = "\n".join([r.header_html(), contents, *(f() for f in sections)])
     links = re.findall(r'href="#([^"]+)"', contents)
     ids = re.findall(r'id="([^"]+)"', page)
     assert links and set(links) <= set(ids)
     assert {"summary", "lanes", "need-action", "questions", "findings"} <= set(links)
+    assert "unread-texts" in links  # the demo's carriers write texts the reader cannot read
     # one contents entry per carrier section, in the sections' order, with their counts
     sections = re.findall(r'<h3 id="(carrier-[^"]+)">([^<]+)</h3>', r.stuck_html())
     carrier_links = [x for x in links if x.startswith("carrier-")]
@@ -626,7 +710,9 @@ def test_chinese_report_asks_and_explains_in_chinese(zh_report, all_report):
     zh, en = zh_report, all_report
     english_word = r"\b[a-z]{3,}\b"  # tracking numbers and carrier names are not lower case
     assert len(zh.questions) == len(en.questions) > 100
-    assert not zh.questions["question"].str.contains(english_word).any()
+    # the carrier's own words quoted in a request (“…”) stay as written
+    asked = zh.questions["question"].str.replace(r"“[^”]*”", "", regex=True)
+    assert not asked.str.contains(english_word).any()
     assert not zh.questions["facts"].str.contains(english_word).any()
     assert zh.questions["to"].str.startswith(("国际承运商 ", "国内承运商 ")).all()
     assert zh.evidence_text.index.equals(en.evidence_text.index)

@@ -72,6 +72,9 @@ GROUP_FIGURES: tuple[str, ...] = ("gone_dark", "ageing", "dwell")
 MAX_LANES = 12  # lanes drawn in the lane figures (most parcels first); a sentence sums the rest
 
 
+MAX_UNREAD = 20  # scan texts the reader cannot read, asked about (most scans first)
+
+
 _ISO_MINUTE = re.compile(r"^\s*(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2})(?::\d{2}(?:\.\d+)?)?")
 
 
@@ -190,6 +193,9 @@ class PartnerReport:
     until: pd.Timestamp | None = None  # end of the shipping period (not included)
     # lane incidents (toolkit.incidents.detect) on this carrier's lanes, parcel ids left out
     incidents: pd.DataFrame | None = None
+    # the addressed carrier's scan texts the reader leaves unknown (wording.unread, masked)
+    unread: pd.DataFrame | None = None
+    unread_total: tuple[int, int] = (0, 0)  # texts and scans, listed or not
 
     def __repr__(self) -> str:
         return (
@@ -323,6 +329,8 @@ class PartnerReport:
             items.append(item("timelines"))
         if self.incidents is not None and len(self.incidents):
             items.insert(1, item("incidents"))
+        if self.unread is not None and len(self.unread):
+            items.append(item("unread"))
         items += [item("questions_all"), item("findings")]
         return (
             f'<nav class="report-contents"><h2>{e(self.t("contents"))}</h2>'
@@ -649,6 +657,49 @@ class PartnerReport:
             + table.to_html(index=False, escape=True, na_rep="", classes="report-table")
         )
 
+    def unread_html(self) -> str:
+        """The carrier's scan texts the reader cannot read, with how often and where they were
+        seen: a request to the partner to say what each means; nothing when there are none."""
+        if self.unread is None or self.unread.empty:
+            return ""
+        e = html.escape
+        rows = self.unread
+        table = pd.DataFrame(
+            {
+                self.t("scan_text"): rows["description"].to_numpy(),
+                self.t("scans"): rows["scans"].to_numpy(),
+                self.t("parcels"): rows["parcels"].to_numpy(),
+                self.t("example"): (
+                    rows["example_parcel"] + " · " + rows["example_number"]
+                ).str.strip(" ·"),
+                self.t("last_seen"): rows["last_seen"].map(minute_text).to_numpy(),
+            }
+        )
+        if self.carrier is None:
+            table.insert(
+                0,
+                self.t("carrier"),
+                rows["carrier"].map(lambda c: carrier_label(c, self.language) or c).to_numpy(),
+            )
+        who = self.t("the_carriers") if self.carrier is None and not self.single else self.who
+        what = self.t("this_parcel" if self.single else "these_parcels")
+        texts, scans = self.unread_total
+        more = ""
+        if texts > len(rows):
+            more = self.t(
+                "unread_more",
+                k=len(rows),
+                rest=texts - len(rows),
+                rest_scans=scans - int(rows["scans"].sum()),
+            )
+            more = f"<p>{e(more)}</p>"
+        return (
+            self.heading_html("unread")
+            + f"<p>{e(self.t('unread_intro', who=who, what=what))}</p>"
+            + table.to_html(index=False, escape=True, na_rep="", classes="report-table")
+            + more
+        )
+
     def questions_html(self) -> str:
         """The requests the diagnoses address to this carrier (or to every carrier)."""
         e = html.escape
@@ -754,6 +805,7 @@ SECTION_IDS: dict[str, str] = {
     "incidents": "incidents",
     "stuck_title": "need-action",
     "timelines": "timelines",
+    "unread": "unread-texts",
     "questions_all": "questions",
     "findings": "findings",
     "the_parcel": "parcel",
@@ -802,6 +854,32 @@ def partner_findings(
         table = store.export_table(partner_safe=True, parcels=parcels, parcel_id=ids, **wanted)
     table = table[[c for c in FINDING_COLUMNS if c in table.columns]]
     return table.astype("string").fillna("")
+
+
+def _unread_texts(events: pd.DataFrame, code: str | None) -> tuple[pd.DataFrame, tuple[int, int]]:
+    """The scan texts of ``events`` (already masked) the reader leaves unknown, written by the
+    report's carrier (every carrier's without one): the MAX_UNREAD seen on most scans, and how
+    many texts and scans there are in all."""
+    from toolkit.tracking.wording import unread
+
+    if code is not None and "carrier" in events.columns:
+        events = events[events["carrier"].astype("string").str.strip().str.lower().eq(code)]
+    table = unread(events)
+    total = (len(table), int(table["scans"].sum()) if len(table) else 0)
+    table = table.head(MAX_UNREAD).reset_index(drop=True)
+    # whom the request goes to: the carrier in the role its scans of that text have (most)
+    role = pd.Series("international provider", index=table.index, dtype=object)
+    if "leg" in events.columns and len(table):
+        key = events["description"].astype("string").fillna("").str.strip()
+        domestic = (
+            events.assign(_text=key, _domestic=events["leg"].astype("string").eq("domestic"))
+            .groupby(["_text", "carrier"])["_domestic"]
+            .mean()
+        )
+        pairs = zip(table["description"], table["carrier"], strict=True)
+        share = [domestic.get(pair, 0.0) for pair in pairs]
+        role = role.where(pd.Series(share, index=table.index) <= 0.5, "domestic carrier")
+    return table.assign(role=role), total
 
 
 def build_report(
@@ -866,6 +944,25 @@ def build_report(
             for a in d.actions
             if _addressed_to(a.who, code)
         ]
+    shown_events = _masked_events(own_events, maskers)
+    unread, unread_total = _unread_texts(shown_events, code)
+    questions += [
+        {
+            "parcel_id": row.example_parcel,
+            "to": who_label(f"{row.role} {carrier_label(row.carrier) or row.carrier}", language),
+            "question": TEXT[language]["unread_question"].format(text=row.description),
+            "facts": TEXT[language]["unread_facts"].format(
+                scans=row.scans,
+                parcels=row.parcels,
+                last=minute_text(row.last_seen) or "?",
+                parcel=row.example_parcel,
+                number=row.example_number or "?",
+            ),
+            "international_number": None,
+            "domestic_number": None,
+        }
+        for row in unread.itertuples(index=False)
+    ]
     link = _domestic_link(chosen, own_events)  # one domestic number for every table
     shown = chosen.drop(columns=[c for c in chosen.columns if c in PERSONAL_COLUMNS]).assign(
         recipient=_recipient(chosen).to_numpy(),
@@ -880,7 +977,7 @@ def build_report(
         now=when,
         language=language,
         parcels=shown,
-        events=_masked_events(own_events, maskers),
+        events=shown_events,
         diagnoses=diagnoses,
         evidence=_masked_events(pd.concat(evidence, ignore_index=True), maskers)
         if evidence
@@ -893,6 +990,8 @@ def build_report(
         incidents=incidents.drop(columns=["parcel_ids"]),
         findings_filter=scope.findings_filter,
         demo=demo,
+        unread=unread,
+        unread_total=unread_total,
     )
 
 

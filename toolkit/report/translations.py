@@ -104,6 +104,24 @@ TEXT: dict[str, dict[str, str]] = {
         "location": "Location",
         "description": "Description",
         "in_english": "In English",
+        "unread": "Scan texts we cannot read",
+        "unread_intro": "These texts appear in scans that {who} recorded for {what}, and we "
+        "cannot tell from them which step the parcel reached. Please tell us what "
+        "each one means: each is also a request below, and the spreadsheet of requests has a "
+        "column for your answer.",
+        "the_carriers": "the carriers",
+        "these_parcels": "the parcels in this report",
+        "this_parcel": "this parcel",
+        "unread_more": "The {k:,} texts seen on the most scans are listed; {rest:,} more are "
+        "seen on {rest_scans:,} scans.",
+        "scan_text": "Scan text",
+        "scans": "Scans",
+        "example": "For example",
+        "last_seen": "Last seen (UTC)",
+        "unread_question": 'What does the scan text "{text}" mean: which step of the parcel\'s '
+        "journey does it record?",
+        "unread_facts": "seen on {scans:,} scans of {parcels:,} parcels, last {last} UTC; e.g. "
+        "parcel {parcel}, number {number}",
     },
     "zh": {
         "title": "无物流信息包裹：{who}报告",
@@ -192,6 +210,20 @@ TEXT: dict[str, dict[str, str]] = {
         "location": "地点",
         "description": "描述",
         "in_english": "英文",
+        "unread": "无法识别的扫描描述",
+        "the_carriers": "各承运商",
+        "these_parcels": "本报告包裹",
+        "this_parcel": "该包裹",
+        "unread_intro": "以下描述出现在{who}对{what}的扫描记录中，我们无法据此判断包裹到了哪一步。"
+        "请告诉我们每条描述的含义：每条在下面的请求中各占一行，请求表格的“答复”列可填写。",
+        "unread_more": "只列出扫描次数最多的 {k:,} 条；另有 {rest:,} 条，共出现在 {rest_scans:,} 条扫描中。",
+        "scan_text": "扫描描述",
+        "scans": "扫描数",
+        "example": "示例",
+        "last_seen": "最近出现（UTC）",
+        "unread_question": "扫描描述“{text}”是什么意思？它表示包裹到了哪个环节？",
+        "unread_facts": "出现在 {parcels:,} 个包裹的 {scans:,} 条扫描中，最近一次 {last} UTC；"
+        "例如包裹 {parcel}，单号 {number}",
     },
 }
 

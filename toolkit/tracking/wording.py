@@ -33,7 +33,15 @@ from toolkit.tracking import phrases as ph
 
 __all__ = ["UNREAD_COLUMNS", "forget", "reread", "teach", "team_wording", "unread"]
 
-UNREAD_COLUMNS: tuple[str, ...] = ("description", "carrier", "scans", "parcels", "example_parcel")
+UNREAD_COLUMNS: tuple[str, ...] = (
+    "description",
+    "carrier",
+    "scans",
+    "parcels",
+    "example_parcel",
+    "example_number",
+    "last_seen",
+)
 _LETTER = re.compile(r"[^\W\d_]")  # a letter of any script
 _LONG_NUMBER = re.compile(r"\d{7,}")
 _MAX_WORDS = 300  # characters: a taught row is a carrier's phrase, not a page
@@ -238,7 +246,8 @@ def reread(events: pd.DataFrame) -> pd.Series:
 
 def unread(events: pd.DataFrame, limit: int | None = None) -> pd.DataFrame:
     """The scan texts the reader leaves ``unknown``, one row per text and carrier: how many
-    scans and parcels carry it and one parcel to look at, most scans first."""
+    scans and parcels carry it, one scan to look at (its parcel and tracking number) and when
+    the text was last seen (``time_utc``), most scans first."""
     columns = list(UNREAD_COLUMNS)
     if events is None or events.empty or "description" not in events.columns:
         return pd.DataFrame(columns=columns)
@@ -247,18 +256,25 @@ def unread(events: pd.DataFrame, limit: int | None = None) -> pd.DataFrame:
     mask = milestone.eq(Milestone.UNKNOWN.value).to_numpy() & text.ne("").to_numpy()
     if not mask.any():
         return pd.DataFrame(columns=columns)
-    carrier = (
-        events["carrier"].astype("string").fillna("")
-        if "carrier" in events.columns
-        else pd.Series("", index=events.index, dtype="string")
-    )
-    parcel = (
-        events["parcel_id"].astype("string").fillna("")
-        if "parcel_id" in events.columns
-        else pd.Series("", index=events.index, dtype="string")
+
+    def column(name: str) -> pd.Series:
+        if name in events.columns:
+            return events[name].astype("string").fillna("")[mask]
+        return pd.Series("", index=events.index[mask], dtype="string")
+
+    seen = (
+        pd.to_datetime(events["time_utc"], utc=True, errors="coerce")[mask]
+        if "time_utc" in events.columns
+        else pd.Series(pd.NaT, index=events.index[mask], dtype="datetime64[ns, UTC]")
     )
     frame = pd.DataFrame(
-        {"description": text[mask], "carrier": carrier[mask], "parcel": parcel[mask]}
+        {
+            "description": text[mask],
+            "carrier": column("carrier"),
+            "parcel": column("parcel_id"),
+            "number": column("tracking_number"),
+            "seen": seen,
+        }
     )
     table = (
         frame.groupby(["description", "carrier"], sort=False, dropna=False)
@@ -266,6 +282,8 @@ def unread(events: pd.DataFrame, limit: int | None = None) -> pd.DataFrame:
             scans=("parcel", "size"),
             parcels=("parcel", "nunique"),
             example_parcel=("parcel", "first"),
+            example_number=("number", "first"),
+            last_seen=("seen", "max"),
         )
         .reset_index()
         .sort_values(
