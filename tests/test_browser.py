@@ -21,6 +21,7 @@ from report_fixtures import EVIL_ID, EVIL_IMG, EVIL_SCRIPT, stuck_demo_ids, with
 
 from toolkit.report import export_for_partner
 from toolkit.report.content import MAX_LANES
+from toolkit.report.translations import TEXT
 from toolkit.world import demo
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -251,7 +252,7 @@ def test_all_carrier_report_leads_from_its_contents_to_each_carrier(browser, all
                    .nextElementSibling.querySelectorAll('tbody tr')]
                    .map(tr => [...tr.cells].map(c => c.textContent))"""
     )
-    assert rows and ["YunExpress", "已收货"] == rows[0][:2], rows
+    assert rows and rows[0][:2] == ["YunExpress", "已收货"], rows
     assert page.get_by_text('What does the scan text "已收货" mean').count() == 1  # a request
     assert outside == [] and errors == []
     page.close()
@@ -752,6 +753,23 @@ def test_wording_teacher_lists_escaped_texts_and_teaches_one(browser, lab, tmp_p
     # the Chinese text has its English beside it
     row = widget.locator("tr", has_text="已收货")
     assert "received" in row.inner_text().lower()
+    # the requests spreadsheet a partner sent back: its answer shows beside the text
+    answers = tmp_path / "questions-dhl-20261120.csv"
+    pd.DataFrame(
+        {
+            "Parcel": ["P1"],
+            "Request": [TEXT["en"]["unread_question"].format(text=rows[0][2])],
+            "Answer": ["<img src=x onerror=\"document.title='answered'\">Sent to the depot"],
+        }
+    ).to_csv(answers, index=False, encoding="utf-8-sig")
+    widget.get_by_placeholder("requests spreadsheet (CSV) a partner sent back").fill(str(answers))
+    widget.get_by_role("button", name="Read answers").click()
+    page.wait_for_function(
+        "() => document.body.innerText.includes('DHL Express answered')", timeout=30_000
+    )
+    assert "Read 1 answer from questions-dhl-20261120.csv; 1 of the texts" in widget.inner_text()
+    assert widget.get_by_text(re.compile(r"onerror=.*Sent to the depot")).count() >= 1
+    assert widget.locator("img").count() == 0 and page.title() != "answered"
     page.screenshot(path="/tmp/browser-wording-before.png", full_page=True)
     picker = widget.locator("select").first
     picker.select_option(label="已收货 [yunexpress] · 1 scan")

@@ -395,3 +395,123 @@ def test_a_hand_edited_team_table_with_the_same_words_twice_names_both_lines(tea
     with pytest.raises(SchemaError, match=r"line 3: pattern 'CREW  sweep' is also on line 2") as e:
         classify("Crew sweep", None)
     assert e.value.rows == [2, 3]
+
+
+# ------------------------------------------------------------------ partners' answers
+
+
+def test_unread_gives_an_example_scans_number_and_when_the_text_was_last_seen(team):
+    events = events_frame().assign(
+        tracking_number=[f"N{i}" for i in range(8)],
+        time_utc=pd.to_datetime([f"2026-11-0{i + 1} 10:00" for i in range(8)], utc=True),
+    )
+    first = wording.unread(events).iloc[0]
+    assert (first.example_parcel, first.example_number) == ("P1", "N0")
+    assert first.last_seen == pd.Timestamp("2026-11-03 10:00", tz="UTC")
+
+
+@pytest.fixture(scope="module")
+def dhl_requests():
+    """The requests of the demo set's DHL report (two unreadable DHL texts among them)."""
+    from toolkit.report import build_report
+    from toolkit.world import demo
+
+    parcels, events = demo.load_demo()
+    report = build_report(parcels, events, carrier="dhl", now=parcels["as_of"].iloc[0])
+    return report.questions_table()
+
+
+def answered(sheet: pd.DataFrame, answers: dict[str, str], column="Request", reply="Answer"):
+    """The sheet with these answers (scan text -> answer) filled in, as a partner would."""
+    sheet = sheet.copy()
+    for text, answer in answers.items():
+        sheet.loc[sheet[column].str.contains(f'“{text}”|"{text}"', regex=True), reply] = answer
+    return sheet
+
+
+def test_answers_are_read_from_the_requests_spreadsheet_a_partner_sends_back(
+    dhl_requests, tmp_path
+):
+    from toolkit.io import write_spreadsheet_csv
+    from toolkit.report.answers import read_answers
+
+    sheet = answered(
+        dhl_requests,
+        {
+            "Forward destination \\(DD's expected\\)": "Sent on to the destination depot",
+            "Payment is received and recorded for shipment related fees": "=Duties paid",
+        },
+    )
+    assert (sheet["Answer"] != "").sum() == 2
+    path = write_spreadsheet_csv(sheet, tmp_path / "questions-dhl-20261120.csv")
+    table = read_answers(path)
+    assert table["description"].tolist() == [
+        DHL_TEXT,
+        "Payment is received and recorded for shipment related fees",
+    ]
+    assert set(table["carrier"]) == {"dhl"}  # a one-carrier sheet: its file name says whose
+    assert table["answer"].tolist() == ["Sent on to the destination depot", "=Duties paid"]
+    # the row a spreadsheet program shows it on (the header is row 1)
+    row = int(sheet.index[sheet["Answer"] == "=Duties paid"][0]) + 2
+    assert table["row"].iloc[1] == row and set(table["file"]) == {path.name}
+
+
+def test_answers_in_chinese_saved_by_a_chinese_spreadsheet_program(tmp_path):
+    from toolkit.report import build_report
+    from toolkit.report.answers import read_answers
+    from toolkit.world import demo
+
+    parcels, events = demo.load_demo()
+    ids = parcels.loc[parcels["international_carrier"].eq("yunexpress"), "parcel_id"]
+    report = build_report(
+        parcels, events, parcel_ids=ids.tolist()[:80], now=parcels["as_of"].iloc[0], language="zh"
+    )
+    sheet = answered(report.questions_table(), {YUN_TEXT: "已收到包裹（揽收）"}, "请求", "答复")
+    path = tmp_path / "requests.csv"  # renamed: the carrier comes from the To column
+    sheet.to_csv(path, index=False, sep=";", encoding="gb18030")
+    table = read_answers([path])
+    assert table[["description", "carrier", "answer"]].values.tolist() == [
+        [YUN_TEXT, "yunexpress", "已收到包裹（揽收）"]
+    ]
+
+
+def test_answer_files_that_cannot_be_read_say_what_to_do(tmp_path):
+    from toolkit.errors import FileFormatError
+    from toolkit.report.answers import read_answers
+
+    with pytest.raises(InputError, match="no such file") as missing:
+        read_answers(tmp_path / "nowhere.csv")
+    assert "requests spreadsheet the partner sent back" in str(missing.value)
+    book = tmp_path / "questions-dhl-20261120.xlsx"
+    book.write_bytes(b"PK\x03\x04")
+    with pytest.raises(FileFormatError, match="save it as CSV"):
+        read_answers(book)
+    other = tmp_path / "parcels.csv"
+    other.write_text("parcel_id,Request\nP1,Where is it?\n", encoding="utf-8")
+    with pytest.raises(FileFormatError, match=r"no Answer column \(its columns: parcel_id, "):
+        read_answers(other)
+
+
+def test_widget_shows_what_the_partner_says_a_text_means(team, dhl_requests, tmp_path):
+    from toolkit.io import write_spreadsheet_csv
+    from toolkit.widgets import WordingTeacher
+
+    sheet = answered(dhl_requests, {"Forward destination \\(DD's expected\\)": EVIL + " at depot"})
+    path = write_spreadsheet_csv(sheet, tmp_path / "questions-dhl-20261120.csv")
+    teacher = WordingTeacher(events_frame(), answers=path)
+    parts = teacher.parts
+    assert "Partners answered <b>1</b> of them." in parts.summary.value
+    assert "<th>partner's answer</th>" in parts.table.value
+    assert "<img" not in parts.table.value + parts.answer.value
+    # the DHL text is picked first: the answer shows beside it, escaped, with where it was read
+    assert parts.words.value == DHL_TEXT
+    assert "DHL Express answered</b> (questions-dhl-20261120.csv, row " in parts.answer.value
+    assert "&lt;img src=x" in parts.answer.value and "at depot" in parts.answer.value
+    parts.text.value = 1  # Australia Post's text: nobody answered it
+    assert parts.answer.value == ""
+    # a bad path typed in the box is a message; the answers read stay
+    parts.answers_path.value = str(tmp_path / "missing.csv")
+    parts.answers_button.click()
+    assert "no such file" in parts.message.value
+    parts.text.value = 0
+    assert "at depot" in parts.answer.value and len(teacher.answers) == 1

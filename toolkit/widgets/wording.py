@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterable
 from html import escape
 from typing import Any
 
@@ -10,6 +11,7 @@ import ipywidgets as w
 import pandas as pd
 
 from toolkit.model import CARRIERS, MILESTONES
+from toolkit.privacy import mask_text
 from toolkit.tracking import wording
 from toolkit.tracking.gloss import with_english
 from toolkit.tracking.phrases import explain, normalize_text, team_wording_path
@@ -38,6 +40,23 @@ def _similar_html(near: list[Similar]) -> str:
     )
 
 
+def _no_answers() -> pd.DataFrame:
+    columns = ("description", "carrier", "answer", "file", "row")  # report.answers' columns
+    return pd.DataFrame(columns=list(columns))
+
+
+def _answer_html(answer: Any) -> str:
+    """What the partner says the picked text means, escaped, and where it was read."""
+    if answer is None:
+        return ""
+    who = CARRIERS[answer["carrier"]].name if answer["carrier"] in CARRIERS else "The partner"
+    return (
+        '<div style="border-left:4px solid #2e7d32;padding:2px 8px;margin:4px 0">'
+        f"<b>{escape(who)} answered</b> ({escape(str(answer['file']))}, row "
+        f"{int(answer['row'])}): {escape(str(answer['answer']))}</div>"
+    )
+
+
 def _label(row: Any) -> str:
     """A picker entry: the text (cut), its carrier and how many scans carry it."""
     text = row.description if len(row.description) <= 90 else row.description[:89] + "…"
@@ -59,21 +78,26 @@ class WordingTeacher(HasParts):
         on_taught: Callable[[pd.DataFrame], object] | None = None,
         analyst: str = "",
         limit: int = 200,
+        answers: str | os.PathLike | Iterable[str | os.PathLike] | None = None,
     ):
         """``events``: the scans to look through (a GroupTriage's own when ``triage`` is given;
         after each teaching the triage diagnoses its group again with the new readings).
         ``on_taught(events)`` is called with the scans re-read after a teaching that changed
-        any (the investigator diagnoses its parcel again)."""
+        any (the investigator diagnoses its parcel again). ``answers``: requests
+        spreadsheets of partner reports that partners sent back answered; what a partner
+        says a text means is shown beside it (``read_answers``)."""
         self.limit = int(limit)
         self.triage = triage
         self.on_taught = on_taught
         self._events = events
         self._unread = pd.DataFrame(columns=list(wording.UNREAD_COLUMNS))
+        self._answers = _no_answers()
         full = w.Layout(width="95%")
         style = {"description_width": "110px"}
         self._w_summary = w.HTML()
         self._w_table = w.HTML()
         self._w_text = w.Dropdown(description="Scan text", options=[], layout=full, style=style)
+        self._w_answer = w.HTML()
         self._w_reading = w.HTML()
         self._w_similar = w.HTML()
         self._w_words = w.Text(
@@ -98,6 +122,17 @@ class WordingTeacher(HasParts):
             description="Look again", tooltip="List the unread texts of the scans loaded now"
         )
         self._b_look_again.on_click(self._on_look_again)
+        self._w_answers_path = w.Text(
+            description="Answers",
+            layout=w.Layout(width="60%"),
+            style=style,
+            placeholder="requests spreadsheet (CSV) a partner sent back answered",
+        )
+        self._b_answers = w.Button(
+            description="Read answers",
+            tooltip="Show what the partner says each text means, beside the text",
+        )
+        self._b_answers.on_click(self._on_read_answers)
         self._w_message = w.HTML()
         self._w_taught = w.HTML()
         self._w_text.observe(self._on_pick, names="value")
@@ -106,16 +141,20 @@ class WordingTeacher(HasParts):
                 self._w_summary,
                 self._w_table,
                 self._w_text,
+                self._w_answer,
                 self._w_reading,
                 self._w_similar,
                 self._w_words,
                 w.HBox([self._w_milestone, self._w_only_carrier]),
                 w.HBox([self._w_analyst, self._b_teach, self._b_look_again]),
+                w.HBox([self._w_answers_path, self._b_answers]),
                 self._w_message,
                 self._w_taught,
             ]
         )
         self.load(events)
+        if answers is not None:
+            self.read_answers(answers)
 
     @property
     def events(self) -> pd.DataFrame | None:
@@ -156,6 +195,47 @@ class WordingTeacher(HasParts):
         self.refresh()
         self._say("")
 
+    @property
+    def answers(self) -> pd.DataFrame:
+        """The partners' answers read (``toolkit.report.answers.ANSWER_COLUMNS``)."""
+        return self._answers.copy()
+
+    def _on_read_answers(self, _button=None) -> None:
+        path = self._w_answers_path.value.strip()
+        if not path:
+            self._say("Give the path of the spreadsheet the partner sent back.", "warning")
+            return
+        self.read_answers(path)
+
+    @_guarded
+    def read_answers(self, paths: str | os.PathLike | Iterable[str | os.PathLike]) -> None:
+        """Read partners' answered requests spreadsheets; their answers about the texts listed
+        show beside each (a later answer to the same text replaces an earlier one)."""
+        from toolkit.report.answers import read_answers
+
+        new = read_answers(paths)
+        both = pd.concat([self._answers, new], ignore_index=True)
+        self._answers = both.iloc[::-1].drop_duplicates(["description", "carrier"]).iloc[::-1]
+        self.refresh()
+        listed = sum(self._answer_for(r) is not None for r in self._unread.itertuples())
+        files = ", ".join(dict.fromkeys(new["file"])) or "the file"
+        self._say(
+            f"Read {len(new):,} answer{'s' if len(new) != 1 else ''} from {files}; "
+            f"{listed:,} of the texts listed here {'has' if listed == 1 else 'have'} one.",
+            "ok" if len(new) else "warning",
+        )
+
+    def _answer_for(self, row: Any) -> Any:
+        """The partner's answer about this text of this carrier (the report showed the text
+        masked), or None."""
+        if self._answers.empty:
+            return None
+        a = self._answers
+        text = a["description"].isin({row.description, mask_text(row.description)})
+        carrier = a["carrier"].isin({row.carrier, ""}) if row.carrier else a["carrier"].eq("")
+        found = a[text & carrier]
+        return None if found.empty else found.iloc[-1]
+
     def refresh(self) -> None:
         events = self.events
         self._unread = wording.unread(events, limit=self.limit)
@@ -174,7 +254,16 @@ class WordingTeacher(HasParts):
                 f"<b>{len(unread):,} texts</b> the reader does not know; they read "
                 "<code>unknown</code> and count for no milestone. Pick one, say what it means."
             )
-        self._w_table.value = self._table_html(unread.head(_SHOWN))
+        answered = [self._answer_for(r) for r in unread.itertuples()]
+        if any(a is not None for a in answered):
+            n = sum(a is not None for a in answered)
+            self._w_summary.value += f" Partners answered <b>{n:,}</b> of them."
+        shown = unread.head(_SHOWN)
+        if any(a is not None for a in answered[:_SHOWN]):
+            shown = shown.assign(
+                partner_answer=[a["answer"] if a is not None else "" for a in answered[:_SHOWN]]
+            )
+        self._w_table.value = self._table_html(shown)
         options = [(_label(r), i) for i, r in enumerate(unread.itertuples(index=False))]
         self._w_text.options = options
         self._w_text.value = 0 if options else None
@@ -185,10 +274,10 @@ class WordingTeacher(HasParts):
     def _table_html(table: pd.DataFrame) -> str:
         if table.empty:
             return ""
-        shown = with_english(
-            table, ["description", "carrier", "scans", "parcels", "example_parcel"]
-        )
-        return shown.rename(columns={"example_parcel": "e.g. parcel"}).to_html(
+        columns = ["description", "carrier", "scans", "parcels", "example_parcel"]
+        shown = with_english(table, columns + [c for c in ("partner_answer",) if c in table])
+        names = {"example_parcel": "e.g. parcel", "partner_answer": "partner's answer"}
+        return shown.rename(columns=names).to_html(
             index=False, escape=True, na_rep="", justify="left"
         )
 
@@ -200,6 +289,7 @@ class WordingTeacher(HasParts):
     def _on_pick(self, _change=None) -> None:
         row = self._picked()
         if row is None:
+            self._w_answer.value = ""
             self._w_reading.value = ""
             self._w_words.value = ""
             self._w_only_carrier.disabled = True
@@ -211,6 +301,7 @@ class WordingTeacher(HasParts):
         self._w_only_carrier.description = (
             f"only for {row.carrier}" if known else "for every carrier"
         )
+        self._w_answer.value = _answer_html(self._answer_for(row))
         self._w_reading.value = explain(row.description, row.carrier or None)._repr_html_()
         # shown beside the choice, never chosen for the analyst: for the texts the tables
         # leave unread the nearest known text's label is right less than half the time
