@@ -515,3 +515,46 @@ def test_widget_shows_what_the_partner_says_a_text_means(team, dhl_requests, tmp
     assert "no such file" in parts.message.value
     parts.text.value = 0
     assert "at depot" in parts.answer.value and len(teacher.answers) == 1
+
+
+def test_analysts_teaching_at_the_same_time_on_a_shared_table_both_keep_their_rows(tmp_path):
+    """Each teaching reads the table, checks the new row (a fraction of a second) and writes
+    the table whole: two at once must not write over each other's row."""
+    import threading
+
+    shared = tmp_path / "shared" / "team_wording.csv"
+    texts = [(f"Qzx sorted at depot {c}", c) for c in "ABCDEF"]
+    start = threading.Barrier(len(texts))
+    errors = []
+
+    def teach(text):
+        start.wait()
+        try:
+            wording.teach(text, "in_transit", path=shared, analyst=text[-1])
+        except Exception as exc:  # reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=teach, args=(t,)) for t, _ in texts]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    taught = wording.team_wording(shared)
+    assert sorted(taught["pattern"]) == sorted(t for t, _ in texts)
+    assert not any(p.name.startswith(".team_wording.") for p in shared.parent.iterdir())
+
+
+def test_a_teaching_that_cannot_get_the_table_says_so_and_writes_nothing(tmp_path, monkeypatch):
+    import fcntl
+
+    shared = tmp_path / "team_wording.csv"
+    monkeypatch.setattr(wording, "_LOCK_WAIT", 0.2)
+    with open(tmp_path / "team_wording.csv.lock", "a") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)  # another analyst's teaching, stuck
+        with pytest.raises(InputError, match="another teaching has held the team wording") as e:
+            wording.teach("Qzx sorted at depot", "in_transit", path=shared)
+        assert "team_wording.csv.lock" in str(e.value) and "Try again" in str(e.value)
+    assert not shared.exists()
+    wording.teach("Qzx sorted at depot", "in_transit", path=shared)  # free again
+    assert len(wording.team_wording(shared)) == 1

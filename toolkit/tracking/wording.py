@@ -16,12 +16,15 @@ them. ``forget(words)`` removes a row. ``explain(text)`` names the row that deci
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
 import os
 import re
 import tempfile
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -69,6 +72,51 @@ def _rows(path: Path) -> list[dict[str, str]]:
         for row in csv.DictReader(io.StringIO(text, newline=""))
         if any((v or "").strip() for v in row.values())
     ]
+
+
+_LOCK_WAIT = 30.0  # seconds a teaching waits for another one on the same table
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Hold the table's lock (``<table>.lock`` beside it) while its rows are read, changed and
+    written, so that analysts teaching at once on a shared table each keep their row. The
+    lock goes with the process that holds it; on a system without ``fcntl`` there is none."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    lock = path.with_name(path.name + ".lock")
+    try:
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(lock, "a")  # noqa: SIM115 - held for the duration of the block
+    except OSError as exc:
+        raise InputError(
+            f"the team wording table cannot be locked ({exc.strerror})",
+            str(lock),
+            "Check the folder exists and you may write to it",
+        ) from None
+    with handle:
+        deadline = time.monotonic() + _LOCK_WAIT
+        while True:
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise InputError(
+                        f"another teaching has held the team wording table for over "
+                        f"{_LOCK_WAIT:.0f} s",
+                        str(lock),
+                        "Try again in a moment; if it persists, look for a stuck notebook "
+                        "using the same table",
+                    ) from None
+                time.sleep(0.05)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def _write(path: Path, rows: list[dict[str, str]]) -> None:
@@ -174,43 +222,46 @@ def teach(
     code = _carrier(carrier)
     seen_from = _carrier(source_carrier) if source_carrier is not None else code
     table = _path(path)
-    rows = [
-        r
-        for r in _rows(table)
-        if (ph.normalize_text(r["pattern"]), r["carrier"].casefold() or None) != (needle, code)
-    ]
-    rows.append(
-        {
-            "pattern": words,
-            "kind": "substr",
-            "milestone": milestone,
-            "priority": str(ph.TEAM_PRIORITY),
-            "carrier": code or "",
-            "lang": "",
-            "example": mask_text(text.strip()),  # the table is shared: phones masked
-            "analyst": analyst.strip(),
-            "taught_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        }
-    )
-    taught = tuple(
-        ph._parse_row({c: r[c] for c in ph.PHRASE_COLUMNS}, f"{table}, line {i}", i, ph.TEAM_TABLE)
-        for i, r in enumerate(rows, start=2)
-    )
-    shipped, parts, precedence = ph.shipped_tables()
-    matcher = ph.PhraseMatcher((*shipped, *taught), parts, precedence)
-    reading = matcher.read(text, seen_from)
-    if not _same(reading.milestone, milestone, seen_from):
-        # another of the team's rows outranks these words for this text (one for this
-        # carrier, or a longer one)
-        decided = reading.event
-        raise InputError(
-            f"after teaching, the text still reads {reading.milestone!r}",
-            f"{decided.table} line {decided.row}" if decided is not None else None,
-            "Another taught phrase of the team's matches this text first (one taught for its "
-            "carrier, or a longer one): teach the same words for this carrier, or forget "
-            "that phrase first",
+    with _locked(table):
+        rows = [
+            r
+            for r in _rows(table)
+            if (ph.normalize_text(r["pattern"]), r["carrier"].casefold() or None) != (needle, code)
+        ]
+        rows.append(
+            {
+                "pattern": words,
+                "kind": "substr",
+                "milestone": milestone,
+                "priority": str(ph.TEAM_PRIORITY),
+                "carrier": code or "",
+                "lang": "",
+                "example": mask_text(text.strip()),  # the table is shared: phones masked
+                "analyst": analyst.strip(),
+                "taught_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            }
         )
-    _write(table, rows)
+        taught = tuple(
+            ph._parse_row(
+                {c: r[c] for c in ph.PHRASE_COLUMNS}, f"{table}, line {i}", i, ph.TEAM_TABLE
+            )
+            for i, r in enumerate(rows, start=2)
+        )
+        shipped, parts, precedence = ph.shipped_tables()
+        matcher = ph.PhraseMatcher((*shipped, *taught), parts, precedence)
+        reading = matcher.read(text, seen_from)
+        if not _same(reading.milestone, milestone, seen_from):
+            # another of the team's rows outranks these words for this text (one for this
+            # carrier, or a longer one)
+            decided = reading.event
+            raise InputError(
+                f"after teaching, the text still reads {reading.milestone!r}",
+                f"{decided.table} line {decided.row}" if decided is not None else None,
+                "Another taught phrase of the team's matches this text first (one taught for its "
+                "carrier, or a longer one): teach the same words for this carrier, or forget "
+                "that phrase first",
+            )
+        _write(table, rows)
     if path is None:
         ph._DEFAULT.install(matcher)
     return reading
@@ -220,13 +271,16 @@ def forget(words: str, carrier: str | None = None, *, path: str | Path | None = 
     """Remove the taught row of these words (and carrier); False when there was none."""
     table = _path(path)
     key = (ph.normalize_text(words or ""), _carrier(carrier))
-    rows = _rows(table)
-    kept = [
-        r for r in rows if (ph.normalize_text(r["pattern"]), r["carrier"].casefold() or None) != key
-    ]
-    if len(kept) == len(rows):
-        return False
-    _write(table, kept)
+    with _locked(table):
+        rows = _rows(table)
+        kept = [
+            r
+            for r in rows
+            if (ph.normalize_text(r["pattern"]), r["carrier"].casefold() or None) != key
+        ]
+        if len(kept) == len(rows):
+            return False
+        _write(table, kept)
     if path is None:
         ph._DEFAULT.clear()
     return True
