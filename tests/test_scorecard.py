@@ -257,3 +257,27 @@ def test_rates_and_quantiles_match_direct_computation(parcels_spec):
         assert table["arrival_to_domestic_p90_days"].iloc[0] == pytest.approx(p90, rel=1e-6)
     else:
         assert np.isnan(table["arrival_to_domestic_median_days"].iloc[0])
+
+
+def test_unreadable_scans_are_counted_of_the_international_carriers_own_scans(small):
+    events, parcels, diagnoses = small
+    extra = events_table(
+        [
+            ("A1", 2, "unknown", INTL, "usps"),  # USPS wrote something nobody can read
+            ("A2", 6, "unknown", INTL, "usps"),  # ... and once with no text at all
+            ("A1", 7, "unknown", DOM, "zto"),  # the domestic carrier's: not USPS's doing
+            ("B1", 26, "unknown", INTL, "dhl"),
+        ]
+    )
+    extra["description"] = ["Qzx 42", "", "派件中心 Qzx", "Forward destination (DD's expected)"]
+    events = pd.concat([events, extra], ignore_index=True)
+    table = scorecard(events, parcels, diagnoses, now=NOW, by="international_carrier")
+    row = table.set_index("international_carrier")
+    # USPS wrote 6 scans (A1: 3, A2: 2, A3: 1), one unreadable; DHL 3 (B1: 2, B2: 1), one
+    assert (row.loc["usps", "carrier_scans"], row.loc["usps", "unread_scans"]) == (6, 1)
+    assert row.loc["usps", "unread_rate"] == pytest.approx(1 / 6)
+    assert (row.loc["dhl", "carrier_scans"], row.loc["dhl", "unread_scans"]) == (3, 1)
+    overall = scorecard(events, parcels, diagnoses, now=NOW, by=())
+    assert overall["unread_scans"].iloc[0] == 2 and overall["carrier_scans"].iloc[0] == 9
+    html = style_scorecard(table).to_html()
+    assert "unreadable scans %" in html and "16.7%" in html

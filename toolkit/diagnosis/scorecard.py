@@ -18,6 +18,12 @@ Definitions used by the scorecard and the group figures:
   counts once its promise is decided: it was delivered, or the promised time
   has passed.
 
+- **Unreadable scans**: of the scans the parcel's international carrier wrote (its
+  ``carrier`` is the parcel's ``international_carrier``; without that column, the scans of
+  the international leg), those with a text whose milestone reads ``unknown``: they say
+  something nobody here can read, and count for no point of the journey. The rate is of
+  those scans, not of parcels.
+
 Quantiles use linear interpolation between the measured values (pandas' default).
 """
 
@@ -194,6 +200,7 @@ def parcel_facts(
     on_time = pd.array((delivered & (delivered_at <= due).to_numpy(bool)), dtype="boolean")
     on_time[~decided] = pd.NA
 
+    carrier_scans, unread_scans = _carrier_scans(events, parcels, ids)
     out = parcels.drop(columns=[c for c in parcels.columns if c in JOURNEY_POINTS])
     out = out.assign(
         category=category.to_numpy(),
@@ -206,8 +213,50 @@ def parcel_facts(
         promise_start=start.array,
         promise_decided=decided,
         on_time=on_time,
+        carrier_scans=carrier_scans,
+        unread_scans=unread_scans,
     )
     return out
+
+
+def _carrier_scans(
+    events: pd.DataFrame, parcels: pd.DataFrame, ids: pd.Series
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per parcel (in ``ids``' order): the scans its international carrier wrote, and how
+    many of them have a text that reads ``unknown``. Text is compared once per distinct
+    value (codes per scan), so that millions of scans cost little."""
+    p_codes, p_values = pd.factorize(events["parcel_id"].astype("string"))
+    p_values = pd.Index(p_values, dtype="string")
+    if "international_carrier" in parcels.columns:
+        c_codes, c_values = pd.factorize(events["carrier"].astype("string"))
+        c_names = pd.Series(c_values, dtype="string").str.strip().str.lower().to_numpy(object)
+        named = parcels["international_carrier"].astype("string").str.strip().str.lower()
+        wanted = (
+            pd.Series(named.to_numpy(), index=ids.to_numpy())
+            .groupby(level=0)
+            .first()
+            .reindex(p_values)
+            .to_numpy(object)
+        )
+        own = (c_codes >= 0) & (p_codes >= 0)
+        own[own] = c_names[c_codes[own]] == wanted[p_codes[own]]
+    else:
+        own = events["leg"].astype("string").eq("international").fillna(False).to_numpy(bool)
+        own &= p_codes >= 0
+    unread = own & events["milestone"].astype("string").eq(M.UNKNOWN).fillna(False).to_numpy(bool)
+    if unread.any():  # a blank text is no text to read
+        text = events["description"].to_numpy(object)[unread]
+        unread[unread] = [isinstance(t, str) and bool(t.strip()) for t in text]
+    n = len(p_values)
+    scans = np.bincount(p_codes[own], minlength=n) if n else np.zeros(0, int)
+    unknown = np.bincount(p_codes[unread], minlength=n) if n else np.zeros(0, int)
+    at = p_values.get_indexer(pd.Index(ids, dtype="string"))
+    found = at >= 0
+    out_scans = np.zeros(len(ids), int)
+    out_unknown = np.zeros(len(ids), int)
+    out_scans[found] = scans[at[found]]
+    out_unknown[found] = unknown[at[found]]
+    return out_scans, out_unknown
 
 
 # ---------------------------------------------------------------- group tables
@@ -249,15 +298,24 @@ def scorecard(
     Columns: the ``by`` columns, ``parcels``, ``gone_dark``, ``gone_dark_rate``,
     ``arrival_to_domestic_n`` (parcels with both scans), ``arrival_to_domestic_median_days``,
     ``arrival_to_domestic_p90_days``, ``number_problems``, ``number_problem_rate``,
-    ``on_time_decided``, ``on_time``, ``on_time_rate``. Rates are fractions (0-1) of
-    ``parcels``, except ``on_time_rate``, which is of ``on_time_decided``. ``by=()``
+    ``on_time_decided``, ``on_time``, ``on_time_rate``, ``carrier_scans``, ``unread_scans``,
+    ``unread_rate``. Rates are fractions (0-1) of ``parcels``, except ``on_time_rate``, which
+    is of ``on_time_decided``, and ``unread_rate``, of ``carrier_scans``. ``by=()``
     gives one row for all parcels. Sorted worst first: highest gone-dark rate, then most parcels.
     """
     cols = _by_columns(by)
     return score_table([score_parts(events, parcels, diagnoses, now, cols, promised_days)], cols)
 
 
-_SUMS = ("parcels", "gone_dark", "number_problems", "on_time_decided", "on_time")
+_SUMS = (
+    "parcels",
+    "gone_dark",
+    "number_problems",
+    "on_time_decided",
+    "on_time",
+    "carrier_scans",
+    "unread_scans",
+)
 
 
 def score_parts(
@@ -284,6 +342,8 @@ def score_parts(
         days=facts["arrival_to_domestic_days"].to_numpy(float),
         on_time_decided=facts["promise_decided"].to_numpy(int),
         on_time=facts["on_time"].fillna(False).to_numpy(int),
+        carrier_scans=facts["carrier_scans"].to_numpy(int),
+        unread_scans=facts["unread_scans"].to_numpy(int),
     )
     grouped = data.groupby(group_cols, sort=True)
     part = grouped.agg(
@@ -292,6 +352,8 @@ def score_parts(
         number_problems=("number_problems", "sum"),
         on_time_decided=("on_time_decided", "sum"),
         on_time=("on_time", "sum"),
+        carrier_scans=("carrier_scans", "sum"),
+        unread_scans=("unread_scans", "sum"),
     )
     days = data["days"].to_numpy()
     positions = grouped.indices  # group key -> row positions, in the groups' order
@@ -321,6 +383,9 @@ def score_table(parts: Iterable[pd.DataFrame], by: str | Iterable[str] = SCORE_B
     table["on_time_rate"] = (table["on_time"] / table["on_time_decided"]).where(
         table["on_time_decided"] > 0
     )
+    table["unread_rate"] = (table["unread_scans"] / table["carrier_scans"]).where(
+        table["carrier_scans"] > 0
+    )
     order = [
         *group_cols,
         "parcels",
@@ -334,6 +399,9 @@ def score_table(parts: Iterable[pd.DataFrame], by: str | Iterable[str] = SCORE_B
         "on_time_decided",
         "on_time",
         "on_time_rate",
+        "carrier_scans",
+        "unread_scans",
+        "unread_rate",
     ]
     table = table[order].sort_values(
         ["gone_dark_rate", "parcels", *group_cols],
@@ -358,6 +426,9 @@ HEADERS: dict[str, str] = {
     "on_time_decided": "promise decided",
     "on_time": "on time",
     "on_time_rate": "on time %",
+    "carrier_scans": "carrier's scans",
+    "unread_scans": "unreadable scans",
+    "unread_rate": "unreadable scans %",
 }
 
 
@@ -376,7 +447,9 @@ def style_scorecard(table: pd.DataFrame, caption: str | None = None):
     styler = styler.set_table_styles(
         [{"selector": "th", "props": "white-space: normal; max-width: 8em; vertical-align: bottom"}]
     )
-    rates = [c for c in ("gone_dark_rate", "number_problem_rate") if c in table.columns]
+    rates = [
+        c for c in ("gone_dark_rate", "number_problem_rate", "unread_rate") if c in table.columns
+    ]
     if rates and len(table):
         styler = styler.bar(subset=rates, color="#f4a3a8", vmin=0)
     if caption:
