@@ -764,10 +764,12 @@ def test_wording_teacher_lists_escaped_texts_and_teaches_one(browser, lab, tmp_p
     ).to_csv(answers, index=False, encoding="utf-8-sig")
     widget.get_by_placeholder("requests spreadsheet (CSV) a partner sent back").fill(str(answers))
     widget.get_by_role("button", name="Read answers").click()
-    page.wait_for_function(
-        "() => document.body.innerText.includes('DHL Express answered')", timeout=30_000
+    page.wait_for_function(  # the message is set last
+        "() => document.body.innerText.includes('Read 1 answer from questions-dhl-20261120.csv')",
+        timeout=30_000,
     )
-    assert "Read 1 answer from questions-dhl-20261120.csv; 1 of the texts" in widget.inner_text()
+    assert "1 of the texts listed here has one" in widget.inner_text()
+    assert "DHL Express answered (questions-dhl-20261120.csv, row 2)" in widget.inner_text()
     assert widget.get_by_text(re.compile(r"onerror=.*Sent to the depot")).count() >= 1
     assert widget.locator("img").count() == 0 and page.title() != "answered"
     page.screenshot(path="/tmp/browser-wording-before.png", full_page=True)
