@@ -772,6 +772,11 @@ def test_wording_teacher_lists_escaped_texts_and_teaches_one(browser, lab, tmp_p
     assert "DHL Express answered (questions-dhl-20261120.csv, row 2)" in widget.inner_text()
     assert widget.get_by_text(re.compile(r"onerror=.*Sent to the depot")).count() >= 1
     assert widget.locator("img").count() == 0 and page.title() != "answered"
+    # what the answer's words read as is offered; the Means menu waits for the analyst
+    means = widget.locator("select").nth(1)
+    assert means.input_value() == "— choose —"
+    widget.get_by_role("button", name="Mean what the answer says").click()
+    page.wait_for_function("(el) => el.value === 'in_transit'", arg=means.element_handle())
     page.screenshot(path="/tmp/browser-wording-before.png", full_page=True)
     picker = widget.locator("select").first
     picker.select_option(label="已收货 [yunexpress] · 1 scan")

@@ -558,3 +558,29 @@ def test_a_teaching_that_cannot_get_the_table_says_so_and_writes_nothing(tmp_pat
     assert not shared.exists()
     wording.teach("Qzx sorted at depot", "in_transit", path=shared)  # free again
     assert len(wording.team_wording(shared)) == 1
+
+
+def test_the_partners_answer_read_as_a_milestone_is_offered_never_chosen(
+    team, dhl_requests, tmp_path
+):
+    from toolkit.io import write_spreadsheet_csv
+    from toolkit.widgets import WordingTeacher
+
+    sheet = answered(
+        dhl_requests,
+        {"Forward destination \\(DD's expected\\)": "Sent on to the destination depot"},
+    )
+    path = write_spreadsheet_csv(sheet, tmp_path / "questions-dhl-20261120.csv")
+    teacher = WordingTeacher(events_frame(), answers=[path])
+    parts = teacher.parts
+    assert "The answer's words read as <b>in_transit</b>" in parts.answer.value
+    assert parts.milestone.value == ""  # the analyst chooses
+    assert parts.use_answer_button.layout.display == ""
+    parts.use_answer_button.click()
+    assert parts.milestone.value == "in_transit"
+    parts.teach_button.click()
+    assert "Taught (for dhl)" in parts.message.value
+    assert classify(DHL_TEXT, "dhl") == "in_transit"
+    # a text nobody answered offers nothing
+    assert parts.words.value == AUSPOST_TEXT and parts.answer.value == ""
+    assert parts.use_answer_button.layout.display == "none"

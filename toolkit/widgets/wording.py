@@ -14,7 +14,7 @@ from toolkit.model import CARRIERS, MILESTONES
 from toolkit.privacy import mask_text
 from toolkit.tracking import wording
 from toolkit.tracking.gloss import with_english
-from toolkit.tracking.phrases import explain, normalize_text, team_wording_path
+from toolkit.tracking.phrases import classify, explain, normalize_text, team_wording_path
 from toolkit.tracking.similar import Similar, similar
 from toolkit.widgets.base import _guarded
 from toolkit.widgets.html import message_html
@@ -45,15 +45,32 @@ def _no_answers() -> pd.DataFrame:
     return pd.DataFrame(columns=list(columns))
 
 
+def _answer_reads(answer: Any) -> str:
+    """The milestone the partner's answer itself reads as (its words are plain language);
+    empty when the reader cannot tell."""
+    if answer is None:
+        return ""
+    got = classify(str(answer["answer"]), answer["carrier"] or None)
+    return "" if got == "unknown" else got
+
+
 def _answer_html(answer: Any) -> str:
-    """What the partner says the picked text means, escaped, and where it was read."""
+    """What the partner says the picked text means, escaped, where it was read, and what
+    its words read as."""
     if answer is None:
         return ""
     who = CARRIERS[answer["carrier"]].name if answer["carrier"] in CARRIERS else "The partner"
+    reads = _answer_reads(answer)
+    said = (
+        f"<br><i>The answer's words read as <b>{escape(reads)}</b> (a suggestion: "
+        "“Mean what the answer says” puts it in the Means menu).</i>"
+        if reads
+        else ""
+    )
     return (
         '<div style="border-left:4px solid #2e7d32;padding:2px 8px;margin:4px 0">'
         f"<b>{escape(who)} answered</b> ({escape(str(answer['file']))}, row "
-        f"{int(answer['row'])}): {escape(str(answer['answer']))}</div>"
+        f"{int(answer['row'])}): {escape(str(answer['answer']))}{said}</div>"
     )
 
 
@@ -98,6 +115,12 @@ class WordingTeacher(HasParts):
         self._w_table = w.HTML()
         self._w_text = w.Dropdown(description="Scan text", options=[], layout=full, style=style)
         self._w_answer = w.HTML()
+        self._b_use_answer = w.Button(
+            description="Mean what the answer says",
+            tooltip="Choose the milestone the partner's answer reads as",
+            layout=w.Layout(display="none", width="240px"),
+        )
+        self._b_use_answer.on_click(self._on_use_answer)
         self._w_reading = w.HTML()
         self._w_similar = w.HTML()
         self._w_words = w.Text(
@@ -142,6 +165,7 @@ class WordingTeacher(HasParts):
                 self._w_table,
                 self._w_text,
                 self._w_answer,
+                self._b_use_answer,
                 self._w_reading,
                 self._w_similar,
                 self._w_words,
@@ -290,6 +314,7 @@ class WordingTeacher(HasParts):
         row = self._picked()
         if row is None:
             self._w_answer.value = ""
+            self._b_use_answer.layout.display = "none"
             self._w_reading.value = ""
             self._w_words.value = ""
             self._w_only_carrier.disabled = True
@@ -301,7 +326,9 @@ class WordingTeacher(HasParts):
         self._w_only_carrier.description = (
             f"only for {row.carrier}" if known else "for every carrier"
         )
-        self._w_answer.value = _answer_html(self._answer_for(row))
+        answer = self._answer_for(row)
+        self._w_answer.value = _answer_html(answer)
+        self._b_use_answer.layout.display = "" if _answer_reads(answer) else "none"
         self._w_reading.value = explain(row.description, row.carrier or None)._repr_html_()
         # shown beside the choice, never chosen for the analyst: for the texts the tables
         # leave unread the nearest known text's label is right less than half the time
@@ -320,6 +347,13 @@ class WordingTeacher(HasParts):
             for r in table.itertuples(index=False)
             if r.example
         ]
+
+    @_guarded
+    def _on_use_answer(self, _button=None) -> None:
+        row = self._picked()
+        reads = _answer_reads(self._answer_for(row)) if row is not None else ""
+        if reads:
+            self._w_milestone.value = reads
 
     def _on_teach(self, _button=None) -> None:
         self.teach()
