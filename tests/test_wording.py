@@ -584,3 +584,39 @@ def test_the_partners_answer_read_as_a_milestone_is_offered_never_chosen(
     # a text nobody answered offers nothing
     assert parts.words.value == AUSPOST_TEXT and parts.answer.value == ""
     assert parts.use_answer_button.layout.display == "none"
+
+
+def test_an_answer_about_a_masked_text_belongs_to_the_text_as_the_team_has_it(team, tmp_path):
+    """The report showed the partner the text with the recipient masked; the team's scans
+    hold it whole: the answer still shows beside it, and beside no other text."""
+    from toolkit.privacy import recipient_masker
+    from toolkit.report.answers import asks_about
+    from toolkit.widgets import WordingTeacher
+
+    text = "Qzx 收件人张伟，电话 13912345678，地址南山区科技园路1号2栋301室"
+    shown = recipient_masker("张伟", "13912345678", "广东省深圳市南山区科技园路1号2栋301室")(text)
+    assert "张伟" not in shown and "13912345678" not in shown
+    assert asks_about(shown, text)
+    assert not asks_about(shown, text.replace("Qzx", "Wvy"))
+    assert not asks_about("****", text) and not asks_about("张*", text)
+    request = pd.DataFrame(
+        {
+            "Request": [
+                f'What does the scan text "{shown}" mean: which step of the parcel\'s '
+                "journey does it record?"
+            ],
+            "Answer": ["Held at the station for the recipient to collect"],
+        }
+    )
+    request.to_csv(tmp_path / "questions-zto-20261120.csv", index=False)
+    events = pd.DataFrame(
+        [("P1", "zto", text), ("P2", "zto", text.replace("Qzx", "Wvy"))],
+        columns=["parcel_id", "carrier", "description"],
+    ).assign(raw_status="")
+    teacher = WordingTeacher(events, answers=tmp_path / "questions-zto-20261120.csv")
+    assert "Partners answered <b>1</b> of them." in teacher.parts.summary.value
+    rows = teacher.unread["description"].tolist()
+    teacher.parts.text.value = rows.index(text)
+    assert "Held at the station for the recipient to collect" in teacher.parts.answer.value
+    teacher.parts.text.value = rows.index(text.replace("Qzx", "Wvy"))
+    assert teacher.parts.answer.value == ""

@@ -22,7 +22,7 @@ from toolkit.errors import FileFormatError, InputError
 from toolkit.model import CARRIERS
 from toolkit.report.translations import _WHO_ZH, TEXT
 
-__all__ = ["ANSWER_COLUMNS", "read_answers", "text_of_request"]
+__all__ = ["ANSWER_COLUMNS", "asks_about", "read_answers", "text_of_request"]
 
 ANSWER_COLUMNS: tuple[str, ...] = ("description", "carrier", "answer", "file", "row")
 
@@ -55,6 +55,24 @@ def text_of_request(request: object) -> str | None:
         if m := pattern.match(value):
             return m.group("text")
     return None
+
+
+# what masking leaves of a name (张*, Z*), a phone (139****5678) or an address (****)
+_MASKED = re.compile(r"(?:\d{1,4}|\w)?\*+\d{0,4}")
+
+
+def asks_about(shown: str, text: str) -> bool:
+    """True when ``shown`` (a scan text as a partner report showed it, recipient data masked:
+    张*, 139****5678, ****) is ``text`` as the team's scans hold it."""
+    if shown == text:
+        return True
+    if "*" not in shown:
+        return False
+    parts = _MASKED.split(shown)
+    if sum(len(part.strip()) for part in parts) < 2:  # nothing left to recognise it by
+        return False
+    pattern = r".+?".join(re.escape(part) for part in parts)
+    return re.fullmatch(pattern, text, re.S) is not None
 
 
 def _carrier_of(to: object, path: Path) -> str:

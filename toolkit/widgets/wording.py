@@ -11,7 +11,6 @@ import ipywidgets as w
 import pandas as pd
 
 from toolkit.model import CARRIERS, MILESTONES
-from toolkit.privacy import mask_text
 from toolkit.tracking import wording
 from toolkit.tracking.gloss import with_english
 from toolkit.tracking.phrases import classify, explain, normalize_text, team_wording_path
@@ -251,13 +250,15 @@ class WordingTeacher(HasParts):
 
     def _answer_for(self, row: Any) -> Any:
         """The partner's answer about this text of this carrier (the report showed the text
-        masked), or None."""
+        with recipient data masked), or None."""
         if self._answers.empty:
             return None
+        from toolkit.report.answers import asks_about
+
         a = self._answers
-        text = a["description"].isin({row.description, mask_text(row.description)})
         carrier = a["carrier"].isin({row.carrier, ""}) if row.carrier else a["carrier"].eq("")
-        found = a[text & carrier]
+        text = [asks_about(shown, row.description) for shown in a["description"]]
+        found = a[carrier & pd.Series(text, index=a.index, dtype=bool)]
         return None if found.empty else found.iloc[-1]
 
     def refresh(self) -> None:
