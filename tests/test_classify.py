@@ -489,6 +489,11 @@ CASES: list[tuple[str | None, str, str]] = [
     # a status code written as one camel-cased word reads as its words
     (None, "WithDeliveryCourier", "out_for_delivery"),
     (None, "OutForDelivery", "out_for_delivery"),
+    # ... also with a hub or an id around it; a camel-cased name in a sentence stays a name
+    (None, "【广东省深圳市宝安区】WithDeliveryCourier【北京市】", "out_for_delivery"),
+    (None, "[SHENZHEN]  OutForDelivery (ID 4471)", "out_for_delivery"),
+    ("dhlecommerce", "Arrival DHL eCommerce Facility", "accepted"),
+    ("gls", "Das Paket ist im GLS PaketShop eingetroffen.", "available_for_pickup"),
     # Russian: a storage period running out is a parcel still waiting, not its return
     (None, "Срок хранения истекает", "available_for_pickup"),
     (None, "Истек срок хранения", "returning"),

@@ -184,9 +184,13 @@ def fold_chinese(text: str) -> str:
     return text.translate(_HANT_HANS)
 
 
-# A status code written as one camel-cased word (``WithDeliveryCourier``) reads as its words.
+# A status code written as one camel-cased word (``WithDeliveryCourier``) reads as its words,
+# also where a system wrote a hub or an id in brackets around it (``【深圳】WithDeliveryCourier``);
+# camel-cased names inside a sentence (FedEx, PaketShop, eCommerce) stay as written.
 _CAMEL_CODE = re.compile(r"[A-Za-z]*[a-z][A-Z][a-z][A-Za-z]*")
 _CAMEL_JOINT = re.compile(r"(?<=[a-z])(?=[A-Z][a-z])")
+_BRACKETED = re.compile(r"【[^】]*】|\[[^\]]*\]|\([^)]*\)|〔[^〕]*〕|（[^）]*）")
+_AROUND = " \t.。,，;；:：-"
 
 
 def normalize_text(text: str) -> str:
@@ -195,12 +199,14 @@ def normalize_text(text: str) -> str:
 
     Underscores read as spaces, so status names written as ``OUT_FOR_DELIVERY`` (DHL
     Parcel NL and other status-name APIs) meet the same word rules as "Out for delivery",
-    and so does a code that is one camel-cased word (``OutForDelivery``);
+    and so does a code that is one camel-cased word (``OutForDelivery``, also with a hub or
+    an id in brackets around it);
     "Custom's" and "Customs'" read as "customs".
     """
     text = unicodedata.normalize("NFKC", text)
-    if _CAMEL_CODE.fullmatch(text):
-        text = _CAMEL_JOINT.sub(" ", text)
+    code = _BRACKETED.sub(" ", text).strip(_AROUND)
+    if _CAMEL_CODE.fullmatch(code):
+        text = text.replace(code, _CAMEL_JOINT.sub(" ", code), 1)
     folded = fold_chinese(text.casefold().replace("_", " "))
     folded = _CUSTOMS_APOSTROPHE.sub("customs", folded)
     return _WHITESPACE.sub(" ", folded).strip()
