@@ -1220,12 +1220,20 @@ def load_team_wording(path: str | Path | None = None) -> tuple[Phrase, ...]:
     read = _read_table(path, TEAM_TABLE, "team wording table")
     if not any(line.strip() for line in read[0].splitlines()[1:]):
         return ()
+    rows = _table_rows(path, TEAM_TABLE, PHRASE_COLUMNS, "team wording table", read)
+    return team_phrases(((values, line) for values, _where, line in rows), path)
+
+
+def team_phrases(
+    rows: Iterable[tuple[Mapping[str, str], int]], path: str | Path
+) -> tuple[Phrase, ...]:
+    """The team's rows, given as (fields, line in ``path``), as phrases: each checked as a
+    table row is, and the same words for the same carrier with two meanings named."""
     phrases: list[Phrase] = []
     seen: dict[tuple, Phrase] = {}
-    rows = _table_rows(path, TEAM_TABLE, PHRASE_COLUMNS, "team wording table", read)
-    for values, _where, line in rows:
+    for values, line in rows:
         where = f"{path}, line {line}"
-        phrase = _parse_row(values, where, line, TEAM_TABLE)
+        phrase = _parse_row(dict(values), where, line, TEAM_TABLE)
         _keep_unique(phrase, (normalize_text(phrase.pattern), phrase.carrier), seen, phrases, where)
     return tuple(phrases)
 

@@ -241,12 +241,7 @@ def teach(
                 "taught_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             }
         )
-        taught = tuple(
-            ph._parse_row(
-                {c: r[c] for c in ph.PHRASE_COLUMNS}, f"{table}, line {i}", i, ph.TEAM_TABLE
-            )
-            for i, r in enumerate(rows, start=2)
-        )
+        taught = ph.team_phrases(((r, i) for i, r in enumerate(rows, start=2)), table)
         shipped, parts, precedence = ph.shipped_tables()
         matcher = ph.PhraseMatcher((*shipped, *taught), parts, precedence)
         reading = matcher.read(text, seen_from)
