@@ -53,13 +53,12 @@ def _answer_reads(answer: Any) -> str:
     return "" if got == "unknown" else got
 
 
-def _answer_html(answer: Any) -> str:
+def _answer_html(answer: Any, reads: str) -> str:
     """What the partner says the picked text means, escaped, where it was read, and what
-    its words read as."""
+    its words read as (``reads``, from ``_answer_reads``)."""
     if answer is None:
         return ""
     who = CARRIERS[answer["carrier"]].name if answer["carrier"] in CARRIERS else "The partner"
-    reads = _answer_reads(answer)
     said = (
         f"<br><i>The answer's words read as <b>{escape(reads)}</b> (a suggestion: "
         "“Mean what the answer says” puts it in the Means menu).</i>"
@@ -108,6 +107,7 @@ class WordingTeacher(HasParts):
         self._events = events
         self._unread = pd.DataFrame(columns=list(wording.UNREAD_COLUMNS))
         self._answers = _no_answers()
+        self._answered: list[Any] = []  # the partner's answer per text listed, or None
         full = w.Layout(width="95%")
         style = {"description_width": "110px"}
         self._w_summary = w.HTML()
@@ -240,7 +240,7 @@ class WordingTeacher(HasParts):
         both = pd.concat([self._answers, new], ignore_index=True)
         self._answers = both.iloc[::-1].drop_duplicates(["description", "carrier"]).iloc[::-1]
         self.refresh()
-        listed = sum(self._answer_for(r) is not None for r in self._unread.itertuples())
+        listed = sum(a is not None for a in self._answered)
         files = ", ".join(dict.fromkeys(new["file"])) or "the file"
         self._say(
             f"Read {len(new):,} answer{'s' if len(new) != 1 else ''} from {files}; "
@@ -279,7 +279,7 @@ class WordingTeacher(HasParts):
                 f"<b>{len(unread):,} texts</b> the reader does not know; they read "
                 "<code>unknown</code> and count for no milestone. Pick one, say what it means."
             )
-        answered = [self._answer_for(r) for r in unread.itertuples()]
+        self._answered = answered = [self._answer_for(r) for r in unread.itertuples()]
         if any(a is not None for a in answered):
             n = sum(a is not None for a in answered)
             self._w_summary.value += f" Partners answered <b>{n:,}</b> of them."
@@ -310,6 +310,11 @@ class WordingTeacher(HasParts):
         i = self._w_text.value
         return None if i is None or self._unread.empty else self._unread.iloc[int(i)]
 
+    def _picked_answer(self) -> Any:
+        """The partner's answer about the picked text (found when the texts were listed)."""
+        i = self._w_text.value
+        return None if i is None or i >= len(self._answered) else self._answered[int(i)]
+
     @_guarded
     def _on_pick(self, _change=None) -> None:
         row = self._picked()
@@ -327,9 +332,10 @@ class WordingTeacher(HasParts):
         self._w_only_carrier.description = (
             f"only for {row.carrier}" if known else "for every carrier"
         )
-        answer = self._answer_for(row)
-        self._w_answer.value = _answer_html(answer)
-        self._b_use_answer.layout.display = "" if _answer_reads(answer) else "none"
+        answer = self._picked_answer()
+        reads = _answer_reads(answer)
+        self._w_answer.value = _answer_html(answer, reads)
+        self._b_use_answer.layout.display = "" if reads else "none"
         self._w_reading.value = explain(row.description, row.carrier or None)._repr_html_()
         # shown beside the choice, never chosen for the analyst: for the texts the tables
         # leave unread the nearest known text's label is right less than half the time
@@ -351,8 +357,7 @@ class WordingTeacher(HasParts):
 
     @_guarded
     def _on_use_answer(self, _button=None) -> None:
-        row = self._picked()
-        reads = _answer_reads(self._answer_for(row)) if row is not None else ""
+        reads = _answer_reads(self._picked_answer())
         if reads:
             self._w_milestone.value = reads
 
