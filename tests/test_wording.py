@@ -136,13 +136,17 @@ def test_teach_says_what_is_wrong_and_writes_nothing(team, kwargs, message):
     assert not team.exists()
 
 
-def test_a_hand_edited_team_table_that_does_not_read_is_named_with_its_line(team):
+def hand_edited(team, *rows: str) -> None:
+    """The team table written by hand: its header, then these CSV rows."""
     team.parent.mkdir(parents=True)
-    team.write_text(
-        ",".join(ph.TEAM_COLUMNS) + "\n"
-        "Crew sweep,substr,in_transit,100,,,Crew sweep 7,,\n"
-        "Night crew,substr,arrived,100,,,Night crew,,\n",
-        encoding="utf-8",
+    team.write_text("\n".join([",".join(ph.TEAM_COLUMNS), *rows]) + "\n", encoding="utf-8")
+
+
+def test_a_hand_edited_team_table_that_does_not_read_is_named_with_its_line(team):
+    hand_edited(
+        team,
+        "Crew sweep,substr,in_transit,100,,,Crew sweep 7,,",
+        "Night crew,substr,arrived,100,,,Night crew,,",
     )
     with pytest.raises(SchemaError, match=r"team_wording\.csv, line 3: milestone 'arrived'"):
         classify("Night crew", None)
@@ -385,12 +389,10 @@ def store_url(tmp_path):
 
 
 def test_a_hand_edited_team_table_with_the_same_words_twice_names_both_lines(team):
-    team.parent.mkdir(parents=True)
-    team.write_text(
-        ",".join(ph.TEAM_COLUMNS) + "\n"
-        "Crew sweep,substr,in_transit,100,,,Crew sweep 7,,\n"
-        "CREW  sweep,substr,delivered,100,,,Crew sweep,,\n",
-        encoding="utf-8",
+    hand_edited(
+        team,
+        "Crew sweep,substr,in_transit,100,,,Crew sweep 7,,",
+        "CREW  sweep,substr,delivered,100,,,Crew sweep,,",
     )
     with pytest.raises(SchemaError, match=r"line 3: pattern 'CREW  sweep' is also on line 2") as e:
         classify("Crew sweep", None)
